@@ -1,0 +1,64 @@
+"""Gathering candidates across ranks with PyTorch's own collectives.
+
+Anchors stay local; candidates (and their labels or weights) are gathered from every rank.
+The gather keeps gradients: its backward is a reduce-scatter (sum) of the candidate gradients,
+so each rank receives the gradient that every rank's anchors sent to its candidates. With a
+mean over local anchors and DDP's gradient averaging, this is exactly the gradient of the
+full-batch mean when every rank holds the same number of anchors, with no world-size factor.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+import torch.distributed as dist
+from torch import Tensor
+
+
+class Gathered(NamedTuple):
+    """Candidates from all ranks ``(world * N, ...)`` and where this rank's rows start."""
+
+    candidates: Tensor
+    offset: int
+
+
+def world() -> tuple[int, int]:
+    """``(rank, world_size)``; ``(0, 1)`` when torch.distributed is not initialized."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _check_equal_sizes(x: Tensor) -> None:
+    size = torch.tensor([x.shape[0]], device=x.device)
+    sizes = [torch.zeros_like(size) for _ in range(world()[1])]
+    dist.all_gather(sizes, size)
+    if len({int(s) for s in sizes}) != 1:
+        raise ValueError(f"every rank must hold the same number of rows to gather; got {[int(s) for s in sizes]}")
+
+
+def gather_candidates(x: Tensor, enabled: bool = True) -> Gathered:
+    """All-gather ``x`` ``(N, ...)`` along dim 0 with gradients (functional collectives).
+
+    Returns ``Gathered(candidates, offset)`` with ``offset = rank * N``. When ``enabled`` is
+    False or torch.distributed is not initialized, returns ``x`` itself and offset 0.
+    """
+    rank, size = world()
+    if not enabled or size == 1:
+        return Gathered(x, 0)
+    from torch.distributed._functional_collectives import all_gather_single_autograd
+
+    _check_equal_sizes(x)
+    gathered = all_gather_single_autograd(x.contiguous(), gather_dim=0, group=dist.group.WORLD)
+    return Gathered(gathered, rank * x.shape[0])
+
+
+def gather_labels(x: Tensor, enabled: bool = True) -> Tensor:
+    """All-gather a tensor that needs no gradient (labels, weights, ids) along dim 0."""
+    _, size = world()
+    if not enabled or size == 1:
+        return x
+    parts = [torch.empty_like(x) for _ in range(size)]
+    dist.all_gather(parts, x.contiguous())
+    return torch.cat(parts)

@@ -1,0 +1,455 @@
+"""The one kernel behind almost every contrastive loss in ContrastKit.
+
+A weighted log-softmax cross-entropy of anchors against candidates::
+
+    z_ik = s_ik / t_i                         s = anchors @ candidates.T   (N, M)
+    q_ij = w_ij / sum_j w_ij                  positives as normalized weights
+    l_i  = sum_j q_ij [ logsumexp_{k in V(i)} z_ik  -  z_ij ]
+    loss = mean over anchors that have a positive (sum_j w_ij > 0)
+
+``V(i)`` is the set of valid candidates of anchor ``i``: every candidate except its own
+self-pair (``self_index``) and, for decoupled losses (DCL), except its positives.
+Extra candidates (a queue, mined or synthesized hard negatives) join ``V(i)`` with weight 0.
+
+Positives are given in exactly one of three forms:
+
+* ``positive_index`` ``(N,)`` long: candidate index of anchor i's positive, ``-1`` for none
+  (InfoNCE, NT-Xent, CLIP);
+* ``anchor_labels`` ``(N,)`` and ``candidate_labels`` ``(M,)``: ``w_ij = [y_i == y_j]``, built
+  block by block, never as an ``(N, M)`` tensor (SupCon, COMET trial/patient levels);
+* ``weights`` ``(N, M)``: soft non-negative weights (CWCL, soft contrastive, mixup).
+
+Anchors without any positive are dropped from the mean and counted, never turned into NaN.
+
+Speed and memory: the rows are processed in chunks of ``chunk_size``. Because the output is a
+scalar, the gradient with respect to the logits, ``dl/dz_ik = p_ik - q_ik`` (for kept rows), is
+known during the forward pass; each chunk's contribution to the input gradients is accumulated
+there and only the ``(N, D)`` / ``(M, D)`` gradients are saved for backward. No ``(N, M)`` tensor
+outlives its chunk, and the cost is three matrix products, as for a dense cross-entropy.
+The similarity product runs in the inputs' dtype (autocast decides under autocast); the
+log-softmax, its accumulation and the gradients are computed in float32.
+
+With ``symmetric=True`` the mean of both directions is returned (CLIP): anchors against
+candidates and candidates against anchors, sharing one similarity matrix (two passes over the
+chunks when chunked, one when not).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+
+
+class KernelOutput(NamedTuple):
+    """What :func:`contrastive_cross_entropy` returns.
+
+    loss:        scalar, differentiable.
+    per_anchor:  ``(N,)`` loss of each anchor (0 for dropped anchors), no gradient.
+    num_dropped: anchors (and, when symmetric, candidates) with no positive.
+    """
+
+    loss: Tensor
+    per_anchor: Tensor
+    num_dropped: int
+
+
+def _check_inputs(anchors: Tensor, candidates: Tensor, n_forms: int) -> None:
+    if anchors.dim() != 2 or candidates.dim() != 2:
+        raise ValueError(
+            f"anchors and candidates must be 2-D (N, D) and (M, D); got {tuple(anchors.shape)} "
+            f"and {tuple(candidates.shape)}"
+        )
+    if anchors.shape[1] != candidates.shape[1]:
+        raise ValueError(
+            f"anchors (N, D={anchors.shape[1]}) and candidates (M, D={candidates.shape[1]}) "
+            "must share the feature dimension D"
+        )
+    if anchors.shape[0] == 0 or candidates.shape[0] == 0:
+        raise ValueError("anchors and candidates must not be empty")
+    if n_forms != 1:
+        raise ValueError(
+            "give positives in exactly one form: positive_index, (anchor_labels, "
+            f"candidate_labels) or weights; got {n_forms}"
+        )
+
+
+def _row_scale(temperature: float | Tensor, n: int, device: torch.device) -> Tensor:
+    """Return ``1 / t`` as a float32 tensor of shape ``(n,)`` (a view of a scalar when scalar)."""
+    t = torch.as_tensor(temperature, device=device)
+    t = t.to(torch.float64 if t.dtype == torch.float64 else torch.float32)
+    if t.dim() == 0:
+        t = t.expand(n)
+    if t.shape != (n,):
+        raise ValueError(f"temperature must be a scalar or of shape (N,)=({n},); got {tuple(t.shape)}")
+    if not torch.isfinite(t).all() or (t <= 0).any():
+        raise ValueError("temperature must be finite and > 0")
+    return 1.0 / t
+
+
+class _Spec(NamedTuple):
+    """Non-tensor configuration and index tensors of one kernel call."""
+
+    positive_index: Tensor | None
+    anchor_labels: Tensor | None
+    candidate_labels: Tensor | None
+    weights: Tensor | None
+    self_index: Tensor | None
+    positive_in_denominator: bool
+    symmetric: bool
+    chunk_size: int
+    reduction: str
+    hard_negatives_per_anchor: bool
+    acc_dtype: torch.dtype
+
+
+def _self_columns(spec: _Spec, r0: int, r1: int) -> tuple[Tensor, Tensor] | None:
+    """``(rows, cols)`` of the self-pairs among anchor rows ``r0:r1`` (rows local to the chunk)."""
+    if spec.self_index is None:
+        return None
+    idx = spec.self_index[r0:r1]
+    rows = torch.nonzero(idx >= 0).squeeze(1)
+    return rows, idx[rows]
+
+
+def _dense_weights(spec: _Spec, r0: int, r1: int, m: int, device: torch.device) -> Tensor:
+    """Unnormalized positive weights ``w`` for anchor rows ``r0:r1``, ``(r, M)``, self-pairs zeroed."""
+    if spec.positive_index is not None:
+        w = torch.zeros(r1 - r0, m, dtype=spec.acc_dtype, device=device)
+        idx = spec.positive_index[r0:r1]
+        rows = torch.nonzero(idx >= 0).squeeze(1)
+        w[rows, idx[rows]] = 1.0
+    elif spec.anchor_labels is not None:
+        w = (spec.anchor_labels[r0:r1, None] == spec.candidate_labels[None, :]).to(spec.acc_dtype)
+    else:
+        w = spec.weights[r0:r1].to(spec.acc_dtype)
+    self_pairs = _self_columns(spec, r0, r1)
+    if self_pairs is not None:
+        w[self_pairs] = 0.0
+    return w
+
+
+class _Positives(NamedTuple):
+    """Positives of one row chunk: a single column per row (``index``) or dense weights ``q``."""
+
+    has_pos: Tensor  # (r,) bool
+    numerator: Tensor  # (r,) sum_j q_ij z_ij
+    index: Tensor | None  # (r,) long, rows with a positive only meaningful
+    q: Tensor | None  # (r, M + K) normalized weights
+
+
+def _row_logits(spec, a_s, c_mm, e_mm, r0, r1):
+    """Scaled logits ``z`` ``(r, M + K)`` of one chunk, its positives, and invalid entries set to -inf."""
+    m = c_mm.shape[0]
+    acc = spec.acc_dtype
+    z = (a_s @ c_mm.T).to(acc)
+    if e_mm is not None:
+        if spec.hard_negatives_per_anchor:
+            z_e = torch.einsum("rd,rkd->rk", a_s, e_mm[r0:r1]).to(acc)
+        else:
+            z_e = (a_s @ e_mm.T).to(acc)
+        z = torch.cat([z, z_e], dim=1)
+    self_pairs = _self_columns(spec, r0, r1)
+    if spec.positive_index is not None:
+        idx = spec.positive_index[r0:r1]
+        has_pos = idx >= 0
+        if spec.self_index is not None:
+            has_pos &= idx != spec.self_index[r0:r1]
+        safe = idx.clamp_min(0)
+        pos = _Positives(has_pos, z.gather(1, safe[:, None]).squeeze(1), safe, None)
+        if not spec.positive_in_denominator:
+            rows = torch.nonzero(has_pos).squeeze(1)
+            z[rows, safe[rows]] = float("-inf")
+    else:
+        w = _dense_weights(spec, r0, r1, m, z.device)
+        if e_mm is not None:
+            w = torch.cat([w, w.new_zeros(r1 - r0, z.shape[1] - m)], dim=1)
+        wsum = w.sum(1)
+        q = w.div_(wsum.clamp_min(1e-30)[:, None])
+        pos = _Positives(wsum > 0, (q * z).sum(1), None, q)
+        if not spec.positive_in_denominator:
+            z.masked_fill_(q > 0, float("-inf"))
+    if self_pairs is not None:
+        z[self_pairs] = float("-inf")
+    return z, pos
+
+
+def _softmax_(z: Tensor) -> tuple[Tensor, Tensor]:
+    """In-place row softmax of ``z`` (r, M); returns ``(p, lse)``; all -inf rows give p = 0, lse = -inf."""
+    mx = z.amax(1)
+    mx = torch.where(torch.isfinite(mx), mx, torch.zeros_like(mx))
+    p = z.sub_(mx[:, None]).exp_()
+    total = p.sum(1)
+    lse = mx + total.log()
+    p.div_(total.clamp_min(1e-30)[:, None])
+    return p, lse
+
+
+class _ContrastiveCE(torch.autograd.Function):
+    """Chunked forward that also produces the input gradients; backward only scales them.
+
+    The scale ``1/t`` is folded into the anchors (``a_s = a * scale``), so ``z = a_s @ c.T`` and
+    ``dL/dscale_i = <dL/da_s_i, a_i>`` costs ``O(N D)``, not a pass over ``(N, M)``.
+    """
+
+    @staticmethod
+    def forward(ctx, anchors, candidates, extra, scale, spec: _Spec):  # noqa: D401
+        n, m = anchors.shape[0], candidates.shape[0]
+        dev, acc = anchors.device, spec.acc_dtype
+        need_grad = any(ctx.needs_input_grad[:4])
+        mm_dtype = torch.promote_types(anchors.dtype, candidates.dtype)
+        if torch.is_autocast_enabled(dev.type):
+            mm_dtype = torch.get_autocast_dtype(dev.type)
+        a_mm, c_mm = anchors.to(mm_dtype), candidates.to(mm_dtype)
+        e_mm = None if extra is None else extra.to(mm_dtype)
+        a_s_all = a_mm * scale[:, None].to(mm_dtype)
+
+        per_row = torch.zeros(n, dtype=acc, device=dev)
+        kept = torch.zeros(n, dtype=torch.bool, device=dev)
+        grads = _Grads.zeros(anchors, candidates, extra, acc) if need_grad else None
+        single = spec.chunk_size >= n
+        sym_keep = None  # symmetric, one chunk: (z copy) for the column direction
+
+        for r0 in range(0, n, spec.chunk_size):
+            r1 = min(r0 + spec.chunk_size, n)
+            z, pos = _row_logits(spec, a_s_all[r0:r1], c_mm, e_mm, r0, r1)
+            if spec.symmetric and single:
+                sym_keep = z.clone()
+            p, lse = _softmax_(z)
+            row_ok = pos.has_pos & torch.isfinite(lse)
+            per_row[r0:r1] = torch.where(row_ok, lse - pos.numerator, torch.zeros_like(lse))
+            kept[r0:r1] = row_ok
+            if need_grad and not spec.symmetric:
+                _grad_logits_(p, pos, row_ok)
+                grads.add_chunk(p, a_mm, a_s_all, c_mm, e_mm, r0, r1, spec.hard_negatives_per_anchor)
+
+        n_kept = int(kept.sum())
+        denom = max(n_kept, 1) if spec.reduction == "mean" else 1
+        loss = per_row.sum() / denom
+        dropped = n - n_kept
+        if spec.symmetric:
+            col = _symmetric_columns(spec, a_mm, a_s_all, c_mm, sym_keep, need_grad, grads, denom, kept)
+            loss = 0.5 * (loss + col.loss)
+            dropped += col.dropped
+        elif need_grad:
+            grads.scale_(1.0 / denom)
+
+        if need_grad:
+            grads.finish(a_mm, scale)
+            ctx.save_for_backward(*grads.tensors())
+            ctx.dtypes = (anchors.dtype, candidates.dtype, None if extra is None else extra.dtype)
+        ctx.mark_non_differentiable(per_row)
+        return loss, per_row, torch.tensor(dropped)
+
+    @staticmethod
+    def backward(ctx, grad_loss, _grad_rows, _grad_dropped):
+        grad_a, grad_c, grad_s, grad_e = ctx.saved_tensors
+        da_t, dc_t, de_t = ctx.dtypes
+        g = grad_loss.to(grad_a.dtype)
+        da = (grad_a * g).to(da_t) if ctx.needs_input_grad[0] else None
+        dc = (grad_c * g).to(dc_t) if ctx.needs_input_grad[1] else None
+        de = (grad_e * g).to(de_t) if de_t is not None and ctx.needs_input_grad[2] else None
+        ds = grad_s * g if ctx.needs_input_grad[3] else None
+        return da, dc, de, ds, None
+
+
+def _grad_logits_(p: Tensor, pos: _Positives, row_ok: Tensor) -> None:
+    """Turn the softmax ``p`` into ``dl_i/dz_ik = p_ik - q_ik`` in place (zero for dropped rows)."""
+    if pos.index is not None:
+        rows = torch.nonzero(row_ok).squeeze(1)
+        p[rows, pos.index[rows]] -= 1.0
+    else:
+        p.sub_(pos.q)
+    if not bool(row_ok.all()):
+        p.mul_(row_ok[:, None].to(p.dtype))
+
+
+class _Grads:
+    """Accumulated gradients w.r.t. the scaled anchors, the candidates and the extra negatives."""
+
+    def __init__(self, grad_as, grad_c, grad_e):
+        self.grad_as, self.grad_c, self.grad_e = grad_as, grad_c, grad_e
+        self.grad_a = self.grad_s = None
+
+    @classmethod
+    def zeros(cls, anchors, candidates, extra, acc):
+        z = lambda t: None if t is None else torch.zeros(t.shape, dtype=acc, device=t.device)  # noqa: E731
+        return cls(z(anchors), z(candidates), z(extra))
+
+    def add_chunk(self, g, a_mm, a_s_all, c_mm, e_mm, r0, r1, per_anchor_negatives):
+        """``g`` ``(r, M + K)`` = dL/dz of rows ``r0:r1``; ``z = a_s @ [c; e].T``."""
+        m = c_mm.shape[0]
+        a_s = a_s_all[r0:r1]
+        g = g.to(a_mm.dtype)
+        g_c = g[:, :m]
+        self.grad_as[r0:r1] += (g_c @ c_mm).to(self.grad_as.dtype)
+        self.grad_c += (g_c.T @ a_s).to(self.grad_c.dtype)
+        if e_mm is not None:
+            g_e = g[:, m:]
+            if per_anchor_negatives:
+                self.grad_as[r0:r1] += torch.einsum("rk,rkd->rd", g_e, e_mm[r0:r1]).to(self.grad_as.dtype)
+                self.grad_e[r0:r1] += torch.einsum("rk,rd->rkd", g_e, a_s).to(self.grad_e.dtype)
+            else:
+                self.grad_as[r0:r1] += (g_e @ e_mm).to(self.grad_as.dtype)
+                self.grad_e += (g_e.T @ a_s).to(self.grad_e.dtype)
+
+    def scale_(self, factor: float) -> None:
+        for t in (self.grad_as, self.grad_c, self.grad_e):
+            if t is not None:
+                t.mul_(factor)
+
+    def finish(self, a_mm, scale):
+        """Chain rule through ``a_s = a * scale``: ``da = scale * da_s``, ``dscale = <da_s, a>``."""
+        self.grad_s = (self.grad_as * a_mm.to(self.grad_as.dtype)).sum(1)
+        self.grad_a = self.grad_as * scale[:, None].to(self.grad_as.dtype)
+
+    def tensors(self):
+        e = self.grad_e if self.grad_e is not None else self.grad_a.new_zeros(0)
+        return self.grad_a, self.grad_c, self.grad_s, e
+
+
+class _ColumnResult(NamedTuple):
+    loss: Tensor
+    dropped: int
+
+
+def _symmetric_columns(spec, a_mm, a_s_all, c_mm, z_full, need_grad, grads, row_denom, row_kept):
+    """The candidates→anchors direction of a symmetric loss, plus the gradients of both directions.
+
+    One chunk: ``z_full`` (N, M) is reused for the column softmax. Several chunks: pass 1
+    accumulates the column log-sum-exp and weight sums online; pass 2 recomputes each chunk.
+    """
+    n, m = a_mm.shape[0], c_mm.shape[0]
+    acc, dev = spec.acc_dtype, a_mm.device
+    col_lse = torch.full((m,), float("-inf"), dtype=acc, device=dev)
+    col_wsum = torch.zeros(m, dtype=acc, device=dev)
+    col_wz = torch.zeros(m, dtype=acc, device=dev)
+
+    def chunk_logits(r0, r1):
+        if z_full is not None:
+            return z_full
+        z = (a_s_all[r0:r1] @ c_mm.T).to(acc)
+        self_pairs = _self_columns(spec, r0, r1)
+        if self_pairs is not None:
+            z[self_pairs] = float("-inf")
+        return z
+
+    chunks = [(r0, min(r0 + spec.chunk_size, n)) for r0 in range(0, n, spec.chunk_size)]
+    for r0, r1 in chunks:
+        z = chunk_logits(r0, r1)
+        w = _dense_weights(spec, r0, r1, m, dev)
+        col_lse = torch.logaddexp(col_lse, torch.logsumexp(z, dim=0))
+        col_wsum += w.sum(0)
+        col_wz += (w * z.masked_fill(w == 0, 0.0)).sum(0)
+    col_ok = (col_wsum > 0) & torch.isfinite(col_lse)
+    col_loss = torch.where(col_ok, col_lse - col_wz / col_wsum.clamp_min(1e-30), torch.zeros_like(col_lse))
+    m_kept = int(col_ok.sum())
+    col_denom = max(m_kept, 1) if spec.reduction == "mean" else 1
+    if need_grad:
+        safe_lse = torch.where(torch.isfinite(col_lse), col_lse, torch.zeros_like(col_lse))
+        for r0, r1 in chunks:
+            z = chunk_logits(r0, r1)
+            w = _dense_weights(spec, r0, r1, m, dev)
+            # row direction
+            p_row, lse_row = _softmax_(z.clone())
+            q_row = w / w.sum(1).clamp_min(1e-30)[:, None]
+            g = (p_row - q_row) * (row_kept[r0:r1, None].to(acc) * (0.5 / row_denom))
+            # column direction
+            p_col = torch.exp(z - safe_lse[None, :])
+            q_col = w / col_wsum.clamp_min(1e-30)[None, :]
+            g += (p_col - q_col) * (col_ok[None, :].to(acc) * (0.5 / col_denom))
+            grads.add_chunk(g, a_mm, a_s_all, c_mm, None, r0, r1, False)
+    return _ColumnResult(col_loss.sum() / col_denom, m - m_kept)
+
+
+def contrastive_cross_entropy(
+    anchors: Tensor,
+    candidates: Tensor,
+    *,
+    positive_index: Tensor | None = None,
+    anchor_labels: Tensor | None = None,
+    candidate_labels: Tensor | None = None,
+    weights: Tensor | None = None,
+    temperature: float | Tensor = 0.1,
+    self_index: Tensor | None = None,
+    extra_negatives: Tensor | None = None,
+    positive_in_denominator: bool = True,
+    symmetric: bool = False,
+    chunk_size: int | None = None,
+    reduction: str = "mean",
+) -> KernelOutput:
+    """Weighted log-softmax cross-entropy of anchors against candidates (see module docstring).
+
+    Args:
+        anchors: ``(N, D)``; used as given (callers normalize).
+        candidates: ``(M, D)``.
+        positive_index: ``(N,)`` long, candidate index of each anchor's positive, ``-1`` = none.
+        anchor_labels, candidate_labels: ``(N,)`` and ``(M,)`` integer labels; equal labels
+            are positives.
+        weights: ``(N, M)`` non-negative soft positive weights (treated as constants).
+        temperature: scalar or ``(N,)`` per-anchor temperature ``t_i`` (a tensor may require
+            grad; CLIP passes ``1 / logit_scale``).
+        self_index: ``(N,)`` long, candidate index that is anchor i itself (excluded from
+            numerator and denominator), ``-1`` = none.
+        extra_negatives: ``(K, D)`` negatives shared by all anchors (a queue) or ``(N, K, D)``
+            per-anchor hard negatives.
+        positive_in_denominator: False removes the positives from the log-sum-exp (DCL).
+        symmetric: also the candidates→anchors direction, returning the mean of both
+            (needs ``N == M`` semantics only through the weights; no extra negatives).
+        chunk_size: rows per chunk (default: all rows at once).
+        reduction: ``"mean"`` over kept anchors, or ``"sum"``.
+
+    Returns:
+        :class:`KernelOutput` ``(loss, per_anchor, num_dropped)``.
+    """
+    n_forms = sum(x is not None for x in (positive_index, anchor_labels, weights))
+    _check_inputs(anchors, candidates, n_forms)
+    n, m = anchors.shape[0], candidates.shape[0]
+    dev = anchors.device
+    if anchor_labels is not None:
+        if candidate_labels is None or anchor_labels.shape != (n,) or candidate_labels.shape != (m,):
+            raise ValueError("anchor_labels must be (N,) and candidate_labels (M,)")
+    if positive_index is not None:
+        if positive_index.shape != (n,):
+            raise ValueError(f"positive_index must have shape (N,)=({n},); got {tuple(positive_index.shape)}")
+        if positive_index.numel() and int(positive_index.max()) >= m:
+            raise ValueError(f"positive_index has an entry >= M={m}")
+        positive_index = positive_index.to(device=dev, dtype=torch.long)
+    if weights is not None:
+        if weights.shape != (n, m):
+            raise ValueError(f"weights must have shape (N, M)=({n}, {m}); got {tuple(weights.shape)}")
+        if (weights < 0).any() or not torch.isfinite(weights).all():
+            raise ValueError("weights must be finite and non-negative")
+        weights = weights.detach()
+    if self_index is not None:
+        if self_index.shape != (n,):
+            raise ValueError(f"self_index must have shape (N,)=({n},)")
+        self_index = self_index.to(device=dev, dtype=torch.long)
+    per_anchor_hn = extra_negatives is not None and extra_negatives.dim() == 3
+    if extra_negatives is not None:
+        if symmetric:
+            raise ValueError("extra_negatives are not supported with symmetric=True")
+        ok = extra_negatives.shape[-1] == anchors.shape[1] and (
+            extra_negatives.dim() == 2 or (per_anchor_hn and extra_negatives.shape[0] == n)
+        )
+        if not ok:
+            raise ValueError("extra_negatives must be (K, D) or (N, K, D)")
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"reduction must be 'mean' or 'sum'; got {reduction!r}")
+    if chunk_size is not None and chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1; got {chunk_size}")
+    acc = torch.float64 if torch.float64 in (anchors.dtype, candidates.dtype) else torch.float32
+    scale = _row_scale(temperature, n, dev).to(acc)
+    if symmetric and not positive_in_denominator:
+        raise ValueError("symmetric=True needs positive_in_denominator=True")
+    if symmetric and scale.stride(0) != 0 and not torch.all(scale == scale[0]):
+        raise ValueError("symmetric=True needs one scalar temperature")
+    spec = _Spec(
+        positive_index, anchor_labels, candidate_labels, weights, self_index,
+        positive_in_denominator, symmetric, chunk_size or n, reduction, per_anchor_hn, acc,
+    )
+    # The autograd Function needs a differentiable tensor for the scale; a broadcast view of a
+    # scalar temperature is fine (its gradient is summed back by autograd).
+    loss, per_row, dropped = _ContrastiveCE.apply(anchors, candidates, extra_negatives, scale, spec)
+    return KernelOutput(loss, per_row, int(dropped))
