@@ -77,7 +77,8 @@ def _check_inputs(anchors: Tensor, candidates: Tensor, n_forms: int) -> None:
 
 def _row_scale(temperature: float | Tensor, n: int, device: torch.device) -> Tensor:
     """Return ``1 / t`` as a float32 tensor of shape ``(n,)`` (a view of a scalar when scalar)."""
-    t = torch.as_tensor(temperature, device=device)
+    # A Python number is taken in float64 so that float64 inputs are not rounded to float32.
+    t = torch.as_tensor(temperature, device=device, dtype=None if isinstance(temperature, Tensor) else torch.float64)
     t = t.to(torch.float64 if t.dtype == torch.float64 else torch.float32)
     if t.dim() == 0:
         t = t.expand(n)
@@ -208,32 +209,30 @@ class _ContrastiveCE(torch.autograd.Function):
         per_row = torch.zeros(n, dtype=acc, device=dev)
         kept = torch.zeros(n, dtype=torch.bool, device=dev)
         grads = _Grads.zeros(anchors, candidates, extra, acc) if need_grad else None
-        single = spec.chunk_size >= n
-        sym_keep = None  # symmetric, one chunk: (z copy) for the column direction
+        if spec.symmetric and spec.chunk_size >= n:
+            loss, dropped = _symmetric_one_chunk(spec, a_s_all, c_mm, need_grad, grads, per_row, kept)
+        else:
+            for r0 in range(0, n, spec.chunk_size):
+                r1 = min(r0 + spec.chunk_size, n)
+                z, pos = _row_logits(spec, a_s_all[r0:r1], c_mm, e_mm, r0, r1)
+                p, lse = _softmax_(z)
+                row_ok = pos.has_pos & torch.isfinite(lse)
+                per_row[r0:r1] = torch.where(row_ok, lse - pos.numerator, torch.zeros_like(lse))
+                kept[r0:r1] = row_ok
+                if need_grad and not spec.symmetric:
+                    _grad_logits_(p, pos, row_ok)
+                    grads.add_chunk(p, a_mm, a_s_all, c_mm, e_mm, r0, r1, spec.hard_negatives_per_anchor)
 
-        for r0 in range(0, n, spec.chunk_size):
-            r1 = min(r0 + spec.chunk_size, n)
-            z, pos = _row_logits(spec, a_s_all[r0:r1], c_mm, e_mm, r0, r1)
-            if spec.symmetric and single:
-                sym_keep = z.clone()
-            p, lse = _softmax_(z)
-            row_ok = pos.has_pos & torch.isfinite(lse)
-            per_row[r0:r1] = torch.where(row_ok, lse - pos.numerator, torch.zeros_like(lse))
-            kept[r0:r1] = row_ok
-            if need_grad and not spec.symmetric:
-                _grad_logits_(p, pos, row_ok)
-                grads.add_chunk(p, a_mm, a_s_all, c_mm, e_mm, r0, r1, spec.hard_negatives_per_anchor)
-
-        n_kept = int(kept.sum())
-        denom = max(n_kept, 1) if spec.reduction == "mean" else 1
-        loss = per_row.sum() / denom
-        dropped = n - n_kept
-        if spec.symmetric:
-            col = _symmetric_columns(spec, a_mm, a_s_all, c_mm, sym_keep, need_grad, grads, denom, kept)
-            loss = 0.5 * (loss + col.loss)
-            dropped += col.dropped
-        elif need_grad:
-            grads.scale_(1.0 / denom)
+            n_kept = int(kept.sum())
+            denom = max(n_kept, 1) if spec.reduction == "mean" else 1
+            loss = per_row.sum() / denom
+            dropped = n - n_kept
+            if spec.symmetric:
+                col = _symmetric_columns(spec, a_mm, a_s_all, c_mm, need_grad, grads, denom, kept)
+                loss = 0.5 * (loss + col.loss)
+                dropped += col.dropped
+            elif need_grad:
+                grads.scale_(1.0 / denom)
 
         if need_grad:
             grads.finish(a_mm, scale)
@@ -309,16 +308,81 @@ class _Grads:
         return self.grad_a, self.grad_c, self.grad_s, e
 
 
+def _exp_shifted(z: Tensor, dim: int, inplace: bool) -> tuple[Tensor, Tensor]:
+    """``exp(z - max_dim z)`` and the log-sum-exp along ``dim`` (all -inf lines give 0 and -inf)."""
+    mx = z.amax(dim, keepdim=True)
+    mx = torch.where(torch.isfinite(mx), mx, torch.zeros_like(mx))
+    e = z.sub_(mx).exp_() if inplace else (z - mx).exp_()
+    return e, mx.squeeze(dim) + e.sum(dim).log()
+
+
+def _symmetric_one_chunk(spec, a_s, c_mm, need_grad, grads, per_row, kept):
+    """Both directions from one ``(N, M)`` logit matrix (the unchunked symmetric case).
+
+    ``L = 1/2 (mean_i l_i^row + mean_j l_j^col)``; ``dL/dz = 1/2 (P^row - Q^row) / n_r +
+    1/2 (P^col - Q^col) / n_c`` with row- and column-normalized softmaxes and weights.
+    """
+    n, m = a_s.shape[0], c_mm.shape[0]
+    acc = spec.acc_dtype
+    z = (a_s @ c_mm.T).to(acc)
+    self_pairs = _self_columns(spec, 0, n)
+    if self_pairs is not None:
+        z[self_pairs] = float("-inf")
+    if spec.positive_index is not None:  # one positive column per row
+        idx = spec.positive_index
+        has = idx >= 0
+        if spec.self_index is not None:
+            has &= idx != spec.self_index
+        rows = torch.nonzero(has).squeeze(1)
+        cols = idx[rows]
+        row_w = has.to(acc)
+        row_num = torch.zeros(n, dtype=acc, device=z.device)
+        row_num[rows] = z[rows, cols]
+        col_w = torch.zeros(m, dtype=acc, device=z.device).index_add_(0, cols, torch.ones_like(row_num[rows]))
+        col_num = torch.zeros(m, dtype=acc, device=z.device).index_add_(0, cols, row_num[rows])
+        w = None
+    else:
+        w = _dense_weights(spec, 0, n, m, z.device)
+        wz = torch.where(w > 0, z, torch.zeros_like(z)) * w
+        row_w, col_w = w.sum(1), w.sum(0)
+        row_num, col_num = wz.sum(1), wz.sum(0)
+    # Row and column softmaxes share z: exp(z - row max) and exp(z - column max), one pass each;
+    # the second is taken in place since z is not needed afterwards.
+    exp_r, row_lse = _exp_shifted(z, 1, inplace=False)
+    exp_c, col_lse = _exp_shifted(z, 0, inplace=True)
+    row_ok = (row_w > 0) & torch.isfinite(row_lse)
+    col_ok = (col_w > 0) & torch.isfinite(col_lse)
+    row_loss = torch.where(row_ok, row_lse - row_num / row_w.clamp_min(1e-30), torch.zeros_like(row_lse))
+    col_loss = torch.where(col_ok, col_lse - col_num / col_w.clamp_min(1e-30), torch.zeros_like(col_lse))
+    per_row.copy_(row_loss)
+    kept.copy_(row_ok)
+    n_r, n_c = int(row_ok.sum()), int(col_ok.sum())
+    d_r = max(n_r, 1) if spec.reduction == "mean" else 1
+    d_c = max(n_c, 1) if spec.reduction == "mean" else 1
+    loss = 0.5 * (row_loss.sum() / d_r + col_loss.sum() / d_c)
+    if need_grad:
+        f_r = row_ok.to(acc) * (0.5 / d_r)  # (N,) row factors
+        f_c = col_ok.to(acc) * (0.5 / d_c)  # (M,) column factors
+        g = exp_r.mul_((f_r / exp_r.sum(1).clamp_min(1e-30))[:, None])
+        g.add_(exp_c.mul_((f_c / exp_c.sum(0).clamp_min(1e-30))[None, :]))
+        if w is None:
+            g[rows, cols] -= f_r[rows] + f_c[cols] / col_w[cols]
+        else:
+            g.sub_(w * (f_r / row_w.clamp_min(1e-30))[:, None] + w * (f_c / col_w.clamp_min(1e-30))[None, :])
+        grads.add_chunk(g, a_s, a_s, c_mm, None, 0, n, False)
+    return loss, (n - n_r) + (m - n_c)
+
+
 class _ColumnResult(NamedTuple):
     loss: Tensor
     dropped: int
 
 
-def _symmetric_columns(spec, a_mm, a_s_all, c_mm, z_full, need_grad, grads, row_denom, row_kept):
-    """The candidates→anchors direction of a symmetric loss, plus the gradients of both directions.
+def _symmetric_columns(spec, a_mm, a_s_all, c_mm, need_grad, grads, row_denom, row_kept):
+    """The candidates→anchors direction of a chunked symmetric loss, plus both directions' gradients.
 
-    One chunk: ``z_full`` (N, M) is reused for the column softmax. Several chunks: pass 1
-    accumulates the column log-sum-exp and weight sums online; pass 2 recomputes each chunk.
+    Pass 1 accumulates the column log-sum-exp and weight sums online over row chunks; pass 2
+    recomputes each chunk's logits for the gradients.
     """
     n, m = a_mm.shape[0], c_mm.shape[0]
     acc, dev = spec.acc_dtype, a_mm.device
@@ -327,8 +391,6 @@ def _symmetric_columns(spec, a_mm, a_s_all, c_mm, z_full, need_grad, grads, row_
     col_wz = torch.zeros(m, dtype=acc, device=dev)
 
     def chunk_logits(r0, r1):
-        if z_full is not None:
-            return z_full
         z = (a_s_all[r0:r1] @ c_mm.T).to(acc)
         self_pairs = _self_columns(spec, r0, r1)
         if self_pairs is not None:
