@@ -1,0 +1,60 @@
+"""The compact cache written by ``medts prepare``: ``.npy`` arrays opened memory-mapped, plus a
+JSON manifest, so training never re-parses raw files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from medts.data.errors import DataError
+from medts.data.hierarchy import HierarchicalSet
+
+_ARRAYS = ("trials", "trial_patient", "sample_index", "patient_label")
+MANIFEST = "manifest.json"
+
+
+def write_cache(ds: HierarchicalSet, out_dir: str | Path, config: dict | None = None, overwrite: bool = False) -> Path:
+    """Write ``ds`` under ``out_dir`` (refuses to overwrite an existing cache unless asked)."""
+    out = Path(out_dir)
+    if (out / MANIFEST).exists() and not overwrite:
+        raise FileExistsError(f"{out}: a cache already exists (pass overwrite=True to replace it)")
+    out.mkdir(parents=True, exist_ok=True)
+    for name in _ARRAYS:
+        arr = np.ascontiguousarray(getattr(ds, name))
+        mm = np.lib.format.open_memmap(out / f"{name}.npy", mode="w+", dtype=arr.dtype, shape=arr.shape)
+        mm[...] = arr
+        mm.flush()
+        del mm
+    manifest = {
+        "format": "medts-cache/1",
+        "sample_length": ds.sample_length, "fs": ds.fs, "channels": ds.channels,
+        "patient_names": ds.patient_names, "class_names": ds.class_names,
+        "shapes": {n: list(getattr(ds, n).shape) for n in _ARRAYS},
+        "summary": ds.summary(), "config": config or {}, "meta": ds.meta,
+    }
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=1))
+    return out
+
+
+def read_cache(cache_dir: str | Path) -> HierarchicalSet:
+    """Open a cache (arrays memory-mapped read-only); checks shapes against the manifest."""
+    d = Path(cache_dir)
+    if not (d / MANIFEST).exists():
+        raise DataError(d, f"no {MANIFEST}: run `medts prepare` first")
+    man = json.loads((d / MANIFEST).read_text())
+    arrays = {}
+    for name in _ARRAYS:
+        f = d / f"{name}.npy"
+        try:
+            arrays[name] = np.load(f, mmap_mode="r")
+        except (OSError, ValueError) as err:
+            raise DataError(f, f"unreadable cache array ({err})") from err
+        if list(arrays[name].shape) != man["shapes"][name]:
+            raise DataError(f, f"shape {arrays[name].shape} differs from the manifest's {man['shapes'][name]}")
+    return HierarchicalSet(
+        arrays["trials"], np.asarray(arrays["trial_patient"]), np.asarray(arrays["sample_index"]),
+        int(man["sample_length"]), man["patient_names"], np.asarray(arrays["patient_label"]),
+        man["class_names"], float(man["fs"]), man["channels"], man.get("meta", {}),
+    )

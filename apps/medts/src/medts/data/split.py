@@ -1,0 +1,71 @@
+"""Patient-independent, class-stratified, seeded splits and label fractions."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from medts.data.hierarchy import HierarchicalSet
+
+SPLITS = ("train", "val", "test")
+
+
+def patient_split(
+    patient_label: np.ndarray, fractions: tuple[float, float, float] = (0.6, 0.2, 0.2), seed: int = 0
+) -> dict[str, np.ndarray]:
+    """Assign every patient to exactly one of train/val/test, class by class.
+
+    Args:
+        patient_label: ``(P,)`` class of each patient (index = patient id).
+    Returns:
+        ``{split: sorted patient ids}``; within each class, ``round(n * f)`` patients go to val and
+        test (at least one each when the class has >= 3 patients), the rest to train.
+    """
+    if len(fractions) != 3 or any(f < 0 for f in fractions) or not np.isclose(sum(fractions), 1.0):
+        raise ValueError(f"split fractions must be 3 non-negative numbers summing to 1; got {fractions}")
+    rng = np.random.default_rng(seed)
+    out: dict[str, list[int]] = {s: [] for s in SPLITS}
+    for k in np.unique(patient_label):
+        ids = rng.permutation(np.flatnonzero(patient_label == k))
+        n = len(ids)
+        n_val, n_test = (int(round(n * fractions[1])), int(round(n * fractions[2])))
+        if n >= 3:
+            n_val, n_test = max(n_val, 1 if fractions[1] > 0 else 0), max(n_test, 1 if fractions[2] > 0 else 0)
+        n_val = min(n_val, max(n - n_test - 1, 0))
+        out["test"] += ids[:n_test].tolist()
+        out["val"] += ids[n_test:n_test + n_val].tolist()
+        out["train"] += ids[n_test + n_val:].tolist()
+    return {s: np.array(sorted(v), dtype=np.int64) for s, v in out.items()}
+
+
+def split_set(ds: HierarchicalSet, fractions=(0.6, 0.2, 0.2), seed: int = 0) -> dict[str, HierarchicalSet]:
+    """:func:`patient_split` over the patients present in ``ds``."""
+    present = np.unique(ds.sample_patient)
+    parts = patient_split(ds.patient_label[present], fractions, seed)
+    return {s: ds.subset_patients(present[ids]) for s, ids in parts.items()}
+
+
+def label_fraction(ds: HierarchicalSet, fraction: float, by: str = "sample", seed: int = 0) -> HierarchicalSet:
+    """Keep ``fraction`` of the labelled training data, stratified by class, at least one per class.
+
+    ``by="sample"`` draws samples (the paper's 10 % / 1 % settings), ``by="patient"`` whole patients.
+    """
+    if not 0 < fraction <= 1:
+        raise ValueError(f"label fraction must be in (0, 1]; got {fraction}")
+    if by not in ("sample", "patient"):
+        raise ValueError(f"label_by must be 'sample' or 'patient'; got {by!r}")
+    if fraction == 1:
+        return ds
+    rng = np.random.default_rng(seed)
+    if by == "patient":
+        pats = np.unique(ds.sample_patient)
+        keep = []
+        for k in np.unique(ds.patient_label[pats]):
+            ids = rng.permutation(pats[ds.patient_label[pats] == k])
+            keep += ids[: max(1, int(round(len(ids) * fraction)))].tolist()
+        return ds.subset_patients(np.array(keep))
+    labels = ds.sample_label
+    keep = []
+    for k in np.unique(labels):
+        ids = rng.permutation(np.flatnonzero(labels == k))
+        keep += ids[: max(1, int(round(len(ids) * fraction)))].tolist()
+    return ds.subset_samples(np.sort(np.array(keep)))

@@ -1,0 +1,118 @@
+"""COMET's four contrastive levels, each through the core kernel
+:func:`contrastkit.functional.contrastive_cross_entropy` (Wang et al., NeurIPS 2023, Sec. 3).
+
+All take two views ``z1, z2`` of per-timestamp representations ``(B, T, D)``.
+
+* Observation (:func:`observation_loss`): inside one sample, timestamp ``t`` of view 1 and
+  timestamp ``t`` of view 2 are positives; the other ``2T - 2`` timestamps of the same sample are
+  negatives. Raw dot products, temperature 1 (TS2Vec's temporal loss). Mean over samples,
+  timestamps and both views.
+* Sample (:func:`sample_loss`): at each timestamp, sample ``i`` in view 1 and in view 2 are
+  positives, the other ``2B - 2`` samples negatives (TS2Vec's instance loss).
+* Both are hierarchical (:func:`hierarchical`): computed on the representation, then again after
+  max-pooling time by 2, while ``T > 1``, and averaged over the ``d`` levels.
+* Trial and patient (:func:`id_loss`): the representation is normalized over time per channel,
+  flattened to ``(B, T*D)`` and compared by cosine similarity with temperature 0.1; positives are
+  pairs of *other* samples with the same trial (patient) id. With ``pairing="official"`` the
+  pairs are exactly those of the official code: ``(view1_i, view2_j)`` with ``i < j`` (anchors in
+  view 1) and ``(view2_c, view1_r)`` with ``r > c`` (anchors in view 2); each term is a mean over
+  its pairs and the two terms are averaged. ``pairing="all"`` uses every other same-id sample,
+  both directions, per-anchor mean (SupCon ``L_out`` across views, self-pair in the denominator).
+
+The official code builds the id pairs with numpy string operations every step; here the positives
+are a ``(B, B)`` mask from the ids on the device, and a mean over *pairs* is obtained from the
+kernel's per-anchor mean by grouping anchors with equal numbers of positives (one kernel call per
+distinct count, no pair loops).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from contrastkit.functional import contrastive_cross_entropy
+
+
+def _two_view_nt_xent(a: Tensor, b: Tensor) -> Tensor:
+    """NT-Xent over ``[a; b]`` ``(2n, D)``, raw dot products, temperature 1, self excluded."""
+    n = a.shape[0]
+    z = torch.cat([a, b])
+    idx = torch.arange(n, device=z.device)
+    return contrastive_cross_entropy(
+        z, z, positive_index=torch.cat([idx + n, idx]), self_index=torch.arange(2 * n, device=z.device),
+        temperature=1.0,
+    ).loss
+
+
+def sample_loss(z1: Tensor, z2: Tensor) -> Tensor:
+    """Instance contrast at every timestamp; ``(B, T, D)`` x2 -> scalar (0 when B == 1)."""
+    if z1.shape[0] == 1:
+        return z1.new_zeros(())
+    return torch.stack([_two_view_nt_xent(z1[:, t], z2[:, t]) for t in range(z1.shape[1])]).mean()
+
+
+def observation_loss(z1: Tensor, z2: Tensor) -> Tensor:
+    """Timestamp contrast inside every sample; ``(B, T, D)`` x2 -> scalar (0 when T == 1)."""
+    if z1.shape[1] == 1:
+        return z1.new_zeros(())
+    return torch.stack([_two_view_nt_xent(z1[i], z2[i]) for i in range(z1.shape[0])]).mean()
+
+
+def hierarchical(loss_fn: Callable[[Tensor, Tensor], Tensor], z1: Tensor, z2: Tensor) -> Tensor:
+    """Mean of ``loss_fn`` over the time scales ``T, T//2, ...`` (max-pool by 2) while ``T > 1``."""
+    total, depth = z1.new_zeros(()), 0
+    while z1.shape[1] > 1:
+        total = total + loss_fn(z1, z2)
+        depth += 1
+        z1 = F.max_pool1d(z1.transpose(1, 2), kernel_size=2).transpose(1, 2)
+        z2 = F.max_pool1d(z2.transpose(1, 2), kernel_size=2).transpose(1, 2)
+    return total / max(depth, 1)
+
+
+def flatten_for_id(z: Tensor) -> Tensor:
+    """``(B, T, D)`` -> ``(B, T*D)``: L2-normalize over time per channel (as the official code's
+    ``normalize(z, dim=1)``), flatten, then L2-normalize the flat vector (its cosine)."""
+    return F.normalize(F.normalize(z, dim=1).reshape(z.shape[0], -1), dim=1)
+
+
+def _pair_mean(anchors: Tensor, candidates: Tensor, w: Tensor, temperature: float) -> Tensor:
+    """``(1/P) sum_{i,j} w_ij [lse_k(s_ik/t) - s_ij/t]`` with ``P = sum w`` (binary ``w``).
+
+    The kernel averages each anchor's positives (``q = w / n_i``); grouping anchors by ``n_i`` and
+    scaling each group's summed loss by ``n_i`` turns that into a mean over pairs."""
+    counts = w.sum(1)
+    total = anchors.new_zeros(())
+    for c in torch.unique(counts[counts > 0]).tolist():
+        rows = torch.nonzero(counts == c).squeeze(1)
+        out = contrastive_cross_entropy(anchors[rows], candidates, weights=w[rows], temperature=temperature,
+                                        reduction="sum")
+        total = total + out.loss * c
+    return total / counts.sum().clamp_min(1)
+
+
+def id_loss(z1: Tensor, z2: Tensor, ids: Tensor, temperature: float = 0.1,
+            pairing: Literal["official", "all"] = "official") -> Tensor:
+    """Trial- or patient-level contrast; ``z`` ``(B, T, D)``, ``ids`` ``(B,)`` -> scalar.
+
+    Returns 0 when no two samples of the batch share an id (the official code divides by zero).
+    """
+    if ids.shape != (z1.shape[0],):
+        raise ValueError(f"ids must be (B,)=({z1.shape[0]},); got {tuple(ids.shape)}")
+    u1, u2 = flatten_for_id(z1), flatten_for_id(z2)
+    same = ids[:, None] == ids[None, :]
+    if pairing == "all":
+        w = (same & ~torch.eye(len(ids), dtype=torch.bool, device=ids.device)).to(u1.dtype)
+        if w.sum() == 0:
+            return z1.new_zeros(())
+        return (contrastive_cross_entropy(u1, u2, weights=w, temperature=temperature).loss
+                + contrastive_cross_entropy(u2, u1, weights=w, temperature=temperature).loss) / 2
+    if pairing != "official":
+        raise ValueError(f"pairing must be 'official' or 'all'; got {pairing!r}")
+    w = torch.triu(same, diagonal=1).to(u1.dtype)
+    if w.sum() == 0:
+        return z1.new_zeros(())
+    # view-1 anchors i with positives j > i; view-2 anchors c with positives r > c: the same mask
+    return (_pair_mean(u1, u2, w, temperature) + _pair_mean(u2, u1, w, temperature)) / 2

@@ -1,0 +1,167 @@
+"""COMET pretraining as a LightningModule (Wang et al., NeurIPS 2023, Sec. 3.2, eq. 6):
+
+    L = lambda_P L_P + lambda_T L_T + lambda_S L_S + lambda_O L_O
+
+Views: the official code runs the encoder twice per level (8 passes; masks ``all_true`` for the
+patient and trial levels, ``continuous`` for sample and observation). With ``share_views=True``
+(default) the patient and trial levels share one pair of ``all_true`` views and the sample and
+observation levels one pair of ``continuous`` views, as TS2Vec computes its instance and temporal
+losses on one pair: each loss still sees two independently masked views with the official masks,
+so what it computes is unchanged; only the random draws are shared. The views go through the
+encoder as one batch of ``n_views * B``.
+
+Weights: every lambda multiplies its level. The official code multiplies only the sample and
+observation terms by their factors; the patient and trial factors only switch those terms on
+(factor != 0) and the terms enter with weight 1. ``official_weighting=True`` reproduces that.
+
+Baselines (``objective``): ``comet``; ``ts2vec`` (sample + observation levels only);
+``simclr`` (NT-Xent on max-pooled embeddings of two jittered/scaled views).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Literal
+
+import torch
+from torch import Tensor
+from torch.optim.swa_utils import AveragedModel
+
+from contrastkit.functional import nt_xent
+from contrastkit.train import ContrastiveModule
+from medts.losses import hierarchical, id_loss, observation_loss, sample_loss
+from medts.models.encoder import TSEncoder, max_pool_time
+from medts.views import jitter_scale, stacked_masks
+
+LEVELS = ("patient", "trial", "sample", "observation")
+
+
+class COMET(ContrastiveModule):
+    """Pretraining module. Batches are dicts with ``x`` ``(B, T, C)``, ``patient`` and ``trial`` ``(B,)``.
+
+    Args:
+        input_dims: channels C. output_dims / hidden_dims / depth: the TS2Vec encoder (320 / 64 / 10).
+        objective: ``comet`` | ``ts2vec`` | ``simclr``.
+        lambda_*: level weights (official default 0.25 each); 0 switches a level off.
+        id_mask / instance_mask: masks of the patient/trial and the sample/observation views.
+        share_views: share view pairs between levels (see module docstring).
+        id_pairing: ``official`` or ``all`` (see :func:`medts.losses.id_loss`).
+        swa: keep an equal-weight running average of the encoder (``torch.optim.swa_utils``),
+            used for embeddings, as the official code.
+    """
+
+    def __init__(
+        self,
+        input_dims: int,
+        output_dims: int = 320,
+        hidden_dims: int = 64,
+        depth: int = 10,
+        dropout: float = 0.1,
+        objective: Literal["comet", "ts2vec", "simclr"] = "comet",
+        lambda_patient: float = 0.25,
+        lambda_trial: float = 0.25,
+        lambda_sample: float = 0.25,
+        lambda_observation: float = 0.25,
+        id_mask: str = "all_true",
+        instance_mask: str = "continuous",
+        share_views: bool = True,
+        id_pairing: Literal["official", "all"] = "official",
+        id_temperature: float = 0.1,
+        official_weighting: bool = False,
+        simclr_temperature: float = 0.2,
+        swa: bool = True,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(lr=lr, weight_decay=weight_decay)
+        self.save_hyperparameters()
+        if objective not in ("comet", "ts2vec", "simclr"):
+            raise ValueError(f"objective must be comet, ts2vec or simclr; got {objective!r}")
+        lambdas = dict(patient=lambda_patient, trial=lambda_trial, sample=lambda_sample, observation=lambda_observation)
+        for k, v in lambdas.items():
+            if v < 0:
+                raise ValueError(f"lambda_{k} must be >= 0; got {v}")
+        if objective == "ts2vec":
+            lambdas["patient"] = lambdas["trial"] = 0.0
+        if objective == "comet" and not any(lambdas.values()):
+            raise ValueError("all lambda_* are 0: nothing to train")
+        self.lambdas = lambdas
+        self.encoder = TSEncoder(input_dims, output_dims, hidden_dims, depth, dropout=dropout)
+        self.swa_encoder = AveragedModel(self.encoder) if swa else None
+        if self.swa_encoder is not None:
+            self.swa_encoder.requires_grad_(False)
+
+    # -- views ------------------------------------------------------------------------------------
+    def _view_plan(self) -> list[tuple[str, list[str]]]:
+        """``[(mask, levels using this pair)]``: which view pairs to encode."""
+        on = [k for k in LEVELS if self.lambdas[k] > 0]
+        hp = self.hparams
+        groups = [(hp.id_mask, [k for k in on if k in ("patient", "trial")]),
+                  (hp.instance_mask, [k for k in on if k in ("sample", "observation")])]
+        if not hp.share_views:
+            return [(m, [k]) for m, ks in groups for k in ks]
+        return [(m, ks) for m, ks in groups if ks]
+
+    def level_losses(self, x: Tensor, patient: Tensor, trial: Tensor) -> dict[str, Tensor]:
+        """Raw (unweighted) loss of every active level on freshly encoded views."""
+        b, t, _ = x.shape
+        plan = self._view_plan()
+        modes = [m for m, _ in plan for _ in range(2)]
+        z = self.encoder(x.repeat(len(modes), 1, 1), mask=stacked_masks(modes, b, t, x.device))
+        z = z.view(len(modes), b, t, -1)
+        out: dict[str, Tensor] = {}
+        for i, (_, levels) in enumerate(plan):
+            z1, z2 = z[2 * i], z[2 * i + 1]
+            for lvl in levels:
+                if lvl == "patient":
+                    out[lvl] = id_loss(z1, z2, patient, self.hparams.id_temperature, self.hparams.id_pairing)
+                elif lvl == "trial":
+                    out[lvl] = id_loss(z1, z2, trial, self.hparams.id_temperature, self.hparams.id_pairing)
+                elif lvl == "sample":
+                    out[lvl] = hierarchical(sample_loss, z1, z2)
+                else:
+                    out[lvl] = hierarchical(observation_loss, z1, z2)
+        return out
+
+    def compute_losses(self, batch: dict, stage: str) -> dict[str, Tensor]:
+        x = batch["x"]
+        if self.hparams.objective == "simclr":
+            h1 = max_pool_time(self.encoder(jitter_scale(x), mask="all_true"))
+            h2 = max_pool_time(self.encoder(jitter_scale(x), mask="all_true"))
+            loss = nt_xent(h1, h2, temperature=self.hparams.simclr_temperature)
+            return {"loss": loss, "instance": loss.detach()}
+        raw = self.level_losses(x, batch["patient"], batch["trial"])
+        total = x.new_zeros(())
+        for lvl, value in raw.items():
+            w = self.lambdas[lvl]
+            if self.hparams.official_weighting and lvl in ("patient", "trial"):
+                w = 1.0
+            total = total + w * value
+        return {"loss": total, **{k: v.detach() for k, v in raw.items()}}
+
+    # -- weight averaging and embeddings ----------------------------------------------------------
+    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
+        if self.swa_encoder is not None:
+            self.swa_encoder.update_parameters(self.encoder)
+
+    def configure_optimizers(self):
+        return torch.optim.AdamW(self.encoder.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+
+    def averaged_encoder(self) -> TSEncoder:
+        """The encoder used downstream: the weight average when ``swa`` is on, else the encoder."""
+        return self.swa_encoder.module if self.swa_encoder is not None else self.encoder
+
+    def export_encoder(self) -> TSEncoder:
+        """A standalone copy of :meth:`averaged_encoder` (for fine-tuning)."""
+        return copy.deepcopy(self.averaged_encoder())
+
+    @torch.no_grad()
+    def embed(self, x: Tensor, batch_size: int = 256) -> Tensor:
+        """Sample embeddings ``(N, output_dims)``: max-pool over time of the averaged encoder, eval mode."""
+        enc = self.averaged_encoder()
+        was = enc.training
+        enc.eval()
+        out = torch.cat([max_pool_time(enc(x[i:i + batch_size].to(self.device), mask="all_true"))
+                         for i in range(0, len(x), batch_size)])
+        enc.train(was)
+        return out
