@@ -1,0 +1,141 @@
+"""The LightningDataModule: read (or generate) sequences, split leave-one-out, serve batches.
+
+``dataset`` is ``"synthetic"``, one of the ``seqrec_5core`` names (``Beauty``,
+``Sports_and_Outdoors``, ``Toys_and_Games``, ``Yelp``, read from
+``$CONTRASTKIT_DATA/seqrec_5core/`` with ``CONTRASTKIT_DATA`` defaulting to
+``<repo>/../shared/data``), or a path to a ``.txt`` sequence file or a RecBole ``.inter`` file.
+
+Batches are dicts of tensors. Columns past the longest sequence in the batch are cut (inputs are
+right-padded and the encoder is causal, so this changes nothing but the cost). Evaluation rows
+are served sorted by length, which makes that cut effective; the metrics are means over users,
+so the order does not matter.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import lightning as L
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader
+
+from seqrec.data.recbole import read_inter_file
+from seqrec.data.sequences import SequenceData, read_sequence_file
+from seqrec.data.split import EvalSet, LeaveOneOut, TrainSet, leave_one_out
+from seqrec.data.synthetic import make_synthetic
+
+REAL_DATASETS = ("Beauty", "Sports_and_Outdoors", "Toys_and_Games", "Yelp")
+
+
+def data_root() -> Path:
+    """``$CONTRASTKIT_DATA`` or ``<repo>/../shared/data``."""
+    env = os.environ.get("CONTRASTKIT_DATA")
+    return Path(env) if env else Path(__file__).resolve().parents[5].parent / "shared" / "data"
+
+
+def load_sequences(dataset: str, synthetic: dict | None = None) -> SequenceData:
+    """Resolve ``dataset`` (module docstring) to :class:`SequenceData`."""
+    if dataset == "synthetic":
+        return make_synthetic(**(synthetic or {}))
+    if dataset in REAL_DATASETS:
+        path = data_root() / "seqrec_5core" / f"{dataset}.txt"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} not found: set CONTRASTKIT_DATA to the folder holding seqrec_5core/")
+        return read_sequence_file(path)
+    path = Path(dataset)
+    if path.suffix == ".inter":
+        return read_inter_file(path)
+    if path.suffix == ".txt" or path.is_file():
+        return read_sequence_file(path)
+    raise ValueError(f"dataset must be 'synthetic', one of {REAL_DATASETS} or a .txt/.inter path; got {dataset!r}")
+
+
+class _Batches:
+    """Collate a list of row indices into a dict of row slices, cut to the longest sequence."""
+
+    def __init__(self, tensors: dict[str, Tensor], cut: tuple[str, ...]) -> None:
+        self.tensors, self.cut = tensors, cut
+
+    def __call__(self, rows: list[int]) -> dict[str, Tensor]:
+        idx = torch.as_tensor(rows)
+        out = {k: v[idx] for k, v in self.tensors.items()}
+        width = int(out["length"].max())
+        for k in self.cut:
+            if out[k].dim() == 2:
+                out[k] = out[k][:, :width]
+        if "history" in out:
+            out["history"] = out["history"][:, : max(int((out["history"] > 0).sum(1).max()), 1)]
+        return out
+
+
+def _train_tensors(t: TrainSet) -> dict[str, Tensor]:
+    return {"input": t.inputs, "length": t.lengths, "target": t.targets}
+
+
+def _eval_tensors(e: EvalSet) -> dict[str, Tensor]:
+    order = torch.argsort(e.lengths, stable=True)
+    return {"input": e.inputs[order], "length": e.lengths[order], "target": e.targets[order],
+            "history": e.history[order]}
+
+
+class SeqRecDataModule(L.LightningDataModule):
+    """Leave-one-out sequential recommendation data (see module docstring).
+
+    Args:
+        dataset: ``"synthetic"``, a ``seqrec_5core`` name or a file path.
+        max_len: maximum input length (50 in the paper).
+        train_form: ``"shifted"`` (one row per user, loss at every position) or ``"prefix"``.
+        batch_size: training rows per batch (256 in the paper).
+        eval_batch_size: users per evaluation batch.
+        synthetic: keyword arguments of :func:`seqrec.data.synthetic.make_synthetic`.
+        seed: shuffling seed of the training loader.
+    """
+
+    def __init__(
+        self,
+        dataset: str = "synthetic",
+        max_len: int = 50,
+        train_form: str = "shifted",
+        batch_size: int = 256,
+        eval_batch_size: int = 1024,
+        synthetic: dict | None = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        for name, value in (("max_len", max_len), ("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
+            if value < 1:
+                raise ValueError(f"{name} must be >= 1; got {value}")
+        self.save_hyperparameters()
+        self.split: LeaveOneOut | None = None
+
+    def prepare_split(self) -> LeaveOneOut:
+        """Load and split once (idempotent); also used outside a Trainer."""
+        if self.split is None:
+            hp = self.hparams
+            data = load_sequences(hp.dataset, hp.synthetic)
+            self.split = leave_one_out(data, hp.max_len, hp.train_form)
+        return self.split
+
+    def setup(self, stage: str | None = None) -> None:
+        self.prepare_split()
+
+    @property
+    def num_items(self) -> int:
+        return self.prepare_split().num_items
+
+    def _loader(self, tensors: dict[str, Tensor], batch_size: int, shuffle: bool) -> DataLoader:
+        n = tensors["input"].shape[0]
+        gen = torch.Generator().manual_seed(self.hparams.seed) if shuffle else None
+        return DataLoader(range(n), batch_size=batch_size, shuffle=shuffle, generator=gen,
+                          collate_fn=_Batches(tensors, ("input", "target")), num_workers=0)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(_train_tensors(self.prepare_split().train), self.hparams.batch_size, True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(_eval_tensors(self.prepare_split().valid), self.hparams.eval_batch_size, False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(_eval_tensors(self.prepare_split().test), self.hparams.eval_batch_size, False)

@@ -1,0 +1,82 @@
+"""Full-ranking evaluation: HR@k and NDCG@k over all items, one target per user.
+
+For a user with target rank ``r`` (0-based position among all ``N`` items by score),
+``HR@k = [r < k]`` and ``NDCG@k = [r < k] / log2(r + 2)`` (one relevant item, so the ideal DCG
+is 1). Each batch costs one matrix product ``(B, D) x (D, N)`` and one ``topk(max k)``; history
+items can be excluded (scores set to -inf) before the top-k. Means over users are accumulated
+with torchmetrics' ``MeanMetric`` (correct under DDP).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import torch
+from torch import Tensor
+from torchmetrics import MeanMetric
+
+KS = (5, 10, 20)
+
+
+def mask_history_(scores: Tensor, history: Tensor) -> Tensor:
+    """Set ``scores[b, i - 1] = -inf`` for every item id ``i > 0`` in ``history[b]`` (in place).
+
+    ``scores`` (B, N) over items ``1..N``; ``history`` (B, H) item ids padded with 0.
+    """
+    rows = torch.arange(scores.shape[0], device=scores.device)[:, None].expand_as(history)
+    keep = history > 0
+    scores[rows[keep], history[keep] - 1] = float("-inf")
+    return scores
+
+
+def rank_metrics(scores: Tensor, targets: Tensor, ks: Iterable[int] = KS) -> dict[str, Tensor]:
+    """Per-user ``HR@k`` and ``NDCG@k`` (each ``(B,)``) from ``scores`` (B, N) over items ``1..N``
+    and ``targets`` (B,) ids in ``1..N``."""
+    ks = tuple(sorted(ks))
+    top = scores.topk(ks[-1], dim=1).indices  # (B, K) item index = id - 1
+    hit = top == (targets - 1)[:, None]
+    pos = torch.arange(ks[-1], device=scores.device, dtype=torch.float32)
+    gain = 1.0 / torch.log2(pos + 2.0)
+    out = {}
+    for k in ks:
+        h = hit[:, :k]
+        out[f"HR@{k}"] = h.any(1).float()
+        out[f"NDCG@{k}"] = (h.float() * gain[:k]).sum(1)
+    return out
+
+
+class RankingMetrics(torch.nn.Module):
+    """Accumulates HR@k / NDCG@k means over batches (a module so that Lightning moves it)."""
+
+    def __init__(self, ks: Iterable[int] = KS) -> None:
+        super().__init__()
+        self.ks = tuple(sorted(ks))
+        self.means = torch.nn.ModuleDict(
+            {f"{m}@{k}".replace("@", "_at_"): MeanMetric() for m in ("HR", "NDCG") for k in self.ks}
+        )
+
+    def update(self, scores: Tensor, targets: Tensor, history: Tensor | None = None) -> None:
+        if history is not None:
+            mask_history_(scores, history)
+        for name, values in rank_metrics(scores, targets, self.ks).items():
+            self.means[name.replace("@", "_at_")].update(values)
+
+    def compute(self) -> dict[str, float]:
+        return {k.replace("_at_", "@"): float(m.compute()) for k, m in self.means.items()}
+
+    def reset(self) -> None:
+        for m in self.means.values():
+            m.reset()
+
+
+def evaluate_scores(score_fn: Callable[[dict[str, Tensor]], Tensor], loader, *, exclude_history: bool = False,
+                    ks: Iterable[int] = KS, device: str | torch.device = "cpu") -> dict[str, float]:
+    """Run ``score_fn(batch) -> (B, N)`` over an evaluation loader and return the metric means."""
+    metrics = RankingMetrics(ks).to(device)
+    with torch.no_grad():
+        for batch in loader:
+            batch = {k: v.to(device) for k, v in batch.items()}
+            scores = score_fn(batch)
+            metrics.update(scores, batch["target"], batch["history"] if exclude_history else None)
+    return metrics.compute()
+

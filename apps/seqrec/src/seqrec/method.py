@@ -1,0 +1,164 @@
+"""MCLRec: Meta-optimized Contrastive Learning for sequential Recommendation.
+
+Qin, Yuan, Zhao, Fang, Zhuang, Liu, Liu, Sheng, SIGIR 2023 (arXiv:2304.07763); official code
+QinHsiu/MCLRec (a RecBole fork: ``mclrec.py``, ``trainer.py``, ``extractors.py``).
+
+Per training sequence ``s``: two different data augmentations give views ``s1, s2``; the encoder
+gives ``h1, h2`` (last position); two learnable augmenters give ``z1 = A1(h1)``, ``z2 = A2(h2)``.
+
+* ``L_rec``  next-item cross-entropy on ``s``;
+* ``L_cl1 = NT-Xent(h1, h2)`` (temperature ``tau``, ``sim`` dot or cos);
+* ``L_cl2 = NT-Xent(h1, z2) + NT-Xent(h2, z1) + NT-Xent(z1, z2)`` (dot, temperature 1);
+* ``R``     the contrastive regularization over the same three pairs
+  (:func:`seqrec.losses.contrastive_regularization`).
+
+Meta loop per batch, as the official trainer does it (``meta_loop="three_step"``):
+
+1. encoder step, augmenters frozen: ``L_rec + lam L_cl1 + beta (L_cl2 + gamma R)``;
+2. augmenter step with the updated encoder: ``L_cl2 + gamma R``;
+3. encoder step again with the updated augmenters, same loss as 1.
+
+``meta_loop="single"`` stops after step 2 (the paper's Algorithm 1: one encoder and one
+augmenter update per batch). The official code hard-codes ``gamma = 0.1`` (``meta_rl``); the
+encoder sees ``beta * gamma * R`` because the code adds ``R`` inside the ``beta`` term.
+
+Speed without changing the maths: the three encoder inputs (``s, s1, s2``) go through the
+encoder as one ``3B`` batch; step 2 needs no encoder gradient (only the augmenters are updated),
+so with ``reuse_forward=True`` the forward pass of step 2 (made with the step-1-updated encoder,
+which step 3 uses unchanged) is kept with its graph and reused by step 3. The official code
+redraws the dropout masks for step 3; here steps 2 and 3 share them (``reuse_forward=False``
+recomputes step 3's forward exactly as the official code does).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+from seqrec.augment import two_views
+from seqrec.losses import contrastive_regularization, mclrec_cl2, view_info_nce
+from seqrec.models import Augmenter
+from seqrec.module import SeqRecModule
+
+META_LOOPS = ("three_step", "single")
+
+
+class MCLRec(SeqRecModule):
+    """MCLRec (see module docstring).
+
+    Args (beyond :class:`SeqRecModule`):
+        lam: weight of ``L_cl1`` (paper: Beauty 0, Sports 0.04, Yelp 0.03).
+        beta: weight of ``L_cl2`` (paper: Beauty 0.05, Sports 0.4, Yelp 0.1).
+        gamma: weight of ``R`` (official code: 0.1); ``use_reg=False`` drops R.
+        tau, sim: temperature and similarity of ``L_cl1`` (and the temperature of ``R``).
+        meta_loop: ``"three_step"`` (official) or ``"single"`` (paper's Algorithm 1).
+        reuse_forward: share the step-2 forward with step 3 (module docstring).
+        augmenter_sizes: MLP sizes, first and last equal to ``hidden`` (64, 32, 16, 64).
+        crop_keep, mask_ratio, reorder_ratio: data augmentation strengths (0.5, 0.5, 0.8).
+    """
+
+    def __init__(self, num_items: int, lam: float = 0.0, beta: float = 0.05, gamma: float = 0.1,
+                 use_reg: bool = True, tau: float = 1.0, sim: str = "dot", meta_loop: str = "three_step",
+                 reuse_forward: bool = True, augmenter_sizes: tuple[int, ...] = (64, 32, 16, 64),
+                 crop_keep: float = 0.5, mask_ratio: float = 0.5, reorder_ratio: float = 0.8, **kwargs) -> None:
+        super().__init__(num_items, **kwargs)
+        if meta_loop not in META_LOOPS:
+            raise ValueError(f"meta_loop must be one of {META_LOOPS}; got {meta_loop!r}")
+        if min(lam, beta, gamma) < 0 or tau <= 0:
+            raise ValueError(f"need lam, beta, gamma >= 0 and tau > 0; got {lam}, {beta}, {gamma}, {tau}")
+        hidden = self.encoder.item_emb.embedding_dim
+        if augmenter_sizes[0] != hidden or augmenter_sizes[-1] != hidden:
+            raise ValueError(f"augmenter_sizes must start and end with hidden={hidden}; got {augmenter_sizes}")
+        self.automatic_optimization = False
+        self.lam, self.beta, self.gamma = lam, beta, gamma if use_reg else 0.0
+        self.tau, self.sim, self.meta_loop, self.reuse_forward = tau, sim, meta_loop, reuse_forward
+        self.ratios = dict(crop_keep=crop_keep, mask_ratio=mask_ratio, reorder_ratio=reorder_ratio)
+        self.augmenters = torch.nn.ModuleList([Augmenter(tuple(augmenter_sizes)), Augmenter(tuple(augmenter_sizes))])
+
+    def configure_optimizers(self):
+        enc = torch.optim.Adam(self.encoder.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        aug = torch.optim.Adam(self.augmenters.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        return [enc, aug]
+
+    # ---- objectives ------------------------------------------------------------------------
+    def _meta_terms(self, r1: Tensor, r2: Tensor) -> tuple[Tensor, Tensor]:
+        z1, z2 = self.augmenters[0](r1), self.augmenters[1](r2)
+        cl2 = mclrec_cl2(r1, r2, z1, z2)
+        reg = contrastive_regularization(r1, r2, z1, z2, self.tau) if self.gamma > 0 else cl2.new_zeros(())
+        return cl2, reg
+
+    def encoder_objective(self, h: Tensor, r1: Tensor, r2: Tensor, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        """``L_rec + lam L_cl1 + beta (L_cl2 + gamma R)`` from the hidden states ``h`` (B, L, D)
+        of the sequences and the view representations ``r1, r2`` (B, D)."""
+        rec = self.rec_loss(h, batch)
+        cl1 = view_info_nce(r1, r2, self.tau, self.sim) if self.lam > 0 else rec.new_zeros(())
+        cl2, reg = self._meta_terms(r1, r2)
+        loss = rec + self.lam * cl1 + self.beta * (cl2 + self.gamma * reg)
+        return {"loss": loss, "rec": rec, "cl1": cl1, "cl2": cl2, "reg": reg}
+
+    def augmenter_objective(self, r1: Tensor, r2: Tensor) -> Tensor:
+        """``L_cl2 + gamma R`` with the encoder outputs held fixed."""
+        cl2, reg = self._meta_terms(r1.detach(), r2.detach())
+        return cl2 + self.gamma * reg
+
+    # ---- the meta loop ---------------------------------------------------------------------
+    def _backward(self, loss: Tensor) -> None:
+        if self._trainer is not None:
+            self.manual_backward(loss)
+        else:
+            loss.backward()
+
+    def _step(self, opt, loss: Tensor) -> None:
+        opt.zero_grad()
+        self._backward(loss)
+        opt.step()
+
+    def _forward_views(self, batch, views):
+        v1, n1, v2, n2 = views
+        h, g1, g2 = self.encode(batch["input"], v1, v2)
+        return h, self.last(g1, n1), self.last(g2, n2)
+
+    def meta_step(self, batch: dict[str, Tensor], enc_opt, aug_opt,
+                  on_update: Callable[[str], None] | None = None) -> dict[str, Tensor]:
+        """One batch of the meta loop (module docstring); ``on_update(name)`` is called after each
+        optimizer step (``"encoder_1"``, ``"augmenters"``, ``"encoder_2"``). Returns the losses."""
+        views = two_views(batch["input"], batch["length"], distinct=True, **self.ratios)
+        self.augmenters.requires_grad_(False)
+        h, r1, r2 = self._forward_views(batch, views)
+        losses = self.encoder_objective(h, r1, r2, batch)
+        self._step(enc_opt, losses["loss"])
+        if on_update:
+            on_update("encoder_1")
+
+        reuse = self.meta_loop == "three_step" and self.reuse_forward
+        if reuse:
+            h, r1, r2 = self._forward_views(batch, views)
+        else:
+            with torch.no_grad():
+                v1, n1, v2, n2 = views
+                g1, g2 = self.encode(v1, v2)
+                r1, r2 = self.last(g1, n1), self.last(g2, n2)
+        self.augmenters.requires_grad_(True)
+        aug_loss = self.augmenter_objective(r1, r2)
+        self._step(aug_opt, aug_loss)
+        self.augmenters.requires_grad_(False)
+        losses["aug"] = aug_loss.detach()
+        if on_update:
+            on_update("augmenters")
+
+        if self.meta_loop == "three_step":
+            if not reuse:
+                h, r1, r2 = self._forward_views(batch, views)
+            second = self.encoder_objective(h, r1, r2, batch)
+            self._step(enc_opt, second["loss"])
+            losses["loss_step3"] = second["loss"].detach()
+            if on_update:
+                on_update("encoder_2")
+        return losses
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        enc_opt, aug_opt = self.optimizers()
+        losses = self.meta_step(batch, enc_opt, aug_opt)
+        self.log_losses(losses, batch["input"].shape[0])

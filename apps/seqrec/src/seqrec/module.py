@@ -1,0 +1,109 @@
+"""The LightningModule shared by SASRec, CL4SRec and MCLRec: the SASRec encoder, the next-item
+loss in both training forms, and full-ranking validation / test.
+
+Subclasses implement ``training_step``. Validation and test log ``{stage}/HR@k`` and
+``{stage}/NDCG@k`` for k in 5, 10, 20 (early stopping watches one of them).
+"""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+from torch import Tensor
+
+from seqrec.evaluate import KS, RankingMetrics
+from seqrec.losses import next_item_bce, next_item_ce
+from seqrec.models import SASRecEncoder
+
+LOSS_TYPES = ("ce", "bce")
+
+
+class SeqRecModule(L.LightningModule):
+    """SASRec encoder + next-item loss + full-ranking evaluation.
+
+    Args:
+        num_items: item ids ``1..num_items``.
+        max_len, hidden, n_layers, heads, inner, dropout, attn_dropout: SASRec (paper: 50, 64,
+            2, 2, 256, 0.5, 0.5).
+        loss_type: ``"ce"`` full softmax over all items, or ``"bce"`` SASRec's sampled BCE.
+        lr, weight_decay: Adam (paper: 1e-3, 0).
+        exclude_history: rank only items absent from the user's input history (off in the paper).
+    """
+
+    def __init__(self, num_items: int, max_len: int = 50, hidden: int = 64, n_layers: int = 2, heads: int = 2,
+                 inner: int = 256, dropout: float = 0.5, attn_dropout: float = 0.5, loss_type: str = "ce",
+                 lr: float = 1e-3, weight_decay: float = 0.0, exclude_history: bool = False) -> None:
+        super().__init__()
+        if loss_type not in LOSS_TYPES:
+            raise ValueError(f"loss_type must be one of {LOSS_TYPES}; got {loss_type!r}")
+        if lr <= 0 or weight_decay < 0:
+            raise ValueError(f"need lr > 0 and weight_decay >= 0; got {lr}, {weight_decay}")
+        for name, p in (("dropout", dropout), ("attn_dropout", attn_dropout)):
+            if not 0.0 <= p < 1.0:
+                raise ValueError(f"{name} must be in [0, 1); got {p}")
+        self.save_hyperparameters()
+        self.encoder = SASRecEncoder(num_items, max_len, hidden, n_layers, heads, inner, dropout, attn_dropout)
+        self.loss_type, self.lr, self.weight_decay = loss_type, lr, weight_decay
+        self.exclude_history = exclude_history
+        self.metrics = torch.nn.ModuleDict({"val": RankingMetrics(KS), "test": RankingMetrics(KS)})
+
+    # ---- encoder helpers -------------------------------------------------------------------
+    def encode(self, *seqs: Tensor) -> tuple[Tensor, ...]:
+        """Hidden states of several ``(B, L)`` batches in one encoder call; each ``(B, L, D)``."""
+        h = self.encoder(torch.cat(seqs)) if len(seqs) > 1 else self.encoder(seqs[0])
+        return h.split(seqs[0].shape[0])
+
+    @staticmethod
+    def last(h: Tensor, lengths: Tensor) -> Tensor:
+        """``h`` (B, L, D) at position ``length - 1`` -> (B, D)."""
+        return h[torch.arange(h.shape[0], device=h.device), lengths - 1]
+
+    def rec_loss(self, h: Tensor, batch: dict[str, Tensor]) -> Tensor:
+        """Next-item loss from the hidden states ``h`` (B, L, D) of ``batch["input"]``: every
+        non-padded position for the shifted form (targets (B, L)), the last one for prefixes."""
+        target = batch["target"]
+        if target.dim() == 2:
+            keep = target > 0
+            hidden, target = h[keep], target[keep]
+        else:
+            hidden = self.last(h, batch["length"])
+        items = self.encoder.item_table()
+        if self.loss_type == "ce":
+            return next_item_ce(hidden, items, target)
+        return next_item_bce(hidden, items, target)
+
+    def scores(self, batch: dict[str, Tensor]) -> Tensor:
+        """Scores of all items ``(B, N)`` for ``batch["input"]``: ``<h_u, e_i>``."""
+        h = self.last(self.encoder(batch["input"]), batch["length"])
+        return h @ self.encoder.item_table().T
+
+    # ---- Lightning -------------------------------------------------------------------------
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.encoder.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+
+    def _eval_step(self, batch: dict[str, Tensor], stage: str) -> None:
+        self.metrics[stage].update(self.scores(batch), batch["target"],
+                                   batch["history"] if self.exclude_history else None)
+
+    def _eval_end(self, stage: str) -> None:
+        values = self.metrics[stage].compute()
+        self.metrics[stage].reset()
+        for name, value in values.items():
+            self.log(f"{stage}/{name}", value, prog_bar=name == "NDCG@20")
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        self._eval_step(batch, "val")
+
+    def test_step(self, batch, batch_idx: int) -> None:
+        self._eval_step(batch, "test")
+
+    def on_validation_epoch_end(self) -> None:
+        self._eval_end("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._eval_end("test")
+
+    def log_losses(self, losses: dict[str, Tensor], batch_size: int) -> None:
+        for name, value in losses.items():
+            self.log(f"train/{name}", value.detach(), prog_bar=name == "loss", on_step=True, on_epoch=True,
+                     batch_size=batch_size)
