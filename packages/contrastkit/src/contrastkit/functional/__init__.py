@@ -1,15 +1,44 @@
 """Pure functions: the contrastive kernel and every named loss built on it."""
 
+from contrastkit.functional.alignment import align_loss, uniform_loss
 from contrastkit.functional.clip import clip_loss
+from contrastkit.functional.cwcl import cwcl, cwcl_weights
+from contrastkit.functional.dcl import dcl, dclw, dclw_weights
+from contrastkit.functional.hard_negatives import hard_negative_mixing, mochi_loss
 from contrastkit.functional.infonce import info_nce, nt_xent
 from contrastkit.functional.kernel import KernelOutput, contrastive_cross_entropy
+from contrastkit.functional.mixup import MixedBatch, mix_inputs, mixup_contrastive, mixup_weights
+from contrastkit.functional.siglip import siglip_loss
+from contrastkit.functional.soft import label_similarity, soft_contrastive
 from contrastkit.functional.supcon import supcon
+from contrastkit.functional.swav import sinkhorn_knopp, swav_loss
+from contrastkit.functional.symile import mip, symile
 
 __all__ = [
     "KernelOutput",
+    "MixedBatch",
+    "align_loss",
     "clip_loss",
     "contrastive_cross_entropy",
+    "cwcl",
+    "cwcl_weights",
+    "dcl",
+    "dclw",
+    "dclw_weights",
+    "hard_negative_mixing",
     "info_nce",
+    "label_similarity",
+    "mip",
+    "mix_inputs",
+    "mixup_contrastive",
+    "mixup_weights",
+    "mochi_loss",
     "nt_xent",
+    "siglip_loss",
+    "sinkhorn_knopp",
+    "soft_contrastive",
     "supcon",
+    "swav_loss",
+    "symile",
+    "uniform_loss",
 ]

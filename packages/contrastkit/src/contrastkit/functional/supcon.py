@@ -6,8 +6,8 @@ import torch
 from torch import Tensor
 
 from contrastkit.distributed import gather_candidates, gather_labels
-from contrastkit.functional._common import maybe_normalize
-from contrastkit.functional.kernel import contrastive_cross_entropy
+from contrastkit.functional._common import check_matrix, maybe_normalize
+from contrastkit.functional.kernel import KernelOutput, contrastive_cross_entropy
 
 
 def supcon(
@@ -18,7 +18,8 @@ def supcon(
     normalize: bool = True,
     chunk_size: int | None = None,
     distributed: bool = False,
-) -> Tensor:
+    return_output: bool = False,
+) -> Tensor | KernelOutput:
     """SupCon ``L_out``: positives are all other samples with the same label.
 
     ``l_i = -1/|P(i)| sum_{p in P(i)} log exp(s_ip / t) / sum_{a != i} exp(s_ia / t)``, mean over
@@ -30,6 +31,16 @@ def supcon(
         features: ``(N, D)``, or ``(N, V, D)`` with V views per sample (views flattened to
             ``N * V`` anchors sharing their sample's label).
         labels: ``(N,)`` integer labels.
+        temperature: scalar or per-anchor ``(N,)`` (``(N * V,)`` with views).
+        normalize: L2-normalize the features first (cosine similarity).
+        chunk_size: anchor rows per chunk; same value and gradient.
+        distributed: gather features and labels from all ranks; local features are anchors.
+        return_output: return the kernel's :class:`KernelOutput` (with ``num_dropped``).
+
+    Example:
+        >>> f, y = torch.randn(8, 16), torch.tensor([0, 0, 1, 1, 2, 2, 3, 3])
+        >>> supcon(f, y, temperature=0.1).shape
+        torch.Size([])
     """
     if features.dim() == 3:
         n, v, d = features.shape
@@ -40,11 +51,15 @@ def supcon(
             f"features must be (N, D) or (N, V, D) and labels (N,); got {tuple(features.shape)} "
             f"and {tuple(labels.shape)}"
         )
+    check_matrix("features", features)
+    if labels.is_floating_point():
+        raise ValueError(f"labels must be integers; got {labels.dtype}")
     features = maybe_normalize(features, normalize)
     gathered = gather_candidates(features, enabled=distributed)
     cand_labels = gather_labels(labels, enabled=distributed)
     self_index = torch.arange(features.shape[0], device=features.device) + gathered.offset
-    return contrastive_cross_entropy(
+    out = contrastive_cross_entropy(
         features, gathered.candidates, anchor_labels=labels, candidate_labels=cand_labels,
         self_index=self_index, temperature=temperature, chunk_size=chunk_size,
-    ).loss
+    )
+    return out if return_output else out.loss
