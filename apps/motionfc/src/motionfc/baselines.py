@@ -1,0 +1,109 @@
+"""The ETH/UCY study's forecaster (Liu et al., CVPR 2022, Sec. 5.1; official
+``spurious/train.py``): STGAT trained across the training scenes with ERM, IRMv1 or v-REx,
+optionally with the spurious input channel. Constant velocity is in
+:mod:`motionfc.models.constant_velocity`; the style study's ERM / IRM baselines are
+:class:`motionfc.method.CausalMotion` with ``modular=False``.
+
+Stages ``epochs = (n1, n2, n3)`` as STGAT: 1 and 2 reconstruct the observed displacements from
+the trajectory (and graph) LSTM, 3 forecasts; the learning rate of every group is set to 5e-3 at
+the start of stage 3. The risk of each environment is the scene-wise L2 risk of the predicted
+displacements (sum over scenes), IRMv1 is added per environment, v-REx on the sum.
+"""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+from torch import Tensor
+from torchmetrics import MeanMetric
+
+from motionfc.models.stgat import STGAT
+from motionfc.risks import even_odd_risks, irm_penalty, vrex_penalty
+
+RISKS = ("erm", "irm", "vrex")
+
+
+class StgatForecaster(L.LightningModule):
+    """STGAT with ERM / IRM / v-REx across environments (``batch`` = ``{env: scene batch}``)."""
+
+    def __init__(self, risk: str = "erm", weight: float = 0.0, unbiased: bool = True,
+                 epochs: tuple[int, int, int] = (150, 100, 150), extra_channels: int = 0, lr: float = 1e-3,
+                 obs_len: int = 8, fut_len: int = 12, noise_dim: int = 16) -> None:
+        super().__init__()
+        if risk not in RISKS:
+            raise ValueError(f"risk must be one of {RISKS}; got {risk!r}")
+        if weight < 0 or len(epochs) != 3 or min(epochs) < 0:
+            raise ValueError(f"need weight >= 0 and three non-negative stage lengths; got {weight}, {epochs}")
+        self.save_hyperparameters()
+        self.net = STGAT(obs_len, fut_len, extra_channels, noise_dim=noise_dim)
+        self._ade, self._fde = MeanMetric(), MeanMetric()
+
+    def stage(self) -> int:
+        n1, n2, _ = self.hparams.epochs
+        e = self.current_epoch
+        return 1 if e < n1 else 2 if e < n1 + n2 else 3
+
+    def inputs(self, b: dict[str, Tensor]) -> Tensor:
+        return torch.cat([b["obs_rel"], b["extra"]], -1) if "extra" in b else b["obs_rel"]
+
+    def configure_optimizers(self):
+        n, lr = self.net, self.hparams.lr
+        return torch.optim.Adam([
+            {"params": n.traj_lstm.parameters(), "lr": 1e-2}, {"params": n.traj_hidden2pos.parameters()},
+            {"params": n.gat.parameters(), "lr": 3e-2}, {"params": n.graph_lstm.parameters(), "lr": 1e-2},
+            {"params": n.traj_gat_hidden2pos.parameters()}, {"params": n.pred_lstm.parameters()},
+            {"params": n.pred_hidden2pos.parameters()},
+        ], lr=lr)
+
+    def on_train_epoch_start(self) -> None:
+        n1, n2, _ = self.hparams.epochs
+        if self.current_epoch == n1 + n2:
+            for opt in self.trainer.optimizers:
+                for g in opt.param_groups:
+                    g["lr"] = 5e-3
+
+    def training_step(self, batch: dict[str, dict[str, Tensor]], batch_idx: int) -> Tensor:
+        hp, stage = self.hparams, self.stage()
+        risks = []
+        for b in batch.values():
+            scale = torch.ones((), device=self.device, requires_grad=True)
+            pred = self.net(self.inputs(b), b["seq_start_end"], stage) * scale
+            target = b["obs_rel"] if stage < 3 else b["fut_rel"]
+            r_even, r_odd = even_odd_risks(pred, target, b["seq_start_end"])
+            risk = r_even + r_odd
+            if hp.risk == "irm" and hp.weight:
+                risk = risk + hp.weight * irm_penalty(r_even, r_odd, scale, unbiased=hp.unbiased)
+            risks.append(risk)
+        risks = torch.stack(risks)
+        loss = risks.sum()
+        if hp.risk == "vrex" and hp.weight and len(risks) > 1:
+            loss = loss + hp.weight * vrex_penalty(risks)
+        self.log("train/loss", loss, batch_size=len(risks), on_step=False, on_epoch=True, prog_bar=True)
+        return loss
+
+    def predict_abs(self, b: dict[str, Tensor]) -> Tensor:
+        rel = self.net(self.inputs(b), b["seq_start_end"], 3)
+        return b["obs"][:, -1:, :] + rel.cumsum(1)
+
+    def _eval(self, b: dict[str, Tensor]) -> None:
+        err = torch.linalg.vector_norm(self.predict_abs(b) - b["fut"], dim=-1)
+        self._ade.update(err.mean(), weight=len(err))
+        self._fde.update(err[:, -1].mean(), weight=len(err))
+
+    def validation_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._eval(batch)
+
+    def test_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._eval(batch)
+
+    def _log(self, stage: str) -> None:
+        self.log(f"{stage}/ade", self._ade.compute(), prog_bar=True)
+        self.log(f"{stage}/fde", self._fde.compute())
+        self._ade.reset()
+        self._fde.reset()
+
+    def on_validation_epoch_end(self) -> None:
+        self._log("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log("test")

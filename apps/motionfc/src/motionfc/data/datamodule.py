@@ -1,0 +1,111 @@
+"""LightningDataModules of the two studies.
+
+Training draws one batch from every training environment per step (the heterogeneous batches
+of the official code: a ``CombinedLoader`` in ``min_size`` mode, so an epoch is as long as the
+smallest environment allows); validation and test run one loader per environment.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import lightning as L
+from lightning.pytorch.utilities import CombinedLoader
+from torch.utils.data import DataLoader
+
+from motionfc.data.batching import SceneDataset, collate_scenes
+from motionfc.data.windows import SceneWindows
+
+
+class EnvDataModule(L.LightningDataModule):
+    """Holds ``{env: SceneWindows}`` per split and the environment labels; subclasses fill them."""
+
+    def __init__(self, batch_size: int = 64, seed: int = 0) -> None:
+        super().__init__()
+        self.batch_size, self.seed = batch_size, seed
+        self.splits: dict[str, dict[str, SceneWindows]] = {}
+        self.labels: dict[str, int] = {}
+
+    def env_batch_size(self, env: str) -> int:
+        return self.batch_size
+
+    def _loader(self, w: SceneWindows, shuffle: bool) -> DataLoader:
+        import torch
+
+        g = torch.Generator().manual_seed(self.seed)
+        return DataLoader(SceneDataset(w, self.labels.get(w.env, -1)), batch_size=self.env_batch_size(w.env),
+                          shuffle=shuffle, collate_fn=partial(collate_scenes, obs_len=w.obs_len), generator=g)
+
+    def train_dataloader(self):
+        return CombinedLoader({e: self._loader(w, True) for e, w in self.splits["train"].items()}, mode="min_size")
+
+    def val_dataloader(self):
+        return [self._loader(w, False) for w in self.splits["val"].values()]
+
+    def test_dataloader(self):
+        return [self._loader(w, False) for w in self.splits["test"].values()]
+
+
+class StyleDataModule(EnvDataModule):
+    """The synthetic style study: ORCA circle crossing, one environment per radius."""
+
+    def __init__(self, train_styles: tuple[float, ...] = (0.1, 0.3, 0.5), test_styles: tuple[float, ...] = (
+            0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8), num_train: int = 1000, num_val: int = 200, num_test: int = 500,
+            num_ref: int = 64, batch_size: int = 64, seed: int = 0, cache_dir: str | None = None) -> None:
+        super().__init__(batch_size, seed)
+        self.save_hyperparameters()
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits:
+            return
+        from motionfc.data.synthetic import env_name, style_dataset
+
+        hp = self.hparams
+        kw = {"seed": hp.seed, "cache_dir": hp.cache_dir}
+        self.labels = {env_name(r): i for i, r in enumerate(sorted(hp.train_styles))}
+        for r in sorted(hp.test_styles):
+            self.labels.setdefault(env_name(r), len(self.labels))
+        self.splits = {
+            "train": style_dataset(hp.train_styles, "train", hp.num_train, **kw),
+            "val": style_dataset(hp.train_styles, "val", hp.num_val, **kw),
+            "test": style_dataset(hp.test_styles, "test", hp.num_test, **kw),
+            "ref": style_dataset(hp.test_styles, "ref", hp.num_ref, **kw),
+        }
+
+
+# The official heterogeneous batch sizes of the ETH/UCY environments (causalmotion utils.py).
+ETH_UCY_BATCH = {"hotel": 7, "univ": 30, "zara1": 16, "zara2": 38, "eth": 1}
+
+
+class EthUcyDataModule(EnvDataModule):
+    """A leave-one-scene-out fold, environments = scenes; optionally the spurious feature."""
+
+    def __init__(self, fold: str = "eth", root: str | None = None, spurious: bool = False,
+                 test_alpha: float = 1.0, batch_size: int = 0, seed: int = 0, max_train_scenes: int = 0) -> None:
+        super().__init__(batch_size, seed)
+        self.save_hyperparameters()
+
+    def env_batch_size(self, env: str) -> int:
+        return self.batch_size or ETH_UCY_BATCH.get(env, 64)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits:
+            return
+        import numpy as np
+
+        from motionfc.data.eth_ucy import load_fold
+        from motionfc.data.spurious import TRAIN_ALPHAS, with_spurious
+
+        hp = self.hparams
+        self.splits = {s: load_fold(hp.fold, s, hp.root, by_env=True) for s in ("train", "val", "test")}
+        if hp.max_train_scenes:
+            rng = np.random.default_rng(hp.seed)
+            for s in ("train", "val"):
+                self.splits[s] = {e: w.subset(np.sort(rng.permutation(w.num_scenes)[: hp.max_train_scenes]))
+                                  for e, w in self.splits[s].items()}
+        self.labels = {e: i for i, e in enumerate(sorted(self.splits["train"]))}
+        self.labels[hp.fold] = len(self.labels)
+        if hp.spurious:
+            for s in ("train", "val"):
+                self.splits[s] = {e: with_spurious(w, TRAIN_ALPHAS[e]) for e, w in self.splits[s].items()}
+            self.splits["test"] = {e: with_spurious(w, hp.test_alpha) for e, w in self.splits["test"].items()}

@@ -1,0 +1,41 @@
+"""The style contrastive loss (Liu et al., CVPR 2022, eq. 6): SupCon over environment labels.
+
+The official code stacks, per training step, one batch of ``B`` low-dimensional style
+embeddings per environment into ``(E, B, D)`` and applies SupCon with one label per
+environment (the ``B`` scenes are the "views" of their environment), temperature 0.07 and
+base temperature 0.07: exactly ContrastKit's :func:`contrastkit.functional.supcon` on the
+``E * B`` embeddings labelled by environment, which is what this calls.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+from contrastkit.functional import supcon
+
+STYLE_TEMPERATURE = 0.07
+
+
+def style_contrastive_loss(embeddings: list[Tensor] | Tensor, labels: Tensor | list[int],
+                           temperature: float = STYLE_TEMPERATURE) -> Tensor:
+    """SupCon over style embeddings grouped by environment.
+
+    Args:
+        embeddings: ``(E, B, D)`` or a list of ``E`` tensors ``(B_e, D)`` (sizes may differ).
+        labels: ``(E,)`` environment label of each group (groups may share a label).
+    """
+    import torch
+
+    if isinstance(embeddings, (list, tuple)):
+        if not embeddings:
+            raise ValueError("no style embeddings")
+        device = embeddings[0].device
+        labels = torch.as_tensor(labels, device=device)
+        if len(labels) != len(embeddings):
+            raise ValueError(f"{len(embeddings)} groups of embeddings but {len(labels)} labels")
+        lab = torch.cat([labels[i].expand(len(e)) for i, e in enumerate(embeddings)])
+        return supcon(torch.cat(list(embeddings)), lab, temperature=temperature)
+    labels = torch.as_tensor(labels, device=embeddings.device)
+    if embeddings.dim() != 3 or labels.shape != (embeddings.shape[0],):
+        raise ValueError(f"embeddings must be (E, B, D) with labels (E,); got {tuple(embeddings.shape)}, {tuple(labels.shape)}")
+    return supcon(embeddings, labels, temperature=temperature)
