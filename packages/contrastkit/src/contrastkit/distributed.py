@@ -5,6 +5,9 @@ The gather keeps gradients: its backward is a reduce-scatter (sum) of the candid
 so each rank receives the gradient that every rank's anchors sent to its candidates. With a
 mean over local anchors and DDP's gradient averaging, this is exactly the gradient of the
 full-batch mean when every rank holds the same number of anchors, with no world-size factor.
+(For losses that drop anchors without a positive, such as SupCon, it is exact when every rank
+keeps the same number of anchors, e.g. with two views per sample; otherwise each rank averages
+over its own kept anchors.) Unequal row counts across ranks raise a ValueError rather than hang.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ def gather_labels(x: Tensor, enabled: bool = True) -> Tensor:
     _, size = world()
     if not enabled or size == 1:
         return x
+    _check_equal_sizes(x)
     parts = [torch.empty_like(x) for _ in range(size)]
     dist.all_gather(parts, x.contiguous())
     return torch.cat(parts)
