@@ -1,9 +1,10 @@
 """Full-ranking evaluation: HR@k and NDCG@k over all items, one target per user.
 
-For a user with target rank ``r`` (0-based position among all ``N`` items by score),
-``HR@k = [r < k]`` and ``NDCG@k = [r < k] / log2(r + 2)`` (one relevant item, so the ideal DCG
-is 1). Each batch costs one matrix product ``(B, D) x (D, N)`` and one ``topk(max k)``; history
-items can be excluded (scores set to -inf) before the top-k. Means over users are accumulated
+For a user whose target has 1-based rank ``r`` among all ``N`` items, ``HR@k = [r <= k]`` and
+``NDCG@k = [r <= k] / log2(r + 1)`` (one relevant item, so the ideal DCG is 1). Each batch costs
+one matrix product ``(B, D) x (D, N)`` and one comparison pass over the ``(B, N)`` scores (the
+target's rank, equal to its position in a top-k when scores are distinct, and cheaper than a
+top-k); history items can be excluded first (scores set to -inf). Means over users are accumulated
 with torchmetrics' ``MeanMetric`` (correct under DDP).
 """
 
@@ -14,6 +15,8 @@ from typing import Callable, Iterable
 import torch
 from torch import Tensor
 from torchmetrics import MeanMetric
+
+from contrastkit.eval.ranking import ranks_of_best_positive
 
 KS = (5, 10, 20)
 
@@ -31,17 +34,17 @@ def mask_history_(scores: Tensor, history: Tensor) -> Tensor:
 
 def rank_metrics(scores: Tensor, targets: Tensor, ks: Iterable[int] = KS) -> dict[str, Tensor]:
     """Per-user ``HR@k`` and ``NDCG@k`` (each ``(B,)``) from ``scores`` (B, N) over items ``1..N``
-    and ``targets`` (B,) ids in ``1..N``."""
-    ks = tuple(sorted(ks))
-    top = scores.topk(ks[-1], dim=1).indices  # (B, K) item index = id - 1
-    hit = top == (targets - 1)[:, None]
-    pos = torch.arange(ks[-1], device=scores.device, dtype=torch.float32)
-    gain = 1.0 / torch.log2(pos + 2.0)
+    and ``targets`` (B,) ids in ``1..N``; the target's 1-based rank ``r`` comes from
+    ``contrastkit.eval.ranking.ranks_of_best_positive`` (pessimistic ties: a tied item counts
+    ahead, so a constant scorer never scores a hit by luck of the index order)."""
+    positive = torch.zeros(scores.shape, dtype=torch.bool, device=scores.device)
+    positive[torch.arange(scores.shape[0], device=scores.device), targets - 1] = True
+    r = ranks_of_best_positive(scores, positive).float()
     out = {}
-    for k in ks:
-        h = hit[:, :k]
-        out[f"HR@{k}"] = h.any(1).float()
-        out[f"NDCG@{k}"] = (h.float() * gain[:k]).sum(1)
+    for k in sorted(ks):
+        hit = r <= k
+        out[f"HR@{k}"] = hit.float()
+        out[f"NDCG@{k}"] = torch.where(hit, 1.0 / torch.log2(r + 1.0), torch.zeros_like(r))
     return out
 
 
