@@ -239,3 +239,15 @@ def test_shape_errors():
         contrastive_cross_entropy(torch.randn(4, D), torch.randn(5, D + 1), positive_index=torch.arange(4))
     with pytest.raises(ValueError, match="must not be empty"):
         contrastive_cross_entropy(torch.randn(0, D), torch.randn(5, D), positive_index=torch.arange(0))
+
+
+@pytest.mark.parametrize("symmetric", [False, True])
+@pytest.mark.parametrize("chunk_size", [None, 3])
+def test_weights_and_inputs_are_not_modified(symmetric, chunk_size):
+    kw, (a, c) = CASES["weights_self"]
+    w = kw["weights"]
+    saved = [t.clone() for t in (w, a, c)]
+    contrastive_cross_entropy(a, c, weights=w, self_index=None if symmetric else kw["self_index"],
+                              symmetric=symmetric, chunk_size=chunk_size)
+    for before, after in zip(saved, (w, a, c), strict=True):
+        assert torch.equal(before, after)

@@ -124,7 +124,7 @@ def _dense_weights(spec: _Spec, r0: int, r1: int, m: int, device: torch.device) 
     elif spec.anchor_labels is not None:
         w = (spec.anchor_labels[r0:r1, None] == spec.candidate_labels[None, :]).to(spec.acc_dtype)
     else:
-        w = spec.weights[r0:r1].to(spec.acc_dtype)
+        w = spec.weights[r0:r1].to(spec.acc_dtype, copy=True)  # later steps write into w
     self_pairs = _self_columns(spec, r0, r1)
     if self_pairs is not None:
         w[self_pairs] = 0.0
