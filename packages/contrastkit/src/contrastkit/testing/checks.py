@@ -74,3 +74,31 @@ def assert_permutation_invariant(
     for k in square_args:
         permuted[k] = inputs[k][perm][:, perm]
     torch.testing.assert_close(fn(*permuted).double(), fn(*inputs).double(), rtol=rtol, atol=atol)
+
+
+def assert_gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], atol: float = 1e-6) -> None:
+    """``torch.autograd.gradcheck`` on float64 copies of the floating-point ``inputs``."""
+    leaves = [x.detach().double().clone().requires_grad_() if x.is_floating_point() else x for x in inputs]
+    assert torch.autograd.gradcheck(fn, leaves, eps=1e-6, atol=atol)
+
+
+def assert_low_precision_close(
+    fn: Callable[..., Tensor], inputs: Sequence[Tensor], *, rtol: float = 0.05, atol: float = 0.05,
+) -> None:
+    """float16 and bfloat16 inputs, and float32 inputs under CPU bfloat16 autocast, give finite
+    values and gradients close to the float64 value."""
+    exact = fn(*[x.double() if x.is_floating_point() else x for x in inputs]).detach().double()
+    for dtype in (torch.float16, torch.bfloat16):
+        low = [x.to(dtype) if x.is_floating_point() else x for x in inputs]
+        value = assert_finite_grads(fn, low)
+        torch.testing.assert_close(value.double(), exact, rtol=rtol, atol=atol, msg=f"{dtype} value")
+    f32 = [x.float() if x.is_floating_point() else x for x in inputs]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        value = assert_finite_grads(fn, f32)
+    assert value.dtype == torch.float32, f"autocast loss should accumulate in float32, got {value.dtype}"
+    torch.testing.assert_close(value.double(), exact, rtol=rtol, atol=atol, msg="autocast value")
+
+
+def random_embeddings(n: int, d: int, seed: int, dtype: torch.dtype = torch.float64) -> Tensor:
+    """``(n, d)`` standard normal embeddings from a seeded generator."""
+    return torch.randn(n, d, generator=torch.Generator().manual_seed(seed), dtype=dtype)
