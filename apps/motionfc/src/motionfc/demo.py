@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 
-def demo(runs_root: str = "runs", num_train: int = 256, num_val: int = 64, num_test: int = 128, num_ref: int = 32,
-         epochs_p3: int = 60, epochs_p4: int = 20, epochs_p5: int = 10, epochs_p6: int = 30, seed: int = 0,
+def demo(runs_root: str = "runs", num_train: int = 1000, num_val: int = 100, num_test: int = 200, num_ref: int = 64,
+         epochs_p3: int = 200, epochs_p4: int = 50, epochs_p5: int = 20, epochs_p6: int = 100, seed: int = 0,
          cache_dir: str | None = None, name: str = "demo") -> dict:
     """Run the style-study demo (a few minutes on two CPU cores) and return its metrics.
 

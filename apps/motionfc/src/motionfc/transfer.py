@@ -68,7 +68,7 @@ def refine_scene(module, obs: Tensor, refs: Tensor, label: int, style: Tensor | 
         loss = style_contrastive_loss(group[None], lab)
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     with torch.no_grad():
         pred, _ = _predict_scene(module, z, obs, style)
     return z.detach(), pred, losses

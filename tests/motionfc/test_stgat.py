@@ -1,0 +1,50 @@
+"""STGAT: shapes of the three stages, scenes do not leak into each other, and training steps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from motionfc.baselines import StgatForecaster
+from motionfc.data.batching import full_batch
+from motionfc.data.windows import SceneWindows
+from motionfc.models.stgat import STGAT
+
+
+def test_stages_and_scene_independence():
+    torch.manual_seed(0)
+    m = STGAT(extra_channels=1)
+    sse = torch.tensor([[0, 3], [3, 5], [5, 9]])
+    x = torch.randn(9, 8, 3)
+    assert m(x, sse, 1).shape == (9, 8, 2) and m(x, sse, 2).shape == (9, 8, 2)
+    a = m(x, sse, 3, torch.Generator().manual_seed(0))
+    x2 = x.clone()
+    x2[0] += 1.0
+    b = m(x2, sse, 3, torch.Generator().manual_seed(0))
+    assert a.shape == (9, 12, 2)
+    torch.testing.assert_close(a[3:], b[3:])  # other scenes unchanged
+    assert not torch.allclose(a[:3], b[:3])
+    with pytest.raises(ValueError, match="expected"):
+        m(torch.randn(9, 8, 2), sse)
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("risk,weight", [("erm", 0.0), ("irm", 1.0), ("vrex", 5.0)])
+def test_fit_on_a_fold_with_the_spurious_feature(eth_root, tmp_path, risk, weight):
+    from contrastkit.train import make_trainer, seed_everything
+
+    from motionfc.data.datamodule import EthUcyDataModule
+
+    seed_everything(0)
+    dm = EthUcyDataModule("eth", root=str(eth_root), spurious=True, test_alpha=8.0, max_train_scenes=6)
+    m = StgatForecaster(risk=risk, weight=weight, epochs=(1, 1, 2), extra_channels=1)
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    trainer = make_trainer(tmp_path, 4, progress=False, num_sanity_val_steps=0, limit_test_batches=5)
+    trainer.fit(m, datamodule=dm)
+    assert sorted(dm.splits["train"]) == ["hotel", "univ", "zara1", "zara2"]
+    assert dm.splits["train"]["zara2"].extra.shape[1:] == (8, 1)
+    assert any(not torch.equal(before[k], v) for k, v in m.state_dict().items())
+    res = trainer.test(m, datamodule=dm, verbose=False)[0]
+    assert np.isfinite(res["test/ade"]) and 0 < res["test/ade"] < 10
+    assert m.trainer.optimizers[0].param_groups[0]["lr"] == 5e-3  # stage 3 learning rate
