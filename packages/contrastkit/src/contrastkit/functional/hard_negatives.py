@@ -97,6 +97,7 @@ def mochi_loss(
     s_prime: int = 256,
     temperature: float | Tensor = 0.2,
     generator: torch.Generator | None = None,
+    synthetic: Tensor | None = None,
     in_batch_negatives: bool = True,
     normalize: bool = True,
     chunk_size: int | None = None,
@@ -119,6 +120,8 @@ def mochi_loss(
         query: ``(N, D)``; key: ``(N, D)`` (momentum encoder, usually detached by the caller);
         queue: ``(K, D)``.
         n_hard, s_mix, s_prime, generator: see :func:`hard_negative_mixing`.
+        synthetic: ``(N, S, D)`` negatives made beforehand (then n_hard, s_mix, s_prime and
+            generator are unused); they are used as given (not normalized, not detached).
         temperature: scalar.
         normalize: L2-normalize query, key and queue first.
         chunk_size: query rows per chunk.
@@ -131,8 +134,12 @@ def mochi_loss(
     """
     check_pair("query", query, "key", key)
     check_matrix("queue", queue)
-    synthetic = hard_negative_mixing(query, queue, n_hard, s_mix, s_prime, generator=generator,
-                                     normalize=normalize, chunk_size=chunk_size)
+    if synthetic is None:
+        synthetic = hard_negative_mixing(query, queue, n_hard, s_mix, s_prime, generator=generator,
+                                         normalize=normalize, chunk_size=chunk_size)
+    elif synthetic.dim() != 3 or synthetic.shape[0] != query.shape[0] or synthetic.shape[2] != query.shape[1]:
+        raise ValueError(f"synthetic must be (N, S, D)=({query.shape[0]}, S, {query.shape[1]}); "
+                         f"got {tuple(synthetic.shape)}")
     q, k, queue = (maybe_normalize(x, normalize) for x in (query, key, queue))
     n = q.shape[0]
     if in_batch_negatives:

@@ -72,6 +72,7 @@ def swav_loss(
     *,
     epsilon: float = 0.05,
     n_iters: int = 3,
+    codes: tuple[Tensor, Tensor] | None = None,
     distributed: bool = False,
 ) -> Tensor:
     """Swapped prediction: each view predicts the other view's Sinkhorn code.
@@ -85,6 +86,8 @@ def swav_loss(
         scores_1, scores_2: ``(B, K)`` prototype scores of two views of the same B samples.
         temperature: softmax temperature (> 0).
         epsilon, n_iters: Sinkhorn–Knopp settings.
+        codes: ``(q1, q2)`` ``(B, K)`` computed beforehand (e.g. by ``sinkhorn_knopp`` over the
+            scores stacked with SwAV's queue, keeping the batch's rows); used as constants.
         distributed: codes are computed over the global batch (the loss stays local).
 
     Example:
@@ -98,8 +101,13 @@ def swav_loss(
     check_finite("scores_1", scores_1)
     check_finite("scores_2", scores_2)
     check_positive("temperature", temperature)
-    q1 = sinkhorn_knopp(scores_1, epsilon, n_iters, distributed=distributed)
-    q2 = sinkhorn_knopp(scores_2, epsilon, n_iters, distributed=distributed)
+    if codes is None:
+        q1 = sinkhorn_knopp(scores_1, epsilon, n_iters, distributed=distributed)
+        q2 = sinkhorn_knopp(scores_2, epsilon, n_iters, distributed=distributed)
+    else:
+        q1, q2 = (q.detach() for q in codes)
+        if q1.shape != scores_1.shape or q2.shape != scores_2.shape:
+            raise ValueError(f"codes must both have the scores' shape {tuple(scores_1.shape)}")
     s1 = scores_1.float() if scores_1.dtype in (torch.float16, torch.bfloat16) else scores_1
     s2 = scores_2.float() if scores_2.dtype in (torch.float16, torch.bfloat16) else scores_2
     log_p1 = torch.log_softmax(s1 / temperature, dim=1)
