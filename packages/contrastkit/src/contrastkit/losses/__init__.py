@@ -1,3 +1,34 @@
-"""Thin ``nn.Module`` wrappers around :mod:`contrastkit.functional` (configuration and state)."""
+"""Thin ``nn.Module`` wrappers around :mod:`contrastkit.functional` (configuration and state).
 
-__all__: list[str] = []
+Each holds its loss's settings and learnable state only (a logit scale and bias, a queue,
+prototypes); the math lives in the functions. Kernel-based losses record the number of anchors
+of the last call that had no positive in ``last_num_dropped``.
+"""
+
+from contrastkit.losses.clip import ClipLoss
+from contrastkit.losses.cwcl import CWCLLoss
+from contrastkit.losses.dcl import DCLLoss
+from contrastkit.losses.infonce import InfoNCELoss, NTXentLoss
+from contrastkit.losses.mochi import MoCHiLoss
+from contrastkit.losses.queue import FeatureQueue
+from contrastkit.losses.siglip import SigLipLoss
+from contrastkit.losses.soft import MixupContrastiveLoss, SoftContrastiveLoss
+from contrastkit.losses.supcon import SupConLoss
+from contrastkit.losses.swav import SwAVLoss
+from contrastkit.losses.symile import SymileLoss
+
+__all__ = [
+    "CWCLLoss",
+    "ClipLoss",
+    "DCLLoss",
+    "FeatureQueue",
+    "InfoNCELoss",
+    "MixupContrastiveLoss",
+    "MoCHiLoss",
+    "NTXentLoss",
+    "SigLipLoss",
+    "SoftContrastiveLoss",
+    "SupConLoss",
+    "SwAVLoss",
+    "SymileLoss",
+]
