@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from motionfc.paths import eth_ucy_root
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from motionfc.data.eth_ucy import fold_files, load_fold, read_scene, read_tracks
 from motionfc.data.windows import concat_windows
 from motionfc.metrics import ade_fde
@@ -40,7 +39,7 @@ def test_window_counts_and_layout(eth_root):
 
 @pytest.mark.realdata
 def test_folds_follow_the_readme(eth_root):
-    names = lambda fold, split: sorted(p.name for p in fold_files(fold, split, eth_root))  # noqa: E731
+    names = lambda fold, split: sorted(p.name for p in fold_files(fold, split, eth_root))
     assert names("univ", "test") == ["students001.txt", "students003.txt"]
     assert "students001_train.txt" not in names("univ", "train")
     assert "uni_examples_train.txt" in names("univ", "train")

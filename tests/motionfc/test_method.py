@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from contrastkit.train import make_trainer, seed_everything
 from motionfc.data.datamodule import StyleDataModule
 from motionfc.method import CausalMotion
@@ -97,3 +96,17 @@ def test_bad_config():
         CausalMotion(epochs=(1, 1))
     with pytest.raises(ValueError, match="finetune"):
         CausalMotion(finetune="head")
+
+
+def test_loaded_model_is_evaluated_in_its_final_stage(dm, tmp_path):
+    seed_everything(0)
+    m = CausalMotion(epochs=(1, 1, 0, 1))
+    assert m.final_stage() == "P6" and m.uses_style()
+    make_trainer(tmp_path, 3, progress=False, num_sanity_val_steps=0, limit_val_batches=0).fit(m, datamodule=dm)
+    loaded = CausalMotion.load_from_checkpoint(tmp_path / "checkpoints" / "last.ckpt", map_location="cpu")
+    assert loaded.uses_style() and not CausalMotion(epochs=(1, 1, 0, 0)).uses_style()
+    b = next(iter(dm._loader(dm.splits["test"]["0.3"], False)))
+    loaded.hparams.style_source = m.hparams.style_source = "leak"
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.eval().predict_abs(b), m.eval().predict_abs(b))
+        assert not torch.allclose(loaded.predict_abs(b), loaded.predict_abs(b, None, use_eval_style=False))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from motionfc.data.orca import OrcaConfig, circle_crossing_scenes, sample_circle_crossing, simulate
 from motionfc.data.synthetic import style_dataset, style_scenes
 
@@ -35,7 +34,7 @@ def test_styles_differ_in_separation_and_frames_are_at_2_5_fps():
     near = circle_crossing_scenes(40, OrcaConfig(radius=0.1), seed=1)
     far = circle_crossing_scenes(40, OrcaConfig(radius=0.8), seed=1)
     assert near.shape == (40, 2, 20, 2)
-    gap = lambda s: np.linalg.norm(s[:, 0] - s[:, 1], axis=-1).min(axis=1)  # noqa: E731
+    gap = lambda s: np.linalg.norm(s[:, 0] - s[:, 1], axis=-1).min(axis=1)
     assert gap(far).min() >= 1.6 - 1e-3 and np.median(gap(near)) < np.median(gap(far))
     step = np.linalg.norm(np.diff(far, axis=2), axis=-1)
     assert step.max() <= 1.0 / 2.5 + 1e-4  # at most 1 m/s

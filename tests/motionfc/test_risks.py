@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-
 from motionfc.risks import even_odd_risks, irm_penalty, scene_risks, vrex_penalty
 
 

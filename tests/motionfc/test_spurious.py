@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from motionfc.data.spurious import spurious_channel, with_spurious
 from motionfc.data.windows import SceneWindows
 

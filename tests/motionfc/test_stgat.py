@@ -5,10 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from motionfc.baselines import StgatForecaster
-from motionfc.data.batching import full_batch
-from motionfc.data.windows import SceneWindows
 from motionfc.models.stgat import STGAT
 
 
@@ -33,7 +30,6 @@ def test_stages_and_scene_independence():
 @pytest.mark.parametrize("risk,weight", [("erm", 0.0), ("irm", 1.0), ("vrex", 5.0)])
 def test_fit_on_a_fold_with_the_spurious_feature(eth_root, tmp_path, risk, weight):
     from contrastkit.train import make_trainer, seed_everything
-
     from motionfc.data.datamodule import EthUcyDataModule
 
     seed_everything(0)

@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from contrastkit.functional import supcon
 from motionfc.style_loss import style_contrastive_loss
 

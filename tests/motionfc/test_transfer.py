@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
-
 from motionfc.data.batching import full_batch
 from motionfc.data.synthetic import scenes_to_windows, style_scenes
 from motionfc.method import CausalMotion

@@ -97,6 +97,10 @@ class StgatForecaster(L.LightningModule):
         self._eval(batch)
 
     def _log(self, stage: str) -> None:
+        if stage == "val" and self.stage() < 3:  # the forecaster is only trained (and selected) in stage 3
+            self._ade.reset(), self._fde.reset()
+            self.log("val/ade", float("inf"), prog_bar=True)
+            return
         self.log(f"{stage}/ade", self._ade.compute(), prog_bar=True)
         self.log(f"{stage}/fde", self._fde.compute())
         self._ade.reset()

@@ -50,8 +50,8 @@ def evaluate(checkpoint: str, style_source: str | None = None, num_train: int = 
 
     from motionfc.data.datamodule import StyleDataModule
     from motionfc.evaluate import batches_of, style_table
-    from motionfc.metrics import displacement_errors
     from motionfc.method import CausalMotion
+    from motionfc.metrics import displacement_errors
     from motionfc.study import format_table, reference_styles, score
     from motionfc.transfer import refine_batch
 
@@ -79,7 +79,8 @@ def evaluate(checkpoint: str, style_source: str | None = None, num_train: int = 
 
 def eth_ucy(fold: str = "eth", risk: str = "erm", weight: float = 0.0, epochs: list[int] = [150, 100, 150],  # noqa: B006
             spurious: bool = False, test_alphas: list[float] = [1, 2, 4, 8, 16, 32, 64],  # noqa: B006
-            max_train_scenes: int = 0, seed: int = 0, runs_root: str = "runs", name: str = "") -> dict:
+            max_train_scenes: int = 0, seed: int = 0, runs_root: str = "runs", name: str = "",
+            max_minutes: float = 0.0, root: str | None = None) -> dict:
     """Train STGAT on a leave-one-scene-out fold with ERM / IRM / v-REx and score it (ADE/FDE, meters).
 
     Args:
@@ -90,10 +91,18 @@ def eth_ucy(fold: str = "eth", risk: str = "erm", weight: float = 0.0, epochs: l
             the test is then run once per alpha in ``test_alphas``.
         max_train_scenes: subsample each training environment (0: all).
         seed, runs_root, name: seed and run directory (``runs/motionfc/<name>/version_K``).
+        max_minutes: wall-clock budget of the training (0: none); the epochs run are recorded.
+        root: ETH/UCY ``raw`` folder (default ``$CONTRASTKIT_DATA/eth_ucy/raw``).
     """
     import torch
-
-    from contrastkit.train import fit_resumable, make_trainer, new_run_dir, save_config, seed_everything, write_metrics
+    from contrastkit.train import (
+        fit_resumable,
+        make_trainer,
+        new_run_dir,
+        save_config,
+        seed_everything,
+        write_metrics,
+    )
 
     from motionfc.baselines import StgatForecaster
     from motionfc.data.datamodule import EthUcyDataModule
@@ -103,13 +112,15 @@ def eth_ucy(fold: str = "eth", risk: str = "erm", weight: float = 0.0, epochs: l
     run = new_run_dir(runs_root, "motionfc", name or f"ethucy_{fold}_{risk}{weight:g}{'_spurious' if spurious else ''}_s{seed}")
     save_config(run, dict(fold=fold, risk=risk, weight=weight, epochs=list(epochs), spurious=spurious, seed=seed,
                           max_train_scenes=max_train_scenes))
-    dm = EthUcyDataModule(fold, spurious=spurious, test_alpha=float(test_alphas[0]), seed=seed,
+    dm = EthUcyDataModule(fold, root=root, spurious=spurious, test_alpha=float(test_alphas[0]), seed=seed,
                           max_train_scenes=max_train_scenes)
     m = StgatForecaster(risk=risk, weight=weight, epochs=tuple(epochs), extra_channels=int(spurious))
+    extra = {"max_time": {"minutes": max_minutes}} if max_minutes else {}
     trainer = make_trainer(run, sum(epochs), monitor="val/ade", mode="min", progress=False, num_sanity_val_steps=0,
-                           check_val_every_n_epoch=5)
-    fit_resumable(trainer, m, dm, run_dir=run)
-    metrics = {}
+                           check_val_every_n_epoch=2, **extra)
+    best = fit_resumable(trainer, m, dm, run_dir=run)
+    m = StgatForecaster.load_from_checkpoint(best, map_location="cpu")  # the official keeps the best validation ADE
+    metrics = {"epochs_run": trainer.current_epoch, "best_checkpoint": str(best)}
     for a in test_alphas if spurious else [None]:
         if a is not None:
             dm.hparams.test_alpha = float(a)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 
 def demo(runs_root: str = "runs", num_train: int = 1000, num_val: int = 100, num_test: int = 200, num_ref: int = 64,
@@ -23,8 +22,14 @@ def demo(runs_root: str = "runs", num_train: int = 1000, num_val: int = 100, num
         name: run name under ``runs/motionfc/``.
     """
     import torch
-
-    from contrastkit.train import new_run_dir, plot_embeddings, plot_loss_curves, save_config, seed_everything, write_metrics
+    from contrastkit.train import (
+        new_run_dir,
+        plot_embeddings,
+        plot_loss_curves,
+        save_config,
+        seed_everything,
+        write_metrics,
+    )
 
     from motionfc.data.datamodule import StyleDataModule
     from motionfc.plots import plot_scenes

@@ -39,7 +39,7 @@ def errors_per_env(predict, windows: dict[str, SceneWindows], labels: dict[str, 
 def ade_fde_of(errs: list[np.ndarray]) -> dict[str, float]:
     """Pooled ADE / FDE over all pedestrians of the given error arrays."""
     e = np.concatenate(errs)
-    return {"ade": float(e.mean()), "fde": float(e[:, -1].mean()), "peds": int(len(e))}
+    return {"ade": float(e.mean()), "fde": float(e[:, -1].mean()), "peds": len(e)}
 
 
 def style_table(errors: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:

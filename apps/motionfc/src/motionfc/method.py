@@ -64,6 +64,7 @@ class CausalMotion(L.LightningModule):
         self.model = ModularForecaster(obs_len, fut_len, agents, hidden, style_dim, style_frames)
         self.contrast_only: set[str] = set()  # environments that only feed the style loss (fine-tuning)
         self.reference_styles: dict[int, Tensor] = {}
+        self._fitting = False
         self._ade, self._fde = MeanMetric(), MeanMetric()
 
     # ---- stages -----------------------------------------------------------------------
@@ -75,8 +76,22 @@ class CausalMotion(L.LightningModule):
                 return name
         return "P6" if self.hparams.modular and self.hparams.epochs[3] else "P3"
 
+    def final_stage(self) -> str:
+        """The last stage with epochs: what a trained (or loaded) model is evaluated as."""
+        names = [n for n, e in zip(("P3", "P4", "P5", "P6"), self.hparams.epochs) if e]
+        return names[-1] if names else "P3"
+
     def uses_style(self, stage: str | None = None) -> bool:
-        return self.hparams.modular and (stage or self.stage()) in ("P5", "P6")
+        """Whether predictions take a style vector: in the current stage while fitting, else in the final one."""
+        if stage is None:
+            stage = self.stage() if self._fitting else self.final_stage()
+        return self.hparams.modular and stage in ("P5", "P6")
+
+    def on_fit_start(self) -> None:
+        self._fitting = True
+
+    def on_fit_end(self) -> None:
+        self._fitting = False
 
     def configure_optimizers(self):
         m, hp = self.model, self.hparams

@@ -9,9 +9,8 @@ base temperature 0.07: exactly ContrastKit's :func:`contrastkit.functional.supco
 
 from __future__ import annotations
 
-from torch import Tensor
-
 from contrastkit.functional import supcon
+from torch import Tensor
 
 STYLE_TEMPERATURE = 0.07
 

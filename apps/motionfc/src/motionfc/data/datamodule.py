@@ -83,6 +83,8 @@ class EthUcyDataModule(EnvDataModule):
     def __init__(self, fold: str = "eth", root: str | None = None, spurious: bool = False,
                  test_alpha: float = 1.0, batch_size: int = 0, seed: int = 0, max_train_scenes: int = 0) -> None:
         super().__init__(batch_size, seed)
+        if spurious and fold != "eth":
+            raise ValueError(f"the spurious-feature setting trains on hotel/univ/zara1/zara2 and tests on eth; got fold={fold!r}")
         self.save_hyperparameters()
 
     def env_batch_size(self, env: str) -> int:
