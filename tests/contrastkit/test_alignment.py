@@ -6,7 +6,6 @@ import math
 
 import pytest
 import torch
-
 from contrastkit.functional import align_loss, uniform_loss
 from contrastkit.testing import l2n, ref_align, ref_uniform
 from contrastkit.testing.checks import (

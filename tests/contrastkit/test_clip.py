@@ -6,7 +6,6 @@ import math
 
 import pytest
 import torch
-
 from contrastkit.functional import clip_loss
 from contrastkit.testing import l2n, ref_clip
 from contrastkit.testing.checks import (

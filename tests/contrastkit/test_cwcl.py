@@ -6,7 +6,6 @@ import math
 
 import pytest
 import torch
-
 from contrastkit.functional import clip_loss, cwcl, cwcl_weights
 from contrastkit.testing import l2n, ref_cwcl
 from contrastkit.testing.checks import (

@@ -6,7 +6,6 @@ import math
 
 import pytest
 import torch
-
 from contrastkit.functional import dcl, dclw, dclw_weights
 from contrastkit.testing import l2n, ref_dcl, ref_dclw
 from contrastkit.testing.checks import (

@@ -6,7 +6,6 @@ import math
 
 import pytest
 import torch
-
 from contrastkit.functional import hard_negative_mixing, mochi_loss
 from contrastkit.functional.hard_negatives import hardest_negatives
 from contrastkit.testing import l2n, ref_info_nce
@@ -120,8 +119,11 @@ def test_gradcheck_with_the_synthetic_negatives_fixed():
     q, k, queue = random_embeddings(N, D, 0), random_embeddings(N, D, 1), random_embeddings(K, D, 2)
     synthetic = hard_negative_mixing(q, queue, 3, 2, 2, generator=_gen())
     for in_batch in (True, False):
-        assert_gradcheck(lambda q, k, m, h: mochi_loss(q, k, m, synthetic=h, chunk_size=3, in_batch_negatives=in_batch),
-                         [q, k, queue, synthetic])
+        assert_gradcheck(
+            lambda q, k, m, h, in_batch=in_batch: mochi_loss(q, k, m, synthetic=h, chunk_size=3,
+                                                              in_batch_negatives=in_batch),
+            [q, k, queue, synthetic],
+        )
 
 
 def test_all_equal_embeddings_give_log_of_all_negatives():

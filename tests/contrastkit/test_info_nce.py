@@ -6,7 +6,6 @@ import math
 
 import pytest
 import torch
-
 from contrastkit.functional import info_nce
 from contrastkit.testing import l2n, ref_info_nce
 from contrastkit.testing.checks import (

@@ -6,7 +6,6 @@ import math
 
 import pytest
 import torch
-
 from contrastkit.functional import contrastive_cross_entropy
 from contrastkit.testing import l2n, ref_weighted_ce
 from contrastkit.testing.checks import assert_finite_grads, assert_matches, value_and_grads
@@ -33,25 +32,25 @@ def _cases():
     per_anchor_neg = l2n(_rand(N, 3, D, seed=5))
     temp = 0.05 + torch.rand(N, generator=g, dtype=torch.float64)
     return {
-        "index": (dict(positive_index=idx, temperature=0.2), [a, c]),
-        "index_self": (dict(positive_index=idx, self_index=self_idx, temperature=0.3), [a, c]),
+        "index": ({"positive_index": idx, "temperature": 0.2}, [a, c]),
+        "index_self": ({"positive_index": idx, "self_index": self_idx, "temperature": 0.3}, [a, c]),
         "labels_self": (
-            dict(anchor_labels=labels_a, candidate_labels=labels_c, self_index=self_idx, temperature=0.1), [a, c],
+            {"anchor_labels": labels_a, "candidate_labels": labels_c, "self_index": self_idx, "temperature": 0.1}, [a, c],
         ),
-        "weights": (dict(weights=w, temperature=0.15), [a, c]),
-        "weights_self": (dict(weights=w, self_index=self_idx, temperature=0.15), [a, c]),
-        "queue": (dict(positive_index=idx, temperature=0.2), [a, c, queue]),
-        "per_anchor_negatives": (dict(weights=w, temperature=0.2), [a, c, per_anchor_neg]),
-        "decoupled_index": (dict(positive_index=idx, self_index=self_idx, positive_in_denominator=False,
-                                 temperature=0.25), [a, c]),
-        "decoupled_labels": (dict(anchor_labels=labels_a, candidate_labels=labels_c, positive_in_denominator=False,
-                                  temperature=0.25), [a, c]),
-        "per_anchor_temperature": (dict(anchor_labels=labels_a, candidate_labels=labels_c), [a, c, temp]),
-        "sum": (dict(weights=w, reduction="sum", temperature=0.3), [a, c]),
-        "symmetric_index": (dict(positive_index=idx, symmetric=True, temperature=0.2), [a, c]),
-        "symmetric_weights": (dict(weights=w, symmetric=True, temperature=0.2), [a, c]),
-        "symmetric_labels_self": (dict(anchor_labels=labels_a, candidate_labels=labels_c, self_index=self_idx,
-                                       symmetric=True, temperature=0.2), [a, c]),
+        "weights": ({"weights": w, "temperature": 0.15}, [a, c]),
+        "weights_self": ({"weights": w, "self_index": self_idx, "temperature": 0.15}, [a, c]),
+        "queue": ({"positive_index": idx, "temperature": 0.2}, [a, c, queue]),
+        "per_anchor_negatives": ({"weights": w, "temperature": 0.2}, [a, c, per_anchor_neg]),
+        "decoupled_index": ({"positive_index": idx, "self_index": self_idx, "positive_in_denominator": False,
+                                 "temperature": 0.25}, [a, c]),
+        "decoupled_labels": ({"anchor_labels": labels_a, "candidate_labels": labels_c, "positive_in_denominator": False,
+                                  "temperature": 0.25}, [a, c]),
+        "per_anchor_temperature": ({"anchor_labels": labels_a, "candidate_labels": labels_c}, [a, c, temp]),
+        "sum": ({"weights": w, "reduction": "sum", "temperature": 0.3}, [a, c]),
+        "symmetric_index": ({"positive_index": idx, "symmetric": True, "temperature": 0.2}, [a, c]),
+        "symmetric_weights": ({"weights": w, "symmetric": True, "temperature": 0.2}, [a, c]),
+        "symmetric_labels_self": ({"anchor_labels": labels_a, "candidate_labels": labels_c, "self_index": self_idx,
+                                       "symmetric": True, "temperature": 0.2}, [a, c]),
     }
 
 
@@ -104,19 +103,16 @@ def test_per_anchor_and_num_dropped_match_reference(name):
 
 
 def test_dropped_anchors_are_counted():
-    a, c = l2n(_rand(N, D)), l2n(_rand(M, D, seed=1))
-    _, tensors = CASES["labels_self"]
-    kw = CASES["labels_self"][0]
+    kw, (a, c) = CASES["labels_self"]
     out = contrastive_cross_entropy(a, c, **kw)
-    # anchor 5 (label 7) has no candidate with its label; anchor 2's only label-2 candidates are 2, 3.
+    labels_a, labels_c, self_idx = kw["anchor_labels"], kw["candidate_labels"], kw["self_index"]
     expected = sum(
         1 for i in range(N)
-        if not any(int(kw["anchor_labels"][i]) == int(kw["candidate_labels"][j]) and j != int(kw["self_index"][i])
-                   for j in range(M))
+        if not any(int(labels_a[i]) == int(labels_c[j]) and j != int(self_idx[i]) for j in range(M))
     )
     assert expected >= 1
     assert out.num_dropped == expected
-    assert out.per_anchor[5] == 0
+    assert out.per_anchor[5] == 0  # label 7 has no candidate
 
 
 def test_all_anchors_dropped_gives_zero_loss_and_zero_grad():
@@ -139,8 +135,8 @@ def test_temperature_gradient_matches_reference():
 def test_scalar_temperature_tensor_gets_gradient():
     a, c = l2n(_rand(N, D)), l2n(_rand(M, D, seed=1))
     idx = torch.arange(N)
-    fast = lambda a, c, t: contrastive_cross_entropy(a, c, positive_index=idx, temperature=t, chunk_size=3).loss  # noqa: E731
-    ref = lambda a, c, t: ref_weighted_ce(a, c, positive_index=idx, temperature=t).loss  # noqa: E731
+    fast = lambda a, c, t: contrastive_cross_entropy(a, c, positive_index=idx, temperature=t, chunk_size=3).loss
+    ref = lambda a, c, t: ref_weighted_ce(a, c, positive_index=idx, temperature=t).loss
     assert_matches(fast, ref, [a, c, torch.tensor(0.2, dtype=torch.float64)])
 
 
@@ -175,7 +171,7 @@ def test_all_equal_embeddings_give_log_of_candidates():
 def test_low_precision_inputs_are_finite_and_close(dtype):
     a, c = l2n(_rand(32, 16)), l2n(_rand(32, 16, seed=1))
     labels = torch.arange(32) % 5
-    kw = dict(anchor_labels=labels, candidate_labels=labels, self_index=torch.arange(32), temperature=0.05)
+    kw = {"anchor_labels": labels, "candidate_labels": labels, "self_index": torch.arange(32), "temperature": 0.05}
     low = assert_finite_grads(lambda a, c: contrastive_cross_entropy(a, c, chunk_size=8, **kw).loss,
                               [a.to(dtype), c.to(dtype)])
     exact = contrastive_cross_entropy(a, c, **kw).loss
@@ -208,22 +204,22 @@ def test_zero_and_duplicated_vectors_stay_finite():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        (dict(), "exactly one form"),
-        (dict(positive_index=torch.arange(3)), "positive_index must have shape"),
-        (dict(positive_index=torch.full((4,), 9)), "positive_index has an entry"),
-        (dict(anchor_labels=torch.arange(4)), "candidate_labels"),
-        (dict(weights=-torch.ones(4, 5)), "weights must be finite and non-negative"),
-        (dict(weights=torch.ones(4, 4)), "weights must have shape"),
-        (dict(positive_index=torch.arange(4), temperature=0.0), "temperature must be finite and > 0"),
-        (dict(positive_index=torch.arange(4), temperature=torch.ones(3)), "temperature must be a scalar"),
-        (dict(positive_index=torch.arange(4), reduction="max"), "reduction"),
-        (dict(positive_index=torch.arange(4), chunk_size=0), "chunk_size"),
-        (dict(positive_index=torch.arange(4), self_index=torch.arange(2)), "self_index"),
-        (dict(positive_index=torch.arange(4), extra_negatives=torch.ones(2, 3)), "extra_negatives"),
-        (dict(positive_index=torch.arange(4), symmetric=True, extra_negatives=torch.ones(2, 3)),
+        ({}, "exactly one form"),
+        ({"positive_index": torch.arange(3)}, "positive_index must have shape"),
+        ({"positive_index": torch.full((4,), 9)}, "positive_index has an entry"),
+        ({"anchor_labels": torch.arange(4)}, "candidate_labels"),
+        ({"weights": -torch.ones(4, 5)}, "weights must be finite and non-negative"),
+        ({"weights": torch.ones(4, 4)}, "weights must have shape"),
+        ({"positive_index": torch.arange(4), "temperature": 0.0}, "temperature must be finite and > 0"),
+        ({"positive_index": torch.arange(4), "temperature": torch.ones(3)}, "temperature must be a scalar"),
+        ({"positive_index": torch.arange(4), "reduction": "max"}, "reduction"),
+        ({"positive_index": torch.arange(4), "chunk_size": 0}, "chunk_size"),
+        ({"positive_index": torch.arange(4), "self_index": torch.arange(2)}, "self_index"),
+        ({"positive_index": torch.arange(4), "extra_negatives": torch.ones(2, 3)}, "extra_negatives"),
+        ({"positive_index": torch.arange(4), "symmetric": True, "extra_negatives": torch.ones(2, 3)},
          "not supported with symmetric"),
-        (dict(positive_index=torch.arange(4), symmetric=True, positive_in_denominator=False), "symmetric=True"),
-        (dict(positive_index=torch.arange(4), symmetric=True, temperature=torch.tensor([0.1, 0.2, 0.3, 0.4])),
+        ({"positive_index": torch.arange(4), "symmetric": True, "positive_in_denominator": False}, "symmetric=True"),
+        ({"positive_index": torch.arange(4), "symmetric": True, "temperature": torch.tensor([0.1, 0.2, 0.3, 0.4])},
          "one scalar temperature"),
     ],
 )

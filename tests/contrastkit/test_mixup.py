@@ -6,7 +6,6 @@ import math
 
 import pytest
 import torch
-
 from contrastkit.functional import info_nce, mix_inputs, mixup_contrastive, mixup_weights
 from contrastkit.testing import l2n, ref_weighted_ce
 from contrastkit.testing.checks import (

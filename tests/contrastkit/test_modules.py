@@ -10,11 +10,10 @@ import pkgutil
 import subprocess
 import sys
 
-import pytest
-import torch
-
 import contrastkit.functional as CF
 import contrastkit.losses as CL
+import pytest
+import torch
 from contrastkit.testing import l2n, ref_clip, ref_siglip
 from contrastkit.testing.checks import random_embeddings
 

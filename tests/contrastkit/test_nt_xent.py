@@ -6,7 +6,6 @@ import math
 
 import pytest
 import torch
-
 from contrastkit.functional import nt_xent
 from contrastkit.testing import l2n, ref_nt_xent
 from contrastkit.testing.checks import (

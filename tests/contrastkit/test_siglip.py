@@ -7,7 +7,6 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-
 from contrastkit.functional import siglip_loss
 from contrastkit.testing import l2n, ref_siglip
 from contrastkit.testing.checks import (

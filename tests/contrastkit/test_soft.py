@@ -6,7 +6,6 @@ import math
 
 import pytest
 import torch
-
 from contrastkit.functional import label_similarity, soft_contrastive, supcon
 from contrastkit.testing import l2n, ref_weighted_ce
 from contrastkit.testing.checks import (

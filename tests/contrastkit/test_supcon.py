@@ -6,7 +6,6 @@ import math
 
 import pytest
 import torch
-
 from contrastkit.functional import supcon
 from contrastkit.testing import l2n, ref_supcon
 from contrastkit.testing.checks import (

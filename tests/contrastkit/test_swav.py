@@ -6,7 +6,6 @@ import math
 
 import pytest
 import torch
-
 from contrastkit.functional import sinkhorn_knopp, swav_loss
 from contrastkit.testing import ref_sinkhorn, ref_swav
 from contrastkit.testing.checks import (

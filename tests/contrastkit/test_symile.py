@@ -6,7 +6,6 @@ import math
 
 import pytest
 import torch
-
 from contrastkit.functional import symile
 from contrastkit.testing import l2n, ref_symile
 from contrastkit.testing.checks import (

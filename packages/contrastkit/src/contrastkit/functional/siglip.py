@@ -18,7 +18,7 @@ class _SigmoidPairs(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, a, b, scale, bias, offset: int, chunk_size: int, denom: float):  # noqa: D401
+    def forward(ctx, a, b, scale, bias, offset: int, chunk_size: int, denom: float):
         n = a.shape[0]
         acc = torch.float64 if torch.float64 in (a.dtype, b.dtype) else torch.float32
         mm_dtype = torch.promote_types(a.dtype, b.dtype)

@@ -25,7 +25,7 @@ class DCLLoss(nn.Module):
 
     def forward(self, z1: Tensor, z2: Tensor) -> Tensor:
         """``z1``, ``z2`` ``(N, D)``: two views of the same samples."""
-        kw = dict(normalize=self.normalize, chunk_size=self.chunk_size, distributed=self.distributed)
+        kw = {"normalize": self.normalize, "chunk_size": self.chunk_size, "distributed": self.distributed}
         if self.weighted:
             return dclw(z1, z2, self.temperature, self.sigma, **kw)
         out = dcl(z1, z2, self.temperature, return_output=True, **kw)
