@@ -19,7 +19,7 @@ def align_loss(x: Tensor, y: Tensor, alpha: float = 2.0, *, normalize: bool = Tr
     """Alignment: ``L_align = E_i ||x_i - y_i||_2^alpha`` over positive pairs ``(x_i, y_i)``.
 
     (Wang & Isola, "Understanding Contrastive Representation Learning through Alignment and
-    Uniformity on the Hypersphere", ICML 2020, eq. 4; alpha = 2 in their experiments.)
+    Uniformity on the Hypersphere", ICML 2020; alpha = 2 in their experiments.)
     Identical pairs give 0 with a zero (not NaN) gradient for any ``alpha > 0``.
 
     Args:
@@ -45,7 +45,7 @@ def align_loss(x: Tensor, y: Tensor, alpha: float = 2.0, *, normalize: bool = Tr
 def uniform_loss(x: Tensor, t: float = 2.0, *, normalize: bool = True) -> Tensor:
     """Uniformity: ``L_unif = log E_{i<j} exp(-t ||x_i - x_j||_2^2)`` (Gaussian potential).
 
-    (Wang & Isola, ICML 2020, eq. 6; t = 2 in their experiments.) Uses
+    (Wang & Isola, ICML 2020; t = 2 in their experiments.) Uses
     ``||x_i - x_j||^2 = ||x_i||^2 + ||x_j||^2 - 2 <x_i, x_j>`` (one ``N×N`` product) and a
     log-sum-exp, so duplicated points stay finite. Needs N >= 2.
 

@@ -46,10 +46,11 @@ def cwcl(
 
     ``L_{a→b} = -1/N sum_i 1/(sum_j w_ij) sum_j w_ij log [exp(<a_i, b_j>/t) / sum_k exp(<a_i, b_k>/t)]``
     (Srinivasa et al., "CWCL: Cross-Modal Transfer with Continuously Weighted Contrastive Loss",
-    NeurIPS 2023, eq. 3; one-hot ``w`` gives CLIP's loss). With ``symmetric`` the mean of both
+    NeurIPS 2023; one-hot ``w`` gives CLIP's loss). With ``symmetric`` the mean of both
     directions is returned; ``b→a`` uses ``weights_ba`` or, by default, ``weights.T``
     (``w_ji``), as the paper's weights come from a symmetric intra-modal similarity
-    (see :func:`cwcl_weights`). The paper adds the two directions; this is half of that sum.
+    (see :func:`cwcl_weights`). The mean of the two directions is returned (a sum of them
+    differs by a factor of 2 only).
     Anchors whose weights are all zero are dropped and counted.
 
     Args:

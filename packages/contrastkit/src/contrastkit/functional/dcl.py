@@ -24,7 +24,7 @@ def dcl(
     """DCL: NT-Xent over the 2N views with the positive removed from the denominator.
 
     ``l_k = -s_{k,p(k)} / t + log sum_{j not in {k, p(k)}} exp(s_kj / t)``, mean over the 2N views
-    ``[z1; z2]`` (Yeh et al., "Decoupled Contrastive Learning", ECCV 2022, eq. 6). The authors'
+    ``[z1; z2]`` (Yeh et al., "Decoupled Contrastive Learning", ECCV 2022). The authors'
     code sums the two directions ``DCL(z1, z2) + DCL(z2, z1)``; that is ``2 *`` this mean.
 
     Args:
@@ -77,7 +77,7 @@ def dclw(
 
     ``l_k = -w_i s_ii / t + log sum_{j not in {k, p(k)}} exp(s_kj / t)`` with
     ``w_i = 2 - N exp(s_ii / sigma) / sum_m exp(s_mm / sigma)`` (``s_ii = <z1_i, z2_i>``), so
-    easy positives (high similarity) weigh less (Yeh et al., ECCV 2022, Sec. 3.2; sigma = 0.5).
+    easy positives (high similarity) weigh less (Yeh et al., ECCV 2022; sigma = 0.5).
     Computed as the kernel's DCL plus the correction ``mean_k (1 - w_i) s_ii / t_k``.
 
     Args:

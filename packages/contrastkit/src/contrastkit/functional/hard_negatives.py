@@ -40,7 +40,7 @@ def hard_negative_mixing(
 
     The queue is sorted by similarity to the query and its top ``n_hard`` entries
     ``Q~ = {n_1, ..., n_{n_hard}}`` are mixed (Kalantidis et al., "Hard Negative Mixing for
-    Contrastive Learning", NeurIPS 2020, Sec. 4):
+    Contrastive Learning", NeurIPS 2020):
 
     * ``s_mix`` negatives ``h = normalize(alpha n_i + (1 - alpha) n_j)``, ``n_i, n_j`` drawn
       from ``Q~``, ``alpha ~ U(0, 1)``;
@@ -107,8 +107,8 @@ def mochi_loss(
 
     ``l_i = -log exp(<q_i, k_i>/t) / (exp(<q_i, k_i>/t) + sum_{n in Neg_i} exp(<q_i, n>/t))`` where
     ``Neg_i`` = the queue and query i's ``s_mix + s_prime`` synthetic negatives
-    (:func:`hard_negative_mixing`; Kalantidis et al., NeurIPS 2020, eq. 1 with Sec. 4's
-    negatives; paper defaults N=1024, s=1024, s'=256, t=0.2 on MoCo-v2).
+    (:func:`hard_negative_mixing`; Kalantidis et al., NeurIPS 2020, MoCo's loss with the
+    synthetic negatives added; paper defaults N=1024, s=1024, s'=256, t=0.2 on MoCo-v2).
 
     ``in_batch_negatives=True`` (default) runs the kernel with the keys and the queue as
     candidates and the synthetic points as per-anchor ``extra_negatives`` (chunked, memory

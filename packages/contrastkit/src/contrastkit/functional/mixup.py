@@ -39,7 +39,7 @@ def mix_inputs(
 ) -> MixedBatch:
     """Mix each input with a random partner: ``x~_i = lam_i x_i + (1 - lam_i) x_{perm(i)}``.
 
-    ``lam ~ Beta(alpha, alpha)``, one per batch (i-Mix, Lee et al. 2021, Alg. 1) or one per
+    ``lam ~ Beta(alpha, alpha)``, one per batch (i-Mix, Lee et al. 2021) or one per
     sample (``per_sample``); ``perm`` is a random permutation. Works on any input ``(N, ...)``
     (images, waveforms, embeddings). Pair it with :func:`mixup_weights`.
     """

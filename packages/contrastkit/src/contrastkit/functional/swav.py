@@ -17,7 +17,7 @@ def sinkhorn_knopp(scores: Tensor, epsilon: float = 0.05, n_iters: int = 3, *, d
     ``exp(scores / eps)`` (transposed to ``(K, B)``): every prototype row to total ``1/K``,
     every sample column to total ``1/B``; returned scaled by ``B`` so each sample's code sums to
     1 (Caron et al., "Unsupervised Learning of Visual Features by Contrasting Cluster
-    Assignments", NeurIPS 2020, Sec. 3.1 and Alg. 1; eps = 0.05, 3 iterations). No gradient.
+    Assignments", NeurIPS 2020, Sec. 3.1; eps = 0.05, 3 iterations). No gradient.
     The exponent is shifted by its maximum first (the normalizations cancel the shift).
 
     Args:
@@ -79,7 +79,7 @@ def swav_loss(
 
     ``L = -1/2 mean_b [ sum_k q1_bk log p2_bk + sum_k q2_bk log p1_bk ]`` with
     ``p_v = softmax(scores_v / t)`` and ``q_v = sinkhorn_knopp(scores_v)`` (no gradient)
-    (Caron et al., NeurIPS 2020, eq. 1–2; t = 0.1). The scores are ``z_v C^T`` of the
+    (Caron et al., NeurIPS 2020, Sec. 3.1; t = 0.1). The scores are ``z_v C^T`` of the
     normalized features with the normalized prototypes (see ``contrastkit.losses.SwAVLoss``).
 
     Args:

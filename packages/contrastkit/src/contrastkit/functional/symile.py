@@ -55,7 +55,7 @@ def symile(
     For anchor modality ``x`` with the others ``(y, z)``:
     ``L_x = -1/N sum_i log [exp(s MIP(x_i, y_i, z_i)) / sum_{(j,k) in Neg(i) ∪ {(i,i)}} exp(s MIP(x_i, y_j, z_k))]``
     and ``L = (L_a + L_b + L_c) / 3`` (Saporta et al., "Contrasting with Symile: Simple
-    Model-Agnostic Representation Learning for Unlimited Modalities", NeurIPS 2024, eq. 4).
+    Model-Agnostic Representation Learning for Unlimited Modalities", NeurIPS 2024).
 
     * ``negatives="n_squared"``: ``Neg(i)`` is every ``(j, k) != (i, i)``, N² - 1 negatives.
     * ``negatives="n"`` (the paper's O(N) sampling): the non-anchor modalities are shuffled

@@ -14,7 +14,7 @@ class SigLipLoss(nn.Module):
     """:func:`contrastkit.functional.siglip_loss` with a learnable scale and bias.
 
     Owns ``log_logit_scale`` (init ``log 10``) and ``logit_bias`` (init -10), the paper's
-    initialization (Zhai et al., ICCV 2023, Sec. 3.2).
+    initialization (Zhai et al., ICCV 2023).
 
     Example:
         >>> SigLipLoss()(torch.randn(4, 8), torch.randn(4, 8)).shape

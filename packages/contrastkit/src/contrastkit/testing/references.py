@@ -296,7 +296,7 @@ def ref_symile(a: Tensor, b: Tensor, c: Tensor, logit_scale: float | Tensor,
 
 
 def ref_sinkhorn(scores: Tensor, epsilon: float = 0.05, n_iters: int = 3) -> Tensor:
-    """Sinkhorn–Knopp codes ``(B, K)`` written with loops (Caron et al. 2020, Alg. 1 of the appendix).
+    """Sinkhorn–Knopp codes ``(B, K)`` written with loops (Caron et al. 2020).
 
     ``Q = exp(scores / eps)^T`` normalized to sum 1, then ``n_iters`` times: rows (prototypes)
     to sum ``1/K``, columns (samples) to sum ``1/B``; finally scaled so each sample sums to 1.
