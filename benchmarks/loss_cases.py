@@ -57,6 +57,17 @@ def peer_installed(loss: str, impl: str) -> bool:
     return peer is None or importlib.util.find_spec(peer[1]) is not None
 
 
+def preload() -> None:
+    """Import ours and every installed peer once (a forked measurement then starts warm)."""
+    import contrastkit.functional  # noqa: F401
+
+    for dist_name, module in set(PEERS.values()):
+        if importlib.util.find_spec(module) is not None:
+            importlib.import_module({"open_clip": "open_clip.loss", "lightly": "lightly.loss",
+                                     "pytorch_metric_learning": "pytorch_metric_learning.losses"}[module])
+        del dist_name
+
+
 def num_candidates(loss: str, n: int) -> int:
     """Rows of the similarity matrix's long side: 2N views for nt_xent/supcon, N for clip."""
     return n if loss == "clip" else 2 * n

@@ -1,9 +1,12 @@
 """Forward + backward time and peak memory of ContrastKit's losses against their peers.
 
-Each (loss, implementation, N) case runs in a fresh subprocess (``benchmarks/measure.py``):
-float32, D = 128 by default, one warm-up then the median of 3 timed runs, peak RSS above the
-RSS after the inputs were allocated. Results are appended to ``<out>.jsonl`` as they come
-(``--resume`` reuses them) and the Markdown table is written to ``<out>``.
+Float32, D = 128 by default. Every measurement runs in its own forked child process
+(``benchmarks/measure.py``; torch and the peers are imported once in the parent). Peak memory:
+one forward + backward per (loss, implementation, N), peak RSS above the RSS after the inputs
+were allocated. Time: the implementations of one (loss, N) in one child, one warm-up each, then
+the median of 3 rounds that interleave them. Results are appended to
+``<out>.jsonl`` as each (loss, N) finishes (``--resume`` reuses them) and the Markdown table
+is written to ``<out>``.
 
     python benchmarks/losses.py                       # N = 256, 1024, 4096, 16384 + N = 65,536
     python benchmarks/losses.py --quick               # N <= 1024 only, no large-N memory case
@@ -18,10 +21,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,6 +33,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import loss_cases  # noqa: E402
+import measure  # noqa: E402
 
 GIB = float(1 << 30)
 DEFAULT_SIZES = [256, 1024, 4096, 16384]
@@ -63,23 +67,39 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def case_key(spec: dict) -> str:
-    return "{loss}/{impl}/n={n}/d={d}/threads={threads}/repeats={repeats}".format(**spec)
+def case_key(loss: str, impl: str, n: int, args: argparse.Namespace) -> str:
+    return f"{loss}/{impl}/n={n}/d={args.d}/threads={args.threads}/repeats={args.repeats}"
+
+
+def _child(spec: dict, conn) -> None:
+    try:
+        conn.send(measure.run(spec))
+    except BaseException as err:  # reported in the table, never silently dropped
+        conn.send({"status": f"failed: {type(err).__name__}: {str(err).splitlines()[0][:160] if str(err) else ''}"})
+    finally:
+        conn.close()
 
 
 def run_case(spec: dict, timeout: float) -> dict:
-    """Run ``measure.py`` on ``spec`` in a fresh interpreter; never raises for a failed case."""
-    env = dict(os.environ, OMP_NUM_THREADS=str(spec["threads"]), MKL_NUM_THREADS=str(spec["threads"]))
-    cmd = [sys.executable, str(HERE / "measure.py"), json.dumps(spec)]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
-    except subprocess.TimeoutExpired:
+    """Run ``measure.run(spec)`` in a forked child (its own address space, rlimit and peak-RSS
+    mark; torch and the peers already imported); never raises for a failed case."""
+    ctx = multiprocessing.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(spec, child))
+    proc.start()
+    child.close()
+    if not parent.poll(timeout):
+        proc.kill()
+        proc.join()
         return {"status": f"skipped: timed out after {timeout:.0f} s"}
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1][:160]
-        return {"status": f"failed (exit {proc.returncode}): {tail}"}
-    return json.loads(lines[-1])
+    try:
+        res = parent.recv()
+    except EOFError:
+        res = None
+    proc.join()
+    if res is None:
+        return {"status": f"failed: child exited with code {proc.exitcode} (killed for memory?)"}
+    return res
 
 
 def projected_skip(args, loss: str, impl: str, n: int, last: dict | None) -> str | None:
@@ -90,13 +110,48 @@ def projected_skip(args, loss: str, impl: str, n: int, last: dict | None) -> str
     else:
         ratio = (n / last["n"]) ** e
         mem = max(last["peak_bytes"], 1) * ratio
-        secs = (args.repeats + 1) * statistics.median(last["times"]) * ratio
+        secs = (args.repeats + 2) * statistics.median(last["times"]) * ratio
         basis = f"projected from N={last['n']} ({'cubic' if e == 3 else 'quadratic'})"
     if mem > args.max_gib * GIB:
         return f"skipped: {basis} peak {mem / GIB:.0f} GiB > {args.max_gib:g} GiB"
     if secs > args.max_case_seconds:
         return f"skipped: {basis} {secs:.0f} s > {args.max_case_seconds:g} s"
     return None
+
+
+def measure_group(args, loss: str, n: int, last: dict) -> dict[str, dict]:
+    """All implementations of ``loss`` at ``n``: peak memory each in a fresh process, then their
+    times interleaved in one process (see measure.py)."""
+    base = {"loss": loss, "n": n, "d": args.d, "threads": args.threads, "max_bytes": int(args.max_gib * GIB)}
+    rows: dict[str, dict] = {}
+    for impl in loss_cases.IMPLS[loss]:
+        skip = projected_skip(args, loss, impl, n, last.get((loss, impl)))
+        if not loss_cases.peer_installed(loss, impl):
+            rows[impl] = {"status": "not installed"}
+        elif skip:
+            rows[impl] = {"status": skip}
+        else:
+            rows[impl] = run_case({**base, "mode": "memory", "impls": [impl]}, timeout=args.max_case_seconds)
+    timed = [i for i, r in rows.items() if r["status"] == "ok"]
+    if timed:
+        res = run_case({**base, "mode": "time", "impls": timed, "repeats": args.repeats},
+                       timeout=args.max_case_seconds * len(timed))
+        for i in timed:
+            if res["status"] == "ok":
+                rows[i]["times"] = res["times"][i]
+            else:
+                rows[i]["status"] = res["status"]
+    return rows
+
+
+def measure_big(args, loss: str) -> dict:
+    """One chunked forward + backward at ``--big`` pairs, in a fresh process (memory mode)."""
+    spec = {"mode": "memory", "loss": loss, "impls": ["ours_chunked"], "n": args.big, "d": args.d,
+            "threads": args.threads, "max_bytes": int(args.max_gib * GIB)}
+    res = run_case(spec, timeout=4 * args.max_case_seconds)
+    if res["status"] == "ok":
+        res["times"] = [res["seconds"]]
+    return res
 
 
 def load_done(path: Path) -> dict[str, dict]:
@@ -107,6 +162,7 @@ def load_done(path: Path) -> dict[str, dict]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    loss_cases.preload()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     jsonl = args.out.with_suffix(".jsonl")
     done = load_done(jsonl) if args.resume else {}
@@ -114,32 +170,25 @@ def main(argv: list[str] | None = None) -> int:
         jsonl.write_text("")
     started, load0 = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), os.getloadavg()
     results: list[dict] = []
-    plan = [(loss, impl, n) for loss in args.losses for n in sorted(args.sizes) for impl in loss_cases.IMPLS[loss]]
-    big = [(loss, "ours_chunked", args.big) for loss in args.losses] if args.big else []
     last: dict[tuple[str, str], dict] = {}
-    for i, (loss, impl, n) in enumerate(plan + big):
-        is_big = i >= len(plan)
-        spec = {"loss": loss, "impl": impl, "n": n, "d": args.d, "threads": args.threads,
-                "repeats": 1 if is_big else args.repeats, "warmup": 0 if is_big else 1,
-                "max_bytes": int(args.max_gib * GIB)}
-        key = case_key(spec)
-        if key in done:
-            res = done[key]
+    groups = [(loss, n, False) for loss in args.losses for n in sorted(args.sizes)]
+    groups += [(loss, args.big, True) for loss in args.losses] if args.big else []
+    for g, (loss, n, is_big) in enumerate(groups):
+        impls = ["ours_chunked"] if is_big else loss_cases.IMPLS[loss]
+        keys = {i: case_key(loss, i, n, args) + ("/big" if is_big else "") for i in impls}
+        if all(k in done for k in keys.values()):
+            rows = {i: done[k] for i, k in keys.items()}
         else:
-            skip = None if is_big else projected_skip(args, loss, impl, n, last.get((loss, impl)))
-            if not loss_cases.peer_installed(loss, impl):
-                res = {"status": "not installed"}
-            elif skip:
-                res = {"status": skip}
-            else:
-                res = run_case(spec, timeout=2 * args.max_case_seconds)
-            res = {**res, **spec, "key": key, "big": is_big}
+            rows = {"ours_chunked": measure_big(args, loss)} if is_big else measure_group(args, loss, n, last)
             with jsonl.open("a") as f:
-                f.write(json.dumps(res) + "\n")
-        if res["status"] == "ok" and not is_big:
-            last[(loss, impl)] = res
-        results.append(res)
-        print(f"[{i + 1}/{len(plan) + len(big)}] {key}: {summary(res)}", flush=True)
+                for i, r in rows.items():
+                    rows[i] = {**r, "loss": loss, "impl": i, "n": n, "key": keys[i], "big": is_big}
+                    f.write(json.dumps(rows[i]) + "\n")
+        for i, r in rows.items():
+            if r["status"] == "ok" and not is_big:
+                last[(loss, i)] = r
+            results.append(r)
+            print(f"[group {g + 1}/{len(groups)}] {r['key']}: {summary(r)}", flush=True)
     meta = {"started": started, "load0": load0, "load1": os.getloadavg(), "args": args}
     args.out.write_text(render(results, meta))
     print(f"wrote {args.out} and {jsonl}")
@@ -168,8 +217,9 @@ def render(results: list[dict], meta: dict) -> str:
         f"load average {meta['load0'][0]:.2f} at start, {meta['load1'][0]:.2f} at end.",
         "",
         "Time: forward + backward, median of "
-        f"{args.repeats} after one warm-up. Peak: RSS high-water mark above the RSS after the inputs "
-        "were allocated (fresh process per case). 'ours faster' = peer time / contrastkit time.",
+        f"{args.repeats} after one warm-up, the implementations of one loss and N interleaved in one "
+        "process. Peak: RSS high-water mark of one forward + backward above the RSS after the inputs "
+        "were allocated, in a fresh process per case. 'ours faster' = peer time / contrastkit time.",
     ]
     for loss in args.losses:
         out += ["", f"### {loss}", "", "| N pairs | implementation | fwd+bwd (s) | ours faster | peak (MiB) | loss value |",
