@@ -20,9 +20,9 @@ All take two views ``z1, z2`` of per-timestamp representations ``(B, T, D)``.
   both directions, per-anchor mean (SupCon ``L_out`` across views, self-pair in the denominator).
 
 The official code builds the id pairs with numpy string operations every step; here the positives
-are a ``(B, B)`` mask from the ids on the device, and a mean over *pairs* is obtained from the
-kernel's per-anchor mean by grouping anchors with equal numbers of positives (one kernel call per
-distinct count, no pair loops).
+are a ``(B, B)`` mask from the ids on the device, and the official mean over *pairs* is obtained
+from the kernel's per-anchor mean with a few kernel calls over the bits of the anchors' positive
+counts (see :func:`_pair_mean`; no pair loops).
 """
 
 from __future__ import annotations
@@ -36,29 +36,29 @@ from torch import Tensor
 from contrastkit.functional import contrastive_cross_entropy
 
 
-def _two_view_nt_xent(a: Tensor, b: Tensor) -> Tensor:
-    """NT-Xent over ``[a; b]`` ``(2n, D)``, raw dot products, temperature 1, self excluded."""
-    n = a.shape[0]
-    z = torch.cat([a, b])
-    idx = torch.arange(n, device=z.device)
-    return contrastive_cross_entropy(
-        z, z, positive_index=torch.cat([idx + n, idx]), self_index=torch.arange(2 * n, device=z.device),
-        temperature=1.0,
-    ).loss
+def _two_view_nt_xent(z: Tensor) -> Tensor:
+    """NT-Xent over the rows of ``z = [view1; view2]`` ``(2n, D)``: row ``k``'s positive is row
+    ``k +- n``, the self-pair is excluded, raw dot products, temperature 1."""
+    n2 = z.shape[0]
+    idx = torch.arange(n2, device=z.device)
+    return contrastive_cross_entropy(z, z, positive_index=(idx + n2 // 2) % n2, self_index=idx, temperature=1.0).loss
 
 
 def sample_loss(z1: Tensor, z2: Tensor) -> Tensor:
     """Instance contrast at every timestamp; ``(B, T, D)`` x2 -> scalar (0 when B == 1)."""
     if z1.shape[0] == 1:
         return z1.new_zeros(())
-    return torch.stack([_two_view_nt_xent(z1[:, t], z2[:, t]) for t in range(z1.shape[1])]).mean()
+    # one (T, 2B, D) copy; unbind's backward is one stack (per-slice indexing would allocate a
+    # full-size zero gradient per timestamp)
+    per_t = torch.cat([z1, z2]).transpose(0, 1).contiguous().unbind(0)
+    return torch.stack([_two_view_nt_xent(zt) for zt in per_t]).mean()
 
 
 def observation_loss(z1: Tensor, z2: Tensor) -> Tensor:
     """Timestamp contrast inside every sample; ``(B, T, D)`` x2 -> scalar (0 when T == 1)."""
     if z1.shape[1] == 1:
         return z1.new_zeros(())
-    return torch.stack([_two_view_nt_xent(z1[i], z2[i]) for i in range(z1.shape[0])]).mean()
+    return torch.stack([_two_view_nt_xent(zb) for zb in torch.cat([z1, z2], dim=1).unbind(0)]).mean()
 
 
 def hierarchical(loss_fn: Callable[[Tensor, Tensor], Tensor], z1: Tensor, z2: Tensor) -> Tensor:
@@ -78,18 +78,24 @@ def flatten_for_id(z: Tensor) -> Tensor:
     return F.normalize(F.normalize(z, dim=1).reshape(z.shape[0], -1), dim=1)
 
 
-def _pair_mean(anchors: Tensor, candidates: Tensor, w: Tensor, temperature: float) -> Tensor:
-    """``(1/P) sum_{i,j} w_ij [lse_k(s_ik/t) - s_ij/t]`` with ``P = sum w`` (binary ``w``).
+def _pair_mean(sim: Tensor, w: Tensor, temperature: float) -> Tensor:
+    """``(1/P) sum_{i,j} w_ij [lse_k(s_ik/t) - s_ij/t]`` over the rows of ``sim`` ``(B, B)``, ``P = sum w``.
 
-    The kernel averages each anchor's positives (``q = w / n_i``); grouping anchors by ``n_i`` and
-    scaling each group's summed loss by ``n_i`` turns that into a mean over pairs."""
-    counts = w.sum(1)
-    total = anchors.new_zeros(())
-    for c in torch.unique(counts[counts > 0]).tolist():
-        rows = torch.nonzero(counts == c).squeeze(1)
-        out = contrastive_cross_entropy(anchors[rows], candidates, weights=w[rows], temperature=temperature,
-                                        reduction="sum")
-        total = total + out.loss * c
+    The similarities enter the kernel as anchors against identity candidates (``z = sim @ I``), so
+    the ``(B, T*D)`` flattened vectors take part in one matrix product only. The kernel gives each
+    kept anchor ``lse_i - (1/n_i) sum_j w_ij z_ij`` (``n_i`` its positives) and the pair sum needs
+    ``n_i`` times that: with ``n_i = sum_b 2^b bit_b(n_i)``, call ``b`` keeps the anchors whose ``n_i``
+    has bit ``b`` (the others get no positive and are dropped) and is scaled by ``2^b``.
+    """
+    counts = w.sum(1).round().long()
+    eye = torch.eye(sim.shape[1], dtype=sim.dtype, device=sim.device)
+    total = sim.new_zeros(())
+    for b in range(int(counts.max()).bit_length()):
+        bit = ((counts >> b) & 1).to(w.dtype)
+        if bit.sum() == 0:
+            continue
+        out = contrastive_cross_entropy(sim, eye, weights=w * bit[:, None], temperature=temperature, reduction="sum")
+        total = total + (2 ** b) * out.loss
     return total / counts.sum().clamp_min(1)
 
 
@@ -101,18 +107,20 @@ def id_loss(z1: Tensor, z2: Tensor, ids: Tensor, temperature: float = 0.1,
     """
     if ids.shape != (z1.shape[0],):
         raise ValueError(f"ids must be (B,)=({z1.shape[0]},); got {tuple(ids.shape)}")
-    u1, u2 = flatten_for_id(z1), flatten_for_id(z2)
+    sim = flatten_for_id(z1) @ flatten_for_id(z2).T  # cosine, rows: view 1, columns: view 2
     same = ids[:, None] == ids[None, :]
     if pairing == "all":
-        w = (same & ~torch.eye(len(ids), dtype=torch.bool, device=ids.device)).to(u1.dtype)
+        w = (same & ~torch.eye(len(ids), dtype=torch.bool, device=ids.device)).to(sim.dtype)
         if w.sum() == 0:
-            return z1.new_zeros(())
-        return (contrastive_cross_entropy(u1, u2, weights=w, temperature=temperature).loss
-                + contrastive_cross_entropy(u2, u1, weights=w, temperature=temperature).loss) / 2
+            return sim.new_zeros(())
+        eye = torch.eye(len(ids), dtype=sim.dtype, device=sim.device)
+        return (contrastive_cross_entropy(sim, eye, weights=w, temperature=temperature).loss
+                + contrastive_cross_entropy(sim.T, eye, weights=w, temperature=temperature).loss) / 2
     if pairing != "official":
         raise ValueError(f"pairing must be 'official' or 'all'; got {pairing!r}")
-    w = torch.triu(same, diagonal=1).to(u1.dtype)
+    w = torch.triu(same, diagonal=1).to(sim.dtype)
     if w.sum() == 0:
-        return z1.new_zeros(())
-    # view-1 anchors i with positives j > i; view-2 anchors c with positives r > c: the same mask
-    return (_pair_mean(u1, u2, w, temperature) + _pair_mean(u2, u1, w, temperature)) / 2
+        return sim.new_zeros(())
+    # view-1 anchors i with positives j > i (rows of sim); view-2 anchors c with positives r > c
+    # (columns of sim): the same upper-triangular mask on sim.T
+    return (_pair_mean(sim, w, temperature) + _pair_mean(sim.T, w, temperature)) / 2

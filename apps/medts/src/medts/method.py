@@ -90,6 +90,7 @@ class COMET(ContrastiveModule):
         self.swa_encoder = AveragedModel(self.encoder) if swa else None
         if self.swa_encoder is not None:
             self.swa_encoder.requires_grad_(False)
+            self.swa_encoder.update_parameters(self.encoder)  # the initial weights are the first iterate, as official
 
     # -- views ------------------------------------------------------------------------------------
     def _view_plan(self) -> list[tuple[str, list[str]]]:
@@ -129,7 +130,7 @@ class COMET(ContrastiveModule):
             h1 = max_pool_time(self.encoder(jitter_scale(x), mask="all_true"))
             h2 = max_pool_time(self.encoder(jitter_scale(x), mask="all_true"))
             loss = nt_xent(h1, h2, temperature=self.hparams.simclr_temperature)
-            return {"loss": loss, "instance": loss.detach()}
+            return {"loss": loss, "loss_instance": loss.detach()}
         raw = self.level_losses(x, batch["patient"], batch["trial"])
         total = x.new_zeros(())
         for lvl, value in raw.items():
@@ -137,7 +138,7 @@ class COMET(ContrastiveModule):
             if self.hparams.official_weighting and lvl in ("patient", "trial"):
                 w = 1.0
             total = total + w * value
-        return {"loss": total, **{k: v.detach() for k, v in raw.items()}}
+        return {"loss": total, **{f"loss_{k}": v.detach() for k, v in raw.items()}}
 
     # -- weight averaging and embeddings ----------------------------------------------------------
     def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:

@@ -6,7 +6,8 @@ Each patient of class ``k`` gets one long multichannel recording::
            + h_c sin(2 pi f_p t + psi_c)                              patient trait (own frequency, gains)
            + AR(1) noise e(t) = rho e(t-1) + sigma_p u(t)
 
-with class frequency ``f_k`` shared by the class, patient frequency ``f_p``, channel gains
+with class frequency ``f_k`` shared by the class (3, 7, ... Hz), patient frequency ``f_p`` drawn
+above the class band, channel gains
 ``g, h`` and noise level drawn per patient, so that trial and patient contrast both have
 something to find, and the class is recoverable from a sample but not trivially.
 """
@@ -25,7 +26,8 @@ def synthetic_recordings(
     seconds: float = 40.0,
     fs: float = 64.0,
     n_channels: int = 4,
-    class_amplitude: float = 0.8,
+    class_amplitude: float = 2.0,
+    trait_amplitude: float = 0.5,
     seed: int = 0,
 ) -> list[Recording]:
     """One :class:`Recording` ``(seconds * fs, n_channels)`` per patient; labels ``"class<k>"``."""
@@ -39,13 +41,13 @@ def synthetic_recordings(
     recs = []
     for k in range(n_classes):
         for p in range(patients_per_class):
-            f_p = rng.uniform(1.0, 0.4 * fs)
+            f_p = rng.uniform(0.16 * fs, 0.4 * fs)  # above the class band
             gains = rng.uniform(0.5, 1.5, n_channels) * (np.arange(n_channels) < max(n_channels // 2, 1))
-            trait_gain = rng.uniform(0.5, 1.5, n_channels)
-            burst = (np.sin(2 * np.pi * rng.uniform(0.2, 0.5) * t + rng.uniform(0, 6.3)) > -0.3).astype(float)
+            trait_gain = trait_amplitude * rng.uniform(0.5, 1.5, n_channels)
+            burst = (np.sin(2 * np.pi * rng.uniform(0.2, 0.5) * t + rng.uniform(0, 6.3)) > -0.7).astype(float)
             pattern = class_amplitude * np.sin(2 * np.pi * class_freq[k] * t + rng.uniform(0, 6.3)) * burst
             trait = np.sin(2 * np.pi * f_p * t[:, None] + rng.uniform(0, 6.3, n_channels)) * trait_gain
-            noise = lfilter([1.0], [1.0, -rng.uniform(0.3, 0.8)], rng.normal(0, rng.uniform(0.5, 1.0), (n, n_channels)), axis=0)
+            noise = lfilter([1.0], [1.0, -rng.uniform(0.3, 0.8)], rng.normal(0, rng.uniform(0.3, 0.6), (n, n_channels)), axis=0)
             x = pattern[:, None] * gains + trait + noise
             recs.append(Recording(x.astype(np.float32), fs, f"syn{k}_{p:02d}", f"class{k}",
                                   [f"ch{c}" for c in range(n_channels)], f"<synthetic seed={seed}>"))

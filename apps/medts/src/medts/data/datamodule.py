@@ -1,0 +1,103 @@
+"""The LightningDataModule: cache (or synthetic build) -> patient split -> hierarchy batches."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from medts.data.build import Construction
+from medts.data.hierarchy import HierarchicalSet
+from medts.data.sampler import HierarchyBatchSampler
+from medts.data.sources import Source, open_dataset
+from medts.data.split import split_set
+
+
+class SampleDataset(Dataset):
+    """Samples of a :class:`HierarchicalSet` as dict batches (fetched a whole batch at a time):
+    ``x`` ``(B, T, C)`` float32, ``label``, ``patient``, ``trial`` ``(B,)`` int64, ``index``."""
+
+    def __init__(self, ds: HierarchicalSet) -> None:
+        self.ds = ds
+
+    def __len__(self) -> int:
+        return self.ds.n_samples
+
+    def __getitems__(self, idx: list[int]) -> dict[str, torch.Tensor]:
+        i = np.asarray(idx)
+        return {
+            "x": torch.from_numpy(self.ds.samples(i)),
+            "label": torch.from_numpy(self.ds.sample_label[i]),
+            "patient": torch.from_numpy(self.ds.sample_patient[i]),
+            "trial": torch.from_numpy(self.ds.sample_trial[i]),
+            "index": torch.from_numpy(i.astype(np.int64)),
+        }
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return {k: v[0] for k, v in self.__getitems__([i]).items()}
+
+
+def _batch(items):
+    return items  # __getitems__ already returns the collated batch
+
+
+def loader(ds: HierarchicalSet, batch_size: int, *, hierarchy: bool = False, shuffle: bool = False,
+           trials_per_packet: int = 2, seed: int = 0) -> DataLoader:
+    """A DataLoader over ``ds``: hierarchy batches (pretraining), shuffled or ordered samples."""
+    data = SampleDataset(ds)
+    if hierarchy:
+        sampler = HierarchyBatchSampler(ds.sample_trial, ds.sample_patient, min(batch_size, max(ds.n_samples, 2)),
+                                        trials_per_packet, seed)
+        return DataLoader(data, batch_sampler=sampler, collate_fn=_batch)
+    g = torch.Generator().manual_seed(seed)
+    return DataLoader(data, batch_size=batch_size, shuffle=shuffle, collate_fn=_batch, generator=g)
+
+
+class MedTSDataModule(L.LightningDataModule):
+    """Pretraining data: hierarchy batches from the training patients, the validation patients
+    for the validation losses.
+
+    Args:
+        source / construction: what to read and how to cut it (see :mod:`medts.data.sources`).
+        cache_dir: the ``medts prepare`` cache (written on first use when missing; None: in memory).
+        split: train/val/test patient fractions. split_seed: the split's seed.
+        batch_size / trials_per_packet / seed: the batch sampler.
+    """
+
+    def __init__(self, source: Source | None = None, construction: Construction | None = None,
+                 cache_dir: str | None = None, split: tuple[float, float, float] = (0.6, 0.2, 0.2),
+                 split_seed: int = 0, batch_size: int = 128, trials_per_packet: int = 2, seed: int = 0) -> None:
+        super().__init__()
+        self.source = source or Source()
+        self.construction = construction or Construction()
+        self.cache_dir, self.split, self.split_seed = cache_dir, tuple(split), split_seed
+        self.batch_size, self.trials_per_packet, self.seed = batch_size, trials_per_packet, seed
+        self.parts: dict[str, HierarchicalSet] | None = None
+        self.save_hyperparameters({"source": asdict(self.source), "construction": asdict(self.construction),
+                                   "cache_dir": cache_dir, "split": list(split), "split_seed": split_seed,
+                                   "batch_size": batch_size, "trials_per_packet": trials_per_packet, "seed": seed})
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.parts is None:
+            self.parts = split_set(open_dataset(self.source, self.construction, self.cache_dir), self.split,
+                                   self.split_seed)
+
+    @property
+    def n_channels(self) -> int:
+        self.setup()
+        return self.parts["train"].n_channels
+
+    def train_dataloader(self) -> DataLoader:
+        return loader(self.parts["train"], self.batch_size, hierarchy=True,
+                      trials_per_packet=self.trials_per_packet, seed=self.seed)
+
+    def val_dataloader(self) -> DataLoader:
+        return loader(self.parts["val"], self.batch_size, hierarchy=True,
+                      trials_per_packet=self.trials_per_packet, seed=self.seed + 1)
+
+    def test_dataloader(self) -> DataLoader:
+        return loader(self.parts["test"], self.batch_size, hierarchy=True,
+                      trials_per_packet=self.trials_per_packet, seed=self.seed + 2)
