@@ -195,8 +195,8 @@ class _ContrastiveCE(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, anchors, candidates, extra, scale, spec: _Spec):  # noqa: D401
-        n, m = anchors.shape[0], candidates.shape[0]
+    def forward(ctx, anchors, candidates, extra, scale, spec: _Spec):
+        n = anchors.shape[0]
         dev, acc = anchors.device, spec.acc_dtype
         need_grad = any(ctx.needs_input_grad[:4])
         mm_dtype = torch.promote_types(anchors.dtype, candidates.dtype)
@@ -273,8 +273,10 @@ class _Grads:
 
     @classmethod
     def zeros(cls, anchors, candidates, extra, acc):
-        z = lambda t: None if t is None else torch.zeros(t.shape, dtype=acc, device=t.device)  # noqa: E731
-        return cls(z(anchors), z(candidates), z(extra))
+        def zeros(t):
+            return None if t is None else torch.zeros(t.shape, dtype=acc, device=t.device)
+
+        return cls(zeros(anchors), zeros(candidates), zeros(extra))
 
     def add_chunk(self, g, a_mm, a_s_all, c_mm, e_mm, r0, r1, per_anchor_negatives):
         """``g`` ``(r, M + K)`` = dL/dz of rows ``r0:r1``; ``z = a_s @ [c; e].T``."""
@@ -414,7 +416,7 @@ def _symmetric_columns(spec, a_mm, a_s_all, c_mm, need_grad, grads, row_denom, r
             z = chunk_logits(r0, r1)
             w = _dense_weights(spec, r0, r1, m, dev)
             # row direction
-            p_row, lse_row = _softmax_(z.clone())
+            p_row, _ = _softmax_(z.clone())
             q_row = w / w.sum(1).clamp_min(1e-30)[:, None]
             g = (p_row - q_row) * (row_kept[r0:r1, None].to(acc) * (0.5 / row_denom))
             # column direction
@@ -469,9 +471,10 @@ def contrastive_cross_entropy(
     _check_inputs(anchors, candidates, n_forms)
     n, m = anchors.shape[0], candidates.shape[0]
     dev = anchors.device
-    if anchor_labels is not None:
-        if candidate_labels is None or anchor_labels.shape != (n,) or candidate_labels.shape != (m,):
-            raise ValueError("anchor_labels must be (N,) and candidate_labels (M,)")
+    if anchor_labels is not None and (
+        candidate_labels is None or anchor_labels.shape != (n,) or candidate_labels.shape != (m,)
+    ):
+        raise ValueError("anchor_labels must be (N,) and candidate_labels (M,)")
     if positive_index is not None:
         if positive_index.shape != (n,):
             raise ValueError(f"positive_index must have shape (N,)=({n},); got {tuple(positive_index.shape)}")
