@@ -55,3 +55,14 @@ def test_batched_accumulation_equals_one_batch():
     got = evaluate_scores(lambda b: b["input"].clone(), loader)
     for k in whole:
         assert got[k] == pytest.approx(whole[k], abs=1e-6)
+
+
+def test_rank_equals_contrastkit_pessimistic_rank():
+    from contrastkit.eval.ranking import target_ranks
+
+    from seqrec.evaluate import target_rank
+
+    torch.manual_seed(1)
+    scores = torch.randint(0, 5, (40, 30)).float()  # many ties
+    targets = torch.randint(1, 31, (40,))
+    assert torch.equal(target_rank(scores, targets), target_ranks(scores, targets - 1, ties="pessimistic"))

@@ -34,11 +34,9 @@ class Popularity:
 class SASRec(SeqRecModule):
     """SASRec trained on the next-item loss alone (see :class:`SeqRecModule` for arguments)."""
 
-    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+    def compute_losses(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         (h,) = self.encode(batch["input"])
-        loss = self.rec_loss(h, batch)
-        self.log_losses({"loss": loss}, batch["input"].shape[0])
-        return loss
+        return {"loss": self.rec_loss(h, batch)}
 
 
 class CL4SRec(SeqRecModule):
@@ -58,12 +56,10 @@ class CL4SRec(SeqRecModule):
         self.lam, self.tau, self.sim = lam, tau, sim
         self.ratios = dict(crop_keep=crop_keep, mask_ratio=mask_ratio, reorder_ratio=reorder_ratio)
 
-    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+    def compute_losses(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         x, n = batch["input"], batch["length"]
         v1, n1, v2, n2 = two_views(x, n, distinct=False, **self.ratios)
         h, g1, g2 = self.encode(x, v1, v2)
         rec = self.rec_loss(h, batch)
         cl = view_info_nce(self.last(g1, n1), self.last(g2, n2), self.tau, self.sim)
-        loss = rec + self.lam * cl
-        self.log_losses({"loss": loss, "rec": rec, "cl": cl}, x.shape[0])
-        return loss
+        return {"loss": rec + self.lam * cl, "rec": rec, "cl": cl}

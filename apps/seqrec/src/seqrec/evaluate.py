@@ -16,8 +16,6 @@ import torch
 from torch import Tensor
 from torchmetrics import MeanMetric
 
-from contrastkit.eval.ranking import ranks_of_best_positive
-
 KS = (5, 10, 20)
 
 
@@ -32,14 +30,20 @@ def mask_history_(scores: Tensor, history: Tensor) -> Tensor:
     return scores
 
 
+def target_rank(scores: Tensor, targets: Tensor) -> Tensor:
+    """1-based rank of each target among all items, ties counted ahead (pessimistic):
+    ``r_b = #{j : s_bj >= s_b,target}`` (the target counts itself once). One comparison pass over
+    the ``(B, N)`` scores; equal to ``contrastkit.eval.ranking.target_ranks(ties="pessimistic")``
+    for one relevant item (tested), without its per-row positive masks. A target excluded with
+    ``-inf`` gets rank ``N`` (a miss)."""
+    target_scores = scores.gather(1, (targets - 1)[:, None])
+    return (scores >= target_scores).sum(1)
+
+
 def rank_metrics(scores: Tensor, targets: Tensor, ks: Iterable[int] = KS) -> dict[str, Tensor]:
     """Per-user ``HR@k`` and ``NDCG@k`` (each ``(B,)``) from ``scores`` (B, N) over items ``1..N``
-    and ``targets`` (B,) ids in ``1..N``; the target's 1-based rank ``r`` comes from
-    ``contrastkit.eval.ranking.ranks_of_best_positive`` (pessimistic ties: a tied item counts
-    ahead, so a constant scorer never scores a hit by luck of the index order)."""
-    positive = torch.zeros(scores.shape, dtype=torch.bool, device=scores.device)
-    positive[torch.arange(scores.shape[0], device=scores.device), targets - 1] = True
-    r = ranks_of_best_positive(scores, positive).float()
+    and ``targets`` (B,) ids in ``1..N`` (ranks by :func:`target_rank`)."""
+    r = target_rank(scores, targets).float()
     out = {}
     for k in sorted(ks):
         hit = r <= k

@@ -1,7 +1,7 @@
 """The LightningModule shared by SASRec, CL4SRec and MCLRec: the SASRec encoder, the next-item
 loss in both training forms, and full-ranking validation / test.
 
-Subclasses implement ``training_step``. Validation and test log ``{stage}/HR@k`` and
+Subclasses implement ``compute_losses`` (or, for manual optimization, ``training_step``). Validation and test log ``{stage}/HR@k`` and
 ``{stage}/NDCG@k`` for k in 5, 10, 20 (early stopping watches one of them).
 """
 
@@ -42,6 +42,7 @@ class SeqRecModule(L.LightningModule):
             if not 0.0 <= p < 1.0:
                 raise ValueError(f"{name} must be in [0, 1); got {p}")
         self.save_hyperparameters()
+        self.hparams["_class_name"] = type(self).__name__  # lets a checkpoint rebuild its class
         self.encoder = SASRecEncoder(num_items, max_len, hidden, n_layers, heads, inner, dropout, attn_dropout)
         self.loss_type, self.lr, self.weight_decay = loss_type, lr, weight_decay
         self.exclude_history = exclude_history
@@ -102,6 +103,15 @@ class SeqRecModule(L.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self._eval_end("test")
+
+    def compute_losses(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:  # pragma: no cover - abstract
+        """Named training losses of one batch, ``"loss"`` the one optimized (automatic optimization)."""
+        raise NotImplementedError
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        losses = self.compute_losses(batch)
+        self.log_losses(losses, batch["input"].shape[0])
+        return losses["loss"]
 
     def log_losses(self, losses: dict[str, Tensor], batch_size: int) -> None:
         for name, value in losses.items():
