@@ -58,3 +58,25 @@ def test_leak_mode_uses_scored_truth(batch_and_refs):
     _, c = refine_batch(m, batch, ref_traj, steps=3, lr=0.05)
     _, d = refine_batch(m, shifted, ref_traj, steps=3, lr=0.05)
     torch.testing.assert_close(c, d)  # ours does not
+
+
+def test_lowshot_finetune_keeps_the_better_of_pretrained_and_finetuned(tmp_path):
+    from contrastkit.train import make_trainer, seed_everything
+
+    from motionfc.data.datamodule import StyleDataModule
+    from motionfc.transfer import _val_ade, finetune
+
+    seed_everything(0)
+    cache = str(tmp_path / "cache")
+    dm = StyleDataModule(num_train=64, num_val=32, num_test=32, num_ref=16, cache_dir=cache)
+    pre = CausalMotion(epochs=(3, 1, 1, 1))
+    make_trainer(tmp_path / "pre", 6, progress=False, num_sanity_val_steps=0).fit(pre, datamodule=dm)
+    ck = tmp_path / "pre" / "checkpoints" / "last.ckpt"
+    kw = dict(target=0.6, k=32, epochs=3, num_train=64, num_val=32, num_test=32, num_ref=16, cache_dir=cache)
+    m, fdm = finetune(ck, tmp_path / "ft", mode="integ", **kw)
+    assert set(fdm.splits["train"]) == {"0.1", "0.3", "0.5", "0.6"} and m.contrast_only == {"0.1", "0.3", "0.5"}
+    assert fdm.splits["train"]["0.6"].num_scenes == 32
+    changed = {k for k, v in m.model.state_dict().items() if not torch.equal(v, pre.model.state_dict()[k])}
+    assert all(k.startswith("decoder.modulator") for k in changed)  # modulator-only fine-tuning
+    loaded = CausalMotion.load_from_checkpoint(ck, map_location="cpu")
+    assert _val_ade(m, fdm, "0.6") <= _val_ade(loaded, fdm, "0.6") + 1e-9

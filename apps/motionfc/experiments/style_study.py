@@ -103,7 +103,7 @@ def main() -> None:
             save(summary_path, summary)
             print(key, res, flush=True)
         # low-shot transfer to style 0.6
-        for name, mode in (("erm", "all"), ("irm+modular", "integ"), ("irm+modular", "all")):
+        for name, mode in (("erm", "all"), ("modular", "integ"), ("irm+modular", "integ"), ("irm+modular", "all")):
             for k in args.shots:
                 key = f"lowshot/{name}/{mode}/k{k}/seed{seed}"
                 if key in summary:

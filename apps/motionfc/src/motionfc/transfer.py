@@ -5,7 +5,9 @@ Low-shot (official ``finetune.sh``): stage P6 for ``epochs`` epochs on K target 
 ``"integ"`` (the style modulator only), ``"integ+"`` (modulator + style encoder) or ``"all"``
 (decoder, modulator, style encoder); the style loss (weight 0.05) also sees one batch of every
 pre-training environment per step; the checkpoint with the best validation ADE on the target
-is kept. A non-modular model is fine-tuned end to end on the prediction risk.
+is kept, the pre-trained weights included (the official code validates them before the first
+epoch and keeps them unless an epoch beats them). A non-modular model is fine-tuned end to end
+on the prediction risk.
 
 Refinement (official ``train_latent_space``): for each scene, its invariant latent ``z`` is
 optimized for a few Adam steps to minimize the style contrastive loss between the style
@@ -133,8 +135,22 @@ def finetune(checkpoint: str | Path, run_dir: str | Path, *, target: float = 0.6
                           **(dm.splits["train"] if modular else {})}
     dm.splits["val"] = {tgt: style_dataset((target,), "val", num_val, seed=seed, cache_dir=cache_dir)[tgt]}
     module.contrast_only = set(dm.splits["train"]) - {tgt}
-    trainer = make_trainer(run_dir, epochs, monitor="val/ade", mode="min", progress=False)
+    initial = _val_ade(module, dm, tgt)
+    trainer = make_trainer(run_dir, epochs, monitor="val/ade", mode="min", progress=False, num_sanity_val_steps=0)
     best = fit_resumable(trainer, module, dm, run_dir=run_dir)
-    state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
-    module.load_state_dict(state)
+    score = trainer.checkpoint_callback.best_model_score
+    if score is not None and float(score) < initial:
+        module.load_state_dict(torch.load(best, map_location="cpu", weights_only=False)["state_dict"])
+    else:
+        module.model.load_state_dict(pre.model.state_dict())
+    module.eval()
     return module, dm
+
+
+def _val_ade(module, dm, env: str) -> float:
+    """ADE of ``module`` on the validation scenes of ``env`` (reference styles refreshed)."""
+    from motionfc.evaluate import ade_fde_of, errors_per_env, module_predict
+
+    module.set_reference_styles({dm.labels[e]: torch.from_numpy(w.traj) for e, w in dm.splits["ref"].items()})
+    errs = errors_per_env(module_predict(module), {env: dm.splits["val"][env]}, dm.labels)
+    return ade_fde_of([errs[env]])["ade"]
