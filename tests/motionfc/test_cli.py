@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from motionfc.cli import main
 
 CONFIGS = Path(__file__).resolve().parents[2] / "apps" / "motionfc" / "configs"

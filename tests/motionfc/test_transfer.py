@@ -30,7 +30,7 @@ def test_refinement_moves_only_its_latent(batch_and_refs):
         refs = enc.embed(enc.codes(ref_traj))
         z_all = m.model.inv_encoder(batch["obs"])
     style = m.eval_style(batch)
-    z, pred, losses = refine_scene(m, batch["obs"][2:4], refs, 3, style, steps=5, lr=0.05)
+    z, _pred, losses = refine_scene(m, batch["obs"][2:4], refs, 3, style, steps=5, lr=0.05)
     assert not torch.allclose(z, z_all[2:4]) and losses[-1] < losses[0]
     for k, v in m.state_dict().items():
         assert torch.equal(params[k], v), k  # no weight moves
@@ -62,7 +62,6 @@ def test_leak_mode_uses_scored_truth(batch_and_refs):
 
 def test_lowshot_finetune_keeps_the_better_of_pretrained_and_finetuned(tmp_path):
     from contrastkit.train import make_trainer, seed_everything
-
     from motionfc.data.datamodule import StyleDataModule
     from motionfc.transfer import _val_ade, finetune
 
@@ -72,7 +71,7 @@ def test_lowshot_finetune_keeps_the_better_of_pretrained_and_finetuned(tmp_path)
     pre = CausalMotion(epochs=(3, 1, 1, 1))
     make_trainer(tmp_path / "pre", 6, progress=False, num_sanity_val_steps=0).fit(pre, datamodule=dm)
     ck = tmp_path / "pre" / "checkpoints" / "last.ckpt"
-    kw = dict(target=0.6, k=32, epochs=3, num_train=64, num_val=32, num_test=32, num_ref=16, cache_dir=cache)
+    kw = {"target": 0.6, "k": 32, "epochs": 3, "num_train": 64, "num_val": 32, "num_test": 32, "num_ref": 16, "cache_dir": cache}
     m, fdm = finetune(ck, tmp_path / "ft", mode="integ", **kw)
     assert set(fdm.splits["train"]) == {"0.1", "0.3", "0.5", "0.6"} and m.contrast_only == {"0.1", "0.3", "0.5"}
     assert fdm.splits["train"]["0.6"].num_scenes == 32

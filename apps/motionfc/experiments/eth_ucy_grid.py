@@ -20,8 +20,8 @@ FOLDS = ("eth", "hotel", "univ", "zara1", "zara2")
 
 
 def grid(irm: float, vrex: float, spurious_irm: float) -> list[dict]:
-    runs = [dict(fold=f, risk=r, weight=w) for f in FOLDS for r, w in (("erm", 0.0), ("irm", irm), ("vrex", vrex))]
-    runs += [dict(fold="eth", risk=r, weight=w, spurious=True) for r, w in (("erm", 0.0), ("irm", spurious_irm))]
+    runs = [{"fold": f, "risk": r, "weight": w} for f in FOLDS for r, w in (("erm", 0.0), ("irm", irm), ("vrex", vrex))]
+    runs += [{"fold": "eth", "risk": r, "weight": w, "spurious": True} for r, w in (("erm", 0.0), ("irm", spurious_irm))]
     return runs
 
 
@@ -34,7 +34,7 @@ def one(job: dict) -> dict:
         metrics = eth_ucy(**job)
         return {**{k: v for k, v in job.items() if k in ("fold", "risk", "weight", "spurious")}, **metrics,
                 "seconds": time.time() - t}
-    except Exception as err:  # one failed run must not lose the others' results
+    except Exception as err:  # noqa: BLE001 - one failed run must not lose the others' results
         return {**job, "error": repr(err)}
 
 

@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-
 from motionfc.plots import plot_curves
 
 GROUPS = ("iid", "ood_inter", "ood_extra")
@@ -40,8 +39,8 @@ def style_tables(s: dict, docs: Path) -> str:
             lines.append(f"| {label} | " + " | ".join(ms([r[g][m] for r in runs]) for g in GROUPS for m in ("ade", "fde")) + " |")
     lines += ["| *published ERM (paper)* | *0.113* | | *0.112* | | *0.192* | |",
               "| *published IRM + modular (paper)* | *0.065* | | *0.069* | | *0.107* | |", "",
-              "**Style-source ablation** (same trained models, ADE; `leak` = the official evaluation, whose style "
-              "vector is computed from the scored scenes' ground-truth futures):", "",
+              ("**Style-source ablation** (same trained models, ADE; `leak` = the official evaluation, whose style "
+              "vector is computed from the scored scenes' ground-truth futures):"), "",
               "| model | style from | IID | OoD-inter | OoD-extra |", "| --- | --- | --- | --- | --- |"]
     for key in ("modular", "irm+modular"):
         for src in ("default", "leak"):
@@ -51,8 +50,8 @@ def style_tables(s: dict, docs: Path) -> str:
                 lines.append(f"| {names[key]} | {lab} | " + " | ".join(ms([r[g]["ade"] for r in runs]) for g in GROUPS) + " |")
     ref = [s[k] for k in s if k.startswith("refine/")]
     if ref:
-        lines += ["", "**Test-time refinement** of IRM + modular (3 Adam steps, lr 1e-3, 200 test scenes, ADE "
-                  "before → after):", "", "| references | style 0.5 (IID) | style 0.6 (OoD) |", "| --- | --- | --- |"]
+        lines += ["", ("**Test-time refinement** of IRM + modular (3 Adam steps, lr 1e-3, 200 test scenes, ADE "
+                  "before → after):"), "", "| references | style 0.5 (IID) | style 0.6 (OoD) |", "| --- | --- | --- |"]
         for src in ("reference", "leak"):
             cells = []
             for env in ("0.5", "0.6"):
@@ -64,8 +63,8 @@ def style_tables(s: dict, docs: Path) -> str:
     lows = sorted({tuple(k.split("/")[1:3]) for k in s if k.startswith("lowshot/")})
     if lows:
         shots = sorted({int(k.split("/")[3][1:]) for k in s if k.startswith("lowshot/")})
-        lines += ["", "**Low-shot transfer** to style 0.6 (ADE on its 500 test scenes after fine-tuning on K scenes, "
-                  "30 epochs, best validation epoch, the pre-trained weights included; K=0: no fine-tuning):", "",
+        lines += ["", ("**Low-shot transfer** to style 0.6 (ADE on its 500 test scenes after fine-tuning on K scenes, "
+                  "30 epochs, best validation epoch, the pre-trained weights included; K=0: no fine-tuning):"), "",
                   "| model / updated | K=0 | " + " | ".join(f"K={k}" for k in shots) + " |",
                   "|" + " --- |" * (len(shots) + 2)]
         curves = {}
@@ -84,9 +83,9 @@ def style_tables(s: dict, docs: Path) -> str:
 def eth_tables(paths: list[Path], docs: Path) -> str:
     runs = [json.loads(p.read_text()) for p in paths]
     res = [r for d in runs for r in d["results"] if "error" not in r]
-    lines = [f"Budget: {', '.join(str(d['args']['max_minutes']) + ' min' for d in runs)} of training per run "
+    lines = [(f"Budget: {', '.join(str(d['args']['max_minutes']) + ' min' for d in runs)} of training per run "
              f"(epochs run: {min(r['epochs_run'] for r in res)}–{max(r['epochs_run'] for r in res)} of the official 400), "
-             f"{len(runs)} seed(s); mean over seeds. ADE / FDE in meters.", "",
+             f"{len(runs)} seed(s); mean over seeds. ADE / FDE in meters."), "",
              "| fold | constant velocity | STGAT ERM | STGAT IRM (λ=0.1) | STGAT v-REx (β=5) |", "| --- | --- | --- | --- | --- |"]
     means = {k: [] for k in ("cv", "erm", "irm", "vrex")}
     for fold, cv in CV_ETH_UCY.items():

@@ -110,8 +110,8 @@ def eth_ucy(fold: str = "eth", risk: str = "erm", weight: float = 0.0, epochs: l
     torch.set_num_threads(1)
     seed_everything(seed)
     run = new_run_dir(runs_root, "motionfc", name or f"ethucy_{fold}_{risk}{weight:g}{'_spurious' if spurious else ''}_s{seed}")
-    save_config(run, dict(fold=fold, risk=risk, weight=weight, epochs=list(epochs), spurious=spurious, seed=seed,
-                          max_train_scenes=max_train_scenes))
+    save_config(run, {"fold": fold, "risk": risk, "weight": weight, "epochs": list(epochs), "spurious": spurious, "seed": seed,
+                          "max_train_scenes": max_train_scenes})
     dm = EthUcyDataModule(fold, root=root, spurious=spurious, test_alpha=float(test_alphas[0]), seed=seed,
                           max_train_scenes=max_train_scenes)
     m = StgatForecaster(risk=risk, weight=weight, epochs=tuple(epochs), extra_channels=int(spurious))

@@ -37,8 +37,8 @@ def demo(runs_root: str = "runs", num_train: int = 1000, num_val: int = 100, num
 
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
     t0 = time.time()
-    config = dict(num_train=num_train, num_val=num_val, num_test=num_test, num_ref=num_ref, seed=seed,
-                  epochs=[epochs_p3, epochs_p4, epochs_p5, epochs_p6], cache_dir=cache_dir)
+    config = {"num_train": num_train, "num_val": num_val, "num_test": num_test, "num_ref": num_ref, "seed": seed,
+                  "epochs": [epochs_p3, epochs_p4, epochs_p5, epochs_p6], "cache_dir": cache_dir}
     run = new_run_dir(runs_root, "motionfc", name)
     save_config(run, config)
     seed_everything(seed)

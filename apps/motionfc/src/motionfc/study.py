@@ -14,10 +14,10 @@ from motionfc.method import CausalMotion
 
 # The four methods of the paper's style table (official pretrain.sh: IRM weight 1.0).
 METHODS = {
-    "erm": dict(modular=False, irm=0.0),
-    "irm": dict(modular=False, irm=1.0),
-    "modular": dict(modular=True, irm=0.0),
-    "irm+modular": dict(modular=True, irm=1.0),
+    "erm": {"modular": False, "irm": 0.0},
+    "irm": {"modular": False, "irm": 1.0},
+    "modular": {"modular": True, "irm": 0.0},
+    "irm+modular": {"modular": True, "irm": 1.0},
 }
 
 

@@ -118,8 +118,8 @@ def finetune(checkpoint: str | Path, run_dir: str | Path, *, target: float = 0.6
     seed_everything(seed)
     pre = CausalMotion.load_from_checkpoint(checkpoint, map_location="cpu")
     modular = pre.hparams.modular
-    over = dict(epochs=(0, 0, 0, epochs) if modular else (epochs, 0, 0, 0), finetune=mode if modular else "all",
-                contrastive=contrastive, lr_integ=lr_integ, irm=0.0, vrex=0.0)
+    over = {"epochs": (0, 0, 0, epochs) if modular else (epochs, 0, 0, 0), "finetune": mode if modular else "all",
+                "contrastive": contrastive, "lr_integ": lr_integ, "irm": 0.0, "vrex": 0.0}
     module = CausalMotion(**{**dict(pre.hparams), **over})
     module.model.load_state_dict(pre.model.state_dict())
     dm = StyleDataModule(train_styles=tuple(pretrain_styles), test_styles=tuple(sorted({*pretrain_styles, target})),

@@ -77,7 +77,7 @@ def simulate(start: np.ndarray, goal: np.ndarray, cfg: OrcaConfig, num_frames: i
                              cfg.time_horizon_obst, cfg.radius, cfg.max_speed)
     for p in start:
         sim.add_agent((float(p[0]), float(p[1])))
-    per_frame = int(round(cfg.sim_fps / cfg.frame_rate))
+    per_frame = round(cfg.sim_fps / cfg.frame_rate)
     n_steps = (num_frames - 1) * per_frame
     pos = np.array(start, dtype=np.float64)
     out = [pos.copy()]

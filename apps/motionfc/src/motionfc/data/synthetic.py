@@ -62,7 +62,7 @@ def style_scenes(radius: float, split: str, num_scenes: int, *, seed: int = 0, c
                 return data
         except (OSError, ValueError, KeyError):
             pass  # corrupt or partial cache file: regenerate it
-    stream = np.random.SeedSequence([seed, int(round(radius * 1000)), SPLITS.index(split)])
+    stream = np.random.SeedSequence([seed, round(radius * 1000), SPLITS.index(split)])
     data = circle_crossing_scenes(num_scenes, cfg, seed=int(stream.generate_state(1)[0]), num_agents=num_agents,
                                   num_frames=num_frames)
     cache.mkdir(parents=True, exist_ok=True)
