@@ -68,7 +68,12 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
-    """Training loop: epochs, early stopping, seed, run directory, device."""
+    """Training loop: epochs, early stopping, seed, run directory, device.
+
+    ``max_time`` ("DD:HH:MM:SS") is a wall-clock budget over all resumed parts of the run
+    (Lightning's Timer); ``val_check_interval`` validates every fraction of an epoch (float) or
+    every n batches (int); ``threads`` sets torch's intra-op threads (CPU).
+    """
 
     max_epochs: int = 50
     patience: int = 10
@@ -81,6 +86,8 @@ class TrainConfig:
     precision: str = "32-true"
     threads: int = 1
     limit_train_batches: float = 1.0
+    val_check_interval: float | int = 1.0
+    max_time: str | None = None
     progress: bool = True
 
 

@@ -54,6 +54,7 @@ def popularity_metrics(data: DataConfig, exclude_history: bool = False) -> dict[
 def fit_run(data: DataConfig, model: ModelConfig, train: TrainConfig) -> tuple[Path, dict[str, float]]:
     """Train ``model`` on ``data`` (or evaluate popularity) in a new (or resumed) run directory."""
     torch.set_num_threads(max(train.threads, 1))
+    torch.set_float32_matmul_precision("high")  # TF32 on GPUs that have it; no effect on CPU
     run_dir = new_run_dir(train.root, "seqrec", train.name, resume=train.resume)
     save_config(run_dir, as_dict(data, model, train))
     seed_everything(train.seed, workers=True)
@@ -69,7 +70,8 @@ def fit_run(data: DataConfig, model: ModelConfig, train: TrainConfig) -> tuple[P
     stop = EarlyStopping(monitor=train.monitor, mode="max", patience=train.patience)
     trainer = make_trainer(run_dir, train.max_epochs, monitor=train.monitor, mode="max", callbacks=[stop],
                            progress=train.progress, accelerator=train.accelerator, precision=train.precision,
-                           limit_train_batches=train.limit_train_batches, num_sanity_val_steps=0)
+                           limit_train_batches=train.limit_train_batches, num_sanity_val_steps=0,
+                           val_check_interval=train.val_check_interval, max_time=train.max_time)
     start = time.perf_counter()
     best = fit_resumable(trainer, module, dm, run_dir=run_dir)
     fit_seconds = time.perf_counter() - start
