@@ -80,6 +80,19 @@ def style_tables(s: dict, docs: Path) -> str:
     return "\n".join(lines)
 
 
+def ablation_table(a: dict) -> str:
+    """Style-source ablation from ``style_ablation.py`` (ADE, mean ± std over seeds)."""
+    labels = {"reference": "reference scenes (ours, default)", "leak_batch64": "official leak, scored batch of 64",
+              "leak_batch1": "official leak, each scene's own future", "style_of_0.1": "wrong style: that of 0.1",
+              "style_of_0.8": "wrong style: that of 0.8", "no_style": "no style (modulator off)"}
+    lines = ["| model | style vector from | IID ADE | OoD-inter ADE | OoD-extra ADE |", "| --- | --- | --- | --- | --- |"]
+    for name, pretty in (("modular", "modular (ERM)"), ("irm+modular", "IRM + modular")):
+        runs = [v for k, v in a.items() if k.startswith(name + "/")]
+        for key, lab in labels.items():
+            lines.append(f"| {pretty} | {lab} | " + " | ".join(ms([r[key][g]["ade"] for r in runs]) for g in GROUPS) + " |")
+    return "\n".join(lines)
+
+
 def eth_tables(paths: list[Path], docs: Path) -> str:
     runs = [json.loads(p.read_text()) for p in paths]
     res = [r for d in runs for r in d["results"] if "error" not in r]
@@ -120,11 +133,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--style", type=Path)
     ap.add_argument("--eth", type=Path, nargs="*", default=[])
+    ap.add_argument("--ablation", type=Path)
     ap.add_argument("--docs", type=Path, default=Path("apps/motionfc/docs"))
     args = ap.parse_args()
     args.docs.mkdir(parents=True, exist_ok=True)
     if args.style:
         print(style_tables(json.loads(args.style.read_text()), args.docs), "\n")
+    if args.ablation:
+        print(ablation_table(json.loads(args.ablation.read_text())), "\n")
     if args.eth:
         print(eth_tables(args.eth, args.docs))
 
