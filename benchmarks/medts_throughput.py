@@ -9,13 +9,17 @@ the trial/patient positive pairs built every step with numpy string operations o
 medts: one encoder pass over the 4 views (patient+trial share one all_true pair, sample+observation
 one continuous pair), every level through ``contrastive_cross_entropy``.
 
-First the per-level loss values (and gradients) of both implementations are compared on the
-same views; then each implementation runs in its own subprocess (so that peak RSS is its own),
-measuring samples/s over the timed steps and the peak resident memory above the process's
-memory before the first step.
+medts: the patient and trial pair shares one pass (its two all_true views are two draws of the
+encoder's final dropout), the sample and observation pair two passes: 3 passes instead of 8.
 
-    .venv/bin/python benchmarks/medts_throughput.py                      # B=128, T=128, C=16, 2 threads
-    .venv/bin/python benchmarks/medts_throughput.py --batch 256 --length 256   # the paper's AD shape
+First the per-level loss values (and gradients) of both implementations are compared on the
+same views. Throughput: the two implementations' training steps alternate in one process (so
+that load from other processes hits both alike); samples/s = B / mean step time. Memory: each
+implementation runs a step in its own subprocess, and the peak resident memory above the
+process's memory before its first step is reported.
+
+    .venv/bin/python benchmarks/medts_throughput.py                      # B=64, T=256, C=16, 2 threads
+    .venv/bin/python benchmarks/medts_throughput.py --batch 256          # the paper's AD shape (16 GB+)
 """
 
 from __future__ import annotations
@@ -142,6 +146,19 @@ def make_module(args) -> COMET:
     return COMET(args.channels, official_weighting=True, share_views=True)
 
 
+STEPS = {"official": official_step, "medts": medts_step}
+
+
+def train_step(module: COMET, opt, impl: str, x, pid, tid) -> float:
+    """One optimizer step (with the weight-average update, as both codes do); returns seconds."""
+    t0 = time.perf_counter()
+    opt.zero_grad(set_to_none=True)
+    STEPS[impl](module, x, pid, tid).backward()
+    opt.step()
+    module.swa_encoder.update_parameters(module.encoder)
+    return time.perf_counter() - t0
+
+
 def check_equal(args) -> dict:
     """Per-level values and input gradients of both implementations on the same views (float64)."""
     torch.manual_seed(1)
@@ -162,6 +179,7 @@ def check_equal(args) -> dict:
         a, r = mine(), theirs()
         ga = torch.autograd.grad(a, (z1, z2))
         gr = torch.autograd.grad(r, (z1, z2))
+        a, r = a.detach(), r.detach()
         out[name] = {"medts": float(a), "official": float(r), "abs_diff": abs(float(a - r)),
                      "grad_max_diff": max(float((x - y).abs().max()) for x, y in zip(ga, gr))}
         if out[name]["abs_diff"] > 1e-9 or out[name]["grad_max_diff"] > 1e-9:
@@ -177,62 +195,68 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def run_impl(args) -> dict:
+def peak_memory(args) -> dict:
+    """Subprocess body: warm-up steps, then the peak RSS above the RSS before the first step."""
     torch.set_num_threads(args.threads)
     np.random.seed(0)
     module = make_module(args)
     x, pid, tid = make_batch(args)
     opt = torch.optim.AdamW(module.encoder.parameters(), lr=1e-3)
-    step = official_step if args.impl == "official" else medts_step
     base = rss_mb()
-    times = []
-    for i in range(args.warmup + args.steps):
-        t0 = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        loss = step(module, x, pid, tid)
-        loss.backward()
-        opt.step()
-        if module.swa_encoder is not None:
-            module.swa_encoder.update_parameters(module.encoder)
-        if i >= args.warmup:
-            times.append(time.perf_counter() - t0)
+    for _ in range(args.warmup + 1):
+        train_step(module, opt, args.impl, x, pid, tid)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"impl": args.impl, "sec_per_step": float(np.mean(times)), "samples_per_s": args.batch / float(np.mean(times)),
-            "peak_mb_above_start": peak - base, "peak_rss_mb": peak, "loss": float(loss)}
+    return {"impl": args.impl, "peak_mb_above_start": peak - base, "peak_rss_mb": peak}
+
+
+def interleaved_throughput(args) -> dict:
+    """Alternate official and medts steps (same initial weights, same batch); mean seconds per step."""
+    torch.set_num_threads(args.threads)
+    np.random.seed(0)
+    x, pid, tid = make_batch(args)
+    mods = {k: make_module(args) for k in STEPS}
+    opts = {k: torch.optim.AdamW(m.encoder.parameters(), lr=1e-3) for k, m in mods.items()}
+    times: dict[str, list[float]] = {k: [] for k in STEPS}
+    for i in range(args.warmup + args.steps):
+        for k in STEPS:
+            dt = train_step(mods[k], opts[k], k, x, pid, tid)
+            if i >= args.warmup:
+                times[k].append(dt)
+    return {k: float(np.mean(v)) for k, v in times.items()}
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--length", type=int, default=128)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--length", type=int, default=256)
     p.add_argument("--channels", type=int, default=16)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--steps", type=int, default=2)
+    p.add_argument("--steps", type=int, default=3)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--impl", choices=["official", "medts"], default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.impl:
-        print(json.dumps(run_impl(args)))
+        print(json.dumps(peak_memory(args)))
         return
     checks = check_equal(args)
     print("per-level losses on the same views (float64):")
     for k, v in checks.items():
         print(f"  {k:<12} medts {v['medts']:.10f}  official {v['official']:.10f}  |diff| {v['abs_diff']:.1e}  "
               f"grad diff {v['grad_max_diff']:.1e}")
-    res = {}
-    for impl in ("official", "medts"):
+    mem = {}
+    for impl in STEPS:
         cmd = [sys.executable, __file__, "--impl", impl] + [f"--{k}={getattr(args, k)}" for k in
-                                                           ("batch", "length", "channels", "threads", "steps", "warmup")]
-        res[impl] = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
-    o, m = res["official"], res["medts"]
+                                                           ("batch", "length", "channels", "threads", "warmup")]
+        mem[impl] = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+    sec = interleaved_throughput(args)
     print(f"\nshape B={args.batch} T={args.length} C={args.channels}, encoder 64/320/10, {args.threads} threads, "
-          f"{args.steps} timed steps after {args.warmup} warm-up")
+          f"{args.steps} timed steps each (alternating) after {args.warmup} warm-up")
     print("| implementation | s / step | samples / s | peak memory above start (MB) |")
     print("| --- | --- | --- | --- |")
-    for r in (o, m):
-        print(f"| {r['impl']} | {r['sec_per_step']:.2f} | {r['samples_per_s']:.1f} | {r['peak_mb_above_start']:.0f} |")
-    print(f"| ratio medts / official | | {m['samples_per_s'] / o['samples_per_s']:.2f}x | "
-          f"{m['peak_mb_above_start'] / o['peak_mb_above_start']:.2f}x |")
+    for k in STEPS:
+        print(f"| {k} | {sec[k]:.2f} | {args.batch / sec[k]:.1f} | {mem[k]['peak_mb_above_start']:.0f} |")
+    print(f"| medts / official | | {sec['official'] / sec['medts']:.2f}x | "
+          f"{mem['medts']['peak_mb_above_start'] / mem['official']['peak_mb_above_start']:.2f}x |")
 
 
 if __name__ == "__main__":

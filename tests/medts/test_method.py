@@ -63,3 +63,18 @@ def test_weight_averaging_tracks_the_mean_of_iterates():
     assert all(p.grad is None for p in m.swa_encoder.parameters())
     emb = m.embed(_batch()["x"])
     assert emb.shape == (16, 8)
+
+
+def test_all_true_pair_is_two_dropout_draws_of_one_pass():
+    """With the same dropout masks, the shared-pass views equal two separate encoder passes."""
+    m = _small()
+    x = _batch()["x"]
+    torch.manual_seed(5)
+    views = m.encode_views(x, ["all_true"])
+    torch.manual_seed(5)  # two separate passes draw the same two dropout masks
+    a, b = m.encoder(x, mask="all_true"), m.encoder(x, mask="all_true")
+    torch.testing.assert_close(views[0], a)
+    torch.testing.assert_close(views[1], b)
+    assert not torch.equal(views[0], views[1])  # two different dropout draws
+    m.eval()
+    torch.testing.assert_close(m.encoder(x, mask="all_true"), m.encoder.features(x, mask="all_true"))

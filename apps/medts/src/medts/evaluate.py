@@ -84,6 +84,7 @@ def run_finetune(
                          val_dataloaders=loader(parts["val"], 512))
     state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
     module.load_state_dict(state)
+    module.to("cuda" if torch.cuda.is_available() else "cpu")
     out = score(parts["test"], module.predict_proba(all_samples(parts["test"])))
     out["train_samples"] = float(train.n_samples)
     return out

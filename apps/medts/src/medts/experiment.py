@@ -66,14 +66,20 @@ class ProtocolConfig:
     linear_probe: bool = True
     pretrain_epochs: int = 20
     pretrain_max_minutes: float | None = None
+    val_every: int = 1
     finetune_epochs: int = 20
     finetune_lr: float = 1e-4
     finetune_batch_size: int = 128
     progress: bool = True
 
 
+def device() -> torch.device:
+    """Where embedding and prediction run after a fit (Lightning hands modules back on the CPU)."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def pretrain(dm: MedTSDataModule, model: ModelConfig, method: str, seed: int, run_dir: Path, epochs: int,
-             progress: bool = True, max_minutes: float | None = None) -> COMET:
+             progress: bool = True, max_minutes: float | None = None, val_every: int = 1) -> COMET:
     """Pretrain one method (resumes from ``run_dir/checkpoints/last.ckpt``); ``max_minutes`` caps
     the wall time (Lightning's ``max_time``)."""
     torch.manual_seed(seed)
@@ -81,9 +87,13 @@ def pretrain(dm: MedTSDataModule, model: ModelConfig, method: str, seed: int, ru
     kw = asdict(model)
     module = COMET(dm.n_channels, objective=method, **kw)
     limit = {"max_time": {"minutes": max_minutes}} if max_minutes else {}
-    trainer = make_trainer(run_dir, epochs, progress=progress, num_sanity_val_steps=0, **limit)
+    trainer = make_trainer(run_dir, epochs, progress=progress, num_sanity_val_steps=0,
+                           check_val_every_n_epoch=val_every, **limit)
+    t0 = time.time()
     fit_resumable(trainer, module, dm, run_dir=run_dir)
-    return module
+    module.pretrain_stats = {"epochs": float(trainer.current_epoch), "steps": float(trainer.global_step),
+                             "seconds": time.time() - t0}
+    return module.to(device())
 
 
 def _embedder(module: COMET):
@@ -91,8 +101,10 @@ def _embedder(module: COMET):
 
 
 def run_method(dm: MedTSDataModule, model: ModelConfig, proto: ProtocolConfig, method: str, seed: int,
-               run_dir: Path) -> dict[str, dict[str, float]]:
-    """Pretrain (unless supervised), probe, fine-tune; ``{setting: metrics}`` for one seed."""
+               run_dir: Path, on_result=None) -> dict[str, dict[str, float]]:
+    """Pretrain (unless supervised), probe, fine-tune; ``{setting: metrics}`` for one seed.
+    ``on_result(partial)`` is called after each setting (so an interrupted job keeps what it did)."""
+    on_result = on_result or (lambda partial: None)
     if method not in METHODS:
         raise ValueError(f"methods: unknown method {method!r}; expected {METHODS}")
     parts = dm.parts
@@ -100,9 +112,12 @@ def run_method(dm: MedTSDataModule, model: ModelConfig, proto: ProtocolConfig, m
     encoder = None
     if method != "supervised":
         module = pretrain(dm, model, method, seed, run_dir / "pretrain", proto.pretrain_epochs, proto.progress,
-                          proto.pretrain_max_minutes)
+                          proto.pretrain_max_minutes, proto.val_every)
+        out["pretrain"] = module.pretrain_stats
+        on_result(out)
         if proto.linear_probe:
             out["linear"] = run_linear_probe(_embedder(module), parts, seed)
+            on_result(out)
         encoder = module
     enc_kw = dict(input_dims=dm.n_channels, output_dims=model.output_dims, hidden_dims=model.hidden_dims,
                   depth=model.depth)
@@ -111,6 +126,7 @@ def run_method(dm: MedTSDataModule, model: ModelConfig, proto: ProtocolConfig, m
         out[f"finetune_{frac:g}"] = run_finetune(
             enc, parts, run_dir / f"finetune_{frac:g}", frac, proto.label_by, seed, proto.finetune_epochs,
             proto.finetune_lr, proto.finetune_batch_size, enc_kw, proto.progress)
+        on_result(out)
     return out
 
 
@@ -118,21 +134,27 @@ def summarize(results: dict) -> dict:
     """``{method: {setting: {metric: [mean, std]}}}`` over the seeds in ``results[method][seed]``."""
     summary: dict = {}
     for method, per_seed in results.items():
-        settings = next(iter(per_seed.values())).keys()
-        summary[method] = {s: {k: list(v) for k, v in mean_std([per_seed[sd][s] for sd in per_seed]).items()}
-                           for s in settings}
+        settings = dict.fromkeys(s for r in per_seed.values() for s in r)
+        summary[method] = {}
+        for s in settings:
+            runs = [r[s] for r in per_seed.values() if s in r]
+            summary[method][s] = {k: list(v) for k, v in mean_std(runs).items()}
+            summary[method][s]["n_seeds"] = [len(runs), 0.0]
     return summary
 
 
 def format_table(summary: dict, metrics=("sample/accuracy", "sample/f1", "sample/auroc", "patient/accuracy",
                                          "patient/f1")) -> str:
     """A Markdown table: one row per method and setting, mean ± std per metric (in %)."""
-    head = "| method | setting | " + " | ".join(metrics) + " |"
-    lines = [head, "|" + " --- |" * (len(metrics) + 2)]
+    head = "| method | setting | seeds | " + " | ".join(metrics) + " |"
+    lines = [head, "|" + " --- |" * (len(metrics) + 3)]
     for method, settings in summary.items():
         for setting, m in settings.items():
+            if metrics[0] not in m:
+                continue
             cells = [f"{100 * m[k][0]:.1f} ± {100 * m[k][1]:.1f}" if k in m else "" for k in metrics]
-            lines.append(f"| {method} | {setting} | " + " | ".join(cells) + " |")
+            n = int(m["n_seeds"][0]) if "n_seeds" in m else ""
+            lines.append(f"| {method} | {setting} | {n} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

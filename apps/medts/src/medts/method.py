@@ -7,8 +7,10 @@ patient and trial levels, ``continuous`` for sample and observation). With ``sha
 (default) the patient and trial levels share one pair of ``all_true`` views and the sample and
 observation levels one pair of ``continuous`` views, as TS2Vec computes its instance and temporal
 losses on one pair: each loss still sees two independently masked views with the official masks,
-so what it computes is unchanged; only the random draws are shared. The views go through the
-encoder as one batch of ``n_views * B``.
+so what it computes is unchanged; only the random draws are shared. Moreover the two
+``all_true`` views differ only by the encoder's final dropout (the conv stack is deterministic),
+so they are two dropout draws on one pass (exactly what two passes give for those dropout
+masks). The passes (3 instead of 8) go through the encoder as one batch.
 
 Weights: every lambda multiplies its level. The official code multiplies only the sample and
 observation terms by their factors; the patient and trial factors only switch those terms on
@@ -30,7 +32,7 @@ from torch.optim.swa_utils import AveragedModel
 from contrastkit.functional import nt_xent
 from contrastkit.train import ContrastiveModule
 from medts.losses import hierarchical, id_loss, observation_loss, sample_loss
-from medts.models.encoder import TSEncoder, max_pool_time
+from medts.models.encoder import DETERMINISTIC_MASKS, TSEncoder, max_pool_time
 from medts.views import jitter_scale, stacked_masks
 
 LEVELS = ("patient", "trial", "sample", "observation")
@@ -103,13 +105,31 @@ class COMET(ContrastiveModule):
             return [(m, [k]) for m, ks in groups for k in ks]
         return [(m, ks) for m, ks in groups if ks]
 
+    def encode_views(self, x: Tensor, modes: list[str]) -> list[Tensor]:
+        """One encoder pass for the view pairs ``modes`` (two views per mode).
+
+        A pair with a deterministic mask (``all_true``...) differs only by the encoder's final
+        dropout, so its two views are two dropout draws on one pass's features: the same values
+        two passes would give for those dropout masks. Random masks get one pass per view.
+        """
+        b, t, _ = x.shape
+        per_pass = [[m] if m in DETERMINISTIC_MASKS else [m, m] for m in modes]
+        flat = [m for group in per_pass for m in group]
+        h = self.encoder.features(x.repeat(len(flat), 1, 1), mask=stacked_masks(flat, b, t, x.device))
+        h = h.view(len(flat), b, t, -1)
+        views, k = [], 0
+        for group in per_pass:
+            if len(group) == 1:
+                views += [self.encoder.repr_dropout(h[k]), self.encoder.repr_dropout(h[k])]
+            else:
+                views += [self.encoder.repr_dropout(h[k]), self.encoder.repr_dropout(h[k + 1])]
+            k += len(group)
+        return views
+
     def level_losses(self, x: Tensor, patient: Tensor, trial: Tensor) -> dict[str, Tensor]:
         """Raw (unweighted) loss of every active level on freshly encoded views."""
-        b, t, _ = x.shape
         plan = self._view_plan()
-        modes = [m for m, _ in plan for _ in range(2)]
-        z = self.encoder(x.repeat(len(modes), 1, 1), mask=stacked_masks(modes, b, t, x.device))
-        z = z.view(len(modes), b, t, -1)
+        z = self.encode_views(x, [m for m, _ in plan])
         out: dict[str, Tensor] = {}
         for i, (_, levels) in enumerate(plan):
             z1, z2 = z[2 * i], z[2 * i + 1]

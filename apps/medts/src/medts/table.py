@@ -30,12 +30,16 @@ def job(config: str, method: str, seed: int, out: str, overrides: list[str], run
     dm.setup()
     t0 = time.time()
     name = Path(config).stem
-    res = run_method(dm, model, proto, method, seed, Path(runs_root) / "medts" / "table" / name / method / f"seed{seed}")
-    res["seconds"] = {"wall": time.time() - t0}
     path = Path(out) / f"{name}__{method}__{seed}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"config": name, "method": method, "seed": seed, "results": res,
-                                "data": {k: v.summary() for k, v in dm.parts.items()}}, indent=1))
+
+    def save(res: dict) -> None:
+        res = dict(res, seconds={"wall": time.time() - t0})
+        path.write_text(json.dumps({"config": name, "method": method, "seed": seed, "results": res,
+                                    "data": {k: v.summary() for k, v in dm.parts.items()}}, indent=1))
+
+    save(run_method(dm, model, proto, method, seed, Path(runs_root) / "medts" / "table" / name / method / f"seed{seed}",
+                    on_result=save))
     print(f"[medts.table] {name} {method} seed {seed} done in {time.time() - t0:.0f} s", flush=True)
     return path
 
@@ -47,6 +51,8 @@ def merge(dirs: list[str], out: str) -> str:
         for f in sorted(Path(d).glob("*__*__*.json")):
             r = json.loads(f.read_text())
             res = {k: v for k, v in r["results"].items() if k != "seconds"}
+            if not res:
+                continue
             runs.setdefault(r["config"], {}).setdefault(r["method"], {})[str(r["seed"])] = res
     text = []
     summaries = {}

@@ -37,6 +37,9 @@ def continuous_mask(b: int, t: int, n: int = 5, frac: float = 0.1, generator: to
     return ~inside.any(1)
 
 
+DETERMINISTIC_MASKS = frozenset({"all_true", "all_false", "mask_last"})
+
+
 def make_mask(mode: str, b: int, t: int, device=None, generator: torch.Generator | None = None) -> Tensor:
     """The ``(B, T)`` keep-mask for a TS2Vec/COMET mask name."""
     if mode == "binomial":
@@ -106,6 +109,11 @@ class TSEncoder(nn.Module):
     def forward(self, x: Tensor, mask: str | Tensor | None = None) -> Tensor:
         """``mask``: a mode name, a ``(B, T)`` bool keep-mask, or None (``mask_mode`` in training,
         ``all_true`` in eval). Masked timestamps are zeroed after the input projection."""
+        return self.repr_dropout(self.features(x, mask))
+
+    def features(self, x: Tensor, mask: str | Tensor | None = None) -> Tensor:
+        """The output before the final dropout, ``(B, T, output_dims)``; the only randomness after
+        the mask is that dropout, so two views with the same deterministic mask can share this."""
         if x.dim() != 3 or x.shape[-1] != self.input_dims:
             raise ValueError(f"TSEncoder expects (B, T, {self.input_dims}); got {tuple(x.shape)}")
         h = self.input_fc(x)
@@ -114,7 +122,7 @@ class TSEncoder(nn.Module):
         if isinstance(mask, str):
             mask = make_mask(mask, h.shape[0], h.shape[1], device=h.device)
         h = h * mask.unsqueeze(-1).to(h.dtype)
-        return self.repr_dropout(self.blocks(h.transpose(1, 2))).transpose(1, 2)
+        return self.blocks(h.transpose(1, 2)).transpose(1, 2)
 
 
 def max_pool_time(z: Tensor) -> Tensor:
