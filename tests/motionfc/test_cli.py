@@ -27,8 +27,23 @@ def test_simulate(tmp_path):
     assert len(list(tmp_path.glob("*.npz"))) == 8
 
 
-def test_bad_values_are_rejected():
+def test_bad_values_are_rejected(tmp_path):
     with pytest.raises(SystemExit):
         main(["eth-ucy", "--fold", "eth", "--weight", "abc"])
     with pytest.raises(ValueError, match="unknown fold"):
-        main(["eth-ucy", "--fold", "mars", "--runs_root", "/tmp/motionfc_bad_fold", "--epochs", "[1, 1, 1]"])
+        main(["eth-ucy", "--fold", "mars", "--runs_root", str(tmp_path)])
+    with pytest.raises(ValueError, match="three stage lengths"):
+        main(["eth-ucy", "--fold", "eth", "--epochs", "[1, 1]", "--runs_root", str(tmp_path)])
+    assert not list(tmp_path.iterdir())  # nothing written for a rejected config
+
+
+def test_lightning_fit_and_test(tmp_path):
+    cfg = CONFIGS / "style_irm_modular.yaml"
+    common = ["--config", str(cfg), "--trainer.default_root_dir", str(tmp_path), "--data.num_train", "64",
+              "--data.num_val", "32", "--data.num_test", "32", "--data.num_ref", "16", "--data.cache_dir", str(tmp_path / "c"),
+              "--trainer.enable_progress_bar", "false"]
+    main(["fit", *common, "--trainer.max_epochs", "4", "--model.epochs", "[1, 1, 1, 1]"])
+    ckpt = next(tmp_path.glob("lightning_logs/version_0/checkpoints/*.ckpt"))
+    cli = main(["test", *common, "--model.epochs", "[1, 1, 1, 1]", "--ckpt_path", str(ckpt)])
+    ade = cli.trainer.callback_metrics["test/ade"].item()
+    assert 0 < ade < 5

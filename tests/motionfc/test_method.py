@@ -110,3 +110,37 @@ def test_loaded_model_is_evaluated_in_its_final_stage(dm, tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(loaded.eval().predict_abs(b), m.eval().predict_abs(b))
         assert not torch.allclose(loaded.predict_abs(b), loaded.predict_abs(b, None, use_eval_style=False))
+
+
+class _StubEncoder:
+    """Embeds a scene as the one-hot of its true environment (from a lookup by first position)."""
+
+    def __init__(self, splits, labels, informative=True):
+        self.table = {}
+        for split in splits:
+            for e, w in split.items():
+                for row in w.traj[0::2]:
+                    self.table[tuple(row[0].astype('float32').round(3))] = labels[e]
+        self.informative = informative
+
+    def codes(self, traj):
+        lab = torch.tensor([self.table[tuple(r[0].numpy().round(3))] for r in traj[0::2]])
+        if not self.informative:
+            return torch.randn(len(lab), 4, generator=torch.Generator().manual_seed(len(lab)))
+        return torch.nn.functional.one_hot(lab, 8).float()
+
+    def embed(self, codes):
+        return codes
+
+
+def test_style_error_rate_probe(dm, tmp_path):
+    from motionfc.evaluate import style_error_rate
+
+    splits = (dm.splits["train"], dm.splits["val"])
+    assert style_error_rate(_StubEncoder(splits, dm.labels), *splits, dm.labels) == 0.0
+    assert style_error_rate(_StubEncoder(splits, dm.labels, False), *splits, dm.labels) > 0.3
+    seed_everything(0)
+    m = CausalMotion(epochs=(0, 1, 0, 0))
+    trainer = make_trainer(tmp_path, 1, progress=False, num_sanity_val_steps=0)
+    trainer.fit(m, datamodule=dm)
+    assert 0.0 <= trainer.callback_metrics["val/style_error"].item() <= 1.0  # the official P4 validation metric

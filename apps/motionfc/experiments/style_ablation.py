@@ -42,15 +42,15 @@ def main() -> None:
             def run(predict, batch_size=64):
                 return style_table(errors_per_env(predict, dm.splits["test"], dm.labels, batch_size))
 
-            rows["reference"] = run(lambda b: m.predict_abs(b))
+            rows["reference"] = run(lambda b, m=m: m.predict_abs(b))
             m.hparams.style_source = "leak"
-            rows["leak_batch64"] = run(lambda b: m.predict_abs(b))
-            rows["leak_batch1"] = run(lambda b: m.predict_abs(b), batch_size=1)
+            rows["leak_batch64"] = run(lambda b, m=m: m.predict_abs(b))
+            rows["leak_batch1"] = run(lambda b, m=m: m.predict_abs(b), batch_size=1)
             m.hparams.style_source = "reference"
             for env in ("0.1", "0.8"):
                 s = m.reference_styles[dm.labels[env]]
-                rows[f"style_of_{env}"] = run(lambda b, s=s: m.predict_abs(b, s, use_eval_style=False))
-            rows["no_style"] = run(lambda b: m.predict_abs(b, None, use_eval_style=False))
+                rows[f"style_of_{env}"] = run(lambda b, s=s, m=m: m.predict_abs(b, s, use_eval_style=False))
+            rows["no_style"] = run(lambda b, m=m: m.predict_abs(b, None, use_eval_style=False))
             out[f"{name}/seed{seed}"] = rows
             print(name, seed, {k: round(v["iid"]["ade"], 4) for k, v in rows.items()}, flush=True)
     (args.study / "ablation.json").write_text(json.dumps(out, indent=1))

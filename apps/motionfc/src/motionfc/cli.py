@@ -104,9 +104,14 @@ def eth_ucy(fold: str = "eth", risk: str = "erm", weight: float = 0.0, epochs: l
         write_metrics,
     )
 
-    from motionfc.baselines import StgatForecaster
+    from motionfc.baselines import RISKS, StgatForecaster
     from motionfc.data.datamodule import EthUcyDataModule
+    from motionfc.data.eth_ucy import FOLDS
 
+    if fold not in FOLDS or risk not in RISKS:
+        raise ValueError(f"unknown fold {fold!r} or risk {risk!r}; expected a fold in {FOLDS} and a risk in {RISKS}")
+    if len(epochs) != 3 or weight < 0:
+        raise ValueError(f"epochs must be three stage lengths and weight >= 0; got {epochs}, {weight}")
     torch.set_num_threads(1)
     seed_everything(seed)
     run = new_run_dir(runs_root, "motionfc", name or f"ethucy_{fold}_{risk}{weight:g}{'_spurious' if spurious else ''}_s{seed}")

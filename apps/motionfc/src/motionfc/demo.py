@@ -58,6 +58,11 @@ def demo(runs_root: str = "runs", num_train: int = 1000, num_val: int = 100, num
         for g in ("iid", "ood_inter", "ood_extra"):
             metrics[f"{key}/{g}/ade"] = row[g]["ade"]
             metrics[f"{key}/{g}/fde"] = row[g]["fde"]
+    from motionfc.evaluate import style_error_rate
+
+    metrics["modular/style_error_8_styles"] = style_error_rate(models["modular"].model.style_encoder, dm.splits["ref"],
+                                                               dm.splits["test"], dm.labels)
+    print(f"style encoder: linear-probe error rate over the 8 styles = {metrics['modular/style_error_8_styles']:.3f}")
     write_metrics(run, metrics)
     ex = example_predictions({"CV": None, "ERM": models["erm"], "modular": models["modular"]}, dm, "0.7")
     plot_scenes(ex["obs"], ex["fut"], ex["preds"], ex["seq_start_end"], run / "plots" / "predictions_0.7.png",

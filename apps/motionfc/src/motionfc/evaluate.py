@@ -66,3 +66,22 @@ def mean_std(values: list[float]) -> tuple[float, float]:
     """Mean and (population) standard deviation over seeds."""
     a = np.asarray(values, dtype=np.float64)
     return float(a.mean()), float(a.std())
+
+
+@torch.no_grad()
+def style_error_rate(style_encoder, train: dict[str, SceneWindows], test: dict[str, SceneWindows],
+                     labels: dict[str, int]) -> float:
+    """Error rate of a linear probe (ContrastKit's, scikit-learn logistic regression) that reads the
+    environment from the style encoder's contrastive embeddings: fit on ``train``, scored on
+    ``test`` (the official code's P4 validation metric, with a linear probe in place of its small
+    MLP classifier)."""
+    from contrastkit.eval.linear_probe import linear_probe
+
+    def embed(split):
+        x = [style_encoder.embed(style_encoder.codes(torch.from_numpy(w.traj).float())) for w in split.values()]
+        y = [torch.full((w.num_scenes,), labels[e]) for e, w in split.items()]
+        return torch.cat(x), torch.cat(y)
+
+    xtr, ytr = embed(train)
+    xte, yte = embed(test)
+    return 1.0 - linear_probe(xtr, ytr, xte, yte).metrics["accuracy"]

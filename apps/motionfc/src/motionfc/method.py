@@ -251,6 +251,12 @@ class CausalMotion(L.LightningModule):
 
     def on_validation_epoch_end(self) -> None:
         self._log_eval("val")
+        dm = getattr(self.trainer, "datamodule", None)
+        if self.stage() == "P4" and dm is not None and {"train", "val"} <= set(getattr(dm, "splits", {})):
+            from motionfc.evaluate import style_error_rate
+
+            err = style_error_rate(self.model.style_encoder, dm.splits["train"], dm.splits["val"], dm.labels)
+            self.log("val/style_error", err)
 
     def on_test_epoch_end(self) -> None:
         self._log_eval("test")
