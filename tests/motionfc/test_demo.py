@@ -16,7 +16,7 @@ def test_demo_end_to_end(tmp_path, capsys):
     assert "| ERM |" in out and "ood_extra ADE / FDE" in out
     run = tmp_path / "runs" / "motionfc" / "demo" / "version_0"
     saved = json.loads((run / "metrics.json").read_text())
-    for f in ("config.yaml", "table.md", "plots/predictions_0.7.png", "plots/style_embeddings.png"):
+    for f in ("config.yaml", "table.md", "table.json", "plots/predictions_0.7.png", "plots/style_embeddings.png"):
         assert (run / f).is_file(), f
     assert list((run / "erm" / "checkpoints").glob("last.ckpt"))
     for key in ("cv", "erm", "modular", "modular_leak"):
@@ -28,3 +28,5 @@ def test_demo_end_to_end(tmp_path, capsys):
     # ... and the unseen larger separations are harder than the training styles
     assert saved["erm/ood_extra/ade"] > saved["erm/iid/ade"]
     assert metrics["erm/iid/ade"] == saved["erm/iid/ade"]
+    assert 0.0 <= saved["modular/style_error_8_styles"] < 1.0
+    assert all(not isinstance(v, dict) for v in saved.values())  # flat, for `make demo`'s summary

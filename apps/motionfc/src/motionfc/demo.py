@@ -53,7 +53,8 @@ def demo(runs_root: str = "runs", num_train: int = 1000, num_val: int = 100, num
             "modular, official leak (style from scored futures)": score(models["modular"], dm, "leak")}
     table = format_table(rows)
     print(table)
-    metrics = {"table": rows, "seconds": time.time() - t0}
+    (run / "table.json").write_text(json.dumps(rows, indent=1))  # per style and group; metrics.json stays flat
+    metrics = {"seconds": time.time() - t0}
     for key, row in zip(("cv", "erm", "modular", "modular_leak"), rows.values()):
         for g in ("iid", "ood_inter", "ood_extra"):
             metrics[f"{key}/{g}/ade"] = row[g]["ade"]
