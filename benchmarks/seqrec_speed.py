@@ -31,7 +31,6 @@ import time
 from pathlib import Path
 
 import torch
-
 from seqrec.baselines import CL4SRec, SASRec
 from seqrec.data import SeqRecDataModule
 from seqrec.evaluate import evaluate_scores
@@ -128,8 +127,8 @@ def main() -> None:
     n_users = split.test.targets.shape[0]
 
     lines = [
-        f"{args.dataset}, batch {args.batch_size} ({args.train_form} form), {args.threads} threads, {dev}; "
-        f"median of {args.steps} steps; encoder fwd+bwd {t_fb * 1e3:.1f} ms, fwd {t_f * 1e3:.1f} ms",
+        (f"{args.dataset}, batch {args.batch_size} ({args.train_form} form), {args.threads} threads, {dev}; "
+         f"median of {args.steps} steps; encoder fwd+bwd {t_fb * 1e3:.1f} ms, fwd {t_f * 1e3:.1f} ms"),
         "",
         "| step | seconds | x SASRec | encoder passes (fwd+bwd + fwd) | floor x SASRec floor |",
         "|---|---|---|---|---|",
@@ -137,8 +136,8 @@ def main() -> None:
     for r in results:
         lines.append(f"| {r['step']} | {r['seconds']:.3f} | {r['seconds'] / base:.2f} | {r['passes']} | "
                      f"{r['floor_seconds'] / base_floor:.2f} |")
-    lines += ["", f"Full-ranking test evaluation of all {n_users:,} users: {eval_seconds:.2f} s "
-              f"(HR@20 of an untrained model {metrics['HR@20']:.4f})."]
+    lines += ["", (f"Full-ranking test evaluation of all {n_users:,} users: {eval_seconds:.2f} s "
+                   f"(HR@20 of an untrained model {metrics['HR@20']:.4f}).")]
     table = "\n".join(lines)
     print(table)
     print(json.dumps({"results": results, "eval_seconds": eval_seconds, "t_fb": t_fb, "t_f": t_f}, indent=1))
@@ -146,7 +145,7 @@ def main() -> None:
         text = README.read_text()
         command = f"`.venv/bin/python benchmarks/seqrec_speed.py --threads {args.threads} --write-readme`"
         block = f"{BEGIN}\n{command}\n\n{table}\n{END}"
-        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
+        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, text, flags=re.DOTALL)
         README.write_text(text)
 
 

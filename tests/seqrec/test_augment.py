@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import torch
-
 from seqrec.augment import CROP, MASK, REORDER, augment, crop, mask, reorder, two_views
 
 

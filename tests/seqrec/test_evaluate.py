@@ -6,7 +6,6 @@ import math
 
 import pytest
 import torch
-
 from seqrec.evaluate import RankingMetrics, evaluate_scores, rank_metrics
 
 
@@ -53,13 +52,12 @@ def test_batched_accumulation_equals_one_batch():
     loader = [{"input": scores[i:i + 16], "target": targets[i:i + 16], "history": torch.zeros(16, 1, dtype=torch.long)}
               for i in range(0, 50, 16)]
     got = evaluate_scores(lambda b: b["input"].clone(), loader)
-    for k in whole:
-        assert got[k] == pytest.approx(whole[k], abs=1e-6)
+    for k, v in whole.items():
+        assert got[k] == pytest.approx(v, abs=1e-6)
 
 
 def test_rank_equals_contrastkit_pessimistic_rank():
     from contrastkit.eval.ranking import target_ranks
-
     from seqrec.evaluate import target_rank
 
     torch.manual_seed(1)

@@ -6,7 +6,6 @@ import math
 
 import pytest
 import torch
-
 from seqrec.losses import (
     contrastive_regularization,
     contrastive_regularization_pair,

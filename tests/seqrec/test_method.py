@@ -3,9 +3,10 @@ exactly the parameters each of its steps should."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 import torch
-
 from seqrec.method import MCLRec
 
 HID = 8
@@ -70,7 +71,7 @@ def test_meta_loop_updates_exactly_the_right_parameters(loop, reuse):
     names = [n for n, _ in snaps[1:]]
     assert names == (["encoder_1", "augmenters", "encoder_2"] if loop == "three_step" else ["encoder_1", "augmenters"])
     n_enc = sum(1 for k in snaps[0][1] if k.startswith("encoder."))
-    for (_, before), (name, after) in zip(snaps, snaps[1:]):
+    for (_, before), (name, after) in pairwise(snaps):
         moved_enc, moved_aug = _changed(before, after, "encoder."), _changed(before, after, "augmenters.")
         if name.startswith("encoder"):
             assert not moved_aug

@@ -7,7 +7,6 @@ import math
 
 import pytest
 import torch
-
 from seqrec.baselines import CL4SRec, SASRec
 from seqrec.data import SeqRecDataModule
 from seqrec.losses import next_item_bce

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from seqrec.data import read_inter_file, read_sequence_file, write_inter_file
 
 

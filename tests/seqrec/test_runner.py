@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from seqrec.config import DataConfig, ModelConfig, TrainConfig
 from seqrec.runner import fit_run
 

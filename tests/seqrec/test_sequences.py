@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from seqrec.data import read_sequence_file
 
 # users, items, actions, avg len (2 decimals), max len: seqrec_5core/README.txt

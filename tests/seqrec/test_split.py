@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from seqrec.data import SequenceData, leave_one_out, pad_right, read_sequence_file
 
 

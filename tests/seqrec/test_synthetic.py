@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from seqrec.data import leave_one_out, make_synthetic
 
 

@@ -26,7 +26,6 @@ import re
 import sys
 from pathlib import Path
 
-from contrastkit.train import latest_run_dir
 from seqrec.config import DataConfig, ModelConfig, TrainConfig
 from seqrec.runner import fit_run, popularity_metrics
 
@@ -131,7 +130,7 @@ def main() -> None:
         block = "\n".join([BEGIN, f"Beauty test set, full ranking. Command: `{cmd}`", "", text, "",
                            "Validation NDCG@20 along training (epoch / optimizer step):", *curve_lines, END])
         readme = README.read_text()
-        README.write_text(re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, readme, flags=re.S))
+        README.write_text(re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, readme, flags=re.DOTALL))
 
 
 if __name__ == "__main__":

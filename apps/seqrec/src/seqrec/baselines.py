@@ -54,7 +54,7 @@ class CL4SRec(SeqRecModule):
         if tau <= 0 or lam < 0:
             raise ValueError(f"need tau > 0 and lam >= 0; got {tau}, {lam}")
         self.lam, self.tau, self.sim = lam, tau, sim
-        self.ratios = dict(crop_keep=crop_keep, mask_ratio=mask_ratio, reorder_ratio=reorder_ratio)
+        self.ratios = {"crop_keep": crop_keep, "mask_ratio": mask_ratio, "reorder_ratio": reorder_ratio}
 
     def compute_losses(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         x, n = batch["input"], batch["length"]

@@ -17,18 +17,19 @@ from contrastkit.train import new_run_dir, plot_loss_curves, run_cli, save_confi
 from seqrec.config import DataConfig, ModelConfig, TrainConfig
 from seqrec.runner import evaluate_run, fit_run, format_table, popularity_metrics
 
-DEMO_DATA = dict(num_users=1500, num_items=300, num_topics=20, seed=0)
+DEMO_DATA = {"num_users": 1500, "num_items": 300, "num_topics": 20, "seed": 0}
 
 
-def fit(data: DataConfig = DataConfig(), model: ModelConfig = ModelConfig(),
-        train: TrainConfig = TrainConfig()) -> dict[str, float]:
+# jsonargparse reads the dataclass defaults from the signature, hence the calls in the defaults.
+def fit(data: DataConfig = DataConfig(), model: ModelConfig = ModelConfig(),  # noqa: B008
+        train: TrainConfig = TrainConfig()) -> dict[str, float]:  # noqa: B008
     """Train one method (popularity, sasrec, cl4srec, mclrec), early-stopped, then test it."""
     run_dir, metrics = fit_run(data, model, train)
     print(f"run: {run_dir}\n" + format_table({model.method: metrics}))
     return metrics
 
 
-def test(checkpoint: str = "", data: DataConfig = DataConfig(), exclude_history: bool = False,
+def test(checkpoint: str = "", data: DataConfig = DataConfig(), exclude_history: bool = False,  # noqa: B008
          device: str = "cpu") -> dict[str, float]:
     """Full-ranking validation and test metrics of a checkpoint written by ``seqrec fit``."""
     if not checkpoint:
@@ -38,7 +39,7 @@ def test(checkpoint: str = "", data: DataConfig = DataConfig(), exclude_history:
     return metrics
 
 
-def evaluate(data: DataConfig = DataConfig(), model: ModelConfig = ModelConfig(method="popularity"),
+def evaluate(data: DataConfig = DataConfig(), model: ModelConfig = ModelConfig(method="popularity"),  # noqa: B008
              checkpoint: str | None = None, device: str = "cpu") -> dict[str, float]:
     """Evaluate the popularity ranking (``--model.method popularity``) or a checkpoint."""
     if checkpoint:

@@ -99,7 +99,7 @@ def model_kwargs(cfg: ModelConfig, dataset: str) -> dict[str, Any]:
                                            "loss_type", "lr", "weight_decay", "exclude_history")}
     lam_default, beta_default = PAPER_WEIGHTS.get(dataset, (0.1, 0.1))
     lam = lam_default if cfg.lam is None else cfg.lam
-    aug = dict(crop_keep=cfg.crop_keep, mask_ratio=cfg.mask_ratio, reorder_ratio=cfg.reorder_ratio)
+    aug = {"crop_keep": cfg.crop_keep, "mask_ratio": cfg.mask_ratio, "reorder_ratio": cfg.reorder_ratio}
     if cfg.method == "cl4srec":
         return {**common, **aug, "lam": 0.1 if cfg.lam is None else cfg.lam, "tau": cfg.tau, "sim": cfg.sim}
     if cfg.method == "mclrec":

@@ -10,7 +10,7 @@ with torchmetrics' ``MeanMetric`` (correct under DDP).
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 from torch import Tensor

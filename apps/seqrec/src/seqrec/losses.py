@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
-
 from contrastkit.functional import nt_xent
+from torch import Tensor
 
 
 def next_item_ce(hidden: Tensor, items: Tensor, targets: Tensor) -> Tensor:

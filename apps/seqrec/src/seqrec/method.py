@@ -32,7 +32,7 @@ recomputes step 3's forward exactly as the official code does).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
@@ -74,7 +74,7 @@ class MCLRec(SeqRecModule):
         self.automatic_optimization = False
         self.lam, self.beta, self.gamma = lam, beta, gamma if use_reg else 0.0
         self.tau, self.sim, self.meta_loop, self.reuse_forward = tau, sim, meta_loop, reuse_forward
-        self.ratios = dict(crop_keep=crop_keep, mask_ratio=mask_ratio, reorder_ratio=reorder_ratio)
+        self.ratios = {"crop_keep": crop_keep, "mask_ratio": mask_ratio, "reorder_ratio": reorder_ratio}
         self.augmenters = torch.nn.ModuleList([Augmenter(tuple(augmenter_sizes)), Augmenter(tuple(augmenter_sizes))])
 
     def configure_optimizers(self):

@@ -21,7 +21,7 @@ from contrastkit.train import (
     seed_everything,
     write_metrics,
 )
-from lightning.pytorch.callbacks import EarlyStopping
+from lightning.pytorch.callbacks import Callback, EarlyStopping
 
 from seqrec.baselines import Popularity
 from seqrec.config import (
@@ -34,6 +34,29 @@ from seqrec.config import (
     build_module,
 )
 from seqrec.evaluate import evaluate_scores
+
+
+class ProgressLines(Callback):
+    """Plain progress lines (for logs, where no progress bar is drawn): every ``every`` training
+    batches and after each validation, with the elapsed time."""
+
+    def __init__(self, every: int = 20) -> None:
+        self.every, self.start = every, time.perf_counter()
+
+    def _say(self, trainer, text: str) -> None:
+        print(f"[{time.perf_counter() - self.start:7.0f}s] epoch {trainer.current_epoch} "
+              f"step {trainer.global_step}: {text}", flush=True)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if (batch_idx + 1) % self.every == 0:
+            loss = trainer.callback_metrics.get("train/loss_step", trainer.callback_metrics.get("train/loss"))
+            self._say(trainer, f"batch {batch_idx + 1}/{trainer.num_training_batches}"
+                      + (f" loss {float(loss):.4f}" if loss is not None else ""))
+
+    def on_validation_end(self, trainer, pl_module) -> None:
+        m = trainer.callback_metrics
+        if "val/NDCG@20" in m:
+            self._say(trainer, f"val HR@20 {float(m['val/HR@20']):.4f} NDCG@20 {float(m['val/NDCG@20']):.4f}")
 
 
 def _prefixed(metrics: dict[str, Any], prefix: str) -> dict[str, float]:
@@ -67,8 +90,10 @@ def fit_run(data: DataConfig, model: ModelConfig, train: TrainConfig) -> tuple[P
     dm = build_datamodule(data, train.seed)
     split = dm.prepare_split()
     module = build_module(model, data.dataset, split.num_items, data.max_len)
-    stop = EarlyStopping(monitor=train.monitor, mode="max", patience=train.patience)
-    trainer = make_trainer(run_dir, train.max_epochs, monitor=train.monitor, mode="max", callbacks=[stop],
+    callbacks = [EarlyStopping(monitor=train.monitor, mode="max", patience=train.patience)]
+    if not train.progress:
+        callbacks.append(ProgressLines())
+    trainer = make_trainer(run_dir, train.max_epochs, monitor=train.monitor, mode="max", callbacks=callbacks,
                            progress=train.progress, accelerator=train.accelerator, precision=train.precision,
                            limit_train_batches=train.limit_train_batches, num_sanity_val_steps=0,
                            val_check_interval=train.val_check_interval, max_time=train.max_time)

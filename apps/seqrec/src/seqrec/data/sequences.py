@@ -56,7 +56,7 @@ class SequenceData:
         """``(U,)`` sequence lengths."""
         return np.fromiter((len(s) for s in self.sequences), dtype=np.int64, count=len(self.sequences))
 
-    def stats(self) -> "DatasetStats":
+    def stats(self) -> DatasetStats:
         """Users, distinct items, actions, average and maximum length."""
         lengths = self.lengths
         distinct = np.unique(np.concatenate(self.sequences)).size

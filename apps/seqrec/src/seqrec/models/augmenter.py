@@ -7,6 +7,8 @@ augmenters are built outside the model and are not re-initialized).
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -18,7 +20,7 @@ class Augmenter(nn.Module):
         super().__init__()
         if len(sizes) < 2:
             raise ValueError(f"sizes needs at least an input and an output size; got {sizes}")
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in pairwise(sizes))
 
     def forward(self, h: Tensor) -> Tensor:
         for i, layer in enumerate(self.layers):

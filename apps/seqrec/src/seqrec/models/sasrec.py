@@ -69,7 +69,7 @@ class SASRecEncoder(nn.Module):
 
     def forward(self, seqs: Tensor) -> Tensor:
         """``seqs`` (B, L) right-padded ids -> hidden states (B, L, D) at every position."""
-        b, n = seqs.shape
+        n = seqs.shape[1]
         if n > self.max_len:
             raise ValueError(f"sequence length {n} exceeds max_len={self.max_len}")
         pos = torch.arange(n, device=seqs.device)
