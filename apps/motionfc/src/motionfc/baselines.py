@@ -15,8 +15,8 @@ from __future__ import annotations
 import lightning as L
 import torch
 from torch import Tensor
-from torchmetrics import MeanMetric
 
+from motionfc.metrics import AdeFde
 from motionfc.models.stgat import STGAT
 from motionfc.risks import even_odd_risks, irm_penalty, vrex_penalty
 
@@ -36,7 +36,7 @@ class StgatForecaster(L.LightningModule):
             raise ValueError(f"need weight >= 0 and three non-negative stage lengths; got {weight}, {epochs}")
         self.save_hyperparameters()
         self.net = STGAT(obs_len, fut_len, extra_channels, noise_dim=noise_dim)
-        self._ade, self._fde = MeanMetric(), MeanMetric()
+        self.ade_fde = AdeFde()
 
     def stage(self) -> int:
         n1, n2, _ = self.hparams.epochs
@@ -86,9 +86,7 @@ class StgatForecaster(L.LightningModule):
         return b["obs"][:, -1:, :] + rel.cumsum(1)
 
     def _eval(self, b: dict[str, Tensor]) -> None:
-        err = torch.linalg.vector_norm(self.predict_abs(b) - b["fut"], dim=-1)
-        self._ade.update(err.mean(), weight=len(err))
-        self._fde.update(err[:, -1].mean(), weight=len(err))
+        self.ade_fde.update(self.predict_abs(b), b["fut"])
 
     def validation_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
         self._eval(batch)
@@ -98,13 +96,13 @@ class StgatForecaster(L.LightningModule):
 
     def _log(self, stage: str) -> None:
         if stage == "val" and self.stage() < 3:  # the forecaster is only trained (and selected) in stage 3
-            self._ade.reset(), self._fde.reset()
+            self.ade_fde.reset()
             self.log("val/ade", float("inf"), prog_bar=True)
             return
-        self.log(f"{stage}/ade", self._ade.compute(), prog_bar=True)
-        self.log(f"{stage}/fde", self._fde.compute())
-        self._ade.reset()
-        self._fde.reset()
+        ade, fde = self.ade_fde.compute()
+        self.log(f"{stage}/ade", ade.float(), prog_bar=True)
+        self.log(f"{stage}/fde", fde.float())
+        self.ade_fde.reset()
 
     def on_validation_epoch_end(self) -> None:
         self._log("val")

@@ -29,8 +29,8 @@ from __future__ import annotations
 import lightning as L
 import torch
 from torch import Tensor
-from torchmetrics import MeanMetric
 
+from motionfc.metrics import AdeFde
 from motionfc.models.modular import ModularForecaster
 from motionfc.risks import even_odd_risks, irm_penalty, vrex_penalty
 from motionfc.style_loss import style_contrastive_loss
@@ -65,7 +65,7 @@ class CausalMotion(L.LightningModule):
         self.contrast_only: set[str] = set()  # environments that only feed the style loss (fine-tuning)
         self.reference_styles: dict[int, Tensor] = {}
         self._fitting = False
-        self._ade, self._fde = MeanMetric(), MeanMetric()
+        self.ade_fde = AdeFde()
 
     # ---- stages -----------------------------------------------------------------------
     def stage(self, epoch: int | None = None) -> str:
@@ -231,23 +231,20 @@ class CausalMotion(L.LightningModule):
     def on_test_epoch_start(self) -> None:
         self._refresh_references()
 
-    def _eval_step(self, batch, stage: str) -> None:
-        pred = self.predict_abs(batch)
-        err = torch.linalg.vector_norm(pred - batch["fut"], dim=-1)
-        self._ade.update(err.mean(), weight=len(err))
-        self._fde.update(err[:, -1].mean(), weight=len(err))
+    def _eval_step(self, batch) -> None:
+        self.ade_fde.update(self.predict_abs(batch), batch["fut"])
 
     def validation_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
-        self._eval_step(batch, "val")
+        self._eval_step(batch)
 
     def test_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
-        self._eval_step(batch, "test")
+        self._eval_step(batch)
 
     def _log_eval(self, stage: str) -> None:
-        self.log(f"{stage}/ade", self._ade.compute(), prog_bar=True)
-        self.log(f"{stage}/fde", self._fde.compute())
-        self._ade.reset()
-        self._fde.reset()
+        ade, fde = self.ade_fde.compute()
+        self.log(f"{stage}/ade", ade.float(), prog_bar=True)
+        self.log(f"{stage}/fde", fde.float())
+        self.ade_fde.reset()
 
     def on_validation_epoch_end(self) -> None:
         self._log_eval("val")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
+from torchmetrics import Metric
 
 
 def displacement_errors(pred: Tensor, fut: Tensor) -> Tensor:
@@ -21,3 +22,25 @@ def ade_fde(pred: Tensor, fut: Tensor) -> tuple[float, float]:
     """Average and final displacement error, means over pedestrians (and steps for ADE)."""
     err = displacement_errors(pred.double(), fut.double())
     return err.mean().item(), err[:, -1].mean().item()
+
+
+
+class AdeFde(Metric):
+    """ADE / FDE accumulated over batches: sums over pedestrians (DDP-reducible), ``compute()`` ->
+    ``(ade, fde)``. ``update(pred, fut)`` takes ``(N, T, 2)`` absolute positions."""
+
+    full_state_update = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        for name in ("ade_sum", "fde_sum", "peds"):
+            self.add_state(name, default=torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
+
+    def update(self, pred: Tensor, fut: Tensor) -> None:
+        err = displacement_errors(pred.double(), fut.double())
+        self.ade_sum += err.mean(dim=1).sum()
+        self.fde_sum += err[:, -1].sum()
+        self.peds += err.shape[0]
+
+    def compute(self) -> tuple[Tensor, Tensor]:
+        return self.ade_sum / self.peds, self.fde_sum / self.peds
