@@ -93,6 +93,23 @@ def ablation_table(a: dict) -> str:
     return "\n".join(lines)
 
 
+def irm_sweep_table(sweep: dict, study: dict | None) -> str:
+    """IRM weight sweep (``irm_sweep.py``; λ = 1 from the main study), ADE mean ± std over seeds."""
+    lines = ["| method | λ | seeds | IID ADE | OoD-inter ADE | OoD-extra ADE |", "| --- | --- | --- | --- | --- | --- |"]
+    rows: dict[tuple[str, str], list[dict]] = {}
+    for key, t in sweep.items():
+        method, lam, _ = key.split("/")
+        rows.setdefault((method, lam[6:]), []).append(t)
+    for key, t in (study or {}).items():
+        parts = key.split("/")
+        if parts[0] == "table" and parts[1] in ("irm", "irm+modular") and len(parts) == 3:
+            rows.setdefault((parts[1], "1"), []).append(t["default"])
+    for (method, lam), ts in sorted(rows.items(), key=lambda kv: (kv[0][0], float(kv[0][1]))):
+        name = "IRM" if method == "irm" else "IRM + modular"
+        lines.append(f"| {name} | {lam} | {len(ts)} | " + " | ".join(ms([t[g]["ade"] for t in ts]) for g in GROUPS) + " |")
+    return "\n".join(lines)
+
+
 def eth_tables(paths: list[Path], docs: Path) -> str:
     runs = [json.loads(p.read_text()) for p in paths]
     res = [r for d in runs for r in d["results"] if "error" not in r]
@@ -129,20 +146,50 @@ def eth_tables(paths: list[Path], docs: Path) -> str:
     return "\n".join(lines)
 
 
+def fill_readme(path: Path, blocks: dict[str, str]) -> None:
+    """Replace the text between ``<!-- begin:NAME -->`` and ``<!-- end:NAME -->`` by ``blocks[NAME]``."""
+    import re
+
+    text = path.read_text()
+    for name, body in blocks.items():
+        pattern = re.compile(rf"(<!-- begin:{name} -->\n).*?(<!-- end:{name} -->)", re.S)
+        if not pattern.search(text):
+            raise ValueError(f"{path}: no <!-- begin:{name} --> ... <!-- end:{name} --> block")
+        text = pattern.sub(lambda m, body=body: m.group(1) + body.strip() + "\n" + m.group(2), text)
+    path.write_text(text)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--style", type=Path)
-    ap.add_argument("--eth", type=Path, nargs="*", default=[])
     ap.add_argument("--ablation", type=Path)
+    ap.add_argument("--irm-sweep", type=Path)
+    ap.add_argument("--eth", type=Path, nargs="*", default=[])
+    ap.add_argument("--demo", type=Path, help="a demo run's table.md")
     ap.add_argument("--docs", type=Path, default=Path("apps/motionfc/docs"))
+    ap.add_argument("--readme", type=Path, help="rewrite the generated blocks of this README")
     args = ap.parse_args()
     args.docs.mkdir(parents=True, exist_ok=True)
-    if args.style:
-        print(style_tables(json.loads(args.style.read_text()), args.docs), "\n")
-    if args.ablation:
-        print(ablation_table(json.loads(args.ablation.read_text())), "\n")
+    blocks: dict[str, str] = {}
+    study = json.loads(args.style.read_text()) if args.style else None
+    if study:
+        style = style_tables(study, args.docs)
+        if args.ablation:
+            abl = ablation_table(json.loads(args.ablation.read_text()))
+            marker = "**Test-time refinement**"
+            style = style.replace(marker, "**More style sources** (`experiments/style_ablation.py`, same checkpoints):"
+                                  "\n\n" + abl + "\n\n" + marker, 1)
+        blocks["style"] = style
+    if args.irm_sweep:
+        blocks["irm"] = irm_sweep_table(json.loads(args.irm_sweep.read_text()), study)
     if args.eth:
-        print(eth_tables(args.eth, args.docs))
+        blocks["eth"] = eth_tables(args.eth, args.docs)
+    if args.demo:
+        blocks["demo"] = args.demo.read_text()
+    if args.readme:
+        fill_readme(args.readme, blocks)
+    for name, body in blocks.items():
+        print(f"<!-- {name} -->\n{body}\n")
 
 
 if __name__ == "__main__":
