@@ -47,3 +47,23 @@ def test_lightning_fit_and_test(tmp_path):
     cli = main(["test", *common, "--model.epochs", "[1, 1, 1, 1]", "--ckpt_path", str(ckpt)])
     ade = cli.trainer.callback_metrics["test/ade"].item()
     assert 0 < ade < 5
+
+
+def test_evaluate_with_refinement(tmp_path):
+    from contrastkit.train import make_trainer, seed_everything
+
+    from motionfc.data.datamodule import StyleDataModule
+    from motionfc.method import CausalMotion
+
+    seed_everything(0)
+    data = ["--num_train", "32", "--num_val", "16", "--num_test", "8", "--num_ref", "8", "--cache_dir", str(tmp_path / "c")]
+    dm = StyleDataModule(num_train=32, num_val=16, num_test=8, num_ref=8, cache_dir=str(tmp_path / "c"))
+    make_trainer(tmp_path, 2, progress=False, num_sanity_val_steps=0).fit(CausalMotion(epochs=(1, 0, 0, 1)), datamodule=dm)
+    ckpt = str(tmp_path / "checkpoints" / "last.ckpt")
+    rows = main(["evaluate", "--checkpoint", ckpt, *data, "--refine_steps", "2", "--refine_lr", "0.01"])
+    assert set(rows) == {"model", "refined (2 steps)"}
+    for t in rows.values():
+        assert {"iid", "ood_inter", "ood_extra", "0.8"} <= set(t) and t["0.8"]["peds"] == 16
+    assert rows["model"]["iid"]["ade"] != rows["refined (2 steps)"]["iid"]["ade"]
+    leak = main(["evaluate", "--checkpoint", ckpt, *data, "--style_source", "leak"])
+    assert leak["model"]["ood_extra"]["ade"] > 0

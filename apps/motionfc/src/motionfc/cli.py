@@ -35,7 +35,7 @@ def simulate(styles: list[float] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8], num
     return out
 
 
-def evaluate(checkpoint: str, style_source: str | None = None, num_train: int = 1000, num_val: int = 200,
+def evaluate(checkpoint: str = "", style_source: str | None = None, num_train: int = 1000, num_val: int = 200,
              num_test: int = 500, num_ref: int = 64, seed: int = 0, cache_dir: str | None = None,
              refine_steps: int = 0, refine_lr: float = 1e-3) -> dict:
     """Score a style-study checkpoint on all eight styles (IID / OoD-inter / OoD-extra ADE/FDE).
@@ -55,6 +55,8 @@ def evaluate(checkpoint: str, style_source: str | None = None, num_train: int = 
     from motionfc.study import format_table, reference_styles, score
     from motionfc.transfer import refine_batch
 
+    if not checkpoint:
+        raise ValueError("evaluate needs --checkpoint (a CausalMotion .ckpt)")
     m = CausalMotion.load_from_checkpoint(checkpoint, map_location="cpu")
     dm = StyleDataModule(num_train=num_train, num_val=num_val, num_test=num_test, num_ref=num_ref, seed=seed,
                          cache_dir=cache_dir)
