@@ -51,7 +51,6 @@ def test_lightning_fit_and_test(tmp_path):
 
 def test_evaluate_with_refinement(tmp_path):
     from contrastkit.train import make_trainer, seed_everything
-
     from motionfc.data.datamodule import StyleDataModule
     from motionfc.method import CausalMotion
 

@@ -6,7 +6,6 @@ import math
 
 import pytest
 import torch
-
 from motionfc.metrics import AdeFde, ade_fde
 
 

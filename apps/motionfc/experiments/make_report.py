@@ -152,7 +152,7 @@ def fill_readme(path: Path, blocks: dict[str, str]) -> None:
 
     text = path.read_text()
     for name, body in blocks.items():
-        pattern = re.compile(rf"(<!-- begin:{name} -->\n).*?(<!-- end:{name} -->)", re.S)
+        pattern = re.compile(rf"(<!-- begin:{name} -->\n).*?(<!-- end:{name} -->)", re.DOTALL)
         if not pattern.search(text):
             raise ValueError(f"{path}: no <!-- begin:{name} --> ... <!-- end:{name} --> block")
         text = pattern.sub(lambda m, body=body: m.group(1) + body.strip() + "\n" + m.group(2), text)
