@@ -44,3 +44,16 @@ def test_fit_on_a_fold_with_the_spurious_feature(eth_root, tmp_path, risk, weigh
     res = trainer.test(m, datamodule=dm, verbose=False)[0]
     assert np.isfinite(res["test/ade"]) and 0 < res["test/ade"] < 10
     assert m.trainer.optimizers[0].param_groups[0]["lr"] == 5e-3  # stage 3 learning rate
+
+
+@pytest.mark.realdata
+def test_eth_ucy_command_resumes(eth_root, tmp_path):
+    from motionfc.cli import main
+
+    args = ["eth-ucy", "--fold", "hotel", "--max_train_scenes", "4", "--runs_root", str(tmp_path), "--root", str(eth_root)]
+    first = main([*args, "--epochs", "[1, 1, 1]"])
+    assert first["epochs_run"] == 3 and np.isfinite(first["ade"])
+    second = main([*args, "--epochs", "[1, 1, 2]", "--resume", "true"])
+    assert second["epochs_run"] == 4  # one more epoch on top of the three of the first call
+    runs = list((tmp_path / "motionfc").glob("*/version_*"))
+    assert len(runs) == 1 and (runs[0] / "metrics.json").is_file()

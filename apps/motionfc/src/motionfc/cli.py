@@ -82,7 +82,7 @@ def evaluate(checkpoint: str = "", style_source: str | None = None, num_train: i
 def eth_ucy(fold: str = "eth", risk: str = "erm", weight: float = 0.0, epochs: list[int] = [150, 100, 150],  # noqa: B006
             spurious: bool = False, test_alphas: list[float] = [1, 2, 4, 8, 16, 32, 64],  # noqa: B006
             max_train_scenes: int = 0, seed: int = 0, runs_root: str = "runs", name: str = "",
-            max_minutes: float = 0.0, root: str | None = None) -> dict:
+            max_minutes: float = 0.0, root: str | None = None, resume: bool = False) -> dict:
     """Train STGAT on a leave-one-scene-out fold with ERM / IRM / v-REx and score it (ADE/FDE, meters).
 
     Args:
@@ -95,6 +95,7 @@ def eth_ucy(fold: str = "eth", risk: str = "erm", weight: float = 0.0, epochs: l
         seed, runs_root, name: seed and run directory (``runs/motionfc/<name>/version_K``).
         max_minutes: wall-clock budget of the training (0: none); the epochs run are recorded.
         root: ETH/UCY ``raw`` folder (default ``$CONTRASTKIT_DATA/eth_ucy/raw``).
+        resume: continue the latest run of this name from its ``last.ckpt`` instead of starting a new version.
     """
     import torch
     from contrastkit.train import (
@@ -116,7 +117,8 @@ def eth_ucy(fold: str = "eth", risk: str = "erm", weight: float = 0.0, epochs: l
         raise ValueError(f"epochs must be three stage lengths and weight >= 0; got {epochs}, {weight}")
     torch.set_num_threads(1)
     seed_everything(seed)
-    run = new_run_dir(runs_root, "motionfc", name or f"ethucy_{fold}_{risk}{weight:g}{'_spurious' if spurious else ''}_s{seed}")
+    run = new_run_dir(runs_root, "motionfc", name or f"ethucy_{fold}_{risk}{weight:g}{'_spurious' if spurious else ''}_s{seed}",
+                      resume=resume)
     save_config(run, {"fold": fold, "risk": risk, "weight": weight, "epochs": list(epochs), "spurious": spurious, "seed": seed,
                           "max_train_scenes": max_train_scenes})
     dm = EthUcyDataModule(fold, root=root, spurious=spurious, test_alpha=float(test_alphas[0]), seed=seed,
