@@ -24,15 +24,15 @@ def ms(values: list[float]) -> str:
     return f"{a.mean():.3f} ± {a.std():.3f}" if len(a) > 1 else f"{a.mean():.3f}"
 
 
-def style_tables(s: dict, docs: Path) -> str:
+def style_tables(s: dict, docs: Path, sweep: dict | None = None) -> str:
     seeds = sorted({k.rsplit("/seed", 1)[1] for k in s if k.startswith("table/")})
     lines = [f"Seeds: {', '.join(seeds)} (mean ± std). ADE / FDE in simulator meters.", "",
              "| method | IID ADE | IID FDE | OoD-inter ADE | OoD-inter FDE | OoD-extra ADE | OoD-extra FDE |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     cv = s["cv"]
     lines.append("| constant velocity | " + " | ".join(f"{cv[g][m]:.3f}" for g in GROUPS for m in ("ade", "fde")) + " |")
-    names = {"erm": "ERM", "irm": "IRM (λ=1)", "modular": "modular (ERM)", "irm+modular": "IRM + modular",
-             "irm+modular/observed": "IRM + modular, style from observed frames"}
+    names = {"erm": "ERM", "irm": "IRM (λ=1)", "modular": "modular (ERM)", "irm+modular": "IRM (λ=1) + modular",
+             "irm+modular/observed": "IRM (λ=1) + modular, style from observed frames"}
     for key, label in names.items():
         runs = [s[f"table/{key}/seed{x}"]["default"] for x in seeds if f"table/{key}/seed{x}" in s]
         if runs:
@@ -75,6 +75,14 @@ def style_tables(s: dict, docs: Path) -> str:
             zero = [s[f"table/{name}/seed{x}"]["default"]["0.6"]["ade"] for x in seeds if f"table/{name}/seed{x}" in s]
             lines.append(f"| {label} | {ms(zero)} | " + " | ".join(ms(v) if v else "-" for v in vals) + " |")
             curves[label] = ([float(np.mean(v)) if v else np.nan for v in vals], [float(np.std(v)) if v else 0 for v in vals])
+        for key in sorted({"/".join(k.split("/")[2:4]) for k in (sweep or {}) if k.startswith("lowshot/")}):
+            lam, mode = key.split("/")
+            vals = [[v["ade"] for kk, v in sweep.items() if kk.startswith(f"lowshot/irm+modular/{key}/k{k}/")] for k in shots]
+            zero = [v["0.6"]["ade"] for kk, v in sweep.items() if kk.startswith(f"irm+modular/{lam}/")]
+            label = f"IRM (λ={lam[6:]}) + modular / {'modulator only' if mode == 'integ' else 'all'}"
+            lines.append(f"| {label} | {ms(zero)} | " + " | ".join(ms(v) if v else "-" for v in vals) + " |")
+            if all(vals):
+                curves[label] = ([float(np.mean(v)) for v in vals], [float(np.std(v)) for v in vals])
         plot_curves(shots, curves, docs / "lowshot.png", xlabel="K target scenes (style 0.6)", ylabel="ADE",
                     title="low-shot transfer")
     return "\n".join(lines)
@@ -86,7 +94,7 @@ def ablation_table(a: dict) -> str:
               "leak_batch1": "official leak, each scene's own future", "style_of_0.1": "wrong style: that of 0.1",
               "style_of_0.8": "wrong style: that of 0.8", "no_style": "no style (modulator off)"}
     lines = ["| model | style vector from | IID ADE | OoD-inter ADE | OoD-extra ADE |", "| --- | --- | --- | --- | --- |"]
-    for name, pretty in (("modular", "modular (ERM)"), ("irm+modular", "IRM + modular")):
+    for name, pretty in (("modular", "modular (ERM)"), ("irm+modular", "IRM (λ=1) + modular")):
         runs = [v for k, v in a.items() if k.startswith(name + "/")]
         for key, lab in labels.items():
             lines.append(f"| {pretty} | {lab} | " + " | ".join(ms([r[key][g]["ade"] for r in runs]) for g in GROUPS) + " |")
@@ -173,7 +181,8 @@ def main() -> None:
     blocks: dict[str, str] = {}
     study = json.loads(args.style.read_text()) if args.style else None
     if study:
-        style = style_tables(study, args.docs)
+        sweep = json.loads(args.irm_sweep.read_text()) if args.irm_sweep else None
+        style = style_tables(study, args.docs, sweep)
         if args.ablation:
             abl = ablation_table(json.loads(args.ablation.read_text()))
             marker = "**Test-time refinement**"
