@@ -50,7 +50,7 @@ def style_tables(s: dict, docs: Path, sweep: dict | None = None) -> str:
                 lines.append(f"| {names[key]} | {lab} | " + " | ".join(ms([r[g]["ade"] for r in runs]) for g in GROUPS) + " |")
     ref = [s[k] for k in s if k.startswith("refine/")]
     if ref:
-        lines += ["", ("**Test-time refinement** of IRM + modular (3 Adam steps, lr 1e-3, 200 test scenes, ADE "
+        lines += ["", ("**Test-time refinement** of IRM (λ=1) + modular (3 Adam steps, lr 1e-3, 200 test scenes, ADE "
                   "before → after):"), "", "| references | style 0.5 (IID) | style 0.6 (OoD) |", "| --- | --- | --- |"]
         for src in ("reference", "leak"):
             cells = []
