@@ -83,3 +83,15 @@ def test_projection_skips_cubic_and_oversized_cases():
     assert "s > 60 s" in losses.projected_skip(args, "supcon", "dense", 1024, small)
     assert losses.projected_skip(args, "clip", "ours", 512, {"n": 256, "peak_bytes": 1 << 20, "times": [0.1]}) is None
     assert "estimated peak" in losses.projected_skip(args, "nt_xent", "pml", 4096, None)
+
+
+def test_missing_peer_is_reported_not_installed(tmp_path, monkeypatch):
+    losses = _load("losses")
+    missing = {k: (dist, f"{module}_not_installed") for k, (dist, module) in losses.loss_cases.PEERS.items()}
+    monkeypatch.setattr(losses.loss_cases, "PEERS", missing)
+    out = tmp_path / "clip.md"
+    assert losses.main(["--sizes", "32", "--quick", "--repeats", "1", "--losses", "clip", "--out", str(out)]) == 0
+    table = out.read_text()
+    assert "| 32 | open_clip ClipLoss | not installed |" in table
+    assert re.search(r"\| 32 \| contrastkit \| [0-9.e-]+ \|", table)
+    assert "clip vs open_clip, N=32: no comparison (not installed)" in table
