@@ -61,11 +61,11 @@ def preload() -> None:
     """Import ours and every installed peer once (a forked measurement then starts warm)."""
     import contrastkit.functional  # noqa: F401
 
-    for dist_name, module in set(PEERS.values()):
+    entry = {"lightly": "lightly.loss", "pytorch_metric_learning": "pytorch_metric_learning.losses",
+             "open_clip": "open_clip.loss"}
+    for _, module in set(PEERS.values()):
         if importlib.util.find_spec(module) is not None:
-            importlib.import_module({"open_clip": "open_clip.loss", "lightly": "lightly.loss",
-                                     "pytorch_metric_learning": "pytorch_metric_learning.losses"}[module])
-        del dist_name
+            importlib.import_module(entry[module])
 
 
 def num_candidates(loss: str, n: int) -> int:
