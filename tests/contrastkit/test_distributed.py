@@ -37,15 +37,19 @@ def _free_port() -> int:
 
 
 def _losses() -> dict:
-    """name -> (number of input streams, loss(embeddings, labels, distributed))."""
+    """name -> loss(embeddings [e1, e2], labels, distributed)."""
     out = {
-        "info_nce": (2, lambda e, y, d: CF.info_nce(e[0], e[1], temperature=0.3, distributed=d)),
-        "nt_xent": (2, lambda e, y, d: CF.nt_xent(e[0], e[1], temperature=0.5, distributed=d)),
-        "supcon": (2, lambda e, y, d: CF.supcon(torch.stack(e, 1), y, temperature=0.2, distributed=d)),
-        "clip_loss": (2, lambda e, y, d: CF.clip_loss(e[0], e[1], logit_scale=torch.tensor(7.0), distributed=d)),
+        "info_nce": lambda e, y, d: CF.info_nce(e[0], e[1], temperature=0.3, distributed=d),
+        "nt_xent": lambda e, y, d: CF.nt_xent(e[0], e[1], temperature=0.5, distributed=d),
+        "supcon": lambda e, y, d: CF.supcon(torch.stack(e, 1), y, temperature=0.2, distributed=d),
+        "clip_loss": lambda e, y, d: CF.clip_loss(e[0], e[1], logit_scale=torch.tensor(7.0), distributed=d),
+        # row chunks smaller than a rank's batch: the gathered candidates are chunked too
+        "nt_xent_chunked": lambda e, y, d: CF.nt_xent(e[0], e[1], temperature=0.5, chunk_size=4, distributed=d),
+        "supcon_chunked": lambda e, y, d: CF.supcon(torch.stack(e, 1), y, temperature=0.2, chunk_size=5,
+                                                    distributed=d),
     }
     if hasattr(CF, "siglip_loss"):
-        out["siglip_loss"] = (2, lambda e, y, d: CF.siglip_loss(e[0], e[1], 5.0, -2.0, distributed=d))
+        out["siglip_loss"] = lambda e, y, d: CF.siglip_loss(e[0], e[1], 5.0, -2.0, distributed=d)
     return out
 
 
@@ -70,7 +74,7 @@ def _run_loss(name: str, inp: dict, rows: slice, distributed: bool) -> dict:
     """Loss and gradients for ``rows`` of the batch (all rows when not distributed)."""
     theta = inp["theta"].clone().requires_grad_()
     xs = [x[rows].clone().requires_grad_() for x in inp["x"]]
-    _, fn = _losses()[name]
+    fn = _losses()[name]
     loss = fn([x @ theta for x in xs], inp["labels"][rows], distributed)
     loss.backward()
     return {"loss": loss.detach(), "theta": theta.grad, "x": [x.grad for x in xs]}
