@@ -60,6 +60,11 @@ def merge(dirs: list[str], out: str) -> str:
         summaries[config] = summarize(results)
         seeds = {m: sorted(v) for m, v in results.items()}
         text += [f"### {config} (seeds: {seeds})", "", format_table(summaries[config]), ""]
+        pre = {m: s["pretrain"] for m, s in summaries[config].items() if "pretrain" in s}
+        if pre:
+            text += ["Pretraining actually run (mean over seeds): " + "; ".join(
+                f"{m} {p['epochs'][0]:.1f} epochs / {p['steps'][0]:.0f} steps / {p['seconds'][0]:.0f} s"
+                for m, p in pre.items()), ""]
     Path(out).write_text("\n".join(text))
     Path(out).with_suffix(".json").write_text(json.dumps(summaries, indent=1))
     return "\n".join(text)
