@@ -106,6 +106,8 @@ def irm_sweep_table(sweep: dict, study: dict | None) -> str:
     lines = ["| method | λ | seeds | IID ADE | OoD-inter ADE | OoD-extra ADE |", "| --- | --- | --- | --- | --- | --- |"]
     rows: dict[tuple[str, str], list[dict]] = {}
     for key, t in sweep.items():
+        if key.startswith("lowshot/"):
+            continue
         method, lam, _ = key.split("/")
         rows.setdefault((method, lam[6:]), []).append(t)
     for key, t in (study or {}).items():

@@ -102,8 +102,11 @@ def refine_batch(module, batch: dict[str, Tensor], ref_traj: Tensor | None, *, s
 def finetune(checkpoint: str | Path, run_dir: str | Path, *, target: float = 0.6, k: int = 64, mode: str = "integ",
              epochs: int = 30, seed: int = 0, pretrain_styles: tuple[float, ...] = (0.1, 0.3, 0.5),
              num_train: int = 1000, num_val: int = 200, num_test: int = 500, num_ref: int = 64,
-             cache_dir: str | None = None, contrastive: float = 0.05, lr_integ: float = 1e-3):
+             cache_dir: str | None = None, contrastive: float = 0.05, lr_integ: float = 1e-3, data_seed: int = 0):
     """Fine-tune a pre-trained :class:`~motionfc.method.CausalMotion` on ``k`` scenes of ``target``.
+
+    ``seed`` seeds the training and the choice of the ``k`` scenes; ``data_seed`` the simulated
+    data (keep it equal to the pre-training data's, so that the test scenes are the same).
 
     Returns ``(module with the best validation ADE, datamodule)``.
     """
@@ -123,17 +126,17 @@ def finetune(checkpoint: str | Path, run_dir: str | Path, *, target: float = 0.6
     module = CausalMotion(**{**dict(pre.hparams), **over})
     module.model.load_state_dict(pre.model.state_dict())
     dm = StyleDataModule(train_styles=tuple(pretrain_styles), test_styles=tuple(sorted({*pretrain_styles, target})),
-                         num_train=num_train, num_val=num_val, num_test=num_test, num_ref=num_ref, seed=seed,
+                         num_train=num_train, num_val=num_val, num_test=num_test, num_ref=num_ref, seed=data_seed,
                          cache_dir=cache_dir)
     dm.setup()
     tgt = env_name(target)
     rng = np.random.default_rng(seed)
     from motionfc.data.synthetic import style_dataset
 
-    target_train = style_dataset((target,), "train", max(k, num_train), seed=seed, cache_dir=cache_dir)[tgt]
+    target_train = style_dataset((target,), "train", max(k, num_train), seed=data_seed, cache_dir=cache_dir)[tgt]
     dm.splits["train"] = {tgt: target_train.subset(np.sort(rng.permutation(target_train.num_scenes)[:k])),
                           **(dm.splits["train"] if modular else {})}
-    dm.splits["val"] = {tgt: style_dataset((target,), "val", num_val, seed=seed, cache_dir=cache_dir)[tgt]}
+    dm.splits["val"] = {tgt: style_dataset((target,), "val", num_val, seed=data_seed, cache_dir=cache_dir)[tgt]}
     module.contrast_only = set(dm.splits["train"]) - {tgt}
     initial = _val_ade(module, dm, tgt)
     trainer = make_trainer(run_dir, epochs, monitor="val/ade", mode="min", progress=False, num_sanity_val_steps=0)
