@@ -35,7 +35,7 @@ class SASRec(SeqRecModule):
     """SASRec trained on the next-item loss alone (see :class:`SeqRecModule` for arguments)."""
 
     def compute_losses(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
-        (h,) = self.encode(batch["input"])
+        h, _ = self.encode(batch)
         return {"loss": self.rec_loss(h, batch)}
 
 
@@ -59,7 +59,7 @@ class CL4SRec(SeqRecModule):
     def compute_losses(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         x, n = batch["input"], batch["length"]
         v1, n1, v2, n2 = two_views(x, n, distinct=False, **self.ratios)
-        h, g1, g2 = self.encode(x, v1, v2)
+        h, (r1, r2) = self.encode(batch, (v1, n1), (v2, n2))
         rec = self.rec_loss(h, batch)
-        cl = view_info_nce(self.last(g1, n1), self.last(g2, n2), self.tau, self.sim)
+        cl = view_info_nce(r1, r2, self.tau, self.sim)
         return {"loss": rec + self.lam * cl, "rec": rec, "cl": cl}

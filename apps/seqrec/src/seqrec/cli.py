@@ -52,7 +52,7 @@ def evaluate(data: DataConfig = DataConfig(), model: ModelConfig = ModelConfig(m
 
 
 def demo(root: str = "runs", epochs: int = 15, num_users: int = 1500, num_items: int = 300,
-         methods: tuple[str, ...] = ("popularity", "sasrec", "mclrec"), threads: int = 2,
+         methods: tuple[str, ...] = ("popularity", "sasrec", "mclrec"), threads: int = 1,
          progress: bool = False) -> dict[str, float]:
     """Train and evaluate on synthetic sequences (no real data), a few minutes on 2 CPU cores.
 
@@ -82,8 +82,10 @@ def demo(root: str = "runs", epochs: int = 15, num_users: int = 1500, num_items:
 
 
 def main(argv: list[str] | None = None):
-    """Console entry point."""
-    return run_cli("seqrec", commands={"fit": fit, "test": test, "evaluate": evaluate, "demo": demo}, argv=argv)
+    """Console entry point; returns the command's metrics when called with ``argv`` (tests), and
+    None from the console script (whose return value would become the exit status)."""
+    result = run_cli("seqrec", commands={"fit": fit, "test": test, "evaluate": evaluate, "demo": demo}, argv=argv)
+    return result if argv is not None else None
 
 
 if __name__ == "__main__":

@@ -117,8 +117,8 @@ class MCLRec(SeqRecModule):
 
     def _forward_views(self, batch, views):
         v1, n1, v2, n2 = views
-        h, g1, g2 = self.encode(batch["input"], v1, v2)
-        return h, self.last(g1, n1), self.last(g2, n2)
+        h, (r1, r2) = self.encode(batch, (v1, n1), (v2, n2))
+        return h, r1, r2
 
     def meta_step(self, batch: dict[str, Tensor], enc_opt, aug_opt,
                   on_update: Callable[[str], None] | None = None) -> dict[str, Tensor]:
@@ -138,8 +138,7 @@ class MCLRec(SeqRecModule):
         else:
             with torch.no_grad():
                 v1, n1, v2, n2 = views
-                g1, g2 = self.encode(v1, v2)
-                r1, r2 = self.last(g1, n1), self.last(g2, n2)
+                r1, r2 = self.encoder.represent(torch.cat([v1, v2]), torch.cat([n1, n2])).split(v1.shape[0])
         self.augmenters.requires_grad_(True)
         aug_loss = self.augmenter_objective(r1, r2)
         self._step(aug_opt, aug_loss)

@@ -49,25 +49,32 @@ class SeqRecModule(L.LightningModule):
         self.metrics = torch.nn.ModuleDict({"val": RankingMetrics(KS), "test": RankingMetrics(KS)})
 
     # ---- encoder helpers -------------------------------------------------------------------
-    def encode(self, *seqs: Tensor) -> tuple[Tensor, ...]:
-        """Hidden states of several ``(B, L)`` batches in one encoder call; each ``(B, L, D)``."""
-        h = self.encoder(torch.cat(seqs)) if len(seqs) > 1 else self.encoder(seqs[0])
-        return h.split(seqs[0].shape[0])
+    def encode(self, batch: dict[str, Tensor], *views: tuple[Tensor, Tensor]) -> tuple[Tensor, list[Tensor]]:
+        """One encoder pass over ``batch["input"]`` and the ``views`` (each ``(seqs (B, L), lengths (B,))``).
 
-    @staticmethod
-    def last(h: Tensor, lengths: Tensor) -> Tensor:
-        """``h`` (B, L, D) at position ``length - 1`` -> (B, D)."""
-        return h[torch.arange(h.shape[0], device=h.device), lengths - 1]
+        Returns what the next-item loss needs for the input, all positions (B, L, D) in the
+        shifted form or the last one (B, D) for prefixes, and each view's representation (B, D).
+        Positions that no loss reads are not computed in the last block.
+        """
+        x, n = batch["input"], batch["length"]
+        b = x.shape[0]
+        seqs = torch.cat([x, *(v for v, _ in views)]) if views else x
+        lengths = torch.cat([n, *(m for _, m in views)]) if views else n
+        n_full = b if batch["target"].dim() == 2 else 0
+        full, reps = self.encoder.forward_split(seqs, lengths, n_full)
+        if n_full:
+            return full, list(reps.split(b)) if views else []
+        return reps[:b], list(reps[b:].split(b)) if views else []
 
     def rec_loss(self, h: Tensor, batch: dict[str, Tensor]) -> Tensor:
-        """Next-item loss from the hidden states ``h`` (B, L, D) of ``batch["input"]``: every
-        non-padded position for the shifted form (targets (B, L)), the last one for prefixes."""
+        """Next-item loss from :meth:`encode`'s input states: every non-padded position for the
+        shifted form (``h`` (B, L, D), targets (B, L)), the last one for prefixes (``h`` (B, D))."""
         target = batch["target"]
         if target.dim() == 2:
             keep = target > 0
             hidden, target = h[keep], target[keep]
         else:
-            hidden = self.last(h, batch["length"])
+            hidden = h if h.dim() == 2 else h[torch.arange(h.shape[0], device=h.device), batch["length"] - 1]
         items = self.encoder.item_table()
         if self.loss_type == "ce":
             return next_item_ce(hidden, items, target)
@@ -75,8 +82,7 @@ class SeqRecModule(L.LightningModule):
 
     def scores(self, batch: dict[str, Tensor]) -> Tensor:
         """Scores of all items ``(B, N)`` for ``batch["input"]``: ``<h_u, e_i>``."""
-        h = self.last(self.encoder(batch["input"]), batch["length"])
-        return h @ self.encoder.item_table().T
+        return self.encoder.represent(batch["input"], batch["length"]) @ self.encoder.item_table().T
 
     # ---- Lightning -------------------------------------------------------------------------
     def configure_optimizers(self):

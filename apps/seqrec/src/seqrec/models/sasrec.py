@@ -33,13 +33,29 @@ class Block(nn.Module):
         self.ln2 = nn.LayerNorm(hidden, eps=eps)
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x: Tensor, bias: Tensor) -> Tensor:
-        """``x`` (B, L, D), ``bias`` (B, 1, L, L) additive attention mask."""
+    def forward(self, x: Tensor, bias: Tensor, query_pos: Tensor | None = None) -> Tensor:
+        """``x`` (B, L, D), ``bias`` (B, 1, L, L) additive attention mask -> (B, L, D).
+
+        With ``query_pos`` (B,), only that position of each row is computed (keys and values still
+        come from every position): the output is (B, D), exactly the full output's row
+        ``query_pos``, at a fraction of the cost (a last block that only feeds a representation).
+        """
         b, n, d = x.shape
-        q, k, v = self.qkv(x).view(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        hd = d // self.heads
+        if query_pos is None:
+            q, k, v = self.qkv(x).view(b, n, 3, self.heads, hd).permute(2, 0, 3, 1, 4)
+            resid = x
+        else:
+            rows = torch.arange(b, device=x.device)
+            resid = x[rows, query_pos]  # (B, D)
+            q = F.linear(resid, self.qkv.weight[:d], self.qkv.bias[:d]).view(b, 1, self.heads, hd).transpose(1, 2)
+            k, v = F.linear(x, self.qkv.weight[d:], self.qkv.bias[d:]).view(b, n, 2, self.heads, hd).permute(
+                2, 0, 3, 1, 4)
+            bias = bias[rows, :, query_pos].unsqueeze(2)  # (B, 1, 1, L)
         a = F.scaled_dot_product_attention(q, k, v, attn_mask=bias,
                                            dropout_p=self.attn_dropout if self.training else 0.0)
-        x = self.ln1(x + self.drop(self.out(a.transpose(1, 2).reshape(b, n, d))))
+        a = a.transpose(1, 2).reshape(resid.shape)
+        x = self.ln1(resid + self.drop(self.out(a)))
         return self.ln2(x + self.drop(self.ff2(F.gelu(self.ff1(x)))))
 
 
@@ -67,8 +83,7 @@ class SASRecEncoder(nn.Module):
         with torch.no_grad():
             self.item_emb.weight[0].zero_()  # padding (and masked items) carry only their position
 
-    def forward(self, seqs: Tensor) -> Tensor:
-        """``seqs`` (B, L) right-padded ids -> hidden states (B, L, D) at every position."""
+    def _embed(self, seqs: Tensor) -> tuple[Tensor, Tensor]:
         n = seqs.shape[1]
         if n > self.max_len:
             raise ValueError(f"sequence length {n} exceeds max_len={self.max_len}")
@@ -76,14 +91,30 @@ class SASRecEncoder(nn.Module):
         x = self.drop(self.ln(self.item_emb(seqs) + self.pos_emb(pos)))
         allowed = torch.ones(n, n, dtype=torch.bool, device=seqs.device).tril() & (seqs > 0)[:, None, :]
         bias = torch.zeros(allowed.shape, dtype=x.dtype, device=x.device).masked_fill_(~allowed, -1e4)[:, None]
+        return x, bias
+
+    def forward(self, seqs: Tensor) -> Tensor:
+        """``seqs`` (B, L) right-padded ids -> hidden states (B, L, D) at every position."""
+        x, bias = self._embed(seqs)
         for block in self.blocks:
             x = block(x, bias)
         return x
 
+    def forward_split(self, seqs: Tensor, lengths: Tensor, n_full: int) -> tuple[Tensor, Tensor]:
+        """One pass over ``seqs`` (N, L): the first ``n_full`` rows get every position (n_full, L, D);
+        the others only their representation at ``length - 1`` (N - n_full, D), the last block
+        computing that one query per row. Same values as :meth:`forward`, less work."""
+        x, bias = self._embed(seqs)
+        for block in self.blocks[:-1]:
+            x = block(x, bias)
+        last = self.blocks[-1]
+        full = last(x[:n_full], bias[:n_full]) if n_full else x.new_zeros(0, *x.shape[1:])
+        reps = last(x[n_full:], bias[n_full:], lengths[n_full:] - 1) if n_full < x.shape[0] else x.new_zeros(0, x.shape[2])
+        return full, reps
+
     def represent(self, seqs: Tensor, lengths: Tensor) -> Tensor:
         """The sequence representation: hidden state at position ``length - 1``, (B, D)."""
-        h = self.forward(seqs)
-        return h[torch.arange(h.shape[0], device=h.device), lengths - 1]
+        return self.forward_split(seqs, lengths, 0)[1]
 
     def item_table(self) -> Tensor:
         """Embeddings of items ``1..num_items`` (N, D), the output layer (shared with the input)."""
