@@ -156,6 +156,20 @@ def eth_tables(paths: list[Path], docs: Path) -> str:
     return "\n".join(lines)
 
 
+def spurious_runs_table(runs: list[str]) -> str:
+    """``label=metrics.json`` pairs of single spurious-setting runs -> ADE / FDE against alpha."""
+    rows = []
+    for item in runs:
+        label, path = item.split("=", 1)
+        rows.append((label, json.loads(Path(path).read_text())))
+    alphas = sorted({float(k.split("/")[0][5:]) for _, m in rows for k in m if k.startswith("alpha")})
+    lines = ["| method | epochs | " + " | ".join(f"α={a:g}" for a in alphas) + " |", "|" + " --- |" * (len(alphas) + 2)]
+    for label, m in rows:
+        lines.append(f"| {label} | {m['epochs_run']} | " + " | ".join(
+            f"{m[f'alpha{a:g}/ade']:.3f} / {m[f'alpha{a:g}/fde']:.3f}" for a in alphas) + " |")
+    return "\n".join(lines)
+
+
 def fill_readme(path: Path, blocks: dict[str, str]) -> None:
     """Replace the text between ``<!-- begin:NAME -->`` and ``<!-- end:NAME -->`` by ``blocks[NAME]``."""
     import re
@@ -178,6 +192,7 @@ def main() -> None:
     ap.add_argument("--demo", type=Path, help="a demo run's table.md")
     ap.add_argument("--docs", type=Path, default=Path("apps/motionfc/docs"))
     ap.add_argument("--readme", type=Path, help="rewrite the generated blocks of this README")
+    ap.add_argument("--spurious-runs", nargs="*", default=[], help="label=metrics.json of single spurious runs")
     args = ap.parse_args()
     args.docs.mkdir(parents=True, exist_ok=True)
     blocks: dict[str, str] = {}
@@ -197,6 +212,8 @@ def main() -> None:
         blocks["eth"] = eth_tables(args.eth, args.docs)
     if args.demo:
         blocks["demo"] = args.demo.read_text()
+    if args.spurious_runs:
+        blocks["spurious"] = spurious_runs_table(args.spurious_runs)
     if args.readme:
         fill_readme(args.readme, blocks)
     for name, body in blocks.items():
