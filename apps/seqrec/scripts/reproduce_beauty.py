@@ -128,7 +128,7 @@ def main() -> None:
         curve_lines = [f"- {m}: " + ", ".join(f"e{e}/s{s}: {n:.4f}" for e, s, _, n in pts[-12:])
                        for m, pts in curves.items()]
         block = "\n".join([BEGIN, f"Beauty test set, full ranking. Command: `{cmd}`", "", text, "",
-                           "Validation NDCG@20 along training (epoch / optimizer step):", *curve_lines, END])
+                           "Validation NDCG@20 along training (epoch / global step, one per batch):", *curve_lines, END])
         readme = README.read_text()
         README.write_text(re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, readme, flags=re.DOTALL))
 
