@@ -102,7 +102,8 @@ def nt_xent(
     z = maybe_normalize(torch.cat([z1, z2]), normalize)
     g1 = gather_candidates(z[:n], enabled=distributed)
     g2 = gather_candidates(z[n:], enabled=distributed)
-    candidates = torch.cat([g1.candidates, g2.candidates])
+    gathered = g1.candidates.shape[0] != n  # False on a single process: then no copy of z
+    candidates = torch.cat([g1.candidates, g2.candidates]) if gathered else z
     positive_index, self_index = two_view_indices(n, g1.candidates.shape[0], g1.offset, z.device)
     out = contrastive_cross_entropy(
         z, candidates, positive_index=positive_index, self_index=self_index,

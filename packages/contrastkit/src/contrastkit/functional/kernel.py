@@ -36,6 +36,7 @@ chunks when chunked, one when not).
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import torch
@@ -84,8 +85,11 @@ def _row_scale(temperature: float | Tensor, n: int, device: torch.device) -> Ten
         t = t.expand(n)
     if t.shape != (n,):
         raise ValueError(f"temperature must be a scalar or of shape (N,)=({n},); got {tuple(t.shape)}")
-    if not torch.isfinite(t).all() or (t <= 0).any():
-        raise ValueError("temperature must be finite and > 0")
+    if isinstance(temperature, Tensor):
+        if not bool(torch.isfinite(t).all()) or bool((t <= 0).any()):
+            raise ValueError("temperature must be finite and > 0")
+    elif not (math.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature must be finite and > 0; got {temperature}")
     return 1.0 / t
 
 
@@ -140,7 +144,63 @@ class _Positives(NamedTuple):
     q: Tensor | None  # (r, M + K) normalized weights
 
 
-def _row_logits(spec, a_s, c_mm, e_mm, r0, r1):
+class _ClassSums(NamedTuple):
+    """Label positives reduced to per-class sums, for positives that stay in the denominator.
+
+    With ``S_c = sum_{j: y_j = c} c_j`` the numerator ``sum_{j in P(i)} z_ij = <a_s_i, S_{y_i}>``
+    minus the self-pair, and the ``-q`` part of the gradient is a per-class sum too: no
+    ``(N, M)`` mask is ever built (SupCon costs what InfoNCE costs).
+    """
+
+    anchor_class: Tensor  # (N,) class id of each anchor (shared id space)
+    candidate_class: Tensor  # (M,) class id of each candidate
+    candidate_sum: Tensor  # (C, D) sum of the candidates of each class
+    count: Tensor  # (N,) |P(i)|: positives of anchor i, self excluded
+    self_same: Tensor  # (N,) bool: anchor i's self candidate exists and shares its label
+
+
+def _class_sums(spec: _Spec, candidates: Tensor) -> _ClassSums:
+    n = spec.anchor_labels.shape[0]
+    _, ids = torch.unique(torch.cat([spec.anchor_labels, spec.candidate_labels]), return_inverse=True)
+    ya, yc = ids[:n], ids[n:]
+    n_classes = int(ids.max()) + 1
+    total = torch.zeros(n_classes, candidates.shape[1], dtype=spec.acc_dtype, device=candidates.device)
+    total.index_add_(0, yc, candidates.to(spec.acc_dtype))
+    self_same = torch.zeros(n, dtype=torch.bool, device=candidates.device)
+    if spec.self_index is not None:
+        rows = torch.nonzero(spec.self_index >= 0).squeeze(1)
+        self_same[rows] = yc[spec.self_index[rows]] == ya[rows]
+    count = torch.bincount(yc, minlength=n_classes)[ya] - self_same.long()
+    return _ClassSums(ya, yc, total, count, self_same)
+
+
+def _class_numerator(sums: _ClassSums, spec: _Spec, a_s: Tensor, c_mm: Tensor, r0: int, r1: int) -> Tensor:
+    """``sum_{j in P(i)} z_ij / |P(i)|`` for rows ``r0:r1`` in ``O(r D)``."""
+    a = a_s.to(spec.acc_dtype)
+    num = (a * sums.candidate_sum[sums.anchor_class[r0:r1]]).sum(1)
+    same = sums.self_same[r0:r1]
+    if bool(same.any()):
+        rows = torch.nonzero(same).squeeze(1)
+        num[rows] -= (a[rows] * c_mm[spec.self_index[r0:r1][rows]].to(spec.acc_dtype)).sum(1)
+    return num / sums.count[r0:r1].clamp_min(1).to(num.dtype)
+
+
+def _class_gradient_(sums: _ClassSums, spec: _Spec, grads, a_s_all: Tensor, c_mm: Tensor, kept: Tensor) -> None:
+    """Add the ``-q`` part of the gradient, ``q_ij = [j in P(i)] / |P(i)|``, for kept rows."""
+    acc = spec.acc_dtype
+    coef = kept.to(acc) / sums.count.clamp_min(1).to(acc)  # (N,)
+    a = a_s_all.to(acc)
+    grads.grad_as -= coef[:, None] * sums.candidate_sum[sums.anchor_class]
+    per_class = torch.zeros_like(sums.candidate_sum).index_add_(0, sums.anchor_class, coef[:, None] * a)
+    grads.grad_c -= per_class[sums.candidate_class]
+    rows = torch.nonzero(sums.self_same).squeeze(1)
+    if rows.numel():
+        cols = spec.self_index[rows]
+        grads.grad_as[rows] += coef[rows, None] * c_mm[cols].to(acc)
+        grads.grad_c.index_add_(0, cols, coef[rows, None] * a[rows])
+
+
+def _row_logits(spec, a_s, c_mm, e_mm, r0, r1, sums: _ClassSums | None = None):
     """Scaled logits ``z`` ``(r, M + K)`` of one chunk, its positives, and invalid entries set to -inf."""
     m = c_mm.shape[0]
     acc = spec.acc_dtype
@@ -162,6 +222,8 @@ def _row_logits(spec, a_s, c_mm, e_mm, r0, r1):
         if not spec.positive_in_denominator:
             rows = torch.nonzero(has_pos).squeeze(1)
             z[rows, safe[rows]] = float("-inf")
+    elif sums is not None:
+        pos = _Positives(sums.count[r0:r1] > 0, _class_numerator(sums, spec, a_s, c_mm, r0, r1), None, None)
     else:
         w = _dense_weights(spec, r0, r1, m, z.device)
         if e_mm is not None:
@@ -212,9 +274,11 @@ class _ContrastiveCE(torch.autograd.Function):
         if spec.symmetric and spec.chunk_size >= n:
             loss, dropped = _symmetric_one_chunk(spec, a_s_all, c_mm, need_grad, grads, per_row, kept)
         else:
+            use_sums = spec.anchor_labels is not None and spec.positive_in_denominator and not spec.symmetric
+            sums = _class_sums(spec, c_mm) if use_sums else None
             for r0 in range(0, n, spec.chunk_size):
                 r1 = min(r0 + spec.chunk_size, n)
-                z, pos = _row_logits(spec, a_s_all[r0:r1], c_mm, e_mm, r0, r1)
+                z, pos = _row_logits(spec, a_s_all[r0:r1], c_mm, e_mm, r0, r1, sums)
                 p, lse = _softmax_(z)
                 row_ok = pos.has_pos & torch.isfinite(lse)
                 per_row[r0:r1] = torch.where(row_ok, lse - pos.numerator, torch.zeros_like(lse))
@@ -232,6 +296,8 @@ class _ContrastiveCE(torch.autograd.Function):
                 loss = 0.5 * (loss + col.loss)
                 dropped += col.dropped
             elif need_grad:
+                if sums is not None:
+                    _class_gradient_(sums, spec, grads, a_s_all, c_mm, kept)
                 grads.scale_(1.0 / denom)
 
         if need_grad:
@@ -258,8 +324,8 @@ def _grad_logits_(p: Tensor, pos: _Positives, row_ok: Tensor) -> None:
     if pos.index is not None:
         rows = torch.nonzero(row_ok).squeeze(1)
         p[rows, pos.index[rows]] -= 1.0
-    else:
-        p.sub_(pos.q)
+    elif pos.q is not None:
+        p.sub_(pos.q)  # (class-sum positives add their -q part after the loop)
     if not bool(row_ok.all()):
         p.mul_(row_ok[:, None].to(p.dtype))
 
@@ -284,8 +350,12 @@ class _Grads:
         a_s = a_s_all[r0:r1]
         g = g.to(a_mm.dtype)
         g_c = g[:, :m]
-        self.grad_as[r0:r1] += (g_c @ c_mm).to(self.grad_as.dtype)
-        self.grad_c += (g_c.T @ a_s).to(self.grad_c.dtype)
+        if self.grad_as.dtype == g.dtype:  # accumulate in place, no temporaries
+            self.grad_as[r0:r1].addmm_(g_c, c_mm)
+            self.grad_c.addmm_(g_c.T, a_s)
+        else:
+            self.grad_as[r0:r1] += (g_c @ c_mm).to(self.grad_as.dtype)
+            self.grad_c += (g_c.T @ a_s).to(self.grad_c.dtype)
         if e_mm is not None:
             g_e = g[:, m:]
             if per_anchor_negatives:
