@@ -271,10 +271,10 @@ class _ContrastiveCE(torch.autograd.Function):
         per_row = torch.zeros(n, dtype=acc, device=dev)
         kept = torch.zeros(n, dtype=torch.bool, device=dev)
         grads = _Grads.zeros(anchors, candidates, extra, acc) if need_grad else None
-        if spec.symmetric and spec.chunk_size >= n:
-            loss, dropped = _symmetric_one_chunk(spec, a_s_all, c_mm, need_grad, grads, per_row, kept)
+        if spec.symmetric:
+            loss, dropped = _symmetric(spec, a_s_all, c_mm, need_grad, grads, per_row, kept)
         else:
-            use_sums = spec.anchor_labels is not None and spec.positive_in_denominator and not spec.symmetric
+            use_sums = spec.anchor_labels is not None and spec.positive_in_denominator
             sums = _class_sums(spec, c_mm) if use_sums else None
             for r0 in range(0, n, spec.chunk_size):
                 r1 = min(r0 + spec.chunk_size, n)
@@ -283,7 +283,7 @@ class _ContrastiveCE(torch.autograd.Function):
                 row_ok = pos.has_pos & torch.isfinite(lse)
                 per_row[r0:r1] = torch.where(row_ok, lse - pos.numerator, torch.zeros_like(lse))
                 kept[r0:r1] = row_ok
-                if need_grad and not spec.symmetric:
+                if need_grad:
                     _grad_logits_(p, pos, row_ok)
                     grads.add_chunk(p, a_mm, a_s_all, c_mm, e_mm, r0, r1, spec.hard_negatives_per_anchor)
 
@@ -291,11 +291,7 @@ class _ContrastiveCE(torch.autograd.Function):
             denom = max(n_kept, 1) if spec.reduction == "mean" else 1
             loss = per_row.sum() / denom
             dropped = n - n_kept
-            if spec.symmetric:
-                col = _symmetric_columns(spec, a_mm, a_s_all, c_mm, need_grad, grads, denom, kept)
-                loss = 0.5 * (loss + col.loss)
-                dropped += col.dropped
-            elif need_grad:
+            if need_grad:
                 if sums is not None:
                     _class_gradient_(sums, spec, grads, a_s_all, c_mm, kept)
                 grads.scale_(1.0 / denom)
@@ -388,40 +384,68 @@ def _exp_shifted(z: Tensor, dim: int, inplace: bool) -> tuple[Tensor, Tensor]:
     return e, mx.squeeze(dim) + e.sum(dim).log()
 
 
-def _symmetric_one_chunk(spec, a_s, c_mm, need_grad, grads, per_row, kept):
-    """Both directions from one ``(N, M)`` logit matrix (the unchunked symmetric case).
+def _safe(lse: Tensor) -> Tensor:
+    return torch.where(torch.isfinite(lse), lse, torch.zeros_like(lse))
 
-    ``L = 1/2 (mean_i l_i^row + mean_j l_j^col)``; ``dL/dz = 1/2 (P^row - Q^row) / n_r +
-    1/2 (P^col - Q^col) / n_c`` with row- and column-normalized softmaxes and weights.
+
+def _symmetric(spec, a_s, c_mm, need_grad, grads, per_row, kept):
+    """Both directions of a symmetric loss (CLIP): ``L = 1/2 (mean_i l_i^row + mean_j l_j^col)``.
+
+    ``dL/dz = 1/2 (P^row - Q^row) / n_r + 1/2 (P^col - Q^col) / n_c`` with row- and
+    column-normalized softmaxes and positive weights. Pass 1 computes each chunk's logits once
+    for the row log-sum-exp, the online column log-sum-exp and the positives' sums; pass 2
+    recomputes the logits for the gradient (two logit products and two gradient products per
+    chunk). With one chunk the logits and their exponentials of pass 1 are reused.
     """
     n, m = a_s.shape[0], c_mm.shape[0]
-    acc = spec.acc_dtype
-    z = (a_s @ c_mm.T).to(acc)
-    self_pairs = _self_columns(spec, 0, n)
-    if self_pairs is not None:
-        z[self_pairs] = float("-inf")
-    if spec.positive_index is not None:  # one positive column per row
-        idx = spec.positive_index
+    acc, dev = spec.acc_dtype, a_s.device
+    chunks = [(r0, min(r0 + spec.chunk_size, n)) for r0 in range(0, n, spec.chunk_size)]
+    single = len(chunks) == 1
+    row_lse = torch.empty(n, dtype=acc, device=dev)
+    col_lse = torch.full((m,), float("-inf"), dtype=acc, device=dev)
+    row_w, row_num = torch.zeros(n, dtype=acc, device=dev), torch.zeros(n, dtype=acc, device=dev)
+    col_w, col_num = torch.zeros(m, dtype=acc, device=dev), torch.zeros(m, dtype=acc, device=dev)
+
+    def logits(r0, r1):
+        z = (a_s[r0:r1] @ c_mm.T).to(acc)
+        self_pairs = _self_columns(spec, r0, r1)
+        if self_pairs is not None:
+            z[self_pairs] = float("-inf")
+        return z
+
+    def positives(r0, r1):
+        """``(rows, cols)`` of one-hot positives, or dense weights ``(r, M)``."""
+        if spec.positive_index is None:
+            return None, _dense_weights(spec, r0, r1, m, dev)
+        idx = spec.positive_index[r0:r1]
         has = idx >= 0
         if spec.self_index is not None:
-            has &= idx != spec.self_index
+            has &= idx != spec.self_index[r0:r1]
         rows = torch.nonzero(has).squeeze(1)
-        cols = idx[rows]
-        row_w = has.to(acc)
-        row_num = torch.zeros(n, dtype=acc, device=z.device)
-        row_num[rows] = z[rows, cols]
-        col_w = torch.zeros(m, dtype=acc, device=z.device).index_add_(0, cols, torch.ones_like(row_num[rows]))
-        col_num = torch.zeros(m, dtype=acc, device=z.device).index_add_(0, cols, row_num[rows])
-        w = None
-    else:
-        w = _dense_weights(spec, 0, n, m, z.device)
-        wz = torch.where(w > 0, z, torch.zeros_like(z)) * w
-        row_w, col_w = w.sum(1), w.sum(0)
-        row_num, col_num = wz.sum(1), wz.sum(0)
-    # Row and column softmaxes share z: exp(z - row max) and exp(z - column max), one pass each;
-    # the second is taken in place since z is not needed afterwards.
-    exp_r, row_lse = _exp_shifted(z, 1, inplace=False)
-    exp_c, col_lse = _exp_shifted(z, 0, inplace=True)
+        return (rows, idx[rows]), None
+
+    cache = None
+    for r0, r1 in chunks:
+        z = logits(r0, r1)
+        one_hot, w = positives(r0, r1)
+        if one_hot is not None:
+            rows, cols = one_hot
+            vals = z[rows, cols]
+            row_w[r0 + rows] = 1.0
+            row_num[r0 + rows] = vals
+            col_w.index_add_(0, cols, torch.ones_like(vals))
+            col_num.index_add_(0, cols, vals)
+        else:
+            wz = torch.where(w > 0, z, torch.zeros_like(z)) * w
+            row_w[r0:r1], row_num[r0:r1] = w.sum(1), wz.sum(1)
+            col_w += w.sum(0)
+            col_num += wz.sum(0)
+        exp_r, row_lse[r0:r1] = _exp_shifted(z, 1, inplace=False)
+        exp_c, chunk_col_lse = _exp_shifted(z, 0, inplace=True)  # z is not needed afterwards
+        col_lse = torch.logaddexp(col_lse, chunk_col_lse)
+        if single:
+            cache = (exp_r, exp_c, one_hot, w)
+
     row_ok = (row_w > 0) & torch.isfinite(row_lse)
     col_ok = (col_w > 0) & torch.isfinite(col_lse)
     row_loss = torch.where(row_ok, row_lse - row_num / row_w.clamp_min(1e-30), torch.zeros_like(row_lse))
@@ -435,66 +459,24 @@ def _symmetric_one_chunk(spec, a_s, c_mm, need_grad, grads, per_row, kept):
     if need_grad:
         f_r = row_ok.to(acc) * (0.5 / d_r)  # (N,) row factors
         f_c = col_ok.to(acc) * (0.5 / d_c)  # (M,) column factors
-        g = exp_r.mul_((f_r / exp_r.sum(1).clamp_min(1e-30))[:, None])
-        g.add_(exp_c.mul_((f_c / exp_c.sum(0).clamp_min(1e-30))[None, :]))
-        if w is None:
-            g[rows, cols] -= f_r[rows] + f_c[cols] / col_w[cols]
-        else:
-            g.sub_(w * (f_r / row_w.clamp_min(1e-30))[:, None] + w * (f_c / col_w.clamp_min(1e-30))[None, :])
-        grads.add_chunk(g, a_s, a_s, c_mm, None, 0, n, False)
-    return loss, (n - n_r) + (m - n_c)
-
-
-class _ColumnResult(NamedTuple):
-    loss: Tensor
-    dropped: int
-
-
-def _symmetric_columns(spec, a_mm, a_s_all, c_mm, need_grad, grads, row_denom, row_kept):
-    """The candidates→anchors direction of a chunked symmetric loss, plus both directions' gradients.
-
-    Pass 1 accumulates the column log-sum-exp and weight sums online over row chunks; pass 2
-    recomputes each chunk's logits for the gradients.
-    """
-    n, m = a_mm.shape[0], c_mm.shape[0]
-    acc, dev = spec.acc_dtype, a_mm.device
-    col_lse = torch.full((m,), float("-inf"), dtype=acc, device=dev)
-    col_wsum = torch.zeros(m, dtype=acc, device=dev)
-    col_wz = torch.zeros(m, dtype=acc, device=dev)
-
-    def chunk_logits(r0, r1):
-        z = (a_s_all[r0:r1] @ c_mm.T).to(acc)
-        self_pairs = _self_columns(spec, r0, r1)
-        if self_pairs is not None:
-            z[self_pairs] = float("-inf")
-        return z
-
-    chunks = [(r0, min(r0 + spec.chunk_size, n)) for r0 in range(0, n, spec.chunk_size)]
-    for r0, r1 in chunks:
-        z = chunk_logits(r0, r1)
-        w = _dense_weights(spec, r0, r1, m, dev)
-        col_lse = torch.logaddexp(col_lse, torch.logsumexp(z, dim=0))
-        col_wsum += w.sum(0)
-        col_wz += (w * z.masked_fill(w == 0, 0.0)).sum(0)
-    col_ok = (col_wsum > 0) & torch.isfinite(col_lse)
-    col_loss = torch.where(col_ok, col_lse - col_wz / col_wsum.clamp_min(1e-30), torch.zeros_like(col_lse))
-    m_kept = int(col_ok.sum())
-    col_denom = max(m_kept, 1) if spec.reduction == "mean" else 1
-    if need_grad:
-        safe_lse = torch.where(torch.isfinite(col_lse), col_lse, torch.zeros_like(col_lse))
         for r0, r1 in chunks:
-            z = chunk_logits(r0, r1)
-            w = _dense_weights(spec, r0, r1, m, dev)
-            # row direction
-            p_row, _ = _softmax_(z.clone())
-            q_row = w / w.sum(1).clamp_min(1e-30)[:, None]
-            g = (p_row - q_row) * (row_kept[r0:r1, None].to(acc) * (0.5 / row_denom))
-            # column direction
-            p_col = torch.exp(z - safe_lse[None, :])
-            q_col = w / col_wsum.clamp_min(1e-30)[None, :]
-            g += (p_col - q_col) * (col_ok[None, :].to(acc) * (0.5 / col_denom))
-            grads.add_chunk(g, a_mm, a_s_all, c_mm, None, r0, r1, False)
-    return _ColumnResult(col_loss.sum() / col_denom, m - m_kept)
+            if cache is not None:  # one chunk: exp(z - row max), exp(z - column max) from pass 1
+                exp_r, exp_c, one_hot, w = cache
+                g = exp_r.mul_((f_r / exp_r.sum(1).clamp_min(1e-30))[:, None])
+                g.add_(exp_c.mul_((f_c / exp_c.sum(0).clamp_min(1e-30))[None, :]))
+            else:
+                z = logits(r0, r1)
+                one_hot, w = positives(r0, r1)
+                g = torch.exp(z - _safe(row_lse[r0:r1])[:, None]).mul_(f_r[r0:r1, None])
+                g.add_(z.sub_(_safe(col_lse)[None, :]).exp_().mul_(f_c[None, :]))
+            if one_hot is not None:
+                rows, cols = one_hot
+                g[rows, cols] -= f_r[r0 + rows] + f_c[cols] / col_w[cols]
+            else:
+                g.sub_(w * (f_r[r0:r1] / row_w[r0:r1].clamp_min(1e-30))[:, None])
+                g.sub_(w * (f_c / col_w.clamp_min(1e-30))[None, :])
+            grads.add_chunk(g, a_s, a_s, c_mm, None, r0, r1, False)
+    return loss, (n - n_r) + (m - n_c)
 
 
 def contrastive_cross_entropy(
