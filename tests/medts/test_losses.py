@@ -169,3 +169,14 @@ def test_id_loss_rejects_bad_ids():
     z1, z2 = _views(b=4)
     with pytest.raises(ValueError, match="ids must be"):
         id_loss(z1, z2, torch.zeros(3, dtype=torch.long))
+
+
+def test_shared_pyramid_and_similarity_give_the_same_losses():
+    from medts.losses import hierarchical_levels, id_loss_from_similarity, id_similarity
+    z1, z2 = _views(b=6, t=8, d=3, seed=4)
+    both = hierarchical_levels({"s": sample_loss, "o": observation_loss}, z1, z2)
+    assert both["s"].item() == pytest.approx(hierarchical(sample_loss, z1, z2).item(), rel=1e-12)
+    assert both["o"].item() == pytest.approx(hierarchical(observation_loss, z1, z2).item(), rel=1e-12)
+    ids = torch.tensor([0, 0, 1, 1, 1, 2])
+    sim = id_similarity(z1, z2)
+    assert id_loss_from_similarity(sim, ids).item() == pytest.approx(id_loss(z1, z2, ids).item(), rel=1e-12)

@@ -61,15 +61,26 @@ def observation_loss(z1: Tensor, z2: Tensor) -> Tensor:
     return torch.stack([_two_view_nt_xent(zb) for zb in torch.cat([z1, z2], dim=1).unbind(0)]).mean()
 
 
-def hierarchical(loss_fn: Callable[[Tensor, Tensor], Tensor], z1: Tensor, z2: Tensor) -> Tensor:
-    """Mean of ``loss_fn`` over the time scales ``T, T//2, ...`` (max-pool by 2) while ``T > 1``."""
-    total, depth = z1.new_zeros(()), 0
+def hierarchical_levels(loss_fns: dict[str, Callable[[Tensor, Tensor], Tensor]], z1: Tensor,
+                        z2: Tensor) -> dict[str, Tensor]:
+    """Each ``loss_fn`` averaged over the time scales ``T, T//2, ...`` (max-pool by 2) while ``T > 1``.
+
+    The pooling pyramid is built once and shared by all the losses (the sample and observation
+    levels use the same views)."""
+    totals = {k: z1.new_zeros(()) for k in loss_fns}
+    depth = 0
     while z1.shape[1] > 1:
-        total = total + loss_fn(z1, z2)
+        for k, fn in loss_fns.items():
+            totals[k] = totals[k] + fn(z1, z2)
         depth += 1
         z1 = F.max_pool1d(z1.transpose(1, 2), kernel_size=2).transpose(1, 2)
         z2 = F.max_pool1d(z2.transpose(1, 2), kernel_size=2).transpose(1, 2)
-    return total / max(depth, 1)
+    return {k: v / max(depth, 1) for k, v in totals.items()}
+
+
+def hierarchical(loss_fn: Callable[[Tensor, Tensor], Tensor], z1: Tensor, z2: Tensor) -> Tensor:
+    """Mean of ``loss_fn`` over the time scales ``T, T//2, ...`` (max-pool by 2) while ``T > 1``."""
+    return hierarchical_levels({"loss": loss_fn}, z1, z2)["loss"]
 
 
 def flatten_for_id(z: Tensor) -> Tensor:
@@ -99,15 +110,17 @@ def _pair_mean(sim: Tensor, w: Tensor, temperature: float) -> Tensor:
     return total / counts.sum().clamp_min(1)
 
 
-def id_loss(z1: Tensor, z2: Tensor, ids: Tensor, temperature: float = 0.1,
-            pairing: Literal["official", "all"] = "official") -> Tensor:
-    """Trial- or patient-level contrast; ``z`` ``(B, T, D)``, ``ids`` ``(B,)`` -> scalar.
+def id_similarity(z1: Tensor, z2: Tensor) -> Tensor:
+    """``(B, B)`` cosine similarities of the flattened representations, rows view 1, columns view 2
+    (computed once per view pair and shared by the trial and patient levels)."""
+    return flatten_for_id(z1) @ flatten_for_id(z2).T
 
-    Returns 0 when no two samples of the batch share an id (the official code divides by zero).
-    """
-    if ids.shape != (z1.shape[0],):
-        raise ValueError(f"ids must be (B,)=({z1.shape[0]},); got {tuple(ids.shape)}")
-    sim = flatten_for_id(z1) @ flatten_for_id(z2).T  # cosine, rows: view 1, columns: view 2
+
+def id_loss_from_similarity(sim: Tensor, ids: Tensor, temperature: float = 0.1,
+                            pairing: Literal["official", "all"] = "official") -> Tensor:
+    """:func:`id_loss` from precomputed :func:`id_similarity` ``(B, B)``."""
+    if ids.shape != (sim.shape[0],):
+        raise ValueError(f"ids must be (B,)=({sim.shape[0]},); got {tuple(ids.shape)}")
     same = ids[:, None] == ids[None, :]
     if pairing == "all":
         w = (same & ~torch.eye(len(ids), dtype=torch.bool, device=ids.device)).to(sim.dtype)
@@ -124,3 +137,14 @@ def id_loss(z1: Tensor, z2: Tensor, ids: Tensor, temperature: float = 0.1,
     # view-1 anchors i with positives j > i (rows of sim); view-2 anchors c with positives r > c
     # (columns of sim): the same upper-triangular mask on sim.T
     return (_pair_mean(sim, w, temperature) + _pair_mean(sim.T, w, temperature)) / 2
+
+
+def id_loss(z1: Tensor, z2: Tensor, ids: Tensor, temperature: float = 0.1,
+            pairing: Literal["official", "all"] = "official") -> Tensor:
+    """Trial- or patient-level contrast; ``z`` ``(B, T, D)``, ``ids`` ``(B,)`` -> scalar.
+
+    Returns 0 when no two samples of the batch share an id (the official code divides by zero).
+    """
+    if ids.shape != (z1.shape[0],):
+        raise ValueError(f"ids must be (B,)=({z1.shape[0]},); got {tuple(ids.shape)}")
+    return id_loss_from_similarity(id_similarity(z1, z2), ids, temperature, pairing)

@@ -31,11 +31,12 @@ from torch.optim.swa_utils import AveragedModel
 
 from contrastkit.functional import nt_xent
 from contrastkit.train import ContrastiveModule
-from medts.losses import hierarchical, id_loss, observation_loss, sample_loss
+from medts.losses import hierarchical_levels, id_loss_from_similarity, id_similarity, observation_loss, sample_loss
 from medts.models.encoder import DETERMINISTIC_MASKS, TSEncoder, max_pool_time
 from medts.views import jitter_scale, stacked_masks
 
 LEVELS = ("patient", "trial", "sample", "observation")
+INSTANCE_LOSSES = {"sample": sample_loss, "observation": observation_loss}
 
 
 class COMET(ContrastiveModule):
@@ -131,17 +132,18 @@ class COMET(ContrastiveModule):
         plan = self._view_plan()
         z = self.encode_views(x, [m for m, _ in plan])
         out: dict[str, Tensor] = {}
+        hp = self.hparams
+        ids = {"patient": patient, "trial": trial}
         for i, (_, levels) in enumerate(plan):
             z1, z2 = z[2 * i], z[2 * i + 1]
-            for lvl in levels:
-                if lvl == "patient":
-                    out[lvl] = id_loss(z1, z2, patient, self.hparams.id_temperature, self.hparams.id_pairing)
-                elif lvl == "trial":
-                    out[lvl] = id_loss(z1, z2, trial, self.hparams.id_temperature, self.hparams.id_pairing)
-                elif lvl == "sample":
-                    out[lvl] = hierarchical(sample_loss, z1, z2)
-                else:
-                    out[lvl] = hierarchical(observation_loss, z1, z2)
+            id_levels = [k for k in levels if k in ids]
+            if id_levels:
+                sim = id_similarity(z1, z2)  # shared by the trial and patient levels of this pair
+                for k in id_levels:
+                    out[k] = id_loss_from_similarity(sim, ids[k], hp.id_temperature, hp.id_pairing)
+            fns = {k: INSTANCE_LOSSES[k] for k in levels if k in INSTANCE_LOSSES}
+            if fns:
+                out.update(hierarchical_levels(fns, z1, z2))
         return out
 
     def compute_losses(self, batch: dict, stage: str) -> dict[str, Tensor]:
