@@ -1,6 +1,5 @@
 """The protocol's metrics, patient aggregation and best-validation-F1 fine-tuning."""
 
-import json
 
 import numpy as np
 import pytest
