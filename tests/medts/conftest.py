@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from medts.paths import data_root
+from contrastkit.paths import data_root
 
 
 @pytest.fixture(scope="session")

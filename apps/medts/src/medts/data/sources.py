@@ -13,7 +13,7 @@ from medts.data.hierarchy import HierarchicalSet, Recording
 from medts.data.synthetic import synthetic_recordings
 from medts.data.uci_eeg import read_uci_folder
 from medts.data.wfdb_reader import read_wfdb
-from medts.paths import resolve
+from contrastkit.paths import resolve
 
 
 @dataclass
