@@ -160,7 +160,7 @@ def spurious_runs_table(runs: list[str]) -> str:
     """``label=metrics.json`` pairs of single spurious-setting runs -> ADE / FDE against alpha."""
     rows = []
     for item in runs:
-        label, path = item.split("=", 1)
+        label, path = item.rsplit("=", 1)
         rows.append((label, json.loads(Path(path).read_text())))
     alphas = sorted({float(k.split("/")[0][5:]) for _, m in rows for k in m if k.startswith("alpha")})
     lines = ["| method | epochs | " + " | ".join(f"α={a:g}" for a in alphas) + " |", "|" + " --- |" * (len(alphas) + 2)]
