@@ -1,18 +1,10 @@
-"""Where the real data lives: ``$CONTRASTKIT_DATA`` or ``<repo>/../shared/data``."""
+"""Where motionfc's real data lives, below the shared root of :func:`contrastkit.paths.data_root`."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-
-def data_root() -> Path:
-    """Root of the shared real-data folder (``CONTRASTKIT_DATA`` overrides the default)."""
-    env = os.environ.get("CONTRASTKIT_DATA")
-    if env:
-        return Path(env)
-    repo = Path(__file__).resolve().parents[4]
-    return repo.parent / "shared" / "data"
+from contrastkit.paths import data_root
 
 
 def eth_ucy_root() -> Path:
