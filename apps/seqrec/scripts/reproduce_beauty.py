@@ -116,7 +116,7 @@ def main() -> None:
         done = "early-stopped / finished" if budget is None or epochs < args.max_epochs else "max epochs"
         points = curve(run_dir)
         curves[method] = points
-        notes[label] = (f"{epochs} epochs, {saved.get('fit_seconds', 0) / 60:.1f} min this part, "
+        notes[label] = (f"stopped in epoch {epochs}, {saved.get('fit_seconds', 0) / 60:.1f} min this part, "
                         f"{args.device}, {'budget ' + budget if budget else done}")
         print(f"{method} curve (epoch, step, val HR@20, val NDCG@20): {points}", flush=True)
     for name, m in PUBLISHED.items():
