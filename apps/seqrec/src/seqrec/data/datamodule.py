@@ -13,11 +13,11 @@ so the order does not matter.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import lightning as L
 import torch
+from contrastkit.paths import data_root
 from torch import Tensor
 from torch.utils.data import DataLoader
 
@@ -27,12 +27,6 @@ from seqrec.data.split import EvalSet, LeaveOneOut, TrainSet, leave_one_out
 from seqrec.data.synthetic import make_synthetic
 
 REAL_DATASETS = ("Beauty", "Sports_and_Outdoors", "Toys_and_Games", "Yelp")
-
-
-def data_root() -> Path:
-    """``$CONTRASTKIT_DATA`` or ``<repo>/../shared/data``."""
-    env = os.environ.get("CONTRASTKIT_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[5].parent / "shared" / "data"
 
 
 def load_sequences(dataset: str, synthetic: dict | None = None) -> SequenceData:
