@@ -100,6 +100,9 @@ def test_cli_dispatches_app_commands_and_lightning(tmp_path, monkeypatch, capsys
         return " ".join([f"hi {name}"] * times)
 
     assert run_cli("toy", commands={"hello": hello}, argv=["hello", "--name", "x", "--times", "2"]) == "hi x hi x"
+    # from a console script (argv read from sys.argv) nothing is returned: sys.exit(main()) exits 0
+    monkeypatch.setattr("sys.argv", ["toy", "hello", "--name", "x"])
+    assert run_cli("toy", commands={"hello": hello}) is None
     run_cli("toy", ToySimCLR, ToyData, {"hello": hello}, argv=["--help"])
     assert "hello" in capsys.readouterr().out and "fit" in capsys.readouterr().out + "fit"
     with pytest.raises(SystemExit):

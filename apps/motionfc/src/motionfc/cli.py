@@ -143,13 +143,12 @@ def eth_ucy(fold: str = "eth", risk: str = "erm", weight: float = 0.0, epochs: l
 
 
 def main(argv: list[str] | None = None):
-    """Console entry of ``motionfc``: returns the command's result when called with ``argv`` (from
-    Python), None from the console script (whose ``sys.exit(main())`` would treat a dict as a failure)."""
+    """Console entry of ``motionfc``: the command's result when called with ``argv``, None from the
+    console script (see :func:`contrastkit.train.run_cli`)."""
     from contrastkit.train import run_cli
 
     from motionfc.data.datamodule import StyleDataModule
     from motionfc.method import CausalMotion
 
-    result = run_cli("motionfc", CausalMotion, StyleDataModule,
-                     {"simulate": simulate, "evaluate": evaluate, "eth-ucy": eth_ucy, "demo": demo}, argv)
-    return result if argv is not None else None
+    return run_cli("motionfc", CausalMotion, StyleDataModule,
+                   {"simulate": simulate, "evaluate": evaluate, "eth-ucy": eth_ucy, "demo": demo}, argv)

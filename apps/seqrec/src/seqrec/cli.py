@@ -82,10 +82,9 @@ def demo(root: str = "runs", epochs: int = 15, num_users: int = 1500, num_items:
 
 
 def main(argv: list[str] | None = None):
-    """Console entry point; returns the command's metrics when called with ``argv`` (tests), and
-    None from the console script (whose return value would become the exit status)."""
-    result = run_cli("seqrec", commands={"fit": fit, "test": test, "evaluate": evaluate, "demo": demo}, argv=argv)
-    return result if argv is not None else None
+    """Console entry point: the command's metrics when called with ``argv``, None from the console
+    script (see :func:`contrastkit.train.run_cli`)."""
+    return run_cli("seqrec", commands={"fit": fit, "test": test, "evaluate": evaluate, "demo": demo}, argv=argv)
 
 
 if __name__ == "__main__":

@@ -34,9 +34,18 @@ def run_cli(
     parameters become the flags and its docstring the help). ``fit``, ``validate``, ``test`` and
     ``predict`` otherwise go to ``LightningCLI(module_class, datamodule_class)``, with runs under
     ``runs/<app>/`` (versioned by Lightning's logger, never overwritten).
+
+    Returns the command's result when ``argv`` is given (tests, scripts), and None when it is
+    read from ``sys.argv``: a console script passes ``main()``'s value to ``sys.exit``, where a
+    returned dict of metrics would become exit status 1.
     """
-    commands = dict(commands or {})
-    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv is None:
+        _dispatch(app, module_class, datamodule_class, dict(commands or {}), sys.argv[1:])
+        return None
+    return _dispatch(app, module_class, datamodule_class, dict(commands or {}), list(argv))
+
+
+def _dispatch(app, module_class, datamodule_class, commands, argv):
     lightning = module_class is not None
     if not argv or argv[0] in ("-h", "--help"):
         print(_usage(app, commands, lightning))
