@@ -29,8 +29,10 @@ test: setup
 lint: setup
 	$(PY) -m pip install --quiet ruff && $(VENV)/bin/ruff check packages apps tests benchmarks scripts
 
+# Peers are installed for benchmarks only, without their dependencies (torch stays pinned).
 bench: setup
-	$(PY) benchmarks/losses.py
+	$(PIP) install --quiet --no-deps -r benchmarks/requirements.txt
+	OMP_NUM_THREADS=1 $(PY) benchmarks/losses.py
 
 clean:
 	rm -rf $(VENV) runs
