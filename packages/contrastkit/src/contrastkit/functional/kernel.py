@@ -297,7 +297,7 @@ class _ContrastiveCE(torch.autograd.Function):
                 grads.scale_(1.0 / denom)
 
         if need_grad:
-            grads.finish(a_mm, scale)
+            grads.finish(a_mm, scale, ctx.needs_input_grad[3])
             ctx.save_for_backward(*grads.tensors())
             ctx.dtypes = (anchors.dtype, candidates.dtype, None if extra is None else extra.dtype)
         ctx.mark_non_differentiable(per_row)
@@ -366,9 +366,13 @@ class _Grads:
             if t is not None:
                 t.mul_(factor)
 
-    def finish(self, a_mm, scale):
-        """Chain rule through ``a_s = a * scale``: ``da = scale * da_s``, ``dscale = <da_s, a>``."""
-        self.grad_s = (self.grad_as * a_mm.to(self.grad_as.dtype)).sum(1)
+    def finish(self, a_mm, scale, scale_needs_grad: bool):
+        """Chain rule through ``a_s = a * scale``: ``da = scale * da_s``, ``dscale = <da_s, a>``
+        (the latter only when the temperature requires a gradient)."""
+        if scale_needs_grad:
+            self.grad_s = (self.grad_as * a_mm.to(self.grad_as.dtype)).sum(1)
+        else:
+            self.grad_s = self.grad_as.new_zeros(0)
         self.grad_a = self.grad_as * scale[:, None].to(self.grad_as.dtype)
 
     def tensors(self):
