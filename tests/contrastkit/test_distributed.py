@@ -36,6 +36,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _spawn_with_fresh_port(worker, *args, attempts: int = 3) -> None:
+    """``mp.spawn`` the ranks; a port taken by another process between ``_free_port`` and the
+    rendezvous (a race outside the code under test) gets a new port, up to ``attempts`` times.
+    A failure of the code under test fails every attempt and is re-raised."""
+    for attempt in range(attempts):
+        try:
+            mp.spawn(worker, args=(_free_port(), *args), nprocs=WORLD, join=True)
+            return
+        except mp.ProcessRaisedException as err:
+            if attempt == attempts - 1 or "Address already in use" not in str(err) and "connect" not in str(err).lower():
+                raise
+
+
 def _losses() -> dict:
     """name -> loss(embeddings [e1, e2], labels, distributed)."""
     out = {
@@ -113,7 +126,7 @@ def two_ranks(tmp_path_factory):
     """Spawn the two gloo ranks once; return the inputs and each rank's results."""
     out = tmp_path_factory.mktemp("dist")
     inp = _inputs()
-    mp.spawn(_worker, args=(_free_port(), inp, str(out)), nprocs=WORLD, join=True)
+    _spawn_with_fresh_port(_worker, inp, str(out))
     return inp, [torch.load(out / f"rank{r}.pt") for r in range(WORLD)]
 
 
