@@ -19,12 +19,11 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import contrastkit.functional as CF
 import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-
-import contrastkit.functional as CF
 from contrastkit.distributed import gather_candidates, gather_labels
 
 WORLD, N, F_IN, D = 2, 6, 5, 4
