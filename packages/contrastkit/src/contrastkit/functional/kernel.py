@@ -77,7 +77,8 @@ def _check_inputs(anchors: Tensor, candidates: Tensor, n_forms: int) -> None:
 
 
 def _row_scale(temperature: float | Tensor, n: int, device: torch.device) -> Tensor:
-    """Return ``1 / t`` as a float32 tensor of shape ``(n,)`` (a view of a scalar when scalar)."""
+    """Return ``1 / t`` of shape ``(n,)`` (a view of a scalar when scalar); float64 when ``t`` is a
+    Python number or a float64 tensor, else float32."""
     # A Python number is taken in float64 so that float64 inputs are not rounded to float32.
     t = torch.as_tensor(temperature, device=device, dtype=None if isinstance(temperature, Tensor) else torch.float64)
     t = t.to(torch.float64 if t.dtype == torch.float64 else torch.float32)
@@ -380,12 +381,14 @@ class _Grads:
         return self.grad_a, self.grad_c, self.grad_s, e
 
 
-def _exp_shifted(z: Tensor, dim: int, inplace: bool) -> tuple[Tensor, Tensor]:
-    """``exp(z - max_dim z)`` and the log-sum-exp along ``dim`` (all -inf lines give 0 and -inf)."""
+def _exp_shifted(z: Tensor, dim: int, inplace: bool) -> tuple[Tensor, Tensor, Tensor]:
+    """``e = exp(z - max_dim z)``, its sum along ``dim`` and the log-sum-exp along ``dim``
+    (all -inf lines give 0 and -inf)."""
     mx = z.amax(dim, keepdim=True)
     mx = torch.where(torch.isfinite(mx), mx, torch.zeros_like(mx))
     e = z.sub_(mx).exp_() if inplace else (z - mx).exp_()
-    return e, mx.squeeze(dim) + e.sum(dim).log()
+    total = e.sum(dim)
+    return e, total, mx.squeeze(dim) + total.log()
 
 
 def _safe(lse: Tensor) -> Tensor:
@@ -444,11 +447,11 @@ def _symmetric(spec, a_s, c_mm, need_grad, grads, per_row, kept):
             row_w[r0:r1], row_num[r0:r1] = w.sum(1), wz.sum(1)
             col_w += w.sum(0)
             col_num += wz.sum(0)
-        exp_r, row_lse[r0:r1] = _exp_shifted(z, 1, inplace=False)
-        exp_c, chunk_col_lse = _exp_shifted(z, 0, inplace=True)  # z is not needed afterwards
+        exp_r, sum_r, row_lse[r0:r1] = _exp_shifted(z, 1, inplace=False)
+        exp_c, sum_c, chunk_col_lse = _exp_shifted(z, 0, inplace=True)  # z is not needed afterwards
         col_lse = torch.logaddexp(col_lse, chunk_col_lse)
         if single:
-            cache = (exp_r, exp_c, one_hot, w)
+            cache = (exp_r, sum_r, exp_c, sum_c, one_hot, w)
 
     row_ok = (row_w > 0) & torch.isfinite(row_lse)
     col_ok = (col_w > 0) & torch.isfinite(col_lse)
@@ -465,9 +468,9 @@ def _symmetric(spec, a_s, c_mm, need_grad, grads, per_row, kept):
         f_c = col_ok.to(acc) * (0.5 / d_c)  # (M,) column factors
         for r0, r1 in chunks:
             if cache is not None:  # one chunk: exp(z - row max), exp(z - column max) from pass 1
-                exp_r, exp_c, one_hot, w = cache
-                g = exp_r.mul_((f_r / exp_r.sum(1).clamp_min(1e-30))[:, None])
-                g.add_(exp_c.mul_((f_c / exp_c.sum(0).clamp_min(1e-30))[None, :]))
+                exp_r, sum_r, exp_c, sum_c, one_hot, w = cache
+                g = exp_r.mul_((f_r / sum_r.clamp_min(1e-30))[:, None])
+                g.add_(exp_c.mul_((f_c / sum_c.clamp_min(1e-30))[None, :]))
             else:
                 z = logits(r0, r1)
                 one_hot, w = positives(r0, r1)
