@@ -27,38 +27,41 @@ counts (see :func:`_pair_mean`; no pair loops).
 
 from __future__ import annotations
 
-from typing import Callable, Literal
+from collections.abc import Callable
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
+from contrastkit.functional import contrastive_cross_entropy, grouped_contrastive_cross_entropy
 from torch import Tensor
-
-from contrastkit.functional import contrastive_cross_entropy
 
 
 def _two_view_nt_xent(z: Tensor) -> Tensor:
-    """NT-Xent over the rows of ``z = [view1; view2]`` ``(2n, D)``: row ``k``'s positive is row
-    ``k +- n``, the self-pair is excluded, raw dot products, temperature 1."""
-    n2 = z.shape[0]
+    """Mean NT-Xent of ``G`` independent groups ``z = [view1; view2]`` ``(G, 2n, D)``: in each group
+    row ``k``'s positive is row ``k +- n``, the self-pair is excluded, raw dot products,
+    temperature 1. One grouped kernel call for all groups."""
+    n2 = z.shape[1]
     idx = torch.arange(n2, device=z.device)
-    return contrastive_cross_entropy(z, z, positive_index=(idx + n2 // 2) % n2, self_index=idx, temperature=1.0).loss
+    return grouped_contrastive_cross_entropy(z, z, positive_index=(idx + n2 // 2) % n2, self_index=idx,
+                                             temperature=1.0).loss
 
 
 def sample_loss(z1: Tensor, z2: Tensor) -> Tensor:
-    """Instance contrast at every timestamp; ``(B, T, D)`` x2 -> scalar (0 when B == 1)."""
+    """Instance contrast at every timestamp; ``(B, T, D)`` x2 -> scalar (0 when B == 1).
+
+    Groups are the ``T`` timestamps, each ``(2B, D)``; the mean over groups equals the official
+    mean over timestamps of per-timestamp means (every group has ``2B`` kept anchors)."""
     if z1.shape[0] == 1:
         return z1.new_zeros(())
-    # one (T, 2B, D) copy; unbind's backward is one stack (per-slice indexing would allocate a
-    # full-size zero gradient per timestamp)
-    per_t = torch.cat([z1, z2]).transpose(0, 1).contiguous().unbind(0)
-    return torch.stack([_two_view_nt_xent(zt) for zt in per_t]).mean()
+    return _two_view_nt_xent(torch.cat([z1, z2]).transpose(0, 1))
 
 
 def observation_loss(z1: Tensor, z2: Tensor) -> Tensor:
-    """Timestamp contrast inside every sample; ``(B, T, D)`` x2 -> scalar (0 when T == 1)."""
+    """Timestamp contrast inside every sample; ``(B, T, D)`` x2 -> scalar (0 when T == 1).
+    Groups are the ``B`` samples, each ``(2T, D)``."""
     if z1.shape[1] == 1:
         return z1.new_zeros(())
-    return torch.stack([_two_view_nt_xent(zb) for zb in torch.cat([z1, z2], dim=1).unbind(0)]).mean()
+    return _two_view_nt_xent(torch.cat([z1, z2], dim=1))
 
 
 def hierarchical_levels(loss_fns: dict[str, Callable[[Tensor, Tensor], Tensor]], z1: Tensor,

@@ -4,6 +4,7 @@ from contrastkit.functional.alignment import align_loss, uniform_loss
 from contrastkit.functional.clip import clip_loss
 from contrastkit.functional.cwcl import cwcl, cwcl_weights
 from contrastkit.functional.dcl import dcl, dclw, dclw_weights
+from contrastkit.functional.grouped import grouped_contrastive_cross_entropy
 from contrastkit.functional.hard_negatives import hard_negative_mixing, mochi_loss
 from contrastkit.functional.infonce import info_nce, nt_xent
 from contrastkit.functional.kernel import KernelOutput, contrastive_cross_entropy
@@ -25,6 +26,7 @@ __all__ = [
     "dcl",
     "dclw",
     "dclw_weights",
+    "grouped_contrastive_cross_entropy",
     "hard_negative_mixing",
     "info_nce",
     "label_similarity",

@@ -1,0 +1,147 @@
+"""The kernel for many independent small problems at once (index positives).
+
+:func:`contrastive_cross_entropy` solves one ``(N, M)`` problem per call. Some methods pose
+hundreds of small ones per step: TS2Vec's and COMET's instance loss is one NT-Xent over the
+``2B`` views *at each timestamp*, their temporal loss one over the ``2T`` timestamps *of each
+sample*. One kernel call per problem spends its time in Python and in launching small ops.
+:func:`grouped_contrastive_cross_entropy` takes a leading group axis ``G`` and computes, for every
+group ``g`` and anchor ``i``::
+
+    z_gik = <a_gi, c_gk> / t
+    l_gi  = logsumexp_{k != self_i} z_gik  -  z_g,i,pos_i
+    loss  = mean (or sum) of l_gi over the anchors that have a positive (pos_i >= 0)
+
+the same definition as the kernel with ``positive_index`` (and ``self_index``), solved for all
+groups with batched matrix products. As in the kernel, the gradient with respect to the logits,
+``p - onehot(pos)``, is known in the forward pass: each chunk of groups adds its contribution to
+the input gradients there and only the ``(G, N, D)`` / ``(G, M, D)`` gradients are kept for
+backward, never the ``(G, N, M)`` logits. The log-softmax and the gradients run in float32
+(float64 for float64 inputs).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from contrastkit.functional.kernel import KernelOutput
+
+_DEFAULT_CHUNK_ELEMENTS = 1 << 24  # logits per chunk when chunk_size is not given (64 MiB in float32)
+
+
+def _check(anchors: Tensor, candidates: Tensor, index: Tensor, name: str) -> Tensor:
+    g, n, m = anchors.shape[0], anchors.shape[1], candidates.shape[1]
+    if index.shape not in ((n,), (g, n)):
+        raise ValueError(f"{name} must have shape (N,)=({n},) or (G, N)=({g}, {n}); got {tuple(index.shape)}")
+    if index.numel() and int(index.max()) >= m:
+        raise ValueError(f"{name} has an entry >= M={m}")
+    return index.to(device=anchors.device, dtype=torch.long).expand(g, n)
+
+
+class _GroupedCE(torch.autograd.Function):
+    """Forward over chunks of groups that also produces the input gradients; backward scales them."""
+
+    @staticmethod
+    def forward(ctx, anchors, candidates, positive_index, self_index, inv_t: float, chunk: int, reduction: str):
+        g, n, _ = anchors.shape
+        acc = torch.float64 if torch.float64 in (anchors.dtype, candidates.dtype) else torch.float32
+        need_grad = ctx.needs_input_grad[0] or ctx.needs_input_grad[1]
+        per_row = torch.zeros(g, n, dtype=acc, device=anchors.device)
+        kept = positive_index >= 0
+        grad_a = torch.zeros(anchors.shape, dtype=acc, device=anchors.device) if need_grad else None
+        grad_c = torch.zeros(candidates.shape, dtype=acc, device=anchors.device) if need_grad else None
+        for g0 in range(0, g, chunk):
+            g1 = min(g0 + chunk, g)
+            a = anchors[g0:g1].to(acc)
+            c = candidates[g0:g1].to(acc)
+            z = torch.bmm(a, c.transpose(1, 2)).mul_(inv_t)  # (g, N, M)
+            pos = positive_index[g0:g1].clamp_min(0)[..., None]
+            if self_index is not None:
+                _exclude_self_(z, self_index[g0:g1])
+            positive_logit = z.gather(2, pos).squeeze(2)
+            lse = torch.logsumexp(z, dim=2)
+            ok = kept[g0:g1] & torch.isfinite(lse)
+            kept[g0:g1] = ok
+            per_row[g0:g1] = torch.where(ok, lse - positive_logit, torch.zeros_like(lse))
+            if need_grad:
+                p = z.sub_(lse.masked_fill(~ok, 0.0)[..., None]).exp_()  # softmax, in place
+                p.scatter_add_(2, pos, -torch.ones_like(pos, dtype=p.dtype))
+                p.mul_(ok[..., None].to(p.dtype))
+                grad_a[g0:g1] = torch.bmm(p, c).mul_(inv_t)
+                grad_c[g0:g1] = torch.bmm(p.transpose(1, 2), a).mul_(inv_t)
+        n_kept = int(kept.sum())
+        denom = max(n_kept, 1) if reduction == "mean" else 1
+        loss = per_row.sum() / denom
+        if need_grad:
+            ctx.save_for_backward(grad_a.div_(denom), grad_c.div_(denom))
+            ctx.dtypes = (anchors.dtype, candidates.dtype)
+        ctx.mark_non_differentiable(per_row)
+        return loss, per_row, torch.tensor(g * n - n_kept)
+
+    @staticmethod
+    def backward(ctx, grad_loss, _grad_rows, _grad_dropped):
+        grad_a, grad_c = ctx.saved_tensors
+        da = (grad_a * grad_loss.to(grad_a.dtype)).to(ctx.dtypes[0]) if ctx.needs_input_grad[0] else None
+        dc = (grad_c * grad_loss.to(grad_c.dtype)).to(ctx.dtypes[1]) if ctx.needs_input_grad[1] else None
+        return da, dc, None, None, None, None, None
+
+
+def _exclude_self_(z: Tensor, self_index: Tensor) -> None:
+    """Set ``z[g, i, self_index[g, i]] = -inf`` where ``self_index >= 0`` (in place)."""
+    if bool((self_index >= 0).all()):
+        z.scatter_(2, self_index[..., None], float("-inf"))
+        return
+    gi, ii = torch.nonzero(self_index >= 0, as_tuple=True)
+    z[gi, ii, self_index[gi, ii]] = float("-inf")
+
+
+def grouped_contrastive_cross_entropy(
+    anchors: Tensor,
+    candidates: Tensor,
+    *,
+    positive_index: Tensor,
+    temperature: float = 0.1,
+    self_index: Tensor | None = None,
+    chunk_size: int | None = None,
+    reduction: str = "mean",
+) -> KernelOutput:
+    """Index-positive contrastive cross-entropy of ``G`` independent problems (module docstring).
+
+    Args:
+        anchors: ``(G, N, D)``; used as given (callers normalize).
+        candidates: ``(G, M, D)``; may be the same tensor as ``anchors`` (both gradients add up).
+        positive_index: ``(N,)`` shared by all groups, or ``(G, N)``; candidate index of each
+            anchor's positive, ``-1`` = none (the anchor is dropped and counted).
+        temperature: one positive Python number for all groups.
+        self_index: ``(N,)`` or ``(G, N)``; the candidate that is the anchor itself (excluded
+            from the log-sum-exp), ``-1`` = none.
+        chunk_size: groups per chunk (default: as many as fit ``2**24`` logits).
+        reduction: ``"mean"`` over all kept anchors of all groups, or ``"sum"``.
+
+    Returns:
+        :class:`KernelOutput` with ``per_anchor`` of shape ``(G, N)``.
+    """
+    if anchors.dim() != 3 or candidates.dim() != 3:
+        raise ValueError(f"anchors and candidates must be 3-D (G, N, D) and (G, M, D); got "
+                         f"{tuple(anchors.shape)} and {tuple(candidates.shape)}")
+    if anchors.shape[0] != candidates.shape[0] or anchors.shape[2] != candidates.shape[2]:
+        raise ValueError(f"anchors {tuple(anchors.shape)} and candidates {tuple(candidates.shape)} must share "
+                         "the group count G and the feature dimension D")
+    if 0 in anchors.shape[:2] or candidates.shape[1] == 0:
+        raise ValueError("anchors and candidates must not be empty")
+    if isinstance(temperature, Tensor) or not (math.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature must be a finite Python number > 0; got {temperature!r}")
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"reduction must be 'mean' or 'sum'; got {reduction!r}")
+    if chunk_size is not None and chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1; got {chunk_size}")
+    pos = _check(anchors, candidates, positive_index, "positive_index")
+    sidx = None if self_index is None else _check(anchors, candidates, self_index, "self_index")
+    if sidx is not None:
+        pos = torch.where(pos == sidx, -1, pos)  # a positive that is the anchor itself counts as none
+    per_group = anchors.shape[1] * candidates.shape[1]
+    chunk = chunk_size or max(1, _DEFAULT_CHUNK_ELEMENTS // per_group)
+    loss, per_row, dropped = _GroupedCE.apply(anchors, candidates, pos, sidx, 1.0 / temperature, chunk, reduction)
+    return KernelOutput(loss, per_row, int(dropped))
