@@ -49,3 +49,29 @@ def test_finetune_tests_the_best_validation_f1_checkpoint(parts, tmp_path):
     f1 = logged["valmacro_f1"][~np.isnan(logged["valmacro_f1"])]
     assert len(f1) == 4 and float(best_score) == pytest.approx(f1.max())
     assert 0 <= m["sample/f1"] <= 1 and 0 <= m["patient/auroc"] <= 1
+
+
+def test_finetune_of_a_pretrained_encoder_trains_the_encoder(parts, tmp_path):
+    """Full fine-tuning: the exported (weight-averaged, frozen) encoder must come back trainable,
+    and its weights must move, not only the head's."""
+    from medts.method import COMET
+
+    torch.manual_seed(0)
+    pre = COMET(4, output_dims=8, hidden_dims=8, depth=2)
+    exported = pre.export_encoder()
+    assert all(p.requires_grad for p in exported.parameters())
+    assert not any(p.requires_grad for p in pre.averaged_encoder().parameters())  # the average stays frozen
+    before = {k: v.clone() for k, v in exported.state_dict().items()}
+    run_finetune(exported, parts, tmp_path / "ft", fraction=1.0, seed=0, epochs=1, lr=3e-3, batch_size=32)
+    state = torch.load(tmp_path / "ft/checkpoints/last.ckpt", weights_only=False)["state_dict"]
+    moved = [k for k, v in before.items() if v.is_floating_point() and not torch.equal(state[f"encoder.{k}"], v)]
+    assert len(moved) >= len([v for v in before.values() if v.is_floating_point()]) // 2
+
+
+def test_training_loader_never_yields_a_batch_of_one(parts):
+    from medts.data.datamodule import loader
+
+    n = parts["train"].n_samples
+    sizes = [len(b["x"]) for b in loader(parts["train"], n - 1, shuffle=True)]
+    assert sizes == [n - 1]  # the lone last sample is dropped (BatchNorm needs two)
+    assert [len(b["x"]) for b in loader(parts["train"], n - 1)] == [n - 1, 1]  # evaluation keeps every sample

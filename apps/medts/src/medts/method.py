@@ -175,8 +175,9 @@ class COMET(ContrastiveModule):
         return self.swa_encoder.module if self.swa_encoder is not None else self.encoder
 
     def export_encoder(self) -> TSEncoder:
-        """A standalone copy of :meth:`averaged_encoder` (for fine-tuning)."""
-        return copy.deepcopy(self.averaged_encoder())
+        """A standalone, trainable copy of :meth:`averaged_encoder` (for full fine-tuning; the
+        average itself is kept frozen, so its copy must be switched back to requiring gradients)."""
+        return copy.deepcopy(self.averaged_encoder()).requires_grad_(True)
 
     @torch.no_grad()
     def embed(self, x: Tensor, batch_size: int = 256) -> Tensor:

@@ -53,7 +53,10 @@ def loader(ds: HierarchicalSet, batch_size: int, *, hierarchy: bool = False, shu
                                         trials_per_packet, seed)
         return DataLoader(data, batch_sampler=sampler, collate_fn=_batch)
     g = torch.Generator().manual_seed(seed)
-    return DataLoader(data, batch_size=batch_size, shuffle=shuffle, collate_fn=_batch, generator=g)
+    # a training batch of one sample would stop the head's BatchNorm; drop it (one sample an epoch)
+    drop_last = shuffle and ds.n_samples % batch_size == 1 and ds.n_samples > 1
+    return DataLoader(data, batch_size=batch_size, shuffle=shuffle, collate_fn=_batch, generator=g,
+                      drop_last=drop_last)
 
 
 class MedTSDataModule(L.LightningDataModule):
