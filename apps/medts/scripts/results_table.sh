@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's results table: every method x seed of the EEG configs, one thread per job, then
-# merged into mean +- std. Needs the caches under runs/medts/cache (`medts prepare
-# apps/medts/configs/eeg_smni.yaml`, same for eeg_arithmetic). From the repo root:
+# merged into mean +- std. Checkpoints and logs go to $OUT/runs (an interrupted run resumes).
+# Needs the caches under runs/medts/cache (`medts prepare apps/medts/configs/eeg_smni.yaml`,
+# same for eeg_arithmetic). From the repo root:
 #   OUT=runs/medts/table_out bash apps/medts/scripts/results_table.sh
 # Environment: CONFIGS (default "eeg_smni eeg_arithmetic"), PARALLEL=1 runs every job at once
 # (default: the configs in parallel, the jobs of a config one after another), EXTRA (more
@@ -20,7 +21,7 @@ BUDGET=(--set protocol.progress=false --set protocol.pretrain_epochs=${PRETRAIN_
 one() {  # config method seed
   [ -f "$OUT/jobs/$1__$2__$3.done" ] && return  # finished before an interruption
   timeout "$JOB_TIMEOUT" $PY -m medts.table job "apps/medts/configs/$1.yaml" --method $2 --seed $3 \
-    --out "$OUT/jobs" "${BUDGET[@]}" > "$OUT/logs/$1-$2-$3.log" 2>&1 && touch "$OUT/jobs/$1__$2__$3.done"
+    --out "$OUT/jobs" --runs-root "$OUT/runs" "${BUDGET[@]}" > "$OUT/logs/$1-$2-$3.log" 2>&1 && touch "$OUT/jobs/$1__$2__$3.done"
 }
 for cfg in $CONFIGS; do
   (
