@@ -1,4 +1,4 @@
-"""``medts prepare | fit | validate | test | evaluate | demo``."""
+"""``medts prepare | fit | validate | test | evaluate | demo | figures``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from contrastkit.train import run_cli
 
 from medts.data.datamodule import MedTSDataModule
 from medts.demo import demo
+from medts.figures import figures
 from medts.method import COMET
 
 
@@ -55,4 +56,5 @@ def evaluate(experiment: str, overrides: list[str] | None = None, name: str | No
 
 def main(argv: Sequence[str] | None = None):
     """Console entry point."""
-    return run_cli("medts", COMET, MedTSDataModule, {"prepare": prepare, "evaluate": evaluate, "demo": demo}, argv)
+    return run_cli("medts", COMET, MedTSDataModule, {"prepare": prepare, "evaluate": evaluate, "demo": demo,
+                                                      "figures": figures}, argv)

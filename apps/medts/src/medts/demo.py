@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict
-from pathlib import Path
 
-import numpy as np
 import torch
-from contrastkit.train import new_run_dir, plot_embeddings, plot_loss_curves, save_config, write_metrics
+from contrastkit.train import new_run_dir, save_config, write_metrics
 
 from medts.data.build import Construction
 from medts.data.datamodule import MedTSDataModule
 from medts.data.sources import Source
-from medts.evaluate import all_samples, run_finetune, run_linear_probe
+from medts.evaluate import run_finetune, run_linear_probe
 from medts.experiment import DataConfig, ModelConfig, pretrain
+from medts.figures import write_figures
 
 
 def demo(
@@ -70,21 +69,10 @@ def demo(
         finetune_lr, batch_size, progress=progress)
     metrics["seconds"] = time.time() - t0
     write_metrics(run_dir, metrics)
-    _plots(run_dir, module, dm)
+    write_figures(run_dir / "plots", run_dir / "pretrain", module, dm.parts["test"])
     print(table(metrics))
     print(f"run: {run_dir}")
     return metrics
-
-
-def _plots(run_dir: Path, module, dm: MedTSDataModule) -> None:
-    plots = run_dir / "plots"
-    plot_loss_curves(run_dir / "pretrain", plots / "loss_per_level.png")
-    test = dm.parts["test"]
-    emb = module.embed(torch.from_numpy(all_samples(test))).numpy()
-    plot_embeddings(emb, np.array(test.patient_names)[test.sample_patient], plots / "embeddings_by_patient.png",
-                    "test embeddings by patient")
-    plot_embeddings(emb, np.array(test.class_names)[test.sample_label], plots / "embeddings_by_class.png",
-                    "test embeddings by class")
 
 
 def table(metrics: dict, keys=("accuracy", "precision", "recall", "f1", "auroc", "auprc")) -> str:
