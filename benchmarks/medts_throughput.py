@@ -34,7 +34,6 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
-
 from medts.losses import hierarchical, id_loss, observation_loss, sample_loss
 from medts.method import COMET
 

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-
 from contrastkit.paths import data_root
 
 

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from medts.data import Construction, DataError, Recording, build_set
 from medts.data.windows import beats_centred, resample, standardize, window_starts
 

@@ -4,7 +4,6 @@ import json
 
 import pytest
 import yaml
-
 from medts.cli import main
 from medts.configs import load_experiment
 from medts.data import read_cache

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-
 from medts.cli import main
 
 pytestmark = pytest.mark.slow

@@ -3,7 +3,6 @@
 import mne
 import numpy as np
 import pytest
-
 from medts.data import DataError
 from medts.data.eeg_mne import read_mne, read_mne_folder, read_subject_table
 

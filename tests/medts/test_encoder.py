@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-
 from medts.models.encoder import TSEncoder, continuous_mask, make_mask, max_pool_time
 
 

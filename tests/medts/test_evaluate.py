@@ -4,7 +4,6 @@
 import numpy as np
 import pytest
 import torch
-
 from medts.data import Construction, Source, build_from_source, split_set
 from medts.evaluate import patient_probabilities, run_finetune, run_linear_probe, score
 
@@ -32,7 +31,7 @@ def test_score_perfect_and_inverted(parts):
 
 
 def test_linear_probe_on_spectra_beats_chance(parts):
-    spectra = lambda x: torch.from_numpy(np.abs(np.fft.rfft(x, axis=1)).reshape(len(x), -1))  # noqa: E731
+    spectra = lambda x: torch.from_numpy(np.abs(np.fft.rfft(x, axis=1)).reshape(len(x), -1))
     m = run_linear_probe(spectra, parts)
     assert m["sample/accuracy"] > 0.75 and m["patient/accuracy"] >= 0.75
 

@@ -5,7 +5,6 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from medts.losses import hierarchical, id_loss, observation_loss, sample_loss
 
 

@@ -2,8 +2,16 @@
 
 import numpy as np
 import pytest
-
-from medts.data import Construction, DataError, Source, build_from_source, label_fraction, read_cache, split_set, write_cache
+from medts.data import (
+    Construction,
+    DataError,
+    Source,
+    build_from_source,
+    label_fraction,
+    read_cache,
+    split_set,
+    write_cache,
+)
 from medts.data.sampler import HierarchyBatchSampler
 from medts.data.split import patient_split
 

@@ -5,7 +5,6 @@ import re
 
 import numpy as np
 import pytest
-
 from medts.data import DataError
 from medts.data.uci_eeg import read_uci_folder, read_uci_trial
 
@@ -41,7 +40,7 @@ def test_truncated_file_names_the_file(real_data, tmp_path):
 
 def test_nan_value_names_file_and_channel(real_data, tmp_path):
     with gzip.open(real_data / TRIAL, "rt") as fh:
-        text = re.sub(r"^0 FP2 5 \S+$", "0 FP2 5 nan", fh.read(), count=1, flags=re.M)
+        text = re.sub(r"^0 FP2 5 \S+$", "0 FP2 5 nan", fh.read(), count=1, flags=re.MULTILINE)
     bad = tmp_path / "nan.gz"
     with gzip.open(bad, "wt") as fh:
         fh.write(text)

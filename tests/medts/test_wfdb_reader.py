@@ -4,7 +4,6 @@ import shutil
 
 import numpy as np
 import pytest
-
 from medts.data import Construction, DataError, build_set
 from medts.data.wfdb_reader import read_wfdb
 
@@ -19,8 +18,8 @@ def test_mitbih_100(real_data):
 
 
 def test_mitbih_header_age_sex(real_data):
-    from medts.data.wfdb_reader import header_info
     import wfdb
+    from medts.data.wfdb_reader import header_info
     info = header_info(wfdb.rdheader(str(real_data / WF / "100")).comments)
     assert info["age"] == "69" and info["sex"] == "male"
 
@@ -35,7 +34,7 @@ def test_ptb_header_comments_give_label(real_data):
 def test_heartbeat_trials_from_annotations(real_data):
     rec = read_wfdb(real_data / WF / "100", label="normal")
     ds = build_set([rec], Construction(trial_mode="heartbeat", beats_per_trial=10, beat_seconds=0.6))
-    beat = int(round(0.6 * 360))
+    beat = round(0.6 * 360)
     assert ds.trials.shape == (227, 10 * beat, 2) and ds.sample_length == beat
     assert ds.n_samples == 2270 and np.all(np.bincount(ds.sample_trial) == 10)
 

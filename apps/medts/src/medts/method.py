@@ -26,12 +26,18 @@ import copy
 from typing import Literal
 
 import torch
+from contrastkit.functional import nt_xent
+from contrastkit.train import ContrastiveModule
 from torch import Tensor
 from torch.optim.swa_utils import AveragedModel
 
-from contrastkit.functional import nt_xent
-from contrastkit.train import ContrastiveModule
-from medts.losses import hierarchical_levels, id_loss_from_similarity, id_similarity, observation_loss, sample_loss
+from medts.losses import (
+    hierarchical_levels,
+    id_loss_from_similarity,
+    id_similarity,
+    observation_loss,
+    sample_loss,
+)
 from medts.models.encoder import DETERMINISTIC_MASKS, TSEncoder, max_pool_time
 from medts.views import jitter_scale, stacked_masks
 

@@ -9,7 +9,14 @@ import numpy as np
 
 from medts.data.errors import DataError
 from medts.data.hierarchy import HierarchicalSet, Recording
-from medts.data.windows import detect_rpeaks, heartbeat_trials, pseudo_trials, resample, standardize, window_starts
+from medts.data.windows import (
+    detect_rpeaks,
+    heartbeat_trials,
+    pseudo_trials,
+    resample,
+    standardize,
+    window_starts,
+)
 
 
 @dataclass

@@ -35,7 +35,7 @@ def read_mne(
         raise DataError(path, f"unsupported EEG format {suffix!r}; expected one of {sorted(_READERS)}")
     try:
         raw = getattr(mne.io, _READERS[suffix])(str(path), preload=True, verbose="error")
-    except Exception as err:  # noqa: BLE001 - MNE raises many types; we name the file
+    except Exception as err:
         raise DataError(path, f"MNE cannot read it ({type(err).__name__}: {err})") from err
     names = list(raw.ch_names)
     if channels:

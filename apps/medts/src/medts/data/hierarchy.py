@@ -93,7 +93,7 @@ class HierarchicalSet:
         offs = rows[:, 1:2] + np.arange(self.sample_length)[None, :]
         return np.asarray(self.trials[rows[:, :1], offs], dtype=np.float32)
 
-    def subset_patients(self, patients: np.ndarray) -> "HierarchicalSet":
+    def subset_patients(self, patients: np.ndarray) -> HierarchicalSet:
         """The samples of the given patient ids (trials and ids kept, sample rows filtered)."""
         keep = np.isin(self.sample_patient, patients)
         return HierarchicalSet(
@@ -101,7 +101,7 @@ class HierarchicalSet:
             self.patient_names, self.patient_label, self.class_names, self.fs, self.channels, dict(self.meta),
         )
 
-    def subset_samples(self, idx: np.ndarray) -> "HierarchicalSet":
+    def subset_samples(self, idx: np.ndarray) -> HierarchicalSet:
         """The given sample rows."""
         return HierarchicalSet(
             self.trials, self.trial_patient, self.sample_index[np.asarray(idx)], self.sample_length,
@@ -112,8 +112,8 @@ class HierarchicalSet:
         """Counts for printing and for the manifest."""
         pats = np.unique(self.sample_patient)
         return {
-            "patients": int(len(pats)),
-            "trials": int(len(np.unique(self.sample_trial))),
+            "patients": len(pats),
+            "trials": len(np.unique(self.sample_trial)),
             "samples": self.n_samples,
             "sample_shape": [self.sample_length, self.n_channels],
             "fs": self.fs,

@@ -13,7 +13,7 @@ Every batch then holds whole trials (all their samples) in groups of trials of o
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 from torch.utils.data import Sampler

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from contrastkit.paths import resolve
+
 from medts.data.build import Construction, build_set
 from medts.data.cache import read_cache, write_cache
 from medts.data.eeg_mne import read_mne_folder, read_subject_table
@@ -13,7 +15,6 @@ from medts.data.hierarchy import HierarchicalSet, Recording
 from medts.data.synthetic import synthetic_recordings
 from medts.data.uci_eeg import read_uci_folder
 from medts.data.wfdb_reader import read_wfdb
-from contrastkit.paths import resolve
 
 
 @dataclass

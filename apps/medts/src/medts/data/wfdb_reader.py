@@ -29,7 +29,7 @@ def check_signal_files(record_path: str | Path) -> None:
     record_path = Path(record_path)
     try:
         hdr = wfdb.rdheader(str(record_path))
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         raise DataError(record_path.with_suffix(".hea"), f"unreadable WFDB header ({err})") from err
     per_file: dict[str, list[tuple[int, int]]] = {}
     for name, fmt, off in zip(hdr.file_name or [], hdr.fmt or [], hdr.byte_offset or [None] * hdr.n_sig):
@@ -91,7 +91,7 @@ def read_wfdb(
     check_signal_files(record_path)
     try:
         rec = wfdb.rdrecord(str(record_path))
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         raise DataError(record_path.with_suffix(".dat"), f"wfdb cannot read it ({err})") from err
     names = list(rec.sig_name)
     if channels:
