@@ -74,7 +74,11 @@ class _GroupedCE(torch.autograd.Function):
         n_kept = int(kept.sum())
         denom = max(n_kept, 1) if reduction == "mean" else 1
         loss = per_row.sum() / denom
-        if need_grad:
+        ctx.same = anchors is candidates
+        if need_grad and ctx.same:  # one tensor in both roles: keep one summed gradient
+            ctx.save_for_backward(grad_a.add_(grad_c).div_(denom))
+            ctx.dtypes = (anchors.dtype,)
+        elif need_grad:
             ctx.save_for_backward(grad_a.div_(denom), grad_c.div_(denom))
             ctx.dtypes = (anchors.dtype, candidates.dtype)
         ctx.mark_non_differentiable(per_row)
@@ -82,6 +86,9 @@ class _GroupedCE(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_loss, _grad_rows, _grad_dropped):
+        if ctx.same:  # autograd adds the two roles' gradients; the sum is returned once
+            (grad,) = ctx.saved_tensors
+            return (grad * grad_loss.to(grad.dtype)).to(ctx.dtypes[0]), None, None, None, None, None, None
         grad_a, grad_c = ctx.saved_tensors
         da = (grad_a * grad_loss.to(grad_a.dtype)).to(ctx.dtypes[0]) if ctx.needs_input_grad[0] else None
         dc = (grad_c * grad_loss.to(grad_c.dtype)).to(ctx.dtypes[1]) if ctx.needs_input_grad[1] else None
@@ -111,7 +118,8 @@ def grouped_contrastive_cross_entropy(
 
     Args:
         anchors: ``(G, N, D)``; used as given (callers normalize).
-        candidates: ``(G, M, D)``; may be the same tensor as ``anchors`` (both gradients add up).
+        candidates: ``(G, M, D)``; may be the same tensor as ``anchors`` (then one summed
+            gradient is kept for backward instead of two).
         positive_index: ``(N,)`` shared by all groups, or ``(G, N)``; candidate index of each
             anchor's positive, ``-1`` = none (the anchor is dropped and counted).
         temperature: one positive Python number for all groups.
