@@ -88,6 +88,10 @@ def test_loss_plot_and_embedding_plot(tmp_path):
     _train(run_dir, 1)
     png = plot_loss_curves(run_dir)
     assert png.read_bytes()[:4] == b"\x89PNG"
+    only = plot_loss_curves(run_dir, run_dir / "plots" / "only.png", columns=["train/loss_epoch", "not/logged"])
+    assert only.stat().st_size > 1000
+    with pytest.raises(ValueError, match="no loss column"):
+        plot_loss_curves(run_dir, run_dir / "plots" / "none.png", columns=["not/logged"])
     emb = plot_embeddings(torch.randn(30, 5).numpy(), [i % 3 for i in range(30)], run_dir / "plots" / "e.png")
     assert emb.stat().st_size > 1000
     with pytest.raises(ValueError, match="embeddings"):

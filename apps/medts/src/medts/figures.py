@@ -13,11 +13,14 @@ from medts.evaluate import all_samples
 
 
 def write_figures(out_dir: str | Path, pretrain_dir: str | Path, module, test: HierarchicalSet) -> list[Path]:
-    """Write ``loss_per_level.png`` (from ``pretrain_dir``'s CSV logs) and
+    """Write ``loss_per_level.png`` (per-level epoch means of training, validation dashed, from
+    ``pretrain_dir``'s CSV logs) and
     ``embeddings_by_patient.png`` / ``embeddings_by_class.png`` (PCA of ``module.embed`` on every
     sample of ``test``) into ``out_dir``; returns their paths."""
     out_dir = Path(out_dir)
-    paths = [plot_loss_curves(pretrain_dir, out_dir / "loss_per_level.png")]
+    levels = ("patient", "trial", "sample", "observation", "instance")
+    columns = [f"train/loss_{lvl}_epoch" for lvl in levels] + [f"val/loss_{lvl}" for lvl in levels]
+    paths = [plot_loss_curves(pretrain_dir, out_dir / "loss_per_level.png", columns)]
     emb = module.embed(torch.from_numpy(all_samples(test))).cpu().numpy()
     paths.append(plot_embeddings(emb, np.array(test.patient_names)[test.sample_patient],
                                  out_dir / "embeddings_by_patient.png", "test embeddings by patient"))

@@ -17,10 +17,10 @@ def _pyplot():
     return plt
 
 
-def plot_loss_curves(run_dir: str | Path, out: str | Path | None = None) -> Path:
-    """Plot every logged column whose name contains ``loss`` against the step, from the CSV logs
-    ``run_dir/logs/csv*/metrics.csv`` (a resumed run adds ``csv_1``...); writes
-    ``run_dir/plots/loss.png`` (or ``out``)."""
+def plot_loss_curves(run_dir: str | Path, out: str | Path | None = None, columns: list[str] | None = None) -> Path:
+    """Plot every logged column whose name contains ``loss`` (or only ``columns``, those that were
+    logged, in that order) against the step, from the CSV logs ``run_dir/logs/csv*/metrics.csv``
+    (a resumed run adds ``csv_1``...); writes ``run_dir/plots/loss.png`` (or ``out``)."""
     run_dir = Path(run_dir)
     parts = sorted((run_dir / "logs").glob("csv*/metrics.csv"), key=lambda p: (len(p.parent.name), p.parent.name))
     if not parts:
@@ -30,16 +30,18 @@ def plot_loss_curves(run_dir: str | Path, out: str | Path | None = None) -> Path
         with part.open() as f:
             rows.extend(csv.DictReader(f))
     path = parts[0]
-    columns = sorted({c for r in rows for c in r if "loss" in c})
+    logged = {c for r in rows for c in r}
+    columns = sorted(c for c in logged if "loss" in c) if columns is None else [c for c in columns if c in logged]
     if not columns:
-        raise ValueError(f"{path} has no loss column")
+        raise ValueError(f"{path} has no loss column" + ("" if columns is None else " of those asked for"))
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for col in columns:
         pts = [(int(r["step"]), float(r[col])) for r in rows if r.get(col) not in ("", None)]
         if pts:
             xs, ys = zip(*pts)
-            ax.plot(xs, ys, label=col, marker="." if len(pts) < 50 else None)
+            ax.plot(xs, ys, label=col, marker="." if len(pts) < 50 else None,
+                    linestyle="--" if col.startswith("val") else "-")
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.legend(fontsize=7)
