@@ -69,8 +69,8 @@ class _GroupedCE(torch.autograd.Function):
                 p = z.sub_(lse.masked_fill(~ok, 0.0)[..., None]).exp_()  # softmax, in place
                 p.scatter_add_(2, pos, -torch.ones_like(pos, dtype=p.dtype))
                 p.mul_(ok[..., None].to(p.dtype))
-                grad_a[g0:g1] = torch.bmm(p, c).mul_(inv_t)
-                grad_c[g0:g1] = torch.bmm(p.transpose(1, 2), a).mul_(inv_t)
+                torch.bmm(p, c, out=grad_a[g0:g1]).mul_(inv_t)  # slices of dim 0: contiguous
+                torch.bmm(p.transpose(1, 2), a, out=grad_c[g0:g1]).mul_(inv_t)
         n_kept = int(kept.sum())
         denom = max(n_kept, 1) if reduction == "mean" else 1
         loss = per_row.sum() / denom
