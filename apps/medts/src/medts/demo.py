@@ -34,7 +34,7 @@ def demo(
     depth: int = 6,
     batch_size: int = 64,
     seed: int = 0,
-    threads: int = 1,
+    threads: int = 2,
     progress: bool = True,
 ) -> dict:
     """Pretrain COMET on synthetic patients, linear probe, fine-tune on a label fraction; print a table.
@@ -44,8 +44,8 @@ def demo(
         patients_per_class / seconds: the synthetic cohort (2 classes, 4 channels, 64 Hz).
         pretrain_epochs / finetune_epochs / finetune_fraction / finetune_lr: the protocol's budget.
         output_dims / hidden_dims / depth: the encoder's size.
-        threads: torch CPU threads (1 by default: the loss is many small kernel calls, and two
-            OpenMP threads on a busy 2-core machine spend their time at barriers).
+        threads: torch CPU threads (2, the cores of the reference machine; use 1 on a machine
+            that is busy with other jobs, where OpenMP threads wait for each other).
     """
     torch.set_num_threads(threads)
     t0 = time.time()
