@@ -1,5 +1,7 @@
-"""COMET's four contrastive levels, each through the core kernel
-:func:`contrastkit.functional.contrastive_cross_entropy` (Wang et al., NeurIPS 2023, Sec. 3).
+"""COMET's four contrastive levels, each through the core kernel (Wang et al., NeurIPS 2023, Sec. 3):
+:func:`contrastkit.functional.contrastive_cross_entropy` for the trial and patient levels, its
+grouped form :func:`contrastkit.functional.grouped_contrastive_cross_entropy` for the sample and
+observation levels (one call for all timestamps / all samples).
 
 All take two views ``z1, z2`` of per-timestamp representations ``(B, T, D)``.
 
