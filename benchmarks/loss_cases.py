@@ -14,7 +14,8 @@ Peers are imported only inside their builders; a missing one raises :class:`Peer
 from __future__ import annotations
 
 import importlib.util
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F

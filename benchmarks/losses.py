@@ -32,8 +32,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import loss_cases  # noqa: E402
-import measure  # noqa: E402
+import loss_cases
+import measure
 
 GIB = float(1 << 30)
 DEFAULT_SIZES = [256, 1024, 4096, 16384]
@@ -74,7 +74,7 @@ def case_key(loss: str, impl: str, n: int, args: argparse.Namespace) -> str:
 def _child(spec: dict, conn) -> None:
     try:
         conn.send(measure.run(spec))
-    except BaseException as err:  # reported in the table, never silently dropped
+    except BaseException as err:  # noqa: BLE001 - reported in the table, never silently dropped
         conn.send({"status": f"failed: {type(err).__name__}: {str(err).splitlines()[0][:160] if str(err) else ''}"})
     finally:
         conn.close()
@@ -212,14 +212,14 @@ def render(results: list[dict], meta: dict) -> str:
     import torch
 
     out = [
-        f"Run {meta['started']}: torch {torch.__version__}, {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} CPUs, {args.threads} torch thread(s) per case, float32, D={args.d}; "
-        f"load average {meta['load0'][0]:.2f} at start, {meta['load1'][0]:.2f} at end.",
+        (f"Run {meta['started']}: torch {torch.__version__}, {platform.processor() or platform.machine()}, "
+         f"{os.cpu_count()} CPUs, {args.threads} torch thread(s) per case, float32, D={args.d}; "
+         f"load average {meta['load0'][0]:.2f} at start, {meta['load1'][0]:.2f} at end."),
         "",
-        "Time: forward + backward, median of "
-        f"{args.repeats} after one warm-up, the implementations of one loss and N interleaved in one "
-        "process. Peak: RSS high-water mark of one forward + backward above the RSS after the inputs "
-        "were allocated, in a fresh process per case. 'ours faster' = peer time / contrastkit time.",
+        ("Time: forward + backward, median of "
+         f"{args.repeats} after one warm-up, the implementations of one loss and N interleaved in one "
+         "process. Peak: RSS high-water mark of one forward + backward above the RSS after the inputs "
+         "were allocated, in a fresh process per case. 'ours faster' = peer time / contrastkit time."),
     ]
     for loss in args.losses:
         out += ["", f"### {loss}", "", "| N pairs | implementation | fwd+bwd (s) | ours faster | peak (MiB) | loss value |",

@@ -33,7 +33,7 @@ def _load(name: str):
 def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench") / "losses.md"
     cmd = [sys.executable, str(BENCH / "losses.py"), "--quick", "--sizes", "64", "--repeats", "1", "--out", str(out)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     rows = [json.loads(line) for line in out.with_suffix(".jsonl").read_text().splitlines()]
     return out.read_text(), rows, proc.stdout
@@ -50,7 +50,7 @@ def test_table_has_our_rows_and_every_peer(tiny_run):
                 assert row["status"] == "ok", row
             else:
                 assert row["status"] in ("ok", "not installed"), row
-        ours = re.search(rf"\| 64 \| contrastkit \| ([0-9.e-]+) \|", table.split(f"### {loss}")[1])
+        ours = re.search(r"\| 64 \| contrastkit \| ([0-9.e-]+) \|", table.split(f"### {loss}")[1])
         assert ours and float(ours.group(1)) > 0
 
 

@@ -3,9 +3,8 @@
 import numpy as np
 import pytest
 import torch
-from sklearn import metrics as skm
-
 from contrastkit.eval import classification_metrics
+from sklearn import metrics as skm
 
 
 def _sklearn(y, p):

@@ -3,10 +3,9 @@
 import numpy as np
 import pytest
 import torch
+from contrastkit.eval import classification_metrics, knn_accuracy, linear_probe
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
-
-from contrastkit.eval import classification_metrics, knn_accuracy, linear_probe
 
 
 def _blobs(n, c, d, seed, spread=1.0):

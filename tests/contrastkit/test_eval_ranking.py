@@ -4,9 +4,8 @@ import math
 
 import pytest
 import torch
-from torchmetrics.functional.retrieval import retrieval_hit_rate, retrieval_normalized_dcg
-
 from contrastkit.eval import hit_rate_at_k, hit_rate_from_ranks, ndcg_at_k, ndcg_from_ranks, target_ranks
+from torchmetrics.functional.retrieval import retrieval_hit_rate, retrieval_normalized_dcg
 
 
 def test_against_torchmetrics_per_user():

@@ -2,9 +2,8 @@
 
 import pytest
 import torch
-from torchmetrics.functional.retrieval import retrieval_hit_rate
-
 from contrastkit.eval import retrieval_recall_at_k
+from torchmetrics.functional.retrieval import retrieval_hit_rate
 
 
 def _loop_recall(q, g, mask, k):

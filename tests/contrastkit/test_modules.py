@@ -9,6 +9,7 @@ import math
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import contrastkit.functional as CF
 import contrastkit.losses as CL
@@ -201,7 +202,7 @@ def test_references_do_not_use_the_library_they_check():
 
     import contrastkit.testing.references as refs
 
-    tree = ast.parse(open(refs.__file__).read())
+    tree = ast.parse(Path(refs.__file__).read_text())
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     assert not {m for m in imported if m and m.startswith("contrastkit")}

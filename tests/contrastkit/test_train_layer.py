@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import json
 
+import lightning as L
 import pytest
 import torch
-import lightning as L
-from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
-
 from contrastkit.functional import nt_xent
 from contrastkit.train import (
     ContrastiveModule,
-    fit_resumable, last_checkpoint, make_trainer, new_run_dir, plot_embeddings, plot_loss_curves,
-    run_cli, save_config, seed_everything, write_metrics,
+    fit_resumable,
+    last_checkpoint,
+    make_trainer,
+    new_run_dir,
+    plot_embeddings,
+    plot_loss_curves,
+    run_cli,
+    save_config,
+    seed_everything,
+    write_metrics,
 )
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
 
 class ToySimCLR(ContrastiveModule):

@@ -45,7 +45,7 @@ def test_evaluate_runs_every_method(config, tmp_path):
 def test_config_errors_name_the_field(config):
     with pytest.raises(ValueError, match="protocol: unknown field"):
         load_experiment(config, ["protocol.epochs=3"])
-    data, model, proto = load_experiment(config, ["model.depth=4", "data.split=[0.5, 0.25, 0.25]"])
+    data, model, _proto = load_experiment(config, ["model.depth=4", "data.split=[0.5, 0.25, 0.25]"])
     assert model.depth == 4 and data.split == (0.5, 0.25, 0.25)
 
 

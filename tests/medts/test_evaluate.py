@@ -38,7 +38,7 @@ def test_linear_probe_on_spectra_beats_chance(parts):
 
 def test_finetune_tests_the_best_validation_f1_checkpoint(parts, tmp_path):
     torch.manual_seed(0)
-    kw = dict(input_dims=4, output_dims=8, hidden_dims=8, depth=2)
+    kw = {"input_dims": 4, "output_dims": 8, "hidden_dims": 8, "depth": 2}
     m = run_finetune(None, parts, tmp_path / "ft", fraction=0.5, seed=0, epochs=4, lr=3e-3, batch_size=32,
                      encoder_kwargs=kw)
     assert m["train_samples"] == pytest.approx(0.5 * parts["train"].n_samples, abs=1)

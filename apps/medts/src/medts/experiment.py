@@ -119,8 +119,8 @@ def run_method(dm: MedTSDataModule, model: ModelConfig, proto: ProtocolConfig, m
             out["linear"] = run_linear_probe(_embedder(module), parts, seed)
             on_result(out)
         encoder = module
-    enc_kw = dict(input_dims=dm.n_channels, output_dims=model.output_dims, hidden_dims=model.hidden_dims,
-                  depth=model.depth)
+    enc_kw = {"input_dims": dm.n_channels, "output_dims": model.output_dims, "hidden_dims": model.hidden_dims,
+                  "depth": model.depth}
     for frac in proto.fractions:
         enc = encoder.export_encoder() if encoder is not None else None
         out[f"finetune_{frac:g}"] = run_finetune(

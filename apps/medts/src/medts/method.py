@@ -86,7 +86,7 @@ class COMET(ContrastiveModule):
         self.save_hyperparameters()
         if objective not in ("comet", "ts2vec", "simclr"):
             raise ValueError(f"objective must be comet, ts2vec or simclr; got {objective!r}")
-        lambdas = dict(patient=lambda_patient, trial=lambda_trial, sample=lambda_sample, observation=lambda_observation)
+        lambdas = {"patient": lambda_patient, "trial": lambda_trial, "sample": lambda_sample, "observation": lambda_observation}
         for k, v in lambdas.items():
             if v < 0:
                 raise ValueError(f"lambda_{k} must be >= 0; got {v}")

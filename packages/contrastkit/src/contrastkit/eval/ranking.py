@@ -20,7 +20,8 @@ must not be ranked against (its history) should be set to ``-inf`` in ``scores``
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import torch
 from torch import Tensor

@@ -15,7 +15,8 @@ scores and loop over queries in Python, which is why the count is done here on t
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import torch
 import torch.nn.functional as F

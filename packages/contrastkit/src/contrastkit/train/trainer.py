@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import lightning as L
 import numpy as np
@@ -81,18 +82,18 @@ def make_trainer(
     all_callbacks = [checkpoint, RngStateCallback(), *callbacks]
     if progress:
         all_callbacks.append(TQDMProgressBar(refresh_rate=10))
-    defaults = dict(
-        accelerator="auto",
-        devices=1,
-        max_epochs=max_epochs,
-        default_root_dir=str(run_dir),
-        logger=[CSVLogger(logs, name="", version=_csv_version(logs)), TensorBoardLogger(logs, name="", version="tb")],
-        callbacks=all_callbacks,
-        enable_progress_bar=progress,
-        enable_model_summary=False,
-        log_every_n_steps=1,
-        deterministic=False,
-    )
+    defaults = {
+        "accelerator": "auto",
+        "devices": 1,
+        "max_epochs": max_epochs,
+        "default_root_dir": str(run_dir),
+        "logger": [CSVLogger(logs, name="", version=_csv_version(logs)), TensorBoardLogger(logs, name="", version="tb")],
+        "callbacks": all_callbacks,
+        "enable_progress_bar": progress,
+        "enable_model_summary": False,
+        "log_every_n_steps": 1,
+        "deterministic": False,
+    }
     defaults.update(trainer_kwargs)
     return L.Trainer(**defaults)
 
