@@ -4,13 +4,16 @@
 # Needs the caches under runs/medts/cache (`medts prepare apps/medts/configs/eeg_smni.yaml`,
 # same for eeg_arithmetic). From the repo root:
 #   OUT=runs/medts/table_out bash apps/medts/scripts/results_table.sh
-# Environment: CONFIGS (default "eeg_smni eeg_arithmetic"), PARALLEL=1 runs every job at once
+# Environment: CONFIGS (default "eeg_smni eeg_arithmetic"), METHODS (default "comet ts2vec simclr
+# supervised"), SEEDS (default "0 1 2"), PARALLEL=1 runs every job at once
 # (default: the configs in parallel, the jobs of a config one after another), EXTRA (more
 # --set overrides, e.g. a smaller encoder), PRETRAIN_EPOCHS, PRETRAIN_MINUTES, FINETUNE_EPOCHS.
 set -u
 OUT=${OUT:-runs/medts/table_out}
 JOB_TIMEOUT=${JOB_TIMEOUT:-3600}
 CONFIGS=${CONFIGS:-eeg_smni eeg_arithmetic}
+METHODS=${METHODS:-comet ts2vec simclr supervised}
+SEEDS=${SEEDS:-0 1 2}
 export PYTHONPATH=$PWD/packages/contrastkit/src:$PWD/apps/medts/src${PYTHONPATH:+:$PYTHONPATH}
 export OMP_NUM_THREADS=1 PYTHONUNBUFFERED=1
 PY=${PY:-python3}
@@ -25,8 +28,8 @@ one() {  # config method seed
 }
 for cfg in $CONFIGS; do
   (
-    for s in 0 1 2; do
-      for m in comet ts2vec simclr supervised; do
+    for s in $SEEDS; do
+      for m in $METHODS; do
         if [ "${PARALLEL:-0}" = 1 ]; then one $cfg $m $s & else one $cfg $m $s; fi
       done
     done

@@ -73,6 +73,14 @@ class ProtocolConfig:
     progress: bool = True
 
 
+def data_module(data: DataConfig, seed: int = 0) -> MedTSDataModule:
+    """The set-up data module of ``data``; ``seed`` draws the pretraining batches."""
+    dm = MedTSDataModule(data.source, data.construction, data.cache_dir, data.split, data.split_seed,
+                         data.batch_size, data.trials_per_packet, seed)
+    dm.setup()
+    return dm
+
+
 def device() -> torch.device:
     """Where embedding and prediction run after a fit (Lightning hands modules back on the CPU)."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -163,9 +171,7 @@ def run_experiment(data: DataConfig, model: ModelConfig, protocol: ProtocolConfi
     """Run every method x seed, write ``metrics.json`` (per seed and mean ± std) and ``table.md``."""
     run_dir = new_run_dir(runs_root, "medts", name, resume=resume)
     save_config(run_dir, {"data": asdict(data), "model": asdict(model), "protocol": asdict(protocol)})
-    dm = MedTSDataModule(data.source, data.construction, data.cache_dir, data.split, data.split_seed,
-                         data.batch_size, data.trials_per_packet)
-    dm.setup()
+    dm = data_module(data)
     write_metrics(run_dir, {"data": {k: v.summary() for k, v in dm.parts.items()}})
     done_file = run_dir / "per_seed.json"
     results: dict = json.loads(done_file.read_text()) if done_file.exists() else {}

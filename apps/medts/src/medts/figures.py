@@ -39,7 +39,7 @@ def figures(experiment: str, pretrain_dir: str, out: str, overrides: list[str] |
         overrides: ``section.field=value`` items, as given to the run.
     """
     from medts.configs import load_experiment
-    from medts.data.datamodule import MedTSDataModule
+    from medts.experiment import data_module
     from medts.method import COMET
 
     data, _, _ = load_experiment(experiment, overrides or [])
@@ -47,7 +47,5 @@ def figures(experiment: str, pretrain_dir: str, out: str, overrides: list[str] |
     if not ckpt.is_file():
         raise FileNotFoundError(f"{ckpt}: no pretraining checkpoint (is {pretrain_dir} a pretraining run folder?)")
     module = COMET.load_from_checkpoint(ckpt, map_location="cpu")
-    dm = MedTSDataModule(data.source, data.construction, data.cache_dir, data.split, data.split_seed,
-                         data.batch_size, data.trials_per_packet)
-    dm.setup()
-    return [str(p) for p in write_figures(out, pretrain_dir, module, dm.parts["test"])]
+    test = data_module(data).parts["test"]
+    return [str(p) for p in write_figures(out, pretrain_dir, module, test)]

@@ -17,17 +17,14 @@ from pathlib import Path
 import torch
 
 from medts.configs import load_experiment
-from medts.data.datamodule import MedTSDataModule
-from medts.experiment import format_table, run_method, summarize
+from medts.experiment import data_module, format_table, run_method, summarize
 
 
 def job(config: str, method: str, seed: int, out: str, overrides: list[str], runs_root: str, threads: int) -> Path:
     """One method x seed; resumable through its run directory's checkpoints."""
     torch.set_num_threads(threads)
     data, model, proto = load_experiment(config, overrides)
-    dm = MedTSDataModule(data.source, data.construction, data.cache_dir, data.split, data.split_seed,
-                         data.batch_size, data.trials_per_packet, seed)
-    dm.setup()
+    dm = data_module(data, seed)
     t0 = time.time()
     name = Path(config).stem
     path = Path(out) / f"{name}__{method}__{seed}.json"
