@@ -109,3 +109,16 @@ def test_bad_input_is_named(kwargs, message):
     a, c = args.pop("anchors"), args.pop("candidates")
     with pytest.raises(ValueError, match=message):
         grouped_contrastive_cross_entropy(a, c, **args)
+
+
+def test_autocast_runs_in_float32():
+    """Under bf16 autocast the logits, softmax and gradients stay in float32 (as documented)."""
+    pos, self_idx = CASES["shared_index"]
+    a = _rand(G, N, D, seed=8, dtype=torch.float32).requires_grad_()
+    c = _rand(G, M, D, seed=9, dtype=torch.float32).requires_grad_()
+    plain = grouped_contrastive_cross_entropy(a, c, positive_index=pos, self_index=self_idx)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        auto = grouped_contrastive_cross_entropy(a, c, positive_index=pos, self_index=self_idx)
+    auto.loss.backward()
+    assert auto.loss.dtype == torch.float32 and a.grad.dtype == torch.float32
+    torch.testing.assert_close(auto.loss, plain.loss)

@@ -48,38 +48,40 @@ class _GroupedCE(torch.autograd.Function):
         g, n, _ = anchors.shape
         acc = torch.float64 if torch.float64 in (anchors.dtype, candidates.dtype) else torch.float32
         need_grad = ctx.needs_input_grad[0] or ctx.needs_input_grad[1]
+        ctx.same = anchors is candidates  # one tensor in both roles: one summed gradient
         per_row = torch.zeros(g, n, dtype=acc, device=anchors.device)
         kept = positive_index >= 0
         grad_a = torch.zeros(anchors.shape, dtype=acc, device=anchors.device) if need_grad else None
-        grad_c = torch.zeros(candidates.shape, dtype=acc, device=anchors.device) if need_grad else None
-        for g0 in range(0, g, chunk):
-            g1 = min(g0 + chunk, g)
-            a = anchors[g0:g1].to(acc)
-            c = candidates[g0:g1].to(acc)
-            z = torch.bmm(a, c.transpose(1, 2)).mul_(inv_t)  # (g, N, M)
-            pos = positive_index[g0:g1].clamp_min(0)[..., None]
-            if self_index is not None:
-                _exclude_self_(z, self_index[g0:g1])
-            positive_logit = z.gather(2, pos).squeeze(2)
-            lse = torch.logsumexp(z, dim=2)
-            ok = kept[g0:g1] & torch.isfinite(lse)
-            kept[g0:g1] = ok
-            per_row[g0:g1] = torch.where(ok, lse - positive_logit, torch.zeros_like(lse))
-            if need_grad:
-                p = z.sub_(lse.masked_fill(~ok, 0.0)[..., None]).exp_()  # softmax, in place
-                p.scatter_add_(2, pos, -torch.ones_like(pos, dtype=p.dtype))
-                p.mul_(ok[..., None].to(p.dtype))
-                torch.bmm(p, c, out=grad_a[g0:g1]).mul_(inv_t)  # slices of dim 0: contiguous
-                torch.bmm(p.transpose(1, 2), a, out=grad_c[g0:g1]).mul_(inv_t)
+        grad_c = None if not need_grad or ctx.same else torch.zeros(candidates.shape, dtype=acc, device=anchors.device)
+        self_all = self_index is not None and bool((self_index >= 0).all())
+        with torch.autocast(anchors.device.type, enabled=False):  # everything in ``acc``, as documented
+            for g0 in range(0, g, chunk):
+                g1 = min(g0 + chunk, g)
+                a = anchors[g0:g1].to(acc)
+                c = candidates[g0:g1].to(acc)
+                z = torch.bmm(a, c.transpose(1, 2)).mul_(inv_t)  # (g, N, M)
+                pos = positive_index[g0:g1].clamp_min(0)[..., None]
+                if self_index is not None:
+                    _exclude_self_(z, self_index[g0:g1], self_all)
+                positive_logit = z.gather(2, pos).squeeze(2)
+                lse = torch.logsumexp(z, dim=2)
+                ok = kept[g0:g1] & torch.isfinite(lse)
+                kept[g0:g1] = ok
+                per_row[g0:g1] = torch.where(ok, lse - positive_logit, torch.zeros_like(lse))
+                if need_grad:
+                    p = z.sub_(lse.masked_fill(~ok, 0.0)[..., None]).exp_()  # softmax, in place
+                    p.scatter_add_(2, pos, -torch.ones_like(pos, dtype=p.dtype))
+                    p.mul_(ok[..., None].to(p.dtype))
+                    torch.bmm(p, c, out=grad_a[g0:g1])  # slices of dim 0: contiguous
+                    if ctx.same:
+                        grad_a[g0:g1].baddbmm_(p.transpose(1, 2), a)
+                    else:
+                        torch.bmm(p.transpose(1, 2), a, out=grad_c[g0:g1])
         n_kept = int(kept.sum())
         denom = max(n_kept, 1) if reduction == "mean" else 1
         loss = per_row.sum() / denom
-        ctx.same = anchors is candidates
-        if need_grad and ctx.same:  # one tensor in both roles: keep one summed gradient
-            ctx.save_for_backward(grad_a.add_(grad_c).div_(denom))
-            ctx.dtypes = (anchors.dtype,)
-        elif need_grad:
-            ctx.save_for_backward(grad_a.div_(denom), grad_c.div_(denom))
+        if need_grad:  # the temperature and the mean, applied once
+            ctx.save_for_backward(*(t.mul_(inv_t / denom) for t in (grad_a, grad_c) if t is not None))
             ctx.dtypes = (anchors.dtype, candidates.dtype)
         ctx.mark_non_differentiable(per_row)
         return loss, per_row, torch.tensor(g * n - n_kept)
@@ -95,9 +97,10 @@ class _GroupedCE(torch.autograd.Function):
         return da, dc, None, None, None, None, None
 
 
-def _exclude_self_(z: Tensor, self_index: Tensor) -> None:
-    """Set ``z[g, i, self_index[g, i]] = -inf`` where ``self_index >= 0`` (in place)."""
-    if bool((self_index >= 0).all()):
+def _exclude_self_(z: Tensor, self_index: Tensor, all_valid: bool) -> None:
+    """Set ``z[g, i, self_index[g, i]] = -inf`` where ``self_index >= 0`` (in place);
+    ``all_valid``: no ``-1`` entries (known once per call, not per chunk)."""
+    if all_valid:
         z.scatter_(2, self_index[..., None], float("-inf"))
         return
     gi, ii = torch.nonzero(self_index >= 0, as_tuple=True)

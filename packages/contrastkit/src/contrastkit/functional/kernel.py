@@ -47,7 +47,8 @@ class KernelOutput(NamedTuple):
     """What :func:`contrastive_cross_entropy` returns.
 
     loss:        scalar, differentiable.
-    per_anchor:  ``(N,)`` loss of each anchor (0 for dropped anchors), no gradient.
+    per_anchor:  ``(N,)`` loss of each anchor (0 for dropped anchors), no gradient; ``(G, N)`` from
+                 :func:`~contrastkit.functional.grouped_contrastive_cross_entropy`.
     num_dropped: anchors (and, when symmetric, candidates) with no positive.
     """
 

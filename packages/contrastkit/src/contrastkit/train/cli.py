@@ -39,10 +39,9 @@ def run_cli(
     read from ``sys.argv``: a console script passes ``main()``'s value to ``sys.exit``, where a
     returned dict of metrics would become exit status 1.
     """
-    if argv is None:
-        _dispatch(app, module_class, datamodule_class, dict(commands or {}), sys.argv[1:])
-        return None
-    return _dispatch(app, module_class, datamodule_class, dict(commands or {}), list(argv))
+    result = _dispatch(app, module_class, datamodule_class, dict(commands or {}),
+                       sys.argv[1:] if argv is None else list(argv))
+    return None if argv is None else result
 
 
 def _dispatch(app, module_class, datamodule_class, commands, argv):

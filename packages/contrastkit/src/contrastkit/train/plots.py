@@ -31,12 +31,13 @@ def plot_loss_curves(run_dir: str | Path, out: str | Path | None = None, columns
             rows.extend(csv.DictReader(f))
     path = parts[0]
     logged = {c for r in rows for c in r}
-    columns = sorted(c for c in logged if "loss" in c) if columns is None else [c for c in columns if c in logged]
-    if not columns:
-        raise ValueError(f"{path} has no loss column" + ("" if columns is None else " of those asked for"))
+    wanted = columns
+    shown = sorted(c for c in logged if "loss" in c) if wanted is None else [c for c in wanted if c in logged]
+    if not shown:
+        raise ValueError(f"{path} has no loss column" + ("" if wanted is None else " of those asked for"))
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
-    for col in columns:
+    for col in shown:
         pts = [(int(r["step"]), float(r[col])) for r in rows if r.get(col) not in ("", None)]
         if pts:
             xs, ys = zip(*pts)
