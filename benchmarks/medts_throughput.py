@@ -6,8 +6,7 @@ and the official level settings (masks all_true / all_true / continuous / contin
 code: two encoder passes per level (8 in all), numpy continuous masks drawn row by row, the
 sample and observation losses as dense ``(T, 2B, 2B)`` / ``(B, 2T, 2T)`` log-softmax tensors, and
 the trial/patient positive pairs built every step with numpy string operations on the CPU.
-medts: one encoder pass over the 4 views (patient+trial share one all_true pair, sample+observation
-one continuous pair), every level through ``contrastive_cross_entropy``.
+medts: every level through the core kernel (sample and observation in its grouped form).
 
 medts: the patient and trial pair shares one pass (its two all_true views are two draws of the
 encoder's final dropout), the sample and observation pair two passes: 3 passes instead of 8.
