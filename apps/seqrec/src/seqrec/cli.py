@@ -54,7 +54,7 @@ def evaluate(data: DataConfig = DataConfig(), model: ModelConfig = ModelConfig(m
 def demo(root: str = "runs", epochs: int = 15, num_users: int = 1500, num_items: int = 300,
          methods: tuple[str, ...] = ("popularity", "sasrec", "mclrec"), threads: int = 1,
          progress: bool = False) -> dict[str, float]:
-    """Train and evaluate on synthetic sequences (no real data), a few minutes on 2 CPU cores.
+    """Train and evaluate on synthetic sequences (no real data), a few minutes on a CPU.
 
     Writes ``<root>/seqrec/demo/version_K/`` (config.yaml, metrics.json, plots/) with each method's
     run under ``<root>/seqrec/demo_<method>/``; prints the test table and returns the metrics.

@@ -90,8 +90,9 @@ class MCLRec(SeqRecModule):
         return cl2, reg
 
     def encoder_objective(self, h: Tensor, r1: Tensor, r2: Tensor, batch: dict[str, Tensor]) -> dict[str, Tensor]:
-        """``L_rec + lam L_cl1 + beta (L_cl2 + gamma R)`` from the hidden states ``h`` (B, L, D)
-        of the sequences and the view representations ``r1, r2`` (B, D)."""
+        """``L_rec + lam L_cl1 + beta (L_cl2 + gamma R)`` from the hidden states ``h`` of the
+        sequences (``(B, L, D)``, or ``(B, D)`` for prefix batches) and the view representations
+        ``r1, r2`` (B, D)."""
         rec = self.rec_loss(h, batch)
         cl1 = view_info_nce(r1, r2, self.tau, self.sim) if self.lam > 0 else rec.new_zeros(())
         cl2, reg = self._meta_terms(r1, r2)
