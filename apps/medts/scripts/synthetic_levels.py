@@ -14,10 +14,9 @@ import json
 import tempfile
 import time
 
-import numpy as np
 import torch
 from medts.demo import demo_data
-from medts.evaluate import run_linear_probe
+from medts.evaluate import mean_std, run_linear_probe
 from medts.experiment import ModelConfig, data_module, pretrain
 from medts.method import COMET
 
@@ -58,10 +57,8 @@ def main() -> None:
             t0 = time.time()
             runs = [probe(variant, cohorts[s], s, a.epochs, work) for s in a.seeds]
             raw[variant] = runs
-            acc = [r["sample/accuracy"] for r in runs]
-            auc = [r["sample/auroc"] for r in runs]
-            rows.append(f"| {variant} | {100 * np.mean(acc):.1f} ± {100 * np.std(acc):.1f} | "
-                        f"{100 * np.mean(auc):.1f} ± {100 * np.std(auc):.1f} |")
+            (acc, acc_sd), (auc, auc_sd) = (mean_std(runs)[k] for k in ("sample/accuracy", "sample/auroc"))
+            rows.append(f"| {variant} | {100 * acc:.1f} ± {100 * acc_sd:.1f} | {100 * auc:.1f} ± {100 * auc_sd:.1f} |")
             print(rows[-1], f"({time.time() - t0:.0f} s)", flush=True)
     print("| variant | sample accuracy | sample AUROC |\n| --- | --- | --- |\n" + "\n".join(rows))
     if a.out:
