@@ -11,7 +11,7 @@ import time
 
 import torch
 import torch.nn.functional as F
-from contrastkit.functional import nt_xent, supcon
+from contrastkit.functional import nt_xent_loss, supcon_loss
 
 
 def dense_nt_xent(z1, z2, t=0.5):
@@ -45,17 +45,17 @@ def exactness() -> list[str]:
     torch.manual_seed(0)
     lines = []
     z1, z2 = torch.randn(512, 64, dtype=torch.float64), torch.randn(512, 64, dtype=torch.float64)
-    ref = nt_xent(z1, z2, 0.5)  # float64 on the CPU
+    ref = nt_xent_loss(z1, z2, 0.5)  # float64 on the CPU
     for chunk in (None, 100):
-        got = nt_xent(z1.cuda().float(), z2.cuda().float(), 0.5, chunk_size=chunk)
-        lines.append(f"| nt_xent float32 CUDA vs float64 CPU, chunk={chunk} | {abs(float(got) - float(ref)):.2e} |")
+        got = nt_xent_loss(z1.cuda().float(), z2.cuda().float(), 0.5, chunk_size=chunk)
+        lines.append(f"| nt_xent_loss float32 CUDA vs float64 CPU, chunk={chunk} | {abs(float(got) - float(ref)):.2e} |")
     with torch.autocast("cuda", dtype=torch.bfloat16):
         a = torch.randn(4096, 128, device="cuda", requires_grad=True)
         y = torch.randint(0, 50, (4096,), device="cuda")
-        loss = supcon(a, y, 0.1, chunk_size=1024)
+        loss = supcon_loss(a, y, 0.1, chunk_size=1024)
     loss.backward()
     ok = bool(torch.isfinite(loss)) and bool(torch.isfinite(a.grad).all())
-    lines.append(f"| supcon under bf16 autocast, finite loss and grads (loss dtype {loss.dtype}) | {ok} |")
+    lines.append(f"| supcon_loss under bf16 autocast, finite loss and grads (loss dtype {loss.dtype}) | {ok} |")
     return lines
 
 
@@ -69,7 +69,7 @@ def main() -> None:
         raise SystemExit("needs a CUDA GPU")
     out = [f"GPU: {torch.cuda.get_device_name()}, torch {torch.__version__}, float32, D={args.dim}", "",
            "| check | value |", "| --- | --- |", *exactness(), "",
-           "| N pairs | dense time (s) | dense peak (GiB) | nt_xent time (s) | nt_xent peak (GiB) | chunked (4096 rows) time (s) | chunked peak (GiB) | speed-up vs dense |",
+           "| N pairs | dense time (s) | dense peak (GiB) | nt_xent_loss time (s) | nt_xent_loss peak (GiB) | chunked (4096 rows) time (s) | chunked peak (GiB) | speed-up vs dense |",
            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for n in args.sizes:
         torch.manual_seed(0)
@@ -84,13 +84,13 @@ def main() -> None:
             cells += ["out of memory", "-"]
             torch.cuda.empty_cache()
         try:
-            to, mo = measure(lambda a, b: nt_xent(a, b, 0.5), z1, z2)
+            to, mo = measure(lambda a, b: nt_xent_loss(a, b, 0.5), z1, z2)
             cells += [f"{to:.4f}", f"{mo:.2f}"]
         except torch.OutOfMemoryError:
             to = None
             cells += ["out of memory", "-"]
             torch.cuda.empty_cache()
-        tc, mc = measure(lambda a, b: nt_xent(a, b, 0.5, chunk_size=4096), z1, z2)
+        tc, mc = measure(lambda a, b: nt_xent_loss(a, b, 0.5, chunk_size=4096), z1, z2)
         cells += [f"{tc:.4f}", f"{mc:.2f}"]
         best = min(t for t in (to, tc) if t is not None)
         cells.append(f"{td / best:.2f}x" if td else "dense failed")

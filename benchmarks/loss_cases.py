@@ -138,9 +138,9 @@ def build(loss: str, impl: str, n: int, d: int) -> Case:
     if loss == "nt_xent":
         z1, z2 = leaves
         if impl in ("ours", "ours_chunked"):
-            from contrastkit.functional import nt_xent
+            from contrastkit.functional import nt_xent_loss
 
-            return Case(leaves, lambda: nt_xent(z1, z2, temperature=NT_XENT_T, chunk_size=chunk))
+            return Case(leaves, lambda: nt_xent_loss(z1, z2, temperature=NT_XENT_T, chunk_size=chunk))
         if impl == "dense":
             return Case(leaves, lambda: _dense_nt_xent(z1, z2, NT_XENT_T))
         if impl == "lightly":
@@ -156,9 +156,9 @@ def build(loss: str, impl: str, n: int, d: int) -> Case:
     if loss == "supcon":
         (feats,) = leaves
         if impl in ("ours", "ours_chunked"):
-            from contrastkit.functional import supcon
+            from contrastkit.functional import supcon_loss
 
-            return Case(leaves, lambda: supcon(feats, labels, temperature=SUPCON_T, chunk_size=chunk))
+            return Case(leaves, lambda: supcon_loss(feats, labels, temperature=SUPCON_T, chunk_size=chunk))
         if impl == "dense":
             return Case(leaves, lambda: _dense_supcon(feats, labels, SUPCON_T))
         from pytorch_metric_learning.losses import SupConLoss

@@ -33,7 +33,7 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
-from medts.losses import hierarchical, id_loss, observation_loss, sample_loss
+from medts.losses import hierarchical_levels, id_loss_from_similarity, id_similarity, observation_loss, sample_loss
 from medts.method import COMET
 
 FACTORS = (0.25, 0.25, 0.25, 0.25)  # patient, trial, sample, observation (official defaults)
@@ -166,10 +166,11 @@ def check_equal(args) -> dict:
     tid = torch.arange(b) // 4
     pid = tid // 4
     pairs = {
-        "patient": (lambda: id_loss(z1, z2, pid), lambda: official_id(z1, z2, pid)),
-        "trial": (lambda: id_loss(z1, z2, tid), lambda: official_id(z1, z2, tid)),
-        "sample": (lambda: hierarchical(sample_loss, z1, z2), lambda: official_hierarchical(official_sample, z1, z2, 1.0)),
-        "observation": (lambda: hierarchical(observation_loss, z1, z2),
+        "patient": (lambda: id_loss_from_similarity(id_similarity(z1, z2), pid), lambda: official_id(z1, z2, pid)),
+        "trial": (lambda: id_loss_from_similarity(id_similarity(z1, z2), tid), lambda: official_id(z1, z2, tid)),
+        "sample": (lambda: hierarchical_levels({"l": sample_loss}, z1, z2)["l"],
+                   lambda: official_hierarchical(official_sample, z1, z2, 1.0)),
+        "observation": (lambda: hierarchical_levels({"l": observation_loss}, z1, z2)["l"],
                         lambda: official_hierarchical(official_observation, z1, z2, 1.0)),
     }
     out = {}

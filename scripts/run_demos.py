@@ -40,7 +40,12 @@ def _flatten(d: dict, prefix: str = "") -> dict[str, object]:
     return out
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    import argparse  # a script of the Makefile, not an app command: one flag, passed through
+
+    parser = argparse.ArgumentParser(description="run every app's demo and print its metrics")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads for every demo")
+    threads = parser.parse_args(argv).threads
     apps = installed_apps()
     if not apps:
         print("no apps under apps/: nothing to demo")
@@ -50,7 +55,8 @@ def main() -> int:
     for app in apps:
         print(f"\n=== {app} demo ===", flush=True)
         start = time.perf_counter()
-        code = subprocess.call([str(bin_dir / app), "demo"], cwd=ROOT)
+        extra = ["--threads", str(threads)] if threads else []
+        code = subprocess.call([str(bin_dir / app), "demo", *extra], cwd=ROOT)
         results[app] = ("ok" if code == 0 else f"FAILED (exit {code})", time.perf_counter() - start)
 
     print("\n=== summary of every app's demo ===")

@@ -1,4 +1,4 @@
-"""dcl and dclw (Yeh et al. 2022) against the float64 loop references, limits and robustness."""
+"""dcl_loss and dclw_loss (Yeh et al. 2022) against the float64 loop references, limits and robustness."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from contrastkit.functional import dcl, dclw, dclw_weights
+from contrastkit.functional import dcl_loss, dclw_loss, dclw_weights
 from contrastkit.testing import l2n, ref_dcl, ref_dclw
 from contrastkit.testing.checks import (
     assert_finite_grads,
@@ -23,7 +23,7 @@ N, D = 5, 4
 @pytest.mark.parametrize("chunk_size", [None, 3])
 def test_dcl_matches_reference(chunk_size):
     z1, z2 = random_embeddings(N, D, 0), random_embeddings(N, D, 1)
-    assert_matches(lambda a, b: dcl(a, b, 0.1, chunk_size=chunk_size),
+    assert_matches(lambda a, b: dcl_loss(a, b, 0.1, chunk_size=chunk_size),
                    lambda a, b: ref_dcl(l2n(a), l2n(b), 0.1), [z1, z2])
 
 
@@ -35,31 +35,31 @@ def test_dclw_matches_reference(chunk_size, sigma):
     w = dclw_weights(l2n(z1), l2n(z2), sigma)
     assert (w - 1).abs().max() > 0.1
     torch.testing.assert_close(w.mean(), torch.tensor(1.0, dtype=torch.float64))
-    assert_matches(lambda a, b: dclw(a, b, 0.2, sigma, chunk_size=chunk_size),
+    assert_matches(lambda a, b: dclw_loss(a, b, 0.2, sigma, chunk_size=chunk_size),
                    lambda a, b: ref_dclw(l2n(a), l2n(b), 0.2, sigma), [z1, z2])
 
 
 def test_dclw_per_view_temperature_equals_scalar():
     z1, z2 = random_embeddings(N, D, 0), random_embeddings(N, D, 1)
     t = torch.full((2 * N,), 0.2, dtype=torch.float64)
-    torch.testing.assert_close(dclw(z1, z2, t), dclw(z1, z2, 0.2))
+    torch.testing.assert_close(dclw_loss(z1, z2, t), dclw_loss(z1, z2, 0.2))
 
 
 def test_dcl_is_below_nt_xent_by_the_removed_positive():
     """Removing the positive from the denominator lowers every term."""
-    from contrastkit.functional import nt_xent
+    from contrastkit.functional import nt_xent_loss
 
     z1, z2 = random_embeddings(N, D, 0), random_embeddings(N, D, 1)
-    assert dcl(z1, z2, 0.5) < nt_xent(z1, z2, 0.5)
+    assert dcl_loss(z1, z2, 0.5) < nt_xent_loss(z1, z2, 0.5)
 
 
 def test_gradcheck():
     inputs = [random_embeddings(N, D, 0), random_embeddings(N, D, 1)]
-    assert_gradcheck(lambda a, b: dcl(a, b, 0.3, chunk_size=4), inputs)
-    assert_gradcheck(lambda a, b: dclw(a, b, 0.3, 0.5, chunk_size=4), inputs)
+    assert_gradcheck(lambda a, b: dcl_loss(a, b, 0.3, chunk_size=4), inputs)
+    assert_gradcheck(lambda a, b: dclw_loss(a, b, 0.3, 0.5, chunk_size=4), inputs)
 
 
-@pytest.mark.parametrize("fn", [dcl, dclw])
+@pytest.mark.parametrize("fn", [dcl_loss, dclw_loss])
 def test_permutation_invariance(fn):
     assert_permutation_invariant(lambda a, b: fn(a, b), [random_embeddings(N, D, 0), random_embeddings(N, D, 1)],
                                  batch_args=[0, 1])
@@ -76,16 +76,16 @@ def test_temperature_to_zero_limit():
     neg[rows, pos] = -math.inf
     expected = (neg.amax(1) - s[rows, pos]).mean()
     t = 1e-4
-    torch.testing.assert_close(dcl(z1, z2, t) * t, expected, rtol=0, atol=1e-3)
+    torch.testing.assert_close(dcl_loss(z1, z2, t) * t, expected, rtol=0, atol=1e-3)
 
 
-@pytest.mark.parametrize("fn", [dcl, dclw])
+@pytest.mark.parametrize("fn", [dcl_loss, dclw_loss])
 def test_all_equal_embeddings_give_log_2n_minus_2(fn):
     x = torch.ones(N, D, dtype=torch.float64)
     torch.testing.assert_close(fn(x, x, 0.1), torch.tensor(math.log(2 * N - 2), dtype=torch.float64))
 
 
-@pytest.mark.parametrize("fn", [dcl, dclw])
+@pytest.mark.parametrize("fn", [dcl_loss, dclw_loss])
 def test_zero_and_duplicated_vectors_are_finite(fn):
     zeros = torch.zeros(N, D, dtype=torch.float64)
     assert_finite_grads(lambda a, b: fn(a, b), [zeros, zeros])
@@ -93,7 +93,7 @@ def test_zero_and_duplicated_vectors_are_finite(fn):
     assert_finite_grads(lambda a, b: fn(a, b, 0.1, chunk_size=2), [dup, dup])
 
 
-@pytest.mark.parametrize("fn", [dcl, dclw])
+@pytest.mark.parametrize("fn", [dcl_loss, dclw_loss])
 def test_low_precision_and_autocast(fn):
     assert_low_precision_close(lambda a, b: fn(a, b, 0.1, chunk_size=5),
                                [random_embeddings(16, 8, 0), random_embeddings(16, 8, 1)])
@@ -101,8 +101,8 @@ def test_low_precision_and_autocast(fn):
 
 def test_bad_input():
     with pytest.raises(ValueError, match="sigma"):
-        dclw(torch.randn(4, 3), torch.randn(4, 3), 0.1, sigma=0.0)
+        dclw_loss(torch.randn(4, 3), torch.randn(4, 3), 0.1, sigma=0.0)
     with pytest.raises(ValueError, match="temperature must be a scalar or of shape"):
-        dclw(torch.randn(4, 3), torch.randn(4, 3), torch.full((3,), 0.1))
+        dclw_loss(torch.randn(4, 3), torch.randn(4, 3), torch.full((3,), 0.1))
     with pytest.raises(ValueError, match="z1 contains NaN"):
-        dcl(torch.full((4, 3), math.nan), torch.randn(4, 3))
+        dcl_loss(torch.full((4, 3), math.nan), torch.randn(4, 3))

@@ -51,13 +51,13 @@ def _spawn_with_fresh_port(worker, *args, attempts: int = 3) -> None:
 def _losses() -> dict:
     """name -> loss(embeddings [e1, e2], labels, distributed)."""
     out = {
-        "info_nce": lambda e, y, d: CF.info_nce(e[0], e[1], temperature=0.3, distributed=d),
-        "nt_xent": lambda e, y, d: CF.nt_xent(e[0], e[1], temperature=0.5, distributed=d),
-        "supcon": lambda e, y, d: CF.supcon(torch.stack(e, 1), y, temperature=0.2, distributed=d),
+        "info_nce_loss": lambda e, y, d: CF.info_nce_loss(e[0], e[1], temperature=0.3, distributed=d),
+        "nt_xent_loss": lambda e, y, d: CF.nt_xent_loss(e[0], e[1], temperature=0.5, distributed=d),
+        "supcon_loss": lambda e, y, d: CF.supcon_loss(torch.stack(e, 1), y, temperature=0.2, distributed=d),
         "clip_loss": lambda e, y, d: CF.clip_loss(e[0], e[1], logit_scale=torch.tensor(7.0), distributed=d),
         # row chunks smaller than a rank's batch: the gathered candidates are chunked too
-        "nt_xent_chunked": lambda e, y, d: CF.nt_xent(e[0], e[1], temperature=0.5, chunk_size=4, distributed=d),
-        "supcon_chunked": lambda e, y, d: CF.supcon(torch.stack(e, 1), y, temperature=0.2, chunk_size=5,
+        "nt_xent_chunked": lambda e, y, d: CF.nt_xent_loss(e[0], e[1], temperature=0.5, chunk_size=4, distributed=d),
+        "supcon_chunked": lambda e, y, d: CF.supcon_loss(torch.stack(e, 1), y, temperature=0.2, chunk_size=5,
                                                     distributed=d),
     }
     if hasattr(CF, "siglip_loss"):
@@ -106,7 +106,7 @@ def _worker(rank: int, port: int, inp: dict, out_dir: str) -> None:
             results[name] = r
         model = torch.nn.parallel.DistributedDataParallel(_mlp(seed=3))
         z = [model(x[rows]) for x in inp["x"]]
-        CF.nt_xent(z[0], z[1], temperature=0.5, distributed=True).backward()
+        CF.nt_xent_loss(z[0], z[1], temperature=0.5, distributed=True).backward()
         results["ddp_mlp"] = [p.grad.clone() for p in model.module.parameters()]
         for key, fn in (("uneven", gather_candidates), ("uneven_labels", gather_labels)):
             try:
@@ -148,7 +148,7 @@ def test_ddp_mlp_gradients_match_full_batch(two_ranks):
     inp, ranks = two_ranks
     model = _mlp(seed=3)
     z = [model(x) for x in inp["x"]]
-    CF.nt_xent(z[0], z[1], temperature=0.5).backward()
+    CF.nt_xent_loss(z[0], z[1], temperature=0.5).backward()
     for res in ranks:
         for g_ddp, p in zip(res["ddp_mlp"], model.parameters(), strict=True):
             torch.testing.assert_close(g_ddp, p.grad, rtol=1e-10, atol=1e-12)

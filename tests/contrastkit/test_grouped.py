@@ -94,7 +94,7 @@ def test_float32_close_to_float64():
         ({"anchors": torch.zeros(N, D)}, "3-D"),
         ({"candidates": torch.zeros(G + 1, M, D)}, "group count"),
         ({"positive_index": torch.zeros(N + 1, dtype=torch.long)}, "positive_index must have shape"),
-        ({"positive_index": torch.full((N,), M)}, "positive_index has an entry >= M"),
+        ({"positive_index": torch.full((N,), M)}, r"positive_index entries must lie in \[-1, M="),
         ({"self_index": torch.zeros(G, N + 1, dtype=torch.long)}, "self_index must have shape"),
         ({"temperature": 0.0}, "temperature"),
         ({"temperature": torch.tensor(0.1)}, "temperature"),

@@ -1,4 +1,4 @@
-"""mixup_contrastive (i-Mix / M3CoL soft targets) against the float64 loop reference."""
+"""mixup_contrastive_loss (i-Mix / M3CoL soft targets) against the float64 loop reference."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from contrastkit.functional import info_nce, mix_inputs, mixup_contrastive, mixup_weights
+from contrastkit.functional import info_nce_loss, mix_inputs, mixup_contrastive_loss, mixup_weights
 from contrastkit.testing import l2n, ref_weighted_ce
 from contrastkit.testing.checks import (
     assert_finite_grads,
@@ -45,7 +45,7 @@ def test_matches_reference(chunk_size, queue):
     w = _targets(PERM, LAM)
 
     def fast(a, c, *q):
-        return mixup_contrastive(a, c, PERM, LAM, 0.2, extra_negatives=q[0] if q else None, chunk_size=chunk_size)
+        return mixup_contrastive_loss(a, c, PERM, LAM, 0.2, extra_negatives=q[0] if q else None, chunk_size=chunk_size)
 
     def ref(a, c, *q):
         return ref_weighted_ce(l2n(a), l2n(c), weights=w, temperature=0.2,
@@ -56,7 +56,7 @@ def test_matches_reference(chunk_size, queue):
 
 def test_lam_one_is_info_nce():
     a, c = random_embeddings(N, D, 0), random_embeddings(N, D, 1)
-    torch.testing.assert_close(mixup_contrastive(a, c, PERM, 1.0, 0.2), info_nce(a, c, 0.2))
+    torch.testing.assert_close(mixup_contrastive_loss(a, c, PERM, 1.0, 0.2), info_nce_loss(a, c, 0.2))
 
 
 def test_mix_inputs_is_reproducible_and_convex():
@@ -73,7 +73,7 @@ def test_mix_inputs_is_reproducible_and_convex():
 
 
 def test_gradcheck():
-    assert_gradcheck(lambda a, c: mixup_contrastive(a, c, PERM, LAM, 0.3, chunk_size=4),
+    assert_gradcheck(lambda a, c: mixup_contrastive_loss(a, c, PERM, LAM, 0.3, chunk_size=4),
                      [random_embeddings(N, D, 0), random_embeddings(N, D, 1)])
 
 
@@ -83,9 +83,9 @@ def test_permutation_invariance():
     sigma = torch.tensor([2, 4, 0, 1, 5, 3])
     inv = torch.argsort(sigma)
     perm_new = inv[PERM[sigma]]
-    torch.testing.assert_close(mixup_contrastive(a[sigma], c[sigma], perm_new, LAM[sigma]),
-                               mixup_contrastive(a, c, PERM, LAM))
-    assert_permutation_invariant(lambda a, c: mixup_contrastive(a, c, torch.arange(N), 0.5), [a, c], batch_args=[0, 1])
+    torch.testing.assert_close(mixup_contrastive_loss(a[sigma], c[sigma], perm_new, LAM[sigma]),
+                               mixup_contrastive_loss(a, c, PERM, LAM))
+    assert_permutation_invariant(lambda a, c: mixup_contrastive_loss(a, c, torch.arange(N), 0.5), [a, c], batch_args=[0, 1])
 
 
 def test_temperature_to_zero_limit():
@@ -94,34 +94,34 @@ def test_temperature_to_zero_limit():
     q = _targets(PERM, LAM)
     expected = (q * (s.amax(1, keepdim=True) - s)).sum(1).mean()
     t = 1e-4
-    torch.testing.assert_close(mixup_contrastive(a, c, PERM, LAM, t) * t, expected, rtol=0, atol=1e-3)
+    torch.testing.assert_close(mixup_contrastive_loss(a, c, PERM, LAM, t) * t, expected, rtol=0, atol=1e-3)
 
 
 def test_all_equal_embeddings_give_log_n():
     x = torch.ones(N, D, dtype=torch.float64)
-    torch.testing.assert_close(mixup_contrastive(x, x, PERM, LAM), torch.tensor(math.log(N), dtype=torch.float64))
+    torch.testing.assert_close(mixup_contrastive_loss(x, x, PERM, LAM), torch.tensor(math.log(N), dtype=torch.float64))
 
 
 def test_zero_and_duplicated_vectors_are_finite():
     zeros = torch.zeros(N, D, dtype=torch.float64)
-    assert_finite_grads(lambda a, c: mixup_contrastive(a, c, PERM, LAM), [zeros, zeros])
+    assert_finite_grads(lambda a, c: mixup_contrastive_loss(a, c, PERM, LAM), [zeros, zeros])
     dup = random_embeddings(1, D, 0).expand(N, D)
-    assert_finite_grads(lambda a, c: mixup_contrastive(a, c, PERM, LAM, chunk_size=2), [dup, dup])
+    assert_finite_grads(lambda a, c: mixup_contrastive_loss(a, c, PERM, LAM, chunk_size=2), [dup, dup])
 
 
 def test_low_precision_and_autocast():
     perm = torch.randperm(16, generator=torch.Generator().manual_seed(0))
-    assert_low_precision_close(lambda a, c: mixup_contrastive(a, c, perm, 0.6, 0.2, chunk_size=5),
+    assert_low_precision_close(lambda a, c: mixup_contrastive_loss(a, c, perm, 0.6, 0.2, chunk_size=5),
                                [random_embeddings(16, 8, 0), random_embeddings(16, 8, 1)])
 
 
 def test_bad_input():
     a, c = torch.randn(N, D), torch.randn(N, D)
     with pytest.raises(ValueError, match="perm must be"):
-        mixup_contrastive(a, c, PERM[:3], LAM)
+        mixup_contrastive_loss(a, c, PERM[:3], LAM)
     with pytest.raises(ValueError, match=r"lam must lie in \[0, 1\]"):
-        mixup_contrastive(a, c, PERM, 1.5)
+        mixup_contrastive_loss(a, c, PERM, 1.5)
     with pytest.raises(ValueError, match="alpha must be > 0"):
         mix_inputs(a, alpha=0.0)
     with pytest.raises(ValueError, match="mixed_anchors contains NaN"):
-        mixup_contrastive(torch.full((N, D), math.nan), c, PERM, LAM)
+        mixup_contrastive_loss(torch.full((N, D), math.nan), c, PERM, LAM)

@@ -1,4 +1,4 @@
-"""symile (Saporta et al. 2024) against the float64 loop reference, its limits and robustness."""
+"""symile_loss (Saporta et al. 2024) against the float64 loop reference, its limits and robustness."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from contrastkit.functional import symile
+from contrastkit.functional import symile_loss
 from contrastkit.testing import l2n, ref_symile
 from contrastkit.testing.checks import (
     assert_finite_grads,
@@ -35,7 +35,7 @@ def test_matches_reference(chunk_size, negatives):
     sh = _shuffles()
 
     def fast(a, b, c, s):
-        return symile(a, b, c, s, negatives=negatives, shuffles=sh, chunk_size=chunk_size)
+        return symile_loss(a, b, c, s, negatives=negatives, shuffles=sh, chunk_size=chunk_size)
 
     def ref(a, b, c, s):
         return ref_symile(l2n(a), l2n(b), l2n(c), s, negatives, sh)
@@ -45,23 +45,23 @@ def test_matches_reference(chunk_size, negatives):
 
 def test_generator_draws_are_reproducible():
     a, b, c, s = _inputs()
-    v1 = symile(a, b, c, s, generator=torch.Generator().manual_seed(3))
-    v2 = symile(a, b, c, s, generator=torch.Generator().manual_seed(3))
+    v1 = symile_loss(a, b, c, s, generator=torch.Generator().manual_seed(3))
+    v2 = symile_loss(a, b, c, s, generator=torch.Generator().manual_seed(3))
     assert torch.equal(v1, v2)
 
 
 def test_gradcheck():
     sh = _shuffles()
-    assert_gradcheck(lambda a, b, c, s: symile(a, b, c, s, shuffles=sh, chunk_size=2), _inputs())
-    assert_gradcheck(lambda a, b, c, s: symile(a, b, c, s, negatives="n_squared", chunk_size=3), _inputs())
+    assert_gradcheck(lambda a, b, c, s: symile_loss(a, b, c, s, shuffles=sh, chunk_size=2), _inputs())
+    assert_gradcheck(lambda a, b, c, s: symile_loss(a, b, c, s, negatives="n_squared", chunk_size=3), _inputs())
 
 
 def test_modality_order_and_batch_permutation_invariance_of_n_squared():
     a, b, c, s = _inputs()
-    value = symile(a, b, c, s, negatives="n_squared")
-    torch.testing.assert_close(symile(c, a, b, s, negatives="n_squared"), value)
+    value = symile_loss(a, b, c, s, negatives="n_squared")
+    torch.testing.assert_close(symile_loss(c, a, b, s, negatives="n_squared"), value)
     perm = torch.tensor([3, 1, 4, 0, 2])
-    torch.testing.assert_close(symile(a[perm], b[perm], c[perm], s, negatives="n_squared"), value)
+    torch.testing.assert_close(symile_loss(a[perm], b[perm], c[perm], s, negatives="n_squared"), value)
 
 
 def test_batch_permutation_with_matching_shuffles_for_n():
@@ -71,7 +71,7 @@ def test_batch_permutation_with_matching_shuffles_for_n():
     inv = torch.argsort(perm)
     # row j of the permuted batch is old row perm[j]; its negatives must be the same old rows
     sh_new = inv[sh[:, :, perm]]
-    torch.testing.assert_close(symile(a[perm], b[perm], c[perm], s, shuffles=sh_new), symile(a, b, c, s, shuffles=sh))
+    torch.testing.assert_close(symile_loss(a[perm], b[perm], c[perm], s, shuffles=sh_new), symile_loss(a, b, c, s, shuffles=sh))
 
 
 def test_large_scale_limit():
@@ -84,40 +84,40 @@ def test_large_scale_limit():
         neg = t.clone()
         neg[torch.arange(N), torch.arange(N) * (N + 1)] = -math.inf
         terms.append((neg.amax(1) - pos).clamp_min(0).mean())
-    value = symile(a, b, c, scale, negatives="n_squared")
+    value = symile_loss(a, b, c, scale, negatives="n_squared")
     torch.testing.assert_close(value / scale, sum(terms) / 3, rtol=0, atol=1e-3)
 
 
 @pytest.mark.parametrize(("negatives", "count"), [("n", N), ("n_squared", N * N)])
 def test_all_equal_embeddings_give_log_of_candidates(negatives, count):
     x = torch.ones(N, D, dtype=torch.float64)
-    torch.testing.assert_close(symile(x, x, x, 10.0, negatives=negatives), torch.tensor(math.log(count), dtype=torch.float64))
+    torch.testing.assert_close(symile_loss(x, x, x, 10.0, negatives=negatives), torch.tensor(math.log(count), dtype=torch.float64))
 
 
 @pytest.mark.parametrize("negatives", ["n", "n_squared"])
 def test_zero_and_duplicated_vectors_are_finite(negatives):
     zeros = torch.zeros(N, D, dtype=torch.float64)
-    assert_finite_grads(lambda a, b, c: symile(a, b, c, 10.0, negatives=negatives), [zeros, zeros, zeros])
+    assert_finite_grads(lambda a, b, c: symile_loss(a, b, c, 10.0, negatives=negatives), [zeros, zeros, zeros])
     dup = random_embeddings(1, D, 0).expand(N, D)
-    assert_finite_grads(lambda a, b, c: symile(a, b, c, 100.0, negatives=negatives, chunk_size=2), [dup, dup, dup])
+    assert_finite_grads(lambda a, b, c: symile_loss(a, b, c, 100.0, negatives=negatives, chunk_size=2), [dup, dup, dup])
 
 
 @pytest.mark.parametrize("negatives", ["n", "n_squared"])
 def test_low_precision_and_autocast(negatives):
     sh = _shuffles(12)
     x = [random_embeddings(12, 8, k) for k in range(3)]
-    assert_low_precision_close(lambda a, b, c: symile(a, b, c, 20.0, negatives=negatives, shuffles=sh, chunk_size=5), x)
+    assert_low_precision_close(lambda a, b, c: symile_loss(a, b, c, 20.0, negatives=negatives, shuffles=sh, chunk_size=5), x)
 
 
 def test_bad_input():
     a = torch.randn(N, D)
     with pytest.raises(ValueError, match="negatives must be"):
-        symile(a, a, a, 1.0, negatives="n3")
+        symile_loss(a, a, a, 1.0, negatives="n3")
     with pytest.raises(ValueError, match="share the shape"):
-        symile(a, a, torch.randn(N + 1, D), 1.0)
+        symile_loss(a, a, torch.randn(N + 1, D), 1.0)
     with pytest.raises(ValueError, match="shuffles must have shape"):
-        symile(a, a, a, 1.0, shuffles=torch.zeros(3, 2, N + 1, dtype=torch.long))
+        symile_loss(a, a, a, 1.0, shuffles=torch.zeros(3, 2, N + 1, dtype=torch.long))
     with pytest.raises(ValueError, match="c contains NaN"):
-        symile(a, a, torch.full((N, D), math.nan), 1.0)
+        symile_loss(a, a, torch.full((N, D), math.nan), 1.0)
     with pytest.raises(ValueError, match="logit_scale"):
-        symile(a, a, a, 0.0)
+        symile_loss(a, a, a, 0.0)

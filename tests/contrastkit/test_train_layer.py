@@ -1,17 +1,23 @@
-"""Run directories, metrics, plots, resumable training and the CLI entry."""
+"""The shared training layer: run directories, resume, checkpoints, plots, the CLI entry."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import lightning as L
 import pytest
 import torch
-from contrastkit.functional import nt_xent
+from contrastkit.functional import nt_xent_loss
 from contrastkit.train import (
     ContrastiveModule,
+    EpochShuffleSampler,
+    export_encoder,
     fit_resumable,
     last_checkpoint,
+    load_checkpoint,
+    load_encoder,
     make_trainer,
     new_run_dir,
     plot_embeddings,
@@ -37,24 +43,26 @@ class ToySimCLR(ContrastiveModule):
         (x,) = batch
         v1 = self.net(x + 0.1 * torch.randn_like(x))
         v2 = self.net(x + 0.1 * torch.randn_like(x))
-        return {"loss": nt_xent(v1, v2, temperature=0.5)}
+        return {"loss": nt_xent_loss(v1, v2, temperature=0.5)}
 
 
 class ToyData(L.LightningDataModule):
-    def __init__(self, n: int = 64, dim: int = 8, batch_size: int = 16) -> None:
+    """64 random points; the training order comes from an epoch-seeded sampler."""
+
+    def __init__(self, n: int = 64, dim: int = 8, batch_size: int = 16, seed: int = 0) -> None:
         super().__init__()
         self.x = torch.randn(n, dim, generator=torch.Generator().manual_seed(0))
-        self.batch_size = batch_size
+        self.batch_size, self.seed = batch_size, seed
 
     def train_dataloader(self):
-        return DataLoader(TensorDataset(self.x), batch_size=self.batch_size, shuffle=True)
+        data = TensorDataset(self.x)
+        return DataLoader(data, batch_size=self.batch_size, sampler=EpochShuffleSampler(len(data), self.seed))
 
 
 def test_run_dirs_are_versioned_and_never_reused(tmp_path):
     first = new_run_dir(tmp_path, "app", "exp")
     second = new_run_dir(tmp_path, "app", "exp")
     assert (first.name, second.name) == ("version_0", "version_1")
-    assert new_run_dir(tmp_path, "app", "exp", resume=True) == second
     with pytest.raises(ValueError, match="name"):
         new_run_dir(tmp_path, "app", "../x")
 
@@ -90,6 +98,21 @@ def test_resumed_run_equals_uninterrupted(tmp_path):
     assert not torch.equal(fresh.net[0].weight, resumed.net[0].weight)
 
 
+def test_epoch_sampler_order_depends_on_seed_and_epoch_only():
+    running = EpochShuffleSampler(50, seed=3)
+    orders = []
+    for epoch in range(3):
+        running.set_epoch(epoch)
+        orders.append(list(running))
+    fresh = EpochShuffleSampler(50, seed=3)
+    fresh.set_epoch(2)  # a resumed run's first epoch
+    assert list(fresh) == orders[2]
+    assert orders[0] != orders[1] and sorted(orders[0]) == list(range(50))
+    assert list(EpochShuffleSampler(5, shuffle=False)) == [0, 1, 2, 3, 4]
+    with pytest.raises(ValueError, match="n must be"):
+        EpochShuffleSampler(0)
+
+
 def test_loss_plot_and_embedding_plot(tmp_path):
     run_dir = new_run_dir(tmp_path, "toy", "plots")
     _train(run_dir, 1)
@@ -105,22 +128,97 @@ def test_loss_plot_and_embedding_plot(tmp_path):
         plot_embeddings(torch.randn(3, 5).numpy(), [0, 1], run_dir / "x.png")
 
 
-def test_cli_dispatches_app_commands_and_lightning(tmp_path, monkeypatch, capsys):
-    def hello(name: str = "world", times: int = 1) -> str:
-        """Say hello."""
-        return " ".join([f"hi {name}"] * times)
+def test_exported_encoder_round_trip(tmp_path):
+    net = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    path = export_encoder(net, tmp_path / "enc", {"dim": 4}, "toy.Encoder")
+    assert path.suffix == ".safetensors" and path.with_suffix(".json").is_file()
+    state, cls, config = load_encoder(path)
+    assert (cls, config) == ("toy.Encoder", {"dim": 4})
+    for k, v in net.state_dict().items():
+        assert torch.equal(state[k], v)
 
+
+def test_lightning_checkpoint_loads_without_unpickling_code(tmp_path):
+    run_dir = new_run_dir(tmp_path, "toy", "safe")
+    _train(run_dir, 1)
+    ckpt = load_checkpoint(last_checkpoint(run_dir))
+    assert ckpt["epoch"] == 0 and "state_dict" in ckpt and "contrastkit_rng" in ckpt
+
+
+def hello(name: str = "world", times: int = 1) -> str:
+    """Say hello."""
+    return " ".join([f"hi {name}"] * times)
+
+
+def test_cli_dispatches_app_commands(monkeypatch, capsys):
     assert run_cli("toy", commands={"hello": hello}, argv=["hello", "--name", "x", "--times", "2"]) == "hi x hi x"
+    # a command may also be named by its import path; it is imported only when run
+    lazy = {"hello": f"{__name__}:hello"}
+    assert run_cli("toy", commands=lazy, argv=["hello", "--threads", "1"]) == "hi world"
+    assert torch.get_num_threads() == 1
     # from a console script (argv read from sys.argv) nothing is returned: sys.exit(main()) exits 0
     monkeypatch.setattr("sys.argv", ["toy", "hello", "--name", "x"])
     assert run_cli("toy", commands={"hello": hello}) is None
-    run_cli("toy", ToySimCLR, ToyData, {"hello": hello}, argv=["--help"])
-    assert "hello" in capsys.readouterr().out and "fit" in capsys.readouterr().out + "fit"
+    run_cli("toy", ToySimCLR, ToyData, lazy, argv=["--help"])
+    out = capsys.readouterr().out
+    assert "hello      Say hello." in out and "fit" in out and "--threads N" in out
     with pytest.raises(SystemExit):
         run_cli("toy", commands={"hello": hello}, argv=["nope"])
-    monkeypatch.chdir(tmp_path)
-    cli = run_cli("toy", ToySimCLR, ToyData, {}, argv=[
-        "fit", "--trainer.max_epochs=1", "--trainer.enable_progress_bar=false", "--model.lr=0.05",
-    ])
-    assert cli.trainer.current_epoch == 1 and cli.model.lr == 0.05
-    assert list((tmp_path / "runs" / "toy").rglob("config.yaml"))
+    with pytest.raises(SystemExit, match="threads"):
+        run_cli("toy", commands={"hello": hello}, argv=["hello", "--threads", "two"])
+
+
+def test_help_imports_nothing_heavy():
+    code = ("import sys; from contrastkit.train.cli import run_cli; "
+            "run_cli('toy', 'x.y:Model', None, {'hello': 'contrastkit.train.threads:set_threads'}, argv=['--help']); "
+            "print(sorted(m for m in ('torch', 'lightning', 'jsonargparse') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("[]"), out
+
+
+def _fit(tmp_path, *extra):
+    return run_cli("toy", ToySimCLR, ToyData, {}, argv=[
+        "fit", "--root", str(tmp_path), "--name", "cli", "--trainer.enable_progress_bar=false",
+        "--model.lr=0.05", *extra])
+
+
+def test_lightning_fit_follows_the_run_convention_and_resumes(tmp_path):
+    cli = _fit(tmp_path, "--trainer.max_epochs=1")
+    run_dir = tmp_path / "toy" / "cli" / "version_0"
+    assert cli.run_dir == run_dir and cli.model.lr == 0.05
+    for name in ("config.yaml", "checkpoints/last.ckpt", "metrics.json", "plots/loss.png", "logs/csv/metrics.csv"):
+        assert (run_dir / name).is_file(), name
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["command"] == "fit" and metrics["epochs_run"] == 1 and "train/loss_epoch" in metrics
+    resumed = _fit(tmp_path, "--trainer.max_epochs=3", "--resume")
+    assert resumed.run_dir == run_dir and resumed.trainer.current_epoch == 3
+    assert load_checkpoint(run_dir / "checkpoints" / "last.ckpt")["epoch"] == 2
+    assert not (tmp_path / "toy" / "cli" / "version_1").exists()
+
+
+def _write_log(path, rows):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cols = sorted({c for r in rows for c in r})
+    path.write_text(",".join(cols) + "\n" + "\n".join(",".join(str(r.get(c, "")) for c in cols) for r in rows) + "\n")
+
+
+def test_loss_curve_of_a_resumed_run_drops_the_steps_trained_again(tmp_path):
+    from contrastkit.train.plots import read_logged_rows
+
+    # the first part reached step 7, its checkpoint was at step 4: the resumed part restarts at 5
+    _write_log(tmp_path / "logs" / "csv" / "metrics.csv", [{"step": s, "train/loss": 10 - s} for s in range(8)])
+    _write_log(tmp_path / "logs" / "csv_1" / "metrics.csv", [{"step": s, "train/loss": 1.0} for s in range(5, 9)])
+    steps = [int(r["step"]) for r in read_logged_rows(tmp_path)]
+    assert steps == [0, 1, 2, 3, 4, 5, 6, 7, 8]
+    assert plot_loss_curves(tmp_path).stat().st_size > 1000
+
+
+def test_loss_curve_draws_one_curve_per_stage(tmp_path):
+    from contrastkit.train.plots import loss_curves
+
+    rows = [{"step": str(s), "train/loss": str(1.0 / (s + 1)), "stage": str(1 + s // 3) if s % 3 == 0 else ""}
+            for s in range(9)]
+    curves = loss_curves(rows, ["train/loss"])
+    assert [label for label, _, _ in curves] == [f"train/loss (stage {k})" for k in (1, 2, 3)]
+    assert curves[1][1] == [3, 4, 5]
+    assert [label for label, _, _ in loss_curves([{"step": "0", "train/loss": "1"}], ["train/loss"])] == ["train/loss"]

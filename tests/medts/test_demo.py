@@ -33,17 +33,13 @@ def test_demo_end_to_end(tmp_path, capsys):
 
 
 def test_figures_of_a_finished_run(tmp_path):
-    """`medts figures` redraws the three figures from a pretraining folder and its config."""
+    """`medts figures` redraws the three figures from a pretraining folder (data from its checkpoint)."""
     main(["demo", "--runs_root", str(tmp_path), "--patients_per_class", "3", "--seconds", "10",
           "--pretrain_epochs", "1", "--finetune_epochs", "1", "--output_dims", "8", "--hidden_dims", "4",
           "--depth", "1", "--batch_size", "16", "--threads", "1", "--progress", "false", "--finetune_fraction", "1"])
-    config = tmp_path / "demo_data.yaml"
-    config.write_text(
-        "data:\n  source: {kind: synthetic, synthetic_patients_per_class: 3, synthetic_seconds: 10.0}\n"
-        "  construction: {trial_mode: pseudo, trial_seconds: 5.0, sample_seconds: 1.0, overlap: 0.5}\n")
-    paths = main(["figures", str(config), str(tmp_path / "medts/demo/version_0/pretrain"), str(tmp_path / "fig")])
+    paths = main(["figures", str(tmp_path / "medts/demo/version_0/pretrain"), str(tmp_path / "fig")])
     assert sorted(p.split("/")[-1] for p in paths) == ["embeddings_by_class.png", "embeddings_by_patient.png",
                                                         "loss_per_level.png"]
     assert all((tmp_path / "fig" / p.split("/")[-1]).stat().st_size > 1000 for p in paths)
     with pytest.raises(FileNotFoundError, match="no pretraining checkpoint"):
-        main(["figures", str(config), str(tmp_path), str(tmp_path / "fig2")])
+        main(["figures", str(tmp_path), str(tmp_path / "fig2")])

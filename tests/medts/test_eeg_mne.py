@@ -60,5 +60,5 @@ def test_fif_and_eeglab_round_trip(tmp_path, suffix):
 def test_unreadable_file_names_it(tmp_path):
     bad = tmp_path / "broken.edf"
     bad.write_bytes(b"0       not an edf header")
-    with pytest.raises(DataError, match="broken.edf: MNE cannot read it"):
+    with pytest.raises(DataError, match="broken.edf: malformed EDF/BDF header"):
         read_mne(bad, "x", "0")

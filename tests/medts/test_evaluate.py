@@ -43,7 +43,8 @@ def test_finetune_tests_the_best_validation_f1_checkpoint(parts, tmp_path):
                      encoder_kwargs=kw)
     assert m["train_samples"] == pytest.approx(0.5 * parts["train"].n_samples, abs=1)
     ckpt = torch.load(tmp_path / "ft/checkpoints/best.ckpt", weights_only=False)
-    best_score = next(v["best_model_score"] for k, v in ckpt["callbacks"].items() if "ModelCheckpoint" in k)
+    best_score = next(v["best_model_score"] for k, v in ckpt["callbacks"].items()
+                      if "ModelCheckpoint" in k and "val/macro_f1" in k)
     logged = np.genfromtxt(tmp_path / "ft/logs/csv/metrics.csv", delimiter=",", names=True)
     f1 = logged["valmacro_f1"][~np.isnan(logged["valmacro_f1"])]
     assert len(f1) == 4 and float(best_score) == pytest.approx(f1.max())

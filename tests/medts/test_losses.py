@@ -1,11 +1,26 @@
-"""Each COMET level against a plain float64 loop reference written from the paper/official semantics."""
+"""Each COMET level against a plain float64 loop reference written from the paper/official semantics
+(the references never call medts.losses or the core kernel)."""
 
 import math
 
 import numpy as np
 import pytest
 import torch
-from medts.losses import hierarchical, id_loss, observation_loss, sample_loss
+from medts.losses import (
+    hierarchical_levels,
+    id_loss_from_similarity,
+    id_similarity,
+    observation_loss,
+    sample_loss,
+)
+
+
+def hierarchical(fn, z1, z2):
+    return hierarchical_levels({"loss": fn}, z1, z2)["loss"]
+
+
+def id_loss(z1, z2, ids, temperature=0.1, pairing="official"):
+    return id_loss_from_similarity(id_similarity(z1, z2), ids, temperature, pairing)
 
 
 def _nll_two_views(z: np.ndarray, k: int, p: int) -> float:
@@ -170,12 +185,27 @@ def test_id_loss_rejects_bad_ids():
         id_loss(z1, z2, torch.zeros(3, dtype=torch.long))
 
 
-def test_shared_pyramid_and_similarity_give_the_same_losses():
-    from medts.losses import hierarchical_levels, id_loss_from_similarity, id_similarity
+def test_one_pyramid_for_two_losses_matches_loop():
     z1, z2 = _views(b=6, t=8, d=3, seed=4)
     both = hierarchical_levels({"s": sample_loss, "o": observation_loss}, z1, z2)
-    assert both["s"].item() == pytest.approx(hierarchical(sample_loss, z1, z2).item(), rel=1e-12)
-    assert both["o"].item() == pytest.approx(hierarchical(observation_loss, z1, z2).item(), rel=1e-12)
-    ids = torch.tensor([0, 0, 1, 1, 1, 2])
+    a, b = z1.numpy(), z2.numpy()
+    assert both["s"].item() == pytest.approx(ref_hierarchical(ref_sample, a, b), rel=1e-10)
+    assert both["o"].item() == pytest.approx(ref_hierarchical(ref_observation, a, b), rel=1e-10)
+
+
+@pytest.mark.parametrize("pairing", ["official", "all"])
+def test_id_level_nan_raises(pairing):
+    """A NaN similarity raises instead of giving a finite loss (issue 9, item 2)."""
+    sim = torch.eye(4, dtype=torch.float64)
+    sim[1, 2] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        id_loss_from_similarity(sim, torch.tensor([0, 0, 1, 1]), 0.1, pairing)
+
+
+def test_id_level_float16_is_computed_in_float32():
+    z1, z2 = _views(b=6, t=4, d=3, seed=5)
+    ids = [0, 0, 1, 1, 1, 2]
     sim = id_similarity(z1, z2)
-    assert id_loss_from_similarity(sim, ids).item() == pytest.approx(id_loss(z1, z2, ids).item(), rel=1e-12)
+    got = id_loss_from_similarity(sim.half(), torch.tensor(ids))
+    assert got.dtype == torch.float32
+    assert got.item() == pytest.approx(ref_id_official(z1.numpy(), z2.numpy(), ids), rel=2e-3)

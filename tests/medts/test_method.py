@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from medts.baselines import SimCLR, TS2Vec
 from medts.method import COMET
 
 
@@ -18,7 +19,6 @@ def _small(**kw):
 def test_view_plan_shares_pairs_between_levels():
     assert _small()._view_plan() == [("all_true", ["patient", "trial"]), ("continuous", ["sample", "observation"])]
     assert len(_small(share_views=False)._view_plan()) == 4
-    assert _small(objective="ts2vec")._view_plan() == [("continuous", ["sample", "observation"])]
     assert _small(lambda_patient=0, lambda_sample=0)._view_plan() == [("all_true", ["trial"]),
                                                                       ("continuous", ["observation"])]
 
@@ -37,14 +37,29 @@ def test_total_is_the_weighted_sum_of_levels(official):
 
 def test_baselines_and_bad_config():
     b = _batch()
-    assert set(_small(objective="ts2vec").compute_losses(b, "train")) == {"loss", "loss_sample", "loss_observation"}
-    assert set(_small(objective="simclr").compute_losses(b, "train")) == {"loss", "loss_instance"}
-    with pytest.raises(ValueError, match="objective"):
-        _small(objective="byol")
+    enc = {"output_dims": 8, "hidden_dims": 4, "depth": 2}
+    assert set(TS2Vec(3, **enc).compute_losses(b, "train")) == {"loss", "loss_sample", "loss_observation"}
+    assert set(SimCLR(3, **enc).compute_losses(b, "train")) == {"loss", "loss_instance"}
     with pytest.raises(ValueError, match="lambda_trial must be >= 0"):
         _small(lambda_trial=-1)
     with pytest.raises(ValueError, match="all lambda"):
         _small(lambda_patient=0, lambda_trial=0, lambda_sample=0, lambda_observation=0)
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        SimCLR(3, temperature=0.0, **enc)
+
+
+def test_ts2vec_equals_comet_without_the_id_levels():
+    """TS2Vec (baselines.py) is COMET's sample + observation levels on the same views."""
+    enc = {"output_dims": 8, "hidden_dims": 4, "depth": 2}
+    torch.manual_seed(1)
+    comet = _small(lambda_patient=0, lambda_trial=0)
+    torch.manual_seed(1)
+    ts2vec = TS2Vec(3, **enc)
+    torch.manual_seed(2)
+    a = comet.compute_losses(_batch(), "train")
+    torch.manual_seed(2)
+    b = ts2vec.compute_losses(_batch(), "train")
+    torch.testing.assert_close(a["loss"], b["loss"])
 
 
 def test_weight_averaging_tracks_the_mean_of_iterates():

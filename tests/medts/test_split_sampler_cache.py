@@ -77,5 +77,5 @@ def test_cache_round_trip_is_memory_mapped(syn, tmp_path):
     np.save(out / "sample_index.npy", np.zeros((3, 2), dtype=np.int64))
     with pytest.raises(DataError, match="sample_index.npy: shape"):
         read_cache(out)
-    with pytest.raises(DataError, match="run `medts prepare` first"):
+    with pytest.raises(DataError, match="run `medts study --prepare_only true` first"):
         read_cache(tmp_path / "nothing")

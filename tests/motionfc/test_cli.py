@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+import torch
 from motionfc.cli import main
 
 CONFIGS = Path(__file__).resolve().parents[2] / "apps" / "motionfc" / "configs"
@@ -29,7 +31,7 @@ def test_simulate(tmp_path):
 
 def test_bad_values_are_rejected(tmp_path):
     with pytest.raises(SystemExit):
-        main(["eth-ucy", "--fold", "eth", "--weight", "abc"])
+        main(["eth-ucy", "--fold", "eth", "--lambda_penalty", "abc"])
     with pytest.raises(ValueError, match="unknown fold"):
         main(["eth-ucy", "--fold", "mars", "--runs_root", str(tmp_path)])
     with pytest.raises(ValueError, match="three stage lengths"):
@@ -41,9 +43,9 @@ def test_lightning_fit_and_test(tmp_path):
     cfg = CONFIGS / "style_irm_modular.yaml"
     common = ["--config", str(cfg), "--trainer.default_root_dir", str(tmp_path), "--data.num_train", "64",
               "--data.num_val", "32", "--data.num_test", "32", "--data.num_ref", "16", "--data.cache_dir", str(tmp_path / "c"),
-              "--trainer.enable_progress_bar", "false"]
+              "--trainer.enable_progress_bar", "false", "--root", str(tmp_path)]
     main(["fit", *common, "--trainer.max_epochs", "4", "--model.epochs", "[1, 1, 1, 1]"])
-    ckpt = next(tmp_path.glob("lightning_logs/version_0/checkpoints/*.ckpt"))
+    ckpt = next(tmp_path.glob("motionfc/*/version_0/checkpoints/last.ckpt"))
     cli = main(["test", *common, "--model.epochs", "[1, 1, 1, 1]", "--ckpt_path", str(ckpt)])
     ade = cli.trainer.callback_metrics["test/ade"].item()
     assert 0 < ade < 5
@@ -66,3 +68,38 @@ def test_evaluate_with_refinement(tmp_path):
     assert rows["model"]["iid"]["ade"] != rows["refined (2 steps)"]["iid"]["ade"]
     leak = main(["evaluate", "--checkpoint", ckpt, *data, "--style_source", "leak"])
     assert leak["model"]["ood_extra"]["ade"] > 0
+
+
+def test_style_temperature_reaches_the_loss_from_yaml_and_cli(tmp_path):
+    """``style_temperature`` is CausalMotion's argument (one name, one default), set from YAML or the command line."""
+    import yaml
+    from motionfc.data.datamodule import StyleDataModule
+    from motionfc.method import CausalMotion
+
+    cfg = yaml.safe_load((CONFIGS / "style_modular.yaml").read_text())
+    assert cfg["model"]["style_temperature"] == 0.07 == CausalMotion().hparams.style_temperature
+    with pytest.raises(SystemExit):
+        main(["fit", "--config", str(CONFIGS / "style_modular.yaml"), "--model.style_temperature", "0.5",
+              "--print_config"])
+    dm = StyleDataModule(num_train=16, num_val=4, num_test=4, num_ref=4, batch_size=16, cache_dir=str(tmp_path))
+    dm.setup()
+    batch = {e: next(iter(dm._loader(w, False))) for e, w in dm.splits["train"].items()}
+    losses = [CausalMotion(style_temperature=t).compute_loss(batch, "P4")["style"] for t in (0.07, 0.5)]
+    assert not torch.isclose(losses[0], losses[1])
+    with pytest.raises(ValueError, match="style_temperature"):
+        CausalMotion(style_temperature=0.0)
+
+
+def test_study_and_report_are_subcommands(tmp_path, capsys):
+    """The experiments run as ``motionfc study <name>`` and ``motionfc report`` (no side scripts)."""
+    with pytest.raises(SystemExit):
+        main(["study", "--help"])
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("style", "ablation", "irm_sweep", "eth_ucy_grid"))
+    assert not (CONFIGS.parent / "experiments").exists()
+    metrics = tmp_path / "metrics.json"
+    metrics.write_text(json.dumps({"epochs_run": 7, "alpha1/ade": 0.5, "alpha1/fde": 1.0}))
+    readme = tmp_path / "README.md"
+    readme.write_text("x\n<!-- begin:spurious -->\nold\n<!-- end:spurious -->\n")
+    blocks = main(["report", "--spurious_runs", f"[ERM={metrics}]", "--readme", str(readme), "--docs", str(tmp_path)])
+    assert "| ERM | 7 | 0.500 / 1.000 |" in blocks["spurious"] and "| ERM | 7 |" in readme.read_text()

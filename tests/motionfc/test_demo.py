@@ -14,6 +14,9 @@ def test_demo_end_to_end(tmp_path, capsys):
                     "--epochs_p3", "40", "--epochs_p4", "5", "--epochs_p5", "5", "--epochs_p6", "10"])
     out = capsys.readouterr().out
     assert "| ERM |" in out and "ood_extra ADE / FDE" in out
+    # progress: a line per step of the demo and per training stage (issue 11, item 4)
+    assert "motionfc demo: training modular" in out and "[modular] stage P6 from epoch 61 of 60" not in out
+    assert "[erm] stage P3 from epoch 1" in out and "[modular] stage P6 from epoch 51 of 60" in out
     run = tmp_path / "runs" / "motionfc" / "demo" / "version_0"
     saved = json.loads((run / "metrics.json").read_text())
     for f in ("config.yaml", "table.md", "table.json", "plots/predictions_0.7.png", "plots/style_embeddings.png"):

@@ -69,7 +69,7 @@ def test_bad_rows_name_file_and_line(tmp_path):
         read_tracks(_write(tmp_path, "\n"))
     with pytest.raises(ValueError, match=r"ids must be integers"):
         read_tracks(_write(tmp_path, "0\t1.5\t0.0\t0.0\n"))
-    with pytest.raises(ValueError, match=r"twice in one frame"):
+    with pytest.raises(ValueError, match=r"pedestrian 1 appears twice in frame 0 \(first at line "):
         read_scene(_write(tmp_path, _grid() + "0\t1\t3.0\t3.0\n"))
     with pytest.raises(ValueError, match=r"no window of 20 frames"):
         read_scene(_write(tmp_path, _grid(n_frames=19)))

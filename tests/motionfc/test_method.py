@@ -41,7 +41,7 @@ def test_stage_schedule_and_stepping():
 ])
 def test_each_stage_moves_only_its_modules(dm, tmp_path, stage_epochs, moved, frozen):
     seed_everything(0)
-    m = CausalMotion(epochs=stage_epochs, irm=1.0)
+    m = CausalMotion(epochs=stage_epochs, lambda_irm=1.0)
     before = _snapshot(m)
     make_trainer(tmp_path, 1, progress=False, num_sanity_val_steps=0, limit_val_batches=0).fit(m, datamodule=dm)
     for p in moved:
@@ -51,7 +51,7 @@ def test_each_stage_moves_only_its_modules(dm, tmp_path, stage_epochs, moved, fr
 
 
 def test_losses_of_each_stage(dm):
-    m = CausalMotion(epochs=(1, 1, 1, 1), irm=1.0, vrex=2.0)
+    m = CausalMotion(epochs=(1, 1, 1, 1), lambda_irm=1.0, lambda_vrex=2.0)
     batch = {e: next(iter(dm._loader(w, False))) for e, w in dm.splits["train"].items()}
     p3 = m.compute_loss(batch, "P3")
     assert set(p3) == {"risk", "vrex", "loss"} and p3["loss"] > p3["risk"] >= 0

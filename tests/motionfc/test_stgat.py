@@ -34,7 +34,7 @@ def test_fit_on_a_fold_with_the_spurious_feature(eth_root, tmp_path, risk, weigh
 
     seed_everything(0)
     dm = EthUcyDataModule("eth", root=str(eth_root), spurious=True, test_alpha=8.0, max_train_scenes=6)
-    m = StgatForecaster(risk=risk, weight=weight, epochs=(1, 1, 2), extra_channels=1)
+    m = StgatForecaster(risk=risk, lambda_penalty=weight, epochs=(1, 1, 2), extra_channels=1)
     before = {k: v.clone() for k, v in m.state_dict().items()}
     trainer = make_trainer(tmp_path, 4, progress=False, num_sanity_val_steps=0, limit_test_batches=5)
     trainer.fit(m, datamodule=dm)

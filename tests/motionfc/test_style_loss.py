@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from contrastkit.functional import supcon
+from contrastkit.functional import supcon_loss
 from motionfc.style_loss import style_contrastive_loss
 
 
@@ -30,22 +30,22 @@ def test_matches_official_formula_and_core():
     g = torch.Generator().manual_seed(0)
     feats = torch.nn.functional.normalize(torch.randn(3, 5, 8, generator=g, dtype=torch.float64), dim=-1)
     labels = torch.tensor([0, 1, 2])
-    got = style_contrastive_loss(feats, labels).item()
+    got = style_contrastive_loss(feats, labels, temperature=0.07).item()
     assert got == pytest.approx(_official_loop(feats.numpy(), [0, 1, 2]), rel=1e-6)
-    core = supcon(feats.reshape(15, 8), labels.repeat_interleave(5), temperature=0.07).item()
+    core = supcon_loss(feats.reshape(15, 8), labels.repeat_interleave(5), temperature=0.07).item()
     assert got == pytest.approx(core, rel=1e-12)
     # groups of different sizes, two groups sharing a label (fine-tuning adds pre-training batches)
     parts = [feats[0, :4], feats[1], feats[2, :2]]
-    got = style_contrastive_loss(parts, torch.tensor([0, 1, 0])).item()
+    got = style_contrastive_loss(parts, torch.tensor([0, 1, 0]), temperature=0.07).item()
     x = torch.cat(parts)
-    want = supcon(x, torch.tensor([0] * 4 + [1] * 5 + [0] * 2), temperature=0.07).item()
+    want = supcon_loss(x, torch.tensor([0] * 4 + [1] * 5 + [0] * 2), temperature=0.07).item()
     assert got == pytest.approx(want, rel=1e-12)
 
 
 def test_gradient_matches_autograd_of_loop():
     g = torch.Generator().manual_seed(1)
     feats = torch.randn(2, 3, 4, generator=g, dtype=torch.float64, requires_grad=True)
-    style_contrastive_loss(feats, torch.tensor([0, 1])).backward()
+    style_contrastive_loss(feats, torch.tensor([0, 1]), temperature=0.07).backward()
     x = feats.detach().clone().requires_grad_(True)
     y = torch.nn.functional.normalize(x.reshape(6, 4), dim=-1)
     lab = torch.tensor([0, 0, 0, 1, 1, 1])
@@ -62,6 +62,6 @@ def test_gradient_matches_autograd_of_loop():
 
 def test_bad_input():
     with pytest.raises(ValueError, match="groups"):
-        style_contrastive_loss([torch.randn(3, 4)], torch.tensor([0, 1]))
+        style_contrastive_loss([torch.randn(3, 4)], torch.tensor([0, 1]), temperature=0.07)
     with pytest.raises(ValueError, match=r"\(E, B, D\)"):
-        style_contrastive_loss(torch.randn(3, 4), torch.tensor([0, 1, 2]))
+        style_contrastive_loss(torch.randn(3, 4), torch.tensor([0, 1, 2]), temperature=0.07)

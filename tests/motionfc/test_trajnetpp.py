@@ -44,3 +44,40 @@ def test_bad_input(tmp_path):
         read_trajnetpp(_ndjson(tmp_path, [{"id": 0, "p": 9, "s": 0, "e": 200}], _tracks([1], frames)))
     with pytest.raises(ValueError, match=r"no scenes"):
         read_trajnetpp(_ndjson(tmp_path, [], _tracks([1], frames)))
+
+
+def _scene_file(path, n_scenes, offset=0.0):
+    """A Trajnet++ file of ``n_scenes`` two-pedestrian scenes of 21 frames (9 + 12), straight walks."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scenes, tracks = [], []
+    for s in range(n_scenes):
+        f0 = s * 300
+        scenes.append({"id": s, "p": 2 * s, "s": f0, "e": f0 + 200, "fps": 2.5, "tag": 1})
+        for i in range(21):
+            for k, p in enumerate((2 * s, 2 * s + 1)):
+                tracks.append({"f": f0 + 10 * i, "p": p, "x": 0.4 * i + offset, "y": 1.0 * k - 0.01 * i})
+    _ndjson(path.parent, scenes, tracks, path.name)
+
+
+def test_trajnetpp_format_end_to_end(tmp_path):
+    """The ETH/UCY command reads a Trajnet++ fold (format=trajnetpp): leave-one-scene-out by file name."""
+    from motionfc.cli import main
+    from motionfc.data.datamodule import EthUcyDataModule
+
+    root = tmp_path / "trajnetpp"
+    for split in ("train", "val"):
+        for i, scene in enumerate(("biwi_hotel", "crowds_zara01", "biwi_eth")):
+            _scene_file(root / split / f"{scene}.ndjson", 6, offset=i)
+    _scene_file(root / "test" / "biwi_eth.ndjson", 4)
+    _scene_file(root / "test" / "biwi_hotel.ndjson", 3)
+    dm = EthUcyDataModule("eth", root=str(root), format="trajnetpp")
+    dm.setup()
+    assert sorted(dm.splits["train"]) == ["hotel", "zara1"] and list(dm.splits["test"]) == ["eth"]
+    assert dm.obs_len == 9 and dm.splits["test"]["eth"].num_scenes == 4 and dm.splits["test"]["eth"].obs_len == 9
+    metrics = main(["eth-ucy", "--format", "trajnetpp", "--root", str(root), "--fold", "eth", "--epochs", "[1, 1, 2]",
+                    "--runs_root", str(tmp_path / "runs"), "--progress", "false"])
+    assert np.isfinite(metrics["ade"]) and metrics["scored_stage"] == 3
+    with pytest.raises(FileNotFoundError, match=r"test: no Trajnet\+\+ .ndjson file of the held-out scenes"):
+        EthUcyDataModule("zara2", root=str(root), format="trajnetpp").setup()
+    with pytest.raises(ValueError, match="unknown format"):
+        EthUcyDataModule("eth", root=str(root), format="csv")

@@ -13,7 +13,7 @@ from seqrec.cli import main
 def demo_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     metrics = main(["demo", "--root", str(root), "--epochs", "8", "--num_users", "400", "--num_items", "60",
-                    "--methods", "[popularity, mclrec]", "--threads", "1"])
+                    "--methods", "[popularity, mclrec]", "--threads", "1", "--progress", "false"])
     return root, metrics
 
 
@@ -49,3 +49,13 @@ def test_evaluate_popularity_and_bad_method():
     assert 0.0 < got["test/HR@20"] < 1.0 and got["val/HR@5"] <= got["val/HR@20"]
     with pytest.raises(ValueError, match="only evaluates --model.method popularity"):
         main(["evaluate", "--data", data, "--model.method", "sasrec"])
+
+
+def test_fit_of_mclrec_ends_with_the_short_run_warning(tmp_path, capsys):
+    """issue 11, item 9: a short MCLRec run is said to be below popularity at first, where the user looks."""
+    data = '{"dataset": "synthetic", "batch_size": 64, "synthetic": {"num_users": 80, "num_items": 20, "num_topics": 4}}'
+    main(["fit", "--data", data, "--model.method", "mclrec", "--model.hidden", "8", "--model.inner", "16",
+          "--model.augmenter_hidden", "[4]", "--train.max_epochs", "1", "--train.root", str(tmp_path),
+          "--train.progress", "false"])
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("note: MCLRec learns slowly at first") and "not yet measured" in last

@@ -34,7 +34,7 @@ def test_cl2_and_r_sum_the_three_pairs(refs):
     h1, h2, z1, z2 = (torch.randn(4, 3, dtype=torch.float64) for _ in range(4))
     pairs = [(h1, z2), (h2, z1), (z1, z2)]
     assert mclrec_cl2(h1, h2, z1, z2).item() == pytest.approx(sum(ref_info_nce(a, b, 1.0) for a, b in pairs), rel=1e-10)
-    assert contrastive_regularization(h1, h2, z1, z2).item() == pytest.approx(
+    assert contrastive_regularization(h1, h2, z1, z2, 1.0).item() == pytest.approx(
         sum(ref_reg_pair(a, b, 1.0) for a, b in pairs), rel=1e-10)
 
 
@@ -42,7 +42,7 @@ def test_gradients_of_cl2_and_r():
     args = tuple(torch.randn(4, 3, dtype=torch.float64, requires_grad=True) for _ in range(4))
     assert torch.autograd.gradcheck(lambda *x: mclrec_cl2(*x), args)
     # R is piecewise linear: check away from its kinks (random inputs hit none almost surely)
-    assert torch.autograd.gradcheck(lambda *x: contrastive_regularization(*x), args)
+    assert torch.autograd.gradcheck(lambda *x: contrastive_regularization(*x, 1.0), args)
 
 
 def test_next_item_ce_matches_reference():

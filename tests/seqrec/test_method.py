@@ -15,7 +15,7 @@ HID = 8
 def _model(**kw):
     torch.manual_seed(0)
     return MCLRec(20, max_len=6, hidden=HID, heads=2, inner=16, dropout=0.0, attn_dropout=0.0,
-                  augmenter_sizes=(HID, 4, 2, HID), lam=0.3, beta=0.5, gamma=0.1, **kw)
+                  augmenter_hidden=(4, 2), lambda_cl1=0.3, lambda_cl2=0.5, lambda_reg=0.1, **kw)
 
 
 def _batch():
@@ -106,7 +106,7 @@ def test_augmenter_step_gradient_is_that_of_its_objective():
     z1, z2 = m.augmenters[0](r1), m.augmenters[1](r2)
     from seqrec.losses import contrastive_regularization, mclrec_cl2
 
-    (mclrec_cl2(r1, r2, z1, z2) + 0.1 * contrastive_regularization(r1, r2, z1, z2)).backward()
+    (mclrec_cl2(r1, r2, z1, z2) + 0.1 * contrastive_regularization(r1, r2, z1, z2, 1.0)).backward()
     for a, p in zip(g, m.augmenters.parameters()):
         torch.testing.assert_close(a, p.grad)
     assert all(p.grad is None for p in m.encoder.parameters())
@@ -115,5 +115,5 @@ def test_augmenter_step_gradient_is_that_of_its_objective():
 def test_bad_configuration():
     with pytest.raises(ValueError, match="meta_loop"):
         _model(meta_loop="double")
-    with pytest.raises(ValueError, match="augmenter_sizes"):
-        MCLRec(20, hidden=HID, heads=2, augmenter_sizes=(64, 32, 16, 64))
+    with pytest.raises(ValueError, match="augmenter_hidden"):
+        MCLRec(20, hidden=HID, heads=2, augmenter_hidden=())

@@ -9,7 +9,8 @@ from seqrec.models import SASRecEncoder
 
 def _encoder():
     torch.manual_seed(0)
-    return SASRecEncoder(30, max_len=7, hidden=8, n_layers=2, heads=2, inner=16).double().eval()
+    return SASRecEncoder(30, max_len=7, hidden=8, n_layers=2, heads=2, inner=16, dropout=0.5,
+                         attn_dropout=0.5).double().eval()
 
 
 SEQS = torch.tensor([[3, 4, 5, 6, 7, 8, 9], [1, 2, 0, 0, 0, 0, 0], [0, 11, 12, 0, 0, 0, 0], [5, 0, 6, 7, 0, 0, 0]])

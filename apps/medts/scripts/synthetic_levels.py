@@ -13,12 +13,14 @@ import argparse
 import json
 import tempfile
 import time
+from functools import partial
 
 import torch
+from medts.baselines import PRETRAINING
 from medts.demo import demo_data
 from medts.evaluate import mean_std, run_linear_probe
-from medts.experiment import ModelConfig, data_module, pretrain
 from medts.method import COMET
+from medts.study import pretrain
 
 # name -> (objective, lambda_patient, lambda_trial)
 VARIANTS = {
@@ -38,8 +40,9 @@ def probe(variant: str, dm, seed: int, epochs: int, work: str) -> dict[str, floa
         torch.manual_seed(seed)
         module = COMET(dm.n_channels, 64, 32, 6)
     else:
-        cfg = ModelConfig(output_dims=64, hidden_dims=32, depth=6, lambda_patient=lp, lambda_trial=lt)
-        module = pretrain(dm, cfg, objective, seed, f"{work}/{objective}_{lp}_{lt}_{seed}", epochs, progress=False)
+        kw = {"lambda_patient": lp, "lambda_trial": lt} if objective == "comet" else {}
+        model = partial(PRETRAINING[objective], output_dims=64, hidden_dims=32, depth=6, **kw)
+        module = pretrain(dm, model, seed, f"{work}/{objective}_{lp}_{lt}_{seed}", epochs, progress=False)
     return run_linear_probe(lambda x: module.embed(torch.from_numpy(x)), dm.parts, seed)
 
 
@@ -52,7 +55,7 @@ def main() -> None:
     torch.set_num_threads(1)
     rows, raw = [], {}
     with tempfile.TemporaryDirectory() as work:
-        cohorts = {s: data_module(demo_data(seed=s), s) for s in a.seeds}  # built once, shared by the variants
+        cohorts = {s: demo_data(seed=s) for s in a.seeds}  # built once, shared by the variants
         for variant in VARIANTS:
             t0 = time.time()
             runs = [probe(variant, cohorts[s], s, a.epochs, work) for s in a.seeds]

@@ -9,7 +9,8 @@ results table into apps/seqrec/README.md beside the published figures.
 
 Settings (paper Sec. 4.1 and the official ``seq.yaml`` / ``MCLRec.yaml``): SASRec encoder 2 x 2
 heads, d = 64, FF 256, dropout 0.5, max length 50; Adam lr 1e-3, batch 256; MCLRec on Beauty
-lam = 0, beta = 0.05, gamma = 0.1, tau = 1, dot product, three updates per batch; CL4SRec lam 0.1;
+lambda_cl1 (λ) = 0, lambda_cl2 (β) = 0.05, lambda_reg (γ) = 0.1, temperature 1, dot product, three updates per
+batch (the MCLRec class defaults); CL4SRec lambda_cl 0.1;
 early stopping on validation NDCG@20 with patience 10; full ranking, no history exclusion.
 Each method's run is ``runs/seqrec/reproduce_beauty_<method>/version_K``; re-running the script
 resumes each run from its ``last.ckpt``. ``--max-minutes`` is a method's total training budget

@@ -8,26 +8,31 @@ minutes on a CPU); the configs for the real data use the paper's 64 / 320 / 10.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from functools import partial
 
 import torch
 from contrastkit.train import new_run_dir, save_config, write_metrics
 
 from medts.data.build import Construction
+from medts.data.datamodule import MedTSDataModule
 from medts.data.sources import Source
 from medts.evaluate import run_finetune, run_linear_probe
-from medts.experiment import DataConfig, ModelConfig, data_module, pretrain
 from medts.figures import write_figures
+from medts.method import COMET
+from medts.study import pretrain
 
 
-def demo_data(patients_per_class: int = 10, seconds: float = 40.0, batch_size: int = 64, seed: int = 0) -> DataConfig:
-    """The demo's synthetic cohort: 2 classes, 4 channels at 64 Hz, pseudo-trials of 5 s, 1 s
-    samples with 50 % overlap; ``seed`` draws the cohort and the patient split."""
-    return DataConfig(
+def demo_data(patients_per_class: int = 10, seconds: float = 40.0, batch_size: int = 64,
+              seed: int = 0) -> MedTSDataModule:
+    """The demo's synthetic cohort, set up: 2 classes, 4 channels at 64 Hz, pseudo-trials of 5 s,
+    1 s samples with 50 % overlap; ``seed`` draws the cohort, the patient split and the batches."""
+    dm = MedTSDataModule(
         source=Source(kind="synthetic", synthetic_patients_per_class=patients_per_class, synthetic_seconds=seconds,
                       synthetic_seed=seed),
         construction=Construction(trial_mode="pseudo", trial_seconds=5.0, sample_seconds=1.0, overlap=0.5),
-        batch_size=batch_size, split_seed=seed)
+        batch_size=batch_size, split_seed=seed, seed=seed)
+    dm.setup()
+    return dm
 
 
 def demo(
@@ -58,13 +63,12 @@ def demo(
     """
     torch.set_num_threads(threads)
     t0 = time.time()
-    data = demo_data(patients_per_class, seconds, batch_size, seed)
-    model = ModelConfig(output_dims=output_dims, hidden_dims=hidden_dims, depth=depth)
+    dm = demo_data(patients_per_class, seconds, batch_size, seed)
+    model = partial(COMET, output_dims=output_dims, hidden_dims=hidden_dims, depth=depth)
     run_dir = new_run_dir(runs_root, "medts", "demo")
-    save_config(run_dir, {"data": asdict(data), "model": asdict(model), "pretrain_epochs": pretrain_epochs,
+    save_config(run_dir, {"data": dict(dm.hparams), "comet": dict(model.keywords), "pretrain_epochs": pretrain_epochs,
                           "finetune_epochs": finetune_epochs, "finetune_fraction": finetune_fraction, "seed": seed})
-    dm = data_module(data, seed)
-    module = pretrain(dm, model, "comet", seed, run_dir / "pretrain", pretrain_epochs, progress)
+    module = pretrain(dm, model, seed, run_dir / "pretrain", pretrain_epochs, progress)
     embed = lambda x: module.embed(torch.from_numpy(x))
     metrics: dict = {"linear": run_linear_probe(embed, dm.parts, seed)}
     metrics[f"finetune_{finetune_fraction:g}"] = run_finetune(

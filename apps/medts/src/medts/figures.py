@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -29,23 +30,26 @@ def write_figures(out_dir: str | Path, pretrain_dir: str | Path, module, test: H
     return paths
 
 
-def figures(experiment: str, pretrain_dir: str, out: str, overrides: list[str] | None = None) -> list[str]:
-    """Figures of a finished pretraining run (``medts figures``).
+def figures(pretrain_dir: str, out: str, method: Literal["comet", "ts2vec", "simclr"] = "comet") -> list[str]:
+    """Figures of a finished pretraining run (``medts figures``); the data are rebuilt from the
+    data-module settings its checkpoint records.
 
     Args:
-        experiment: the experiment YAML the run was made with (its data and model sections).
         pretrain_dir: the run's pretraining folder (holds ``checkpoints/last.ckpt`` and ``logs/``).
         out: folder for the PNGs.
-        overrides: ``section.field=value`` items, as given to the run.
+        method: the pretraining method of that run.
     """
-    from medts.configs import load_experiment
-    from medts.experiment import data_module
-    from medts.method import COMET
+    from medts.baselines import PRETRAINING
+    from medts.data import Construction, MedTSDataModule, Source
 
-    data, _, _ = load_experiment(experiment, overrides or [])
     ckpt = Path(pretrain_dir) / "checkpoints" / "last.ckpt"
     if not ckpt.is_file():
         raise FileNotFoundError(f"{ckpt}: no pretraining checkpoint (is {pretrain_dir} a pretraining run folder?)")
-    module = COMET.load_from_checkpoint(ckpt, map_location="cpu")
-    test = data_module(data).parts["test"]
-    return [str(p) for p in write_figures(out, pretrain_dir, module, test)]
+    state = torch.load(ckpt, map_location="cpu", weights_only=True)
+    hp = dict(state.get("datamodule_hyper_parameters") or {})
+    if not hp:
+        raise ValueError(f"{ckpt}: the checkpoint records no data-module settings")
+    dm = MedTSDataModule(**{**hp, "source": Source(**hp["source"]), "construction": Construction(**hp["construction"])})
+    dm.setup()
+    module = PRETRAINING[method].load_from_checkpoint(ckpt, map_location="cpu", weights_only=True)
+    return [str(p) for p in write_figures(out, pretrain_dir, module, dm.parts["test"])]

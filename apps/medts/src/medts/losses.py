@@ -1,7 +1,8 @@
-"""COMET's four contrastive levels, each through the core kernel (Wang et al., NeurIPS 2023, Sec. 3):
-:func:`contrastkit.functional.contrastive_cross_entropy` for the trial and patient levels, its
-grouped form :func:`contrastkit.functional.grouped_contrastive_cross_entropy` for the sample and
-observation levels (one call for all timestamps / all samples).
+"""COMET's four contrastive levels (Wang et al., NeurIPS 2023, Sec. 3): the sample and observation
+levels through the core's grouped kernel
+:func:`contrastkit.functional.grouped_contrastive_cross_entropy` (one call for all timestamps /
+all samples), the trial and patient levels as a plain masked log-softmax over one ``(B, B)``
+similarity matrix.
 
 All take two views ``z1, z2`` of per-timestamp representations ``(B, T, D)``.
 
@@ -11,9 +12,9 @@ All take two views ``z1, z2`` of per-timestamp representations ``(B, T, D)``.
   timestamps and both views.
 * Sample (:func:`sample_loss`): at each timestamp, sample ``i`` in view 1 and in view 2 are
   positives, the other ``2B - 2`` samples negatives (TS2Vec's instance loss).
-* Both are hierarchical (:func:`hierarchical`): computed on the representation, then again after
-  max-pooling time by 2, while ``T > 1``, and averaged over the ``d`` levels.
-* Trial and patient (:func:`id_loss`): the representation is normalized over time per channel,
+* Both are hierarchical (:func:`hierarchical_levels`): computed on the representation, then again
+  after max-pooling time by 2, while ``T > 1``, and averaged over the ``d`` levels.
+* Trial and patient (:func:`id_loss_from_similarity` of :func:`id_similarity`): the representation is normalized over time per channel,
   flattened to ``(B, T*D)`` and compared by cosine similarity with temperature 0.1; positives are
   pairs of *other* samples with the same trial (patient) id. With ``pairing="official"`` the
   pairs are exactly those of the official code: ``(view1_i, view2_j)`` with ``i < j`` (anchors in
@@ -22,9 +23,8 @@ All take two views ``z1, z2`` of per-timestamp representations ``(B, T, D)``.
   both directions, per-anchor mean (SupCon ``L_out`` across views, self-pair in the denominator).
 
 The official code builds the id pairs with numpy string operations every step; here the positives
-are a ``(B, B)`` mask from the ids on the device, and the official mean over *pairs* is obtained
-from the kernel's per-anchor mean with a few kernel calls over the bits of the anchors' positive
-counts (see :func:`_pair_mean`; no pair loops).
+are a ``(B, B)`` mask from the ids on the device, and both pairings are one masked log-softmax
+over the similarity matrix (see :func:`_pair_mean`, :func:`_anchor_mean`; no pair loops).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
-from contrastkit.functional import contrastive_cross_entropy, grouped_contrastive_cross_entropy
+from contrastkit.functional import grouped_contrastive_cross_entropy
 from torch import Tensor
 
 
@@ -83,36 +83,34 @@ def hierarchical_levels(loss_fns: dict[str, Callable[[Tensor, Tensor], Tensor]],
     return {k: v / max(depth, 1) for k, v in totals.items()}
 
 
-def hierarchical(loss_fn: Callable[[Tensor, Tensor], Tensor], z1: Tensor, z2: Tensor) -> Tensor:
-    """Mean of ``loss_fn`` over the time scales ``T, T//2, ...`` (max-pool by 2) while ``T > 1``."""
-    return hierarchical_levels({"loss": loss_fn}, z1, z2)["loss"]
-
-
 def flatten_for_id(z: Tensor) -> Tensor:
     """``(B, T, D)`` -> ``(B, T*D)``: L2-normalize over time per channel (as the official code's
     ``normalize(z, dim=1)``), flatten, then L2-normalize the flat vector (its cosine)."""
     return F.normalize(F.normalize(z, dim=1).reshape(z.shape[0], -1), dim=1)
 
 
-def _pair_mean(sim: Tensor, w: Tensor, temperature: float) -> Tensor:
-    """``(1/P) sum_{i,j} w_ij [lse_k(s_ik/t) - s_ij/t]`` over the rows of ``sim`` ``(B, B)``, ``P = sum w``.
+def _log_softmax(sim: Tensor, temperature: float) -> Tensor:
+    """Row-wise ``log softmax(sim / t)``, in float32 when ``sim`` is half precision; a
+    non-finite similarity raises (a diverged run must not look converged)."""
+    if not torch.isfinite(sim).all():
+        raise ValueError("id loss: the similarity matrix holds NaN/inf (diverged encoder or NaN input)")
+    if sim.dtype in (torch.float16, torch.bfloat16):
+        sim = sim.float()
+    return torch.log_softmax(sim / temperature, dim=1)
 
-    The similarities enter the kernel as anchors against identity candidates (``z = sim @ I``), so
-    the ``(B, T*D)`` flattened vectors take part in one matrix product only. The kernel gives each
-    kept anchor ``lse_i - (1/n_i) sum_j w_ij z_ij`` (``n_i`` its positives) and the pair sum needs
-    ``n_i`` times that: with ``n_i = sum_b 2^b bit_b(n_i)``, call ``b`` keeps the anchors whose ``n_i``
-    has bit ``b`` (the others get no positive and are dropped) and is scaled by ``2^b``.
-    """
-    counts = w.sum(1).round().long()
-    eye = torch.eye(sim.shape[1], dtype=sim.dtype, device=sim.device)
-    total = sim.new_zeros(())
-    for b in range(int(counts.max()).bit_length()):
-        bit = ((counts >> b) & 1).to(w.dtype)
-        if bit.sum() == 0:
-            continue
-        out = contrastive_cross_entropy(sim, eye, weights=w * bit[:, None], temperature=temperature, reduction="sum")
-        total = total + (2 ** b) * out.loss
-    return total / counts.sum().clamp_min(1)
+
+def _pair_mean(sim: Tensor, w: Tensor, temperature: float) -> Tensor:
+    """Mean over the positive pairs ``(i, j)`` (``w_ij = 1``) of ``-log softmax_k(s_ik / t)_j``:
+    ``-(1/P) sum_ij w_ij log_softmax(sim / t)_ij``, ``P = sum w``; ``sim`` ``(B, B)``."""
+    return -(w * _log_softmax(sim, temperature)).sum() / w.sum()
+
+
+def _anchor_mean(sim: Tensor, w: Tensor, temperature: float) -> Tensor:
+    """Per-anchor mean over its positives, then mean over the anchors that have one (SupCon L_out)."""
+    per_pair = -(w * _log_softmax(sim, temperature))
+    n = w.sum(1)
+    kept = n > 0
+    return (per_pair.sum(1)[kept] / n[kept]).mean()
 
 
 def id_similarity(z1: Tensor, z2: Tensor) -> Tensor:
@@ -123,7 +121,13 @@ def id_similarity(z1: Tensor, z2: Tensor) -> Tensor:
 
 def id_loss_from_similarity(sim: Tensor, ids: Tensor, temperature: float = 0.1,
                             pairing: Literal["official", "all"] = "official") -> Tensor:
-    """:func:`id_loss` from precomputed :func:`id_similarity` ``(B, B)``."""
+    """Trial- or patient-level contrast from :func:`id_similarity` ``sim`` ``(B, B)`` and ids ``(B,)``.
+
+    ``official``: ``(L_12 + L_21) / 2`` with ``L_12 = -(1/P) sum_{i<j, id_i=id_j} log softmax_k(s_ik/t)_j``
+    (anchors in view 1, rows) and ``L_21`` the same on ``sim.T`` (anchors in view 2, columns).
+    ``all``: every other same-id sample, per-anchor mean, both directions. Returns 0 when no two
+    samples share an id (the official code divides by zero); NaN/inf similarities raise.
+    """
     if ids.shape != (sim.shape[0],):
         raise ValueError(f"ids must be (B,)=({sim.shape[0]},); got {tuple(ids.shape)}")
     same = ids[:, None] == ids[None, :]
@@ -131,9 +135,7 @@ def id_loss_from_similarity(sim: Tensor, ids: Tensor, temperature: float = 0.1,
         w = (same & ~torch.eye(len(ids), dtype=torch.bool, device=ids.device)).to(sim.dtype)
         if w.sum() == 0:
             return sim.new_zeros(())
-        eye = torch.eye(len(ids), dtype=sim.dtype, device=sim.device)
-        return (contrastive_cross_entropy(sim, eye, weights=w, temperature=temperature).loss
-                + contrastive_cross_entropy(sim.T, eye, weights=w, temperature=temperature).loss) / 2
+        return (_anchor_mean(sim, w, temperature) + _anchor_mean(sim.T, w, temperature)) / 2
     if pairing != "official":
         raise ValueError(f"pairing must be 'official' or 'all'; got {pairing!r}")
     w = torch.triu(same, diagonal=1).to(sim.dtype)
@@ -142,14 +144,3 @@ def id_loss_from_similarity(sim: Tensor, ids: Tensor, temperature: float = 0.1,
     # view-1 anchors i with positives j > i (rows of sim); view-2 anchors c with positives r > c
     # (columns of sim): the same upper-triangular mask on sim.T
     return (_pair_mean(sim, w, temperature) + _pair_mean(sim.T, w, temperature)) / 2
-
-
-def id_loss(z1: Tensor, z2: Tensor, ids: Tensor, temperature: float = 0.1,
-            pairing: Literal["official", "all"] = "official") -> Tensor:
-    """Trial- or patient-level contrast; ``z`` ``(B, T, D)``, ``ids`` ``(B,)`` -> scalar.
-
-    Returns 0 when no two samples of the batch share an id (the official code divides by zero).
-    """
-    if ids.shape != (z1.shape[0],):
-        raise ValueError(f"ids must be (B,)=({z1.shape[0]},); got {tuple(ids.shape)}")
-    return id_loss_from_similarity(id_similarity(z1, z2), ids, temperature, pairing)

@@ -16,8 +16,8 @@ Weights: every lambda multiplies its level. The official code multiplies only th
 observation terms by their factors; the patient and trial factors only switch those terms on
 (factor != 0) and the terms enter with weight 1. ``official_weighting=True`` reproduces that.
 
-Baselines (``objective``): ``comet``; ``ts2vec`` (sample + observation levels only);
-``simclr`` (NT-Xent on max-pooled embeddings of two jittered/scaled views).
+The baselines (TS2Vec, SimCLR, supervised) are in :mod:`medts.baselines`; they share
+:class:`EncoderPretraining` (the encoder, its weight average, the optimizer and embeddings).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import copy
 from typing import Literal
 
 import torch
-from contrastkit.functional import nt_xent
 from contrastkit.train import ContrastiveModule
 from torch import Tensor
 from torch.optim.swa_utils import AveragedModel
@@ -39,81 +38,35 @@ from medts.losses import (
     sample_loss,
 )
 from medts.models.encoder import DETERMINISTIC_MASKS, TSEncoder, max_pool_time
-from medts.views import jitter_scale, stacked_masks
+from medts.views import stacked_masks
 
 LEVELS = ("patient", "trial", "sample", "observation")
 INSTANCE_LOSSES = {"sample": sample_loss, "observation": observation_loss}
 
 
-class COMET(ContrastiveModule):
-    """Pretraining module. Batches are dicts with ``x`` ``(B, T, C)``, ``patient`` and ``trial`` ``(B,)``.
+class EncoderPretraining(ContrastiveModule):
+    """What every pretraining method shares: a TS2Vec encoder, its equal-weight running average
+    (``torch.optim.swa_utils``, used for embeddings, as the official code), AdamW, embeddings.
 
     Args:
-        input_dims: channels C. output_dims / hidden_dims / depth: the TS2Vec encoder (320 / 64 / 10).
-        objective: ``comet`` | ``ts2vec`` | ``simclr``.
-        lambda_*: level weights (official default 0.25 each); 0 switches a level off.
-        id_mask / instance_mask: masks of the patient/trial and the sample/observation views.
-        share_views: share view pairs between levels (see module docstring).
-        id_pairing: ``official`` or ``all`` (see :func:`medts.losses.id_loss`).
-        swa: keep an equal-weight running average of the encoder (``torch.optim.swa_utils``),
-            used for embeddings, as the official code.
+        input_dims: channels C. output_dims / hidden_dims / depth / dropout: the TS2Vec encoder
+            (320 / 64 / 10 / 0.1, see :class:`medts.models.encoder.TSEncoder`).
+        swa: keep the weight average (else the encoder itself is used downstream).
+        lr / weight_decay: AdamW.
     """
 
-    def __init__(
-        self,
-        input_dims: int,
-        output_dims: int = 320,
-        hidden_dims: int = 64,
-        depth: int = 10,
-        dropout: float = 0.1,
-        objective: Literal["comet", "ts2vec", "simclr"] = "comet",
-        lambda_patient: float = 0.25,
-        lambda_trial: float = 0.25,
-        lambda_sample: float = 0.25,
-        lambda_observation: float = 0.25,
-        id_mask: str = "all_true",
-        instance_mask: str = "continuous",
-        share_views: bool = True,
-        id_pairing: Literal["official", "all"] = "official",
-        id_temperature: float = 0.1,
-        official_weighting: bool = False,
-        simclr_temperature: float = 0.2,
-        swa: bool = True,
-        lr: float = 1e-3,
-        weight_decay: float = 0.0,
-    ) -> None:
+    def __init__(self, input_dims: int, output_dims: int = 320, hidden_dims: int = 64, depth: int = 10,
+                 dropout: float = 0.1, swa: bool = True, lr: float = 1e-3, weight_decay: float = 0.0) -> None:
         super().__init__(lr=lr, weight_decay=weight_decay)
-        self.save_hyperparameters()
-        if objective not in ("comet", "ts2vec", "simclr"):
-            raise ValueError(f"objective must be comet, ts2vec or simclr; got {objective!r}")
-        lambdas = {"patient": lambda_patient, "trial": lambda_trial, "sample": lambda_sample, "observation": lambda_observation}
-        for k, v in lambdas.items():
-            if v < 0:
-                raise ValueError(f"lambda_{k} must be >= 0; got {v}")
-        if objective == "ts2vec":
-            lambdas["patient"] = lambdas["trial"] = 0.0
-        if objective == "comet" and not any(lambdas.values()):
-            raise ValueError("all lambda_* are 0: nothing to train")
-        self.lambdas = lambdas
         self.encoder = TSEncoder(input_dims, output_dims, hidden_dims, depth, dropout=dropout)
         self.swa_encoder = AveragedModel(self.encoder) if swa else None
         if self.swa_encoder is not None:
             self.swa_encoder.requires_grad_(False)
             self.swa_encoder.update_parameters(self.encoder)  # the initial weights are the first iterate, as official
 
-    # -- views ------------------------------------------------------------------------------------
-    def _view_plan(self) -> list[tuple[str, list[str]]]:
-        """``[(mask, levels using this pair)]``: which view pairs to encode."""
-        on = [k for k in LEVELS if self.lambdas[k] > 0]
-        hp = self.hparams
-        groups = [(hp.id_mask, [k for k in on if k in ("patient", "trial")]),
-                  (hp.instance_mask, [k for k in on if k in ("sample", "observation")])]
-        if not hp.share_views:
-            return [(m, [k]) for m, ks in groups for k in ks]
-        return [(m, ks) for m, ks in groups if ks]
-
     def encode_views(self, x: Tensor, modes: list[str]) -> list[Tensor]:
-        """One encoder pass for the view pairs ``modes`` (two views per mode).
+        """One encoder pass for the view pairs ``modes`` (two views per mode), ``2 * len(modes)``
+        tensors ``(B, T, output_dims)``.
 
         A pair with a deterministic mask (``all_true``...) differs only by the encoder's final
         dropout, so its two views are two dropout draws on one pass's features: the same values
@@ -133,42 +86,6 @@ class COMET(ContrastiveModule):
             k += len(group)
         return views
 
-    def level_losses(self, x: Tensor, patient: Tensor, trial: Tensor) -> dict[str, Tensor]:
-        """Raw (unweighted) loss of every active level on freshly encoded views."""
-        plan = self._view_plan()
-        z = self.encode_views(x, [m for m, _ in plan])
-        out: dict[str, Tensor] = {}
-        hp = self.hparams
-        ids = {"patient": patient, "trial": trial}
-        for i, (_, levels) in enumerate(plan):
-            z1, z2 = z[2 * i], z[2 * i + 1]
-            id_levels = [k for k in levels if k in ids]
-            if id_levels:
-                sim = id_similarity(z1, z2)  # shared by the trial and patient levels of this pair
-                for k in id_levels:
-                    out[k] = id_loss_from_similarity(sim, ids[k], hp.id_temperature, hp.id_pairing)
-            fns = {k: INSTANCE_LOSSES[k] for k in levels if k in INSTANCE_LOSSES}
-            if fns:
-                out.update(hierarchical_levels(fns, z1, z2))
-        return out
-
-    def compute_losses(self, batch: dict, stage: str) -> dict[str, Tensor]:
-        x = batch["x"]
-        if self.hparams.objective == "simclr":
-            h1 = max_pool_time(self.encoder(jitter_scale(x), mask="all_true"))
-            h2 = max_pool_time(self.encoder(jitter_scale(x), mask="all_true"))
-            loss = nt_xent(h1, h2, temperature=self.hparams.simclr_temperature)
-            return {"loss": loss, "loss_instance": loss.detach()}
-        raw = self.level_losses(x, batch["patient"], batch["trial"])
-        total = x.new_zeros(())
-        for lvl, value in raw.items():
-            w = self.lambdas[lvl]
-            if self.hparams.official_weighting and lvl in ("patient", "trial"):
-                w = 1.0
-            total = total + w * value
-        return {"loss": total, **{f"loss_{k}": v.detach() for k, v in raw.items()}}
-
-    # -- weight averaging and embeddings ----------------------------------------------------------
     def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
         if self.swa_encoder is not None:
             self.swa_encoder.update_parameters(self.encoder)
@@ -195,3 +112,96 @@ class COMET(ContrastiveModule):
                          for i in range(0, len(x), batch_size)])
         enc.train(was)
         return out
+
+
+class COMET(EncoderPretraining):
+    """Pretraining module. Batches are dicts with ``x`` ``(B, T, C)``, ``patient`` and ``trial`` ``(B,)``.
+
+    Args:
+        input_dims: channels C. output_dims / hidden_dims / depth / dropout: the TS2Vec encoder
+            (320 / 64 / 10 / 0.1).
+        lambda_patient / lambda_trial / lambda_sample / lambda_observation: the level weights
+            ``lambda_P, lambda_T, lambda_S, lambda_O`` of eq. 6 (official default 0.25 each);
+            0 switches a level off.
+        id_mask / instance_mask: masks of the patient/trial and the sample/observation views.
+        share_views: share view pairs between levels (see module docstring).
+        id_pairing: ``official`` or ``all`` (see :func:`medts.losses.id_loss_from_similarity`).
+        id_temperature: temperature ``tau`` of the trial and patient levels (official 0.1).
+        official_weighting: the patient and trial terms enter with weight 1 (the official code).
+        swa: keep an equal-weight running average of the encoder, used for embeddings (official).
+        lr / weight_decay: AdamW.
+    """
+
+    def __init__(
+        self,
+        input_dims: int,
+        output_dims: int = 320,
+        hidden_dims: int = 64,
+        depth: int = 10,
+        dropout: float = 0.1,
+        lambda_patient: float = 0.25,
+        lambda_trial: float = 0.25,
+        lambda_sample: float = 0.25,
+        lambda_observation: float = 0.25,
+        id_mask: str = "all_true",
+        instance_mask: str = "continuous",
+        share_views: bool = True,
+        id_pairing: Literal["official", "all"] = "official",
+        id_temperature: float = 0.1,
+        official_weighting: bool = False,
+        swa: bool = True,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(input_dims, output_dims, hidden_dims, depth, dropout, swa, lr, weight_decay)
+        self.save_hyperparameters()
+        lambdas = {"patient": lambda_patient, "trial": lambda_trial, "sample": lambda_sample, "observation": lambda_observation}
+        for k, v in lambdas.items():
+            if v < 0:
+                raise ValueError(f"lambda_{k} must be >= 0; got {v}")
+        if not any(lambdas.values()):
+            raise ValueError("all lambda_* are 0: nothing to train")
+        if id_temperature <= 0:
+            raise ValueError(f"id_temperature must be > 0; got {id_temperature}")
+        self.lambdas = lambdas
+
+    # -- views ------------------------------------------------------------------------------------
+    def _view_plan(self) -> list[tuple[str, list[str]]]:
+        """``[(mask, levels using this pair)]``: which view pairs to encode."""
+        on = [k for k in LEVELS if self.lambdas[k] > 0]
+        hp = self.hparams
+        groups = [(hp.id_mask, [k for k in on if k in ("patient", "trial")]),
+                  (hp.instance_mask, [k for k in on if k in ("sample", "observation")])]
+        if not hp.share_views:
+            return [(m, [k]) for m, ks in groups for k in ks]
+        return [(m, ks) for m, ks in groups if ks]
+
+    def level_losses(self, x: Tensor, patient: Tensor, trial: Tensor) -> dict[str, Tensor]:
+        """Raw (unweighted) loss of every active level on freshly encoded views."""
+        plan = self._view_plan()
+        z = self.encode_views(x, [m for m, _ in plan])
+        out: dict[str, Tensor] = {}
+        hp = self.hparams
+        ids = {"patient": patient, "trial": trial}
+        for i, (_, levels) in enumerate(plan):
+            z1, z2 = z[2 * i], z[2 * i + 1]
+            id_levels = [k for k in levels if k in ids]
+            if id_levels:
+                sim = id_similarity(z1, z2)  # shared by the trial and patient levels of this pair
+                for k in id_levels:
+                    out[k] = id_loss_from_similarity(sim, ids[k], hp.id_temperature, hp.id_pairing)
+            fns = {k: INSTANCE_LOSSES[k] for k in levels if k in INSTANCE_LOSSES}
+            if fns:
+                out.update(hierarchical_levels(fns, z1, z2))
+        return out
+
+    def compute_losses(self, batch: dict, stage: str) -> dict[str, Tensor]:
+        x = batch["x"]
+        raw = self.level_losses(x, batch["patient"], batch["trial"])
+        total = x.new_zeros(())
+        for lvl, value in raw.items():
+            w = self.lambdas[lvl]
+            if self.hparams.official_weighting and lvl in ("patient", "trial"):
+                w = 1.0
+            total = total + w * value
+        return {"loss": total, **{f"loss_{k}": v.detach() for k, v in raw.items()}}

@@ -8,12 +8,19 @@ Stages ``epochs = (n1, n2, n3)`` as STGAT: 1 and 2 reconstruct the observed disp
 the trajectory (and graph) LSTM, 3 forecasts; the learning rate of every group is set to 5e-3 at
 the start of stage 3. The risk of each environment is the scene-wise L2 risk of the predicted
 displacements (sum over scenes), IRMv1 is added per environment, v-REx on the sum.
+
+Validation ADE/FDE is logged only in stage 3 (stages 1 and 2 do not forecast), and
+:class:`FinalStageBest` keeps the stage-3 checkpoint with the best validation ADE, so a model
+is never selected by comparing a forecaster with an untrained one.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import Callback
 from torch import Tensor
 
 from motionfc.metrics import AdeFde
@@ -24,24 +31,40 @@ RISKS = ("erm", "irm", "vrex")
 
 
 class StgatForecaster(L.LightningModule):
-    """STGAT with ERM / IRM / v-REx across environments (``batch`` = ``{env: scene batch}``)."""
+    """STGAT with ERM / IRM / v-REx across environments (``batch`` = ``{env: scene batch}``).
 
-    def __init__(self, risk: str = "erm", weight: float = 0.0, unbiased: bool = True,
+    Loss per step: ``sum_e R_e`` (ERM), ``sum_e [R_e + lambda_penalty * ||grad_w R_e||^2]`` (IRMv1,
+    the paper's λ) or ``sum_e R_e + lambda_penalty * Var_e(R_e)`` (v-REx, the paper's β).
+
+    Args:
+        risk: erm, irm or vrex.
+        lambda_penalty: weight of the IRMv1 or v-REx penalty (ignored by erm).
+        unbiased: IRMv1's unbiased estimate (even/odd scene split).
+        epochs: STGAT's three stage lengths ``(n1, n2, n3)``.
+        extra_channels: extra input channels (1 with the spurious feature).
+        lr: base learning rate; obs_len, fut_len: observed / predicted frames; noise_dim: STGAT's noise.
+    """
+
+    def __init__(self, risk: str = "erm", lambda_penalty: float = 0.0, unbiased: bool = True,
                  epochs: tuple[int, int, int] = (150, 100, 150), extra_channels: int = 0, lr: float = 1e-3,
                  obs_len: int = 8, fut_len: int = 12, noise_dim: int = 16) -> None:
         super().__init__()
         if risk not in RISKS:
             raise ValueError(f"risk must be one of {RISKS}; got {risk!r}")
-        if weight < 0 or len(epochs) != 3 or min(epochs) < 0:
-            raise ValueError(f"need weight >= 0 and three non-negative stage lengths; got {weight}, {epochs}")
+        if lambda_penalty < 0 or len(epochs) != 3 or min(epochs) < 0:
+            raise ValueError(f"need lambda_penalty >= 0 and three non-negative stage lengths; got {lambda_penalty}, {epochs}")
         self.save_hyperparameters()
         self.net = STGAT(obs_len, fut_len, extra_channels, noise_dim=noise_dim)
         self.ade_fde = AdeFde()
 
     def stage(self) -> int:
+        """The stage (1, 2 or 3) of the current epoch."""
+        return self.stage_of(self.current_epoch)
+
+    def stage_of(self, epoch: int) -> int:
+        """The stage (1, 2 or 3) of the 0-based ``epoch``."""
         n1, n2, _ = self.hparams.epochs
-        e = self.current_epoch
-        return 1 if e < n1 else 2 if e < n1 + n2 else 3
+        return 1 if epoch < n1 else 2 if epoch < n1 + n2 else 3
 
     def inputs(self, b: dict[str, Tensor]) -> Tensor:
         return torch.cat([b["obs_rel"], b["extra"]], -1) if "extra" in b else b["obs_rel"]
@@ -71,13 +94,13 @@ class StgatForecaster(L.LightningModule):
             target = b["obs_rel"] if stage < 3 else b["fut_rel"]
             r_even, r_odd = even_odd_risks(pred, target, b["seq_start_end"])
             risk = r_even + r_odd
-            if hp.risk == "irm" and hp.weight:
-                risk = risk + hp.weight * irm_penalty(r_even, r_odd, scale, unbiased=hp.unbiased)
+            if hp.risk == "irm" and hp.lambda_penalty:
+                risk = risk + hp.lambda_penalty * irm_penalty(r_even, r_odd, scale, unbiased=hp.unbiased)
             risks.append(risk)
         risks = torch.stack(risks)
         loss = risks.sum()
-        if hp.risk == "vrex" and hp.weight and len(risks) > 1:
-            loss = loss + hp.weight * vrex_penalty(risks)
+        if hp.risk == "vrex" and hp.lambda_penalty and len(risks) > 1:
+            loss = loss + hp.lambda_penalty * vrex_penalty(risks)
         self.log("train/loss", loss, batch_size=len(risks), on_step=False, on_epoch=True, prog_bar=True)
         return loss
 
@@ -89,15 +112,14 @@ class StgatForecaster(L.LightningModule):
         self.ade_fde.update(self.predict_abs(b), b["fut"])
 
     def validation_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
-        self._eval(batch)
+        if self.stage() == 3:  # stages 1 and 2 do not forecast: nothing to select on
+            self._eval(batch)
 
     def test_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
         self._eval(batch)
 
     def _log(self, stage: str) -> None:
-        if stage == "val" and self.stage() < 3:  # the forecaster is only trained (and selected) in stage 3
-            self.ade_fde.reset()
-            self.log("val/ade", float("inf"), prog_bar=True)
+        if stage == "val" and self.stage() < 3:
             return
         ade, fde = self.ade_fde.compute()
         self.log(f"{stage}/ade", ade.float(), prog_bar=True)
@@ -109,3 +131,31 @@ class StgatForecaster(L.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self._log("test")
+
+
+class FinalStageBest(Callback):
+    """Saves ``path`` whenever the validation ADE improves in STGAT's final stage (3) only.
+
+    Its state (best ADE, its epoch) travels in every checkpoint, so a resumed fit keeps
+    comparing against the same best. ``epoch`` is Lightning's 0-based epoch index (the model
+    had trained ``epoch + 1`` epochs).
+    """
+
+    def __init__(self, path: str | Path, monitor: str = "val/ade") -> None:
+        self.path, self.monitor = Path(path), monitor
+        self.best: float | None = None
+        self.epoch: int | None = None
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: StgatForecaster) -> None:
+        if trainer.sanity_checking or pl_module.stage() != 3 or self.monitor not in trainer.callback_metrics:
+            return
+        value = float(trainer.callback_metrics[self.monitor])
+        if self.best is None or value < self.best:
+            self.best, self.epoch = value, trainer.current_epoch
+            trainer.save_checkpoint(self.path)
+
+    def state_dict(self) -> dict:
+        return {"best": self.best, "epoch": self.epoch}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.best, self.epoch = state_dict["best"], state_dict["epoch"]

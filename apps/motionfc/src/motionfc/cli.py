@@ -1,7 +1,9 @@
-"""``motionfc simulate | fit | test | evaluate | eth-ucy | demo``.
+"""``motionfc simulate | fit | test | evaluate | eth-ucy | demo | study | report``.
 
 ``fit`` / ``test`` are LightningCLI on the style study (:class:`~motionfc.method.CausalMotion`
-with :class:`~motionfc.data.datamodule.StyleDataModule`; ``--config configs/style_*.yaml``).
+with :class:`~motionfc.data.datamodule.StyleDataModule`; ``--config configs/style_*.yaml``);
+``study`` runs the paper's experiments (:class:`motionfc.experiments.Study`), ``report`` makes
+the README's tables from their summaries (:func:`motionfc.report.report`).
 """
 
 from __future__ import annotations
@@ -41,13 +43,15 @@ def evaluate(checkpoint: str = "", style_source: str | None = None, num_train: i
     """Score a style-study checkpoint on all eight styles (IID / OoD-inter / OoD-extra ADE/FDE).
 
     Args:
-        checkpoint: a CausalMotion checkpoint (``runs/motionfc/.../checkpoints/last.ckpt``).
+        checkpoint: a CausalMotion checkpoint (``runs/motionfc/.../checkpoints/last.ckpt``), read with
+            ``weights_only=True`` (a file that would run code is refused).
         style_source: override the style source ("reference", "leak"; "observed" models stay observed).
         num_train, num_val, num_test, num_ref, seed, cache_dir: the dataset (as trained).
         refine_steps: test-time refinement steps (0: none), with learning rate ``refine_lr``.
     """
     import torch
 
+    from motionfc.checkpoints import load_module
     from motionfc.data.datamodule import StyleDataModule
     from motionfc.evaluate import batches_of, style_table
     from motionfc.method import CausalMotion
@@ -57,7 +61,7 @@ def evaluate(checkpoint: str = "", style_source: str | None = None, num_train: i
 
     if not checkpoint:
         raise ValueError("evaluate needs --checkpoint (a CausalMotion .ckpt)")
-    m = CausalMotion.load_from_checkpoint(checkpoint, map_location="cpu")
+    m = load_module(CausalMotion, checkpoint)
     dm = StyleDataModule(num_train=num_train, num_val=num_val, num_test=num_test, num_ref=num_ref, seed=seed,
                          cache_dir=cache_dir)
     dm.setup()
@@ -79,24 +83,34 @@ def evaluate(checkpoint: str = "", style_source: str | None = None, num_train: i
     return rows
 
 
-def eth_ucy(fold: str = "eth", risk: str = "erm", weight: float = 0.0, epochs: list[int] = [150, 100, 150],  # noqa: B006
+def eth_ucy(fold: str = "eth", risk: str = "erm", lambda_penalty: float = 0.0,
+            epochs: list[int] = [150, 100, 150],  # noqa: B006
             spurious: bool = False, test_alphas: list[float] = [1, 2, 4, 8, 16, 32, 64],  # noqa: B006
             max_train_scenes: int = 0, seed: int = 0, runs_root: str = "runs", name: str = "",
-            max_minutes: float = 0.0, root: str | None = None, resume: bool = False) -> dict:
+            max_minutes: float = 0.0, root: str | None = None, format: str = "eth_ucy", resume: bool = False,
+            progress: bool = True) -> dict:
     """Train STGAT on a leave-one-scene-out fold with ERM / IRM / v-REx and score it (ADE/FDE, meters).
 
     Args:
         fold: eth, hotel, univ, zara1 or zara2.
-        risk: erm, irm or vrex; weight: the IRM lambda or v-REx beta.
-        epochs: STGAT's three stage lengths.
+        risk: erm, irm or vrex.
+        lambda_penalty: the IRMv1 penalty weight (λ) or the v-REx one (β); ignored by erm.
+        epochs: STGAT's three stage lengths; only stage 3 forecasts, and the scored checkpoint is
+            the stage-3 epoch with the best validation ADE (the last checkpoint, with a warning,
+            when a time budget ends before stage 3 is validated). ``metrics.json`` names it:
+            ``scored_checkpoint``, ``scored_epoch`` (0-based) and ``scored_stage``.
         spurious: add the spurious channel (training alphas hotel 1, univ 2, zara1 4, zara2 8);
             the test is then run once per alpha in ``test_alphas``.
         max_train_scenes: subsample each training environment (0: all).
         seed, runs_root, name: seed and run directory (``runs/motionfc/<name>/version_K``).
         max_minutes: wall-clock budget of the training (0: none); the epochs run are recorded.
-        root: ETH/UCY ``raw`` folder (default ``$CONTRASTKIT_DATA/eth_ucy/raw``).
+        root: the data folder (ETH/UCY ``raw``, default ``$CONTRASTKIT_DATA/eth_ucy/raw``; Trajnet++:
+            ``train/``, ``val/``, ``test/`` folders of ``.ndjson`` files named by scene).
+        format: "eth_ucy" (``frame ped x y`` text files) or "trajnetpp" (ndjson).
         resume: continue the latest run of this name from its ``last.ckpt`` instead of starting a new version.
+        progress: show Lightning's progress bar (one line per stage is always printed).
     """
+    args = dict(locals())  # the command's arguments, as resolved by jsonargparse (before any other name exists)
     import torch
     from contrastkit.train import (
         fit_resumable,
@@ -107,29 +121,43 @@ def eth_ucy(fold: str = "eth", risk: str = "erm", weight: float = 0.0, epochs: l
         write_metrics,
     )
 
-    from motionfc.baselines import RISKS, StgatForecaster
+    from motionfc.baselines import RISKS, FinalStageBest, StgatForecaster
+    from motionfc.checkpoints import load_checkpoint, load_module
     from motionfc.data.datamodule import EthUcyDataModule
     from motionfc.data.eth_ucy import FOLDS
+    from motionfc.progress import StageLines
 
-    if fold not in FOLDS or risk not in RISKS:
+    if risk not in RISKS or (format == "eth_ucy" and fold not in FOLDS):
         raise ValueError(f"unknown fold {fold!r} or risk {risk!r}; expected a fold in {FOLDS} and a risk in {RISKS}")
-    if len(epochs) != 3 or weight < 0:
-        raise ValueError(f"epochs must be three stage lengths and weight >= 0; got {epochs}, {weight}")
+    if len(epochs) != 3 or lambda_penalty < 0:
+        raise ValueError(f"epochs must be three stage lengths and lambda_penalty >= 0; got {epochs}, {lambda_penalty}")
     torch.set_num_threads(1)
     seed_everything(seed)
-    run = new_run_dir(runs_root, "motionfc", name or f"ethucy_{fold}_{risk}{weight:g}{'_spurious' if spurious else ''}_s{seed}",
-                      resume=resume)
-    save_config(run, {"fold": fold, "risk": risk, "weight": weight, "epochs": list(epochs), "spurious": spurious, "seed": seed,
-                          "max_train_scenes": max_train_scenes})
     dm = EthUcyDataModule(fold, root=root, spurious=spurious, test_alpha=float(test_alphas[0]), seed=seed,
-                          max_train_scenes=max_train_scenes)
-    m = StgatForecaster(risk=risk, weight=weight, epochs=tuple(epochs), extra_channels=int(spurious))
+                          max_train_scenes=max_train_scenes, format=format)
+    m = StgatForecaster(risk=risk, lambda_penalty=lambda_penalty, epochs=tuple(epochs), extra_channels=int(spurious),
+                        obs_len=dm.obs_len)
+    name = args["name"] = name or f"ethucy_{fold}_{risk}{lambda_penalty:g}{'_spurious' if spurious else ''}_s{seed}"
+    run = new_run_dir(runs_root, "motionfc", name, resume=resume)
+    # the full resolved configuration: the command's arguments and every hyper-parameter of the
+    # model and the data (what a resume must match)
+    save_config(run, {"command": "eth-ucy", **args, "model": dict(m.hparams), "data": dict(dm.hparams)})
+    select = FinalStageBest(run / "checkpoints" / "best.ckpt")
     extra = {"max_time": {"minutes": max_minutes}} if max_minutes else {}
-    trainer = make_trainer(run, sum(epochs), monitor="val/ade", mode="min", progress=False, num_sanity_val_steps=0,
-                           check_val_every_n_epoch=2, **extra)
-    best = fit_resumable(trainer, m, dm, run_dir=run)
-    m = StgatForecaster.load_from_checkpoint(best, map_location="cpu")  # the official keeps the best validation ADE
-    metrics = {"epochs_run": trainer.current_epoch, "best_checkpoint": str(best)}
+    trainer = make_trainer(run, sum(epochs), progress=progress, num_sanity_val_steps=0, check_val_every_n_epoch=2,
+                           callbacks=[select, StageLines(name)], **extra)
+    fit_resumable(trainer, m, dm, run_dir=run)
+    if select.epoch is not None:  # the official code keeps the best validation ADE (of stage 3)
+        scored = select.path
+    else:
+        scored = run / "checkpoints" / "last.ckpt"
+        print(f"[{name}] warning: stage 3 (forecasting) was never validated (the run stopped after "
+              f"{trainer.current_epoch} of {sum(epochs)} epochs): scoring {scored}, whose forecaster is untrained",
+              flush=True)
+    scored_epoch = int(load_checkpoint(scored)["epoch"])
+    m = load_module(StgatForecaster, scored)
+    metrics = {"epochs_run": trainer.current_epoch, "scored_checkpoint": str(scored), "scored_epoch": scored_epoch,
+               "scored_stage": m.stage_of(scored_epoch), "best_val_ade": select.best}
     for a in test_alphas if spurious else [None]:
         if a is not None:
             dm.hparams.test_alpha = float(a)
@@ -151,4 +179,5 @@ def main(argv: list[str] | None = None):
     from motionfc.method import CausalMotion
 
     return run_cli("motionfc", CausalMotion, StyleDataModule,
-                   {"simulate": simulate, "evaluate": evaluate, "eth-ucy": eth_ucy, "demo": demo}, argv)
+                   {"simulate": simulate, "evaluate": evaluate, "eth-ucy": eth_ucy, "demo": demo,
+                    "study": "motionfc.experiments:Study", "report": "motionfc.report:report"}, argv)

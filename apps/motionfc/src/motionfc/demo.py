@@ -9,7 +9,7 @@ import time
 
 def demo(runs_root: str = "runs", num_train: int = 1000, num_val: int = 100, num_test: int = 200, num_ref: int = 64,
          epochs_p3: int = 200, epochs_p4: int = 50, epochs_p5: int = 20, epochs_p6: int = 100, seed: int = 0,
-         cache_dir: str | None = None, name: str = "demo") -> dict:
+         cache_dir: str | None = None, name: str = "demo", progress: bool = True) -> dict:
     """Run the style-study demo (a few minutes on two CPU cores) and return its metrics.
 
     Args:
@@ -20,6 +20,8 @@ def demo(runs_root: str = "runs", num_train: int = 1000, num_val: int = 100, num
         seed: seed of the simulation and of training.
         cache_dir: simulation cache (default ``$MOTIONFC_CACHE`` or ``~/.cache/motionfc``).
         name: run name under ``runs/motionfc/``.
+        progress: show Lightning's progress bar while training (a line per step of the demo and
+            per training stage is always printed).
     """
     import torch
     from contrastkit.train import (
@@ -37,17 +39,22 @@ def demo(runs_root: str = "runs", num_train: int = 1000, num_val: int = 100, num
 
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
     t0 = time.time()
-    config = {"num_train": num_train, "num_val": num_val, "num_test": num_test, "num_ref": num_ref, "seed": seed,
-                  "epochs": [epochs_p3, epochs_p4, epochs_p5, epochs_p6], "cache_dir": cache_dir}
+    config = {"command": "demo", "runs_root": runs_root, "name": name, "num_train": num_train, "num_val": num_val,
+              "num_test": num_test, "num_ref": num_ref, "seed": seed,
+              "epochs": [epochs_p3, epochs_p4, epochs_p5, epochs_p6], "cache_dir": cache_dir, "progress": progress}
     run = new_run_dir(runs_root, "motionfc", name)
     save_config(run, config)
+    print(f"motionfc demo: run {run}; simulating the eight ORCA styles (cached after the first run)", flush=True)
     seed_everything(seed)
     dm = StyleDataModule(num_train=num_train, num_val=num_val, num_test=num_test, num_ref=num_ref, seed=seed,
                          cache_dir=cache_dir)
     dm.setup()
     epochs = (epochs_p3, epochs_p4, epochs_p5, epochs_p6)
-    models = {"erm": train_method("erm", dm, run / "erm", epochs=epochs),
-              "modular": train_method("modular", dm, run / "modular", epochs=epochs)}
+    models = {}
+    for method in ("erm", "modular"):
+        print(f"motionfc demo: training {method} ({time.time() - t0:.0f} s)", flush=True)
+        models[method] = train_method(method, dm, run / method, epochs=epochs, progress=progress)
+    print(f"motionfc demo: scoring on the eight styles ({time.time() - t0:.0f} s)", flush=True)
     rows = {"constant velocity": score(None, dm), "ERM": score(models["erm"], dm),
             "modular (style from reference scenes)": score(models["modular"], dm),
             "modular, official leak (style from scored futures)": score(models["modular"], dm, "leak")}

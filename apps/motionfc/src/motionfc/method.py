@@ -7,7 +7,7 @@ Stages (epochs ``(n3, n4, n5, n6)``; the official P1/P2 are unused for the MLP m
 * P3: invariant encoder + decoder on the prediction risk (ERM, + IRMv1 or v-REx), no style.
 * P4: style encoder + projection head on the style contrastive loss alone.
 * P5: only the style modulator, on the prediction risk, everything else frozen.
-* P6: decoder, modulator and style encoder on the risk + ``contrastive`` x style loss, the
+* P6: decoder, modulator and style encoder on the risk + ``lambda_contrastive`` x style loss, the
   invariant encoder frozen.
 
 Prediction risk per environment = the sum of scene risks (:mod:`motionfc.risks`); the total is
@@ -40,10 +40,30 @@ FINETUNE_MODES = ("", "all", "integ+", "integ", "decoder")
 
 
 class CausalMotion(L.LightningModule):
-    """Modular (or plain, ``modular=False``) MLP forecaster with staged training."""
+    """Modular (or plain, ``modular=False``) MLP forecaster with staged training.
 
-    def __init__(self, modular: bool = True, irm: float = 0.0, vrex: float = 0.0, unbiased: bool = True,
-                 contrastive: float = 1.0, epochs: tuple[int, int, int, int] = (100, 50, 20, 300),
+    Loss (paper eq. 7, per step): ``sum_e R_e + lambda_irm * sum_e ||grad_w R_e||^2`` (IRMv1, P3)
+    ``+ lambda_vrex * Var_e(R_e)`` (v-REx, P3) ``+ lambda_contrastive * L_style`` (P6; P4 trains on
+    ``L_style`` alone), ``L_style`` the style contrastive loss at ``style_temperature``.
+
+    Args:
+        modular: the modular architecture (style encoder + modulator); False: plain ERM/IRM model.
+        lambda_irm: IRMv1 penalty weight (the paper's λ), stage P3.
+        lambda_vrex: v-REx penalty weight (the paper's β), stage P3.
+        unbiased: IRMv1's unbiased estimate (even/odd scene split).
+        lambda_contrastive: weight of the style contrastive loss in stage P6 (the official
+            code's ``--contrastive``).
+        style_temperature: temperature τ of the style contrastive loss (official 0.07).
+        epochs: stage lengths ``(P3, P4, P5, P6)``.
+        style_source: where the evaluation style comes from (see the module docstring).
+        lr_inv, lr_decoder, lr_style, lr_head, lr_integ: learning rates of the optimizer groups.
+        finetune: which modules a fine-tuning run updates ("" = the stage table).
+        obs_len, fut_len, agents, hidden, style_dim: model sizes.
+    """
+
+    def __init__(self, modular: bool = True, lambda_irm: float = 0.0, lambda_vrex: float = 0.0, unbiased: bool = True,
+                 lambda_contrastive: float = 1.0, style_temperature: float = 0.07,
+                 epochs: tuple[int, int, int, int] = (100, 50, 20, 300),
                  style_source: str = "reference", lr_inv: float = 1e-3, lr_decoder: float = 1e-3,
                  lr_style: float = 5e-4, lr_head: float = 1e-2, lr_integ: float = 1e-2, finetune: str = "",
                  obs_len: int = 8, fut_len: int = 12, agents: int = 2, hidden: int = 8, style_dim: int = 8) -> None:
@@ -54,8 +74,10 @@ class CausalMotion(L.LightningModule):
             raise ValueError(f"finetune must be one of {FINETUNE_MODES}; got {finetune!r}")
         if len(epochs) != 4 or min(epochs) < 0:
             raise ValueError(f"epochs must be four non-negative stage lengths (P3, P4, P5, P6); got {epochs}")
-        if irm < 0 or vrex < 0 or contrastive < 0:
-            raise ValueError("irm, vrex and contrastive weights must be >= 0")
+        if lambda_irm < 0 or lambda_vrex < 0 or lambda_contrastive < 0:
+            raise ValueError("lambda_irm, lambda_vrex and lambda_contrastive must be >= 0")
+        if not style_temperature > 0:
+            raise ValueError(f"style_temperature must be > 0; got {style_temperature}")
         if not modular and any(epochs[1:]):
             raise ValueError("a non-modular model trains only stage P3: epochs must be (n, 0, 0, 0)")
         self.save_hyperparameters()
@@ -161,7 +183,7 @@ class CausalMotion(L.LightningModule):
         for env, b in batches.items():
             label = b["env"][0]
             if env in self.contrast_only:
-                if stage in ("P4", "P6") and (stage == "P4" or hp.contrastive):
+                if stage in ("P4", "P6") and (stage == "P4" or hp.lambda_contrastive):
                     embeds.append(self.model.style_encoder(self.style_traj(b))[1])
                     labels.append(label)
                 continue
@@ -179,8 +201,8 @@ class CausalMotion(L.LightningModule):
             pred = self.model(b["obs"], style) * scale
             r_even, r_odd = even_odd_risks(pred, b["fut_rel"], b["seq_start_end"])
             risk = r_even + r_odd
-            if stage == "P3" and hp.irm and training:
-                risk = risk + hp.irm * irm_penalty(r_even, r_odd, scale, unbiased=hp.unbiased)
+            if stage == "P3" and hp.lambda_irm and training:
+                risk = risk + hp.lambda_irm * irm_penalty(r_even, r_odd, scale, unbiased=hp.unbiased)
             env_risks.append(risk)
         out: dict[str, Tensor] = {}
         loss = torch.zeros((), device=self.device)
@@ -188,14 +210,14 @@ class CausalMotion(L.LightningModule):
             risks = torch.stack(env_risks)
             out["risk"] = risks.sum()
             loss = loss + out["risk"]
-            if stage == "P3" and hp.vrex and len(risks) > 1:
+            if stage == "P3" and hp.lambda_vrex and len(risks) > 1:
                 out["vrex"] = vrex_penalty(risks)
-                loss = loss + hp.vrex * out["vrex"]
-        if training and (stage == "P4" or (stage == "P6" and hp.contrastive)) and embeds:
+                loss = loss + hp.lambda_vrex * out["vrex"]
+        if training and (stage == "P4" or (stage == "P6" and hp.lambda_contrastive)) and embeds:
             if len({int(x) for x in labels}) < 2:
                 raise RuntimeError("the style contrastive loss needs at least two environments")
-            out["style"] = style_contrastive_loss(embeds, torch.stack(labels))
-            loss = loss + (hp.contrastive if stage == "P6" else 1.0) * out["style"]
+            out["style"] = style_contrastive_loss(embeds, torch.stack(labels), temperature=hp.style_temperature)
+            loss = loss + (hp.lambda_contrastive if stage == "P6" else 1.0) * out["style"]
         out["loss"] = loss
         return out
 

@@ -14,22 +14,28 @@ from motionfc.method import CausalMotion
 
 # The four methods of the paper's style table (official pretrain.sh: IRM weight 1.0).
 METHODS = {
-    "erm": {"modular": False, "irm": 0.0},
-    "irm": {"modular": False, "irm": 1.0},
-    "modular": {"modular": True, "irm": 0.0},
-    "irm+modular": {"modular": True, "irm": 1.0},
+    "erm": {"modular": False, "lambda_irm": 0.0},
+    "irm": {"modular": False, "lambda_irm": 1.0},
+    "modular": {"modular": True, "lambda_irm": 0.0},
+    "irm+modular": {"modular": True, "lambda_irm": 1.0},
 }
 
 
 def train_method(name: str, dm: StyleDataModule, run_dir: Path, *, epochs: tuple[int, int, int, int],
                  style_source: str = "reference", progress: bool = False, **overrides) -> CausalMotion:
-    """Train one method (``METHODS[name]``) and return it (last epoch's weights, eval mode)."""
+    """Train one method (``METHODS[name]``) and return it (last epoch's weights, eval mode).
+
+    ``progress``: Lightning's progress bar; a line is printed when each stage starts.
+    """
     from contrastkit.train import fit_resumable, make_trainer
+
+    from motionfc.progress import StageLines
 
     cfg = {**METHODS[name], **overrides}
     ep = tuple(epochs) if cfg["modular"] else (epochs[0], 0, 0, 0)
     module = CausalMotion(epochs=ep, style_source=style_source, **cfg)
-    trainer = make_trainer(run_dir, max(1, sum(ep)), progress=progress, num_sanity_val_steps=0)
+    trainer = make_trainer(run_dir, max(1, sum(ep)), progress=progress, num_sanity_val_steps=0,
+                           callbacks=[StageLines(name)])
     fit_resumable(trainer, module, dm, run_dir=run_dir)
     module.eval()
     return module

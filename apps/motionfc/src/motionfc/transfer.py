@@ -3,8 +3,8 @@ K scenes of the target environment, and test-time refinement of the invariant la
 
 Low-shot (official ``finetune.sh``): stage P6 for ``epochs`` epochs on K target scenes, updating
 ``"integ"`` (the style modulator only), ``"integ+"`` (modulator + style encoder) or ``"all"``
-(decoder, modulator, style encoder); the style loss (weight 0.05) also sees one batch of every
-pre-training environment per step; the checkpoint with the best validation ADE on the target
+(decoder, modulator, style encoder); the style loss (weight ``lambda_contrastive`` = 0.05) also
+sees one batch of every pre-training environment per step; the checkpoint with the best validation ADE on the target
 is kept, the pre-trained weights included (the official code validates them before the first
 epoch and keeps them unless an epoch beats them). A non-modular model is fine-tuned end to end
 on the prediction risk.
@@ -67,7 +67,7 @@ def refine_scene(module, obs: Tensor, refs: Tensor, label: int, style: Tensor | 
             group = torch.cat([refs, emb])
         else:
             group = torch.cat([refs[:replace], emb, refs[replace + 1 :]])
-        loss = style_contrastive_loss(group[None], lab)
+        loss = style_contrastive_loss(group[None], lab, temperature=module.hparams.style_temperature)
         loss.backward()
         opt.step()
         losses.append(loss.item())
@@ -102,16 +102,19 @@ def refine_batch(module, batch: dict[str, Tensor], ref_traj: Tensor | None, *, s
 def finetune(checkpoint: str | Path, run_dir: str | Path, *, target: float = 0.6, k: int = 64, mode: str = "integ",
              epochs: int = 30, seed: int = 0, pretrain_styles: tuple[float, ...] = (0.1, 0.3, 0.5),
              num_train: int = 1000, num_val: int = 200, num_test: int = 500, num_ref: int = 64,
-             cache_dir: str | None = None, contrastive: float = 0.05, lr_integ: float = 1e-3, data_seed: int = 0):
+             cache_dir: str | None = None, lambda_contrastive: float = 0.05, lr_integ: float = 1e-3, data_seed: int = 0,
+             progress: bool = False):
     """Fine-tune a pre-trained :class:`~motionfc.method.CausalMotion` on ``k`` scenes of ``target``.
 
     ``seed`` seeds the training and the choice of the ``k`` scenes; ``data_seed`` the simulated
     data (keep it equal to the pre-training data's, so that the test scenes are the same).
+    ``checkpoint`` is read with ``weights_only=True`` (:mod:`motionfc.checkpoints`).
 
     Returns ``(module with the best validation ADE, datamodule)``.
     """
     from contrastkit.train import fit_resumable, make_trainer, seed_everything
 
+    from motionfc.checkpoints import load_checkpoint, load_module
     from motionfc.data.datamodule import StyleDataModule
     from motionfc.data.synthetic import env_name
     from motionfc.method import CausalMotion
@@ -119,10 +122,10 @@ def finetune(checkpoint: str | Path, run_dir: str | Path, *, target: float = 0.6
     if k < 1 or epochs < 1:
         raise ValueError(f"need k >= 1 and epochs >= 1; got {k}, {epochs}")
     seed_everything(seed)
-    pre = CausalMotion.load_from_checkpoint(checkpoint, map_location="cpu")
+    pre = load_module(CausalMotion, checkpoint)
     modular = pre.hparams.modular
     over = {"epochs": (0, 0, 0, epochs) if modular else (epochs, 0, 0, 0), "finetune": mode if modular else "all",
-                "contrastive": contrastive, "lr_integ": lr_integ, "irm": 0.0, "vrex": 0.0}
+            "lambda_contrastive": lambda_contrastive, "lr_integ": lr_integ, "lambda_irm": 0.0, "lambda_vrex": 0.0}
     module = CausalMotion(**{**dict(pre.hparams), **over})
     module.model.load_state_dict(pre.model.state_dict())
     dm = StyleDataModule(train_styles=tuple(pretrain_styles), test_styles=tuple(sorted({*pretrain_styles, target})),
@@ -139,11 +142,11 @@ def finetune(checkpoint: str | Path, run_dir: str | Path, *, target: float = 0.6
     dm.splits["val"] = {tgt: style_dataset((target,), "val", num_val, seed=data_seed, cache_dir=cache_dir)[tgt]}
     module.contrast_only = set(dm.splits["train"]) - {tgt}
     initial = _val_ade(module, dm, tgt)
-    trainer = make_trainer(run_dir, epochs, monitor="val/ade", mode="min", progress=False, num_sanity_val_steps=0)
+    trainer = make_trainer(run_dir, epochs, monitor="val/ade", mode="min", progress=progress, num_sanity_val_steps=0)
     best = fit_resumable(trainer, module, dm, run_dir=run_dir)
     score = trainer.checkpoint_callback.best_model_score
     if score is not None and float(score) < initial:
-        module.load_state_dict(torch.load(best, map_location="cpu", weights_only=False)["state_dict"])
+        module.load_state_dict(load_checkpoint(best)["state_dict"])
     else:
         module.model.load_state_dict(pre.model.state_dict())
     module.eval()

@@ -19,6 +19,8 @@ import torch
 from torch import Tensor
 
 CROP, MASK, REORDER = 0, 1, 2
+# The augmentation strengths of CL4SRec and MCLRec (official MCLRec code), one default for both.
+CROP_KEEP, MASK_RATIO, REORDER_RATIO = 0.5, 0.5, 0.8
 
 
 def _uniform_int(high_inclusive: Tensor, generator: torch.Generator | None) -> Tensor:
@@ -31,7 +33,7 @@ def _positions(seqs: Tensor) -> Tensor:
     return torch.arange(seqs.shape[1], device=seqs.device).expand_as(seqs)
 
 
-def crop(seqs: Tensor, lengths: Tensor, keep: float = 0.5, generator: torch.Generator | None = None):
+def crop(seqs: Tensor, lengths: Tensor, keep: float = CROP_KEEP, generator: torch.Generator | None = None):
     """Keep a random window of ``floor(n * keep)`` items (at least 1 when n >= 2)."""
     n_keep = torch.floor(lengths.double() * keep).long().clamp(min=1, max=None)
     n_keep = torch.where(lengths <= 1, lengths, torch.minimum(n_keep, lengths))
@@ -42,7 +44,7 @@ def crop(seqs: Tensor, lengths: Tensor, keep: float = 0.5, generator: torch.Gene
     return out, n_keep
 
 
-def mask(seqs: Tensor, lengths: Tensor, ratio: float = 0.5, generator: torch.Generator | None = None):
+def mask(seqs: Tensor, lengths: Tensor, ratio: float = MASK_RATIO, generator: torch.Generator | None = None):
     """Set ``floor(n * ratio)`` distinct random positions of each sequence to 0 (the padding id)."""
     n_mask = torch.floor(lengths.double() * ratio).long()
     n_mask = torch.where(lengths <= 1, torch.zeros_like(n_mask), n_mask)
@@ -52,7 +54,7 @@ def mask(seqs: Tensor, lengths: Tensor, ratio: float = 0.5, generator: torch.Gen
     return seqs.masked_fill(rank < n_mask[:, None], 0), lengths.clone()
 
 
-def reorder(seqs: Tensor, lengths: Tensor, ratio: float = 0.8, generator: torch.Generator | None = None):
+def reorder(seqs: Tensor, lengths: Tensor, ratio: float = REORDER_RATIO, generator: torch.Generator | None = None):
     """Shuffle the items of a random span of ``floor(n * ratio)`` consecutive positions."""
     n_span = torch.floor(lengths.double() * ratio).long()
     n_span = torch.where(lengths <= 1, torch.zeros_like(n_span), n_span)
@@ -66,8 +68,8 @@ def reorder(seqs: Tensor, lengths: Tensor, ratio: float = 0.8, generator: torch.
     return seqs.gather(1, keys.argsort(1)), lengths.clone()
 
 
-def augment(seqs: Tensor, lengths: Tensor, which: Tensor, *, crop_keep: float = 0.5, mask_ratio: float = 0.5,
-            reorder_ratio: float = 0.8, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+def augment(seqs: Tensor, lengths: Tensor, which: Tensor, *, crop_keep: float = CROP_KEEP,
+            mask_ratio: float = MASK_RATIO, reorder_ratio: float = REORDER_RATIO, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
     """Apply augmentation ``which[b]`` (CROP, MASK or REORDER) to row ``b``."""
     c = crop(seqs, lengths, crop_keep, generator)
     m = mask(seqs, lengths, mask_ratio, generator)

@@ -3,7 +3,7 @@
 * Popularity: every user gets the items ranked by their training-interaction counts.
 * SASRec (Kang & McAuley, ICDM 2018): the encoder with the next-item loss (full CE by default,
   the original sampled BCE with ``loss_type="bce"``).
-* CL4SRec (Xie et al., ICDE 2022): SASRec + ``lam * NT-Xent`` between two augmented views of each
+* CL4SRec (Xie et al., ICDE 2022): SASRec + ``lambda_cl * NT-Xent`` between two augmented views of each
   training sequence (crop / mask / reorder, each view's augmentation drawn independently),
   in-batch negatives, through ContrastKit's kernel.
 """
@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from seqrec.augment import two_views
+from seqrec.augment import CROP_KEEP, MASK_RATIO, REORDER_RATIO, two_views
 from seqrec.losses import view_info_nce
 from seqrec.module import SeqRecModule
 
@@ -42,18 +42,24 @@ class SASRec(SeqRecModule):
 class CL4SRec(SeqRecModule):
     """SASRec + contrastive loss between two augmented views.
 
-    Args (beyond :class:`SeqRecModule`):
-        lam: weight of the contrastive loss (CL4SRec: 0.1).
-        tau: temperature; sim: ``"dot"`` or ``"cos"`` similarity.
-        crop_keep, mask_ratio, reorder_ratio: augmentation strengths (0.5, 0.5, 0.8).
+    Beyond the arguments of :class:`SeqRecModule` (``**kwargs``).
+
+    Args:
+        lambda_cl: CL4SRec's weight λ of the contrastive loss (its paper: 0.1).
+        temperature: temperature of the contrastive loss (official MCLRec code: 1).
+        sim: similarity of the contrastive loss, "dot" or "cos".
+        crop_keep: crop augmentation, fraction of the items kept (0.5).
+        mask_ratio: mask augmentation, fraction of the items masked (0.5).
+        reorder_ratio: reorder augmentation, fraction of the items in the shuffled span (0.8).
     """
 
-    def __init__(self, num_items: int, lam: float = 0.1, tau: float = 1.0, sim: str = "dot",
-                 crop_keep: float = 0.5, mask_ratio: float = 0.5, reorder_ratio: float = 0.8, **kwargs) -> None:
+    def __init__(self, num_items: int, lambda_cl: float = 0.1, temperature: float = 1.0, sim: str = "dot",
+                 crop_keep: float = CROP_KEEP, mask_ratio: float = MASK_RATIO, reorder_ratio: float = REORDER_RATIO,
+                 **kwargs) -> None:
         super().__init__(num_items, **kwargs)
-        if tau <= 0 or lam < 0:
-            raise ValueError(f"need tau > 0 and lam >= 0; got {tau}, {lam}")
-        self.lam, self.tau, self.sim = lam, tau, sim
+        if temperature <= 0 or lambda_cl < 0:
+            raise ValueError(f"need temperature > 0 and lambda_cl >= 0; got {temperature}, {lambda_cl}")
+        self.lambda_cl, self.temperature, self.sim = lambda_cl, temperature, sim
         self.ratios = {"crop_keep": crop_keep, "mask_ratio": mask_ratio, "reorder_ratio": reorder_ratio}
 
     def compute_losses(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
@@ -61,5 +67,5 @@ class CL4SRec(SeqRecModule):
         v1, n1, v2, n2 = two_views(x, n, distinct=False, **self.ratios)
         h, (r1, r2) = self.encode(batch, (v1, n1), (v2, n2))
         rec = self.rec_loss(h, batch)
-        cl = view_info_nce(r1, r2, self.tau, self.sim)
-        return {"loss": rec + self.lam * cl, "rec": rec, "cl": cl}
+        cl = view_info_nce(r1, r2, self.temperature, self.sim)
+        return {"loss": rec + self.lambda_cl * cl, "rec": rec, "cl": cl}

@@ -2,11 +2,14 @@
 
 A config has three sections, ``data``, ``model`` and ``train``, one dataclass each; the CLI
 commands take them as ``--data.dataset Beauty --model.method mclrec ...`` or ``--config x.yaml``.
+The ``model`` section is not written here: :data:`ModelConfig` is derived from the method
+classes' typed, documented ``__init__`` arguments, which own each setting's name and default.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import inspect
+from dataclasses import asdict, dataclass, field, make_dataclass
 from typing import Any
 
 from seqrec.baselines import CL4SRec, SASRec
@@ -17,13 +20,67 @@ from seqrec.module import SeqRecModule
 METHODS: dict[str, type[SeqRecModule]] = {"sasrec": SASRec, "cl4srec": CL4SRec, "mclrec": MCLRec}
 ALL_METHODS = ("popularity", *METHODS)
 
-# Per-dataset MCLRec weights (lam for L_cl1, beta for L_cl2), from the paper's Sec. 4 / README.
-PAPER_WEIGHTS = {"Beauty": (0.0, 0.05), "Sports_and_Outdoors": (0.04, 0.4), "Yelp": (0.03, 0.1)}
+
+def _settings(cls: type[SeqRecModule]) -> dict[str, inspect.Parameter]:
+    """The configurable ``__init__`` arguments of a method class and of its ``SeqRecModule`` bases
+    (not ``num_items`` and ``max_len``, which come from the data)."""
+    out: dict[str, inspect.Parameter] = {}
+    for klass in reversed(cls.__mro__):
+        if issubclass(klass, SeqRecModule) and "__init__" in vars(klass):
+            for name, p in inspect.signature(klass.__init__, eval_str=True).parameters.items():
+                if name not in ("self", "num_items", "max_len") and p.kind is p.POSITIONAL_OR_KEYWORD:
+                    out[name] = p
+    return out
+
+
+def _arg_docs(cls: type) -> dict[str, str]:
+    """The descriptions in a class docstring's ``Args:`` section, by argument name."""
+    import docstring_parser
+
+    return {p.arg_name: " ".join((p.description or "").split()) for p in docstring_parser.parse(cls.__doc__ or "").params}
+
+
+def _model_config() -> type:
+    """``ModelConfig``: ``method`` plus the union of the method classes' settings, each with the
+    type, default and description of the class that owns it (one name, one default)."""
+    fields: dict[str, inspect.Parameter] = {}
+    docs = {"method": f"one of {ALL_METHODS}", **_arg_docs(SeqRecModule)}
+    users: dict[str, list[str]] = {}
+    for cls in METHODS.values():
+        docs = {**_arg_docs(cls), **docs}
+        for name, p in _settings(cls).items():
+            if name in fields and (fields[name].default, fields[name].annotation) != (p.default, p.annotation):
+                raise TypeError(f"{cls.__name__}.{name} differs from another method's {name} (type or default)")
+            fields[name] = p
+            if name not in _settings(SeqRecModule):
+                users.setdefault(name, []).append(cls.__name__)
+    config = make_dataclass("ModelConfig", [("method", str, "mclrec"),
+                                            *((n, p.annotation, p.default) for n, p in fields.items())])
+    config.__module__ = __name__
+    lines = [f"    {n}: {docs.get(n, '')}" + (f" [{', '.join(users[n])}]" if n in users else "")
+             for n in ("method", *fields)]
+    config.__doc__ = ("The method and its settings, derived from the ``__init__`` arguments of the method\n"
+                      "classes (SeqRecModule, CL4SRec, MCLRec), which own each name, default and description;\n"
+                      "a setting in brackets applies to those methods only. The paper's per-dataset weights\n"
+                      "are in ``configs/<dataset>.yaml``.\n\nArgs:\n" + "\n".join(lines) + "\n")
+    return config
+
+
+ModelConfig = _model_config()
 
 
 @dataclass
 class DataConfig:
-    """Which sequences and how they are served (see :class:`seqrec.data.SeqRecDataModule`)."""
+    """Which sequences and how they are served (see :class:`seqrec.data.SeqRecDataModule`).
+
+    Args:
+        dataset: "synthetic", a seqrec_5core name (Beauty, Sports_and_Outdoors, Toys_and_Games, Yelp) or a .txt/.inter path.
+        max_len: maximum input length (paper 50).
+        train_form: "shifted" (one row per user) or "prefix" (one row per prefix).
+        batch_size: training rows per batch (paper 256).
+        eval_batch_size: users per evaluation batch.
+        synthetic: keyword arguments of seqrec.data.make_synthetic (dataset synthetic).
+    """
 
     dataset: str = "synthetic"
     max_len: int = 50
@@ -31,39 +88,6 @@ class DataConfig:
     batch_size: int = 256
     eval_batch_size: int = 1024
     synthetic: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class ModelConfig:
-    """The method and its hyper-parameters (paper defaults; unused ones are ignored per method).
-
-    method: popularity, sasrec, cl4srec or mclrec. lam / beta: ``None`` takes the paper's
-    per-dataset MCLRec values (Beauty 0 / 0.05, Sports 0.04 / 0.4, Yelp 0.03 / 0.1), else 0.1 / 0.1
-    (CL4SRec uses ``lam`` as its contrastive weight; its paper uses 0.1).
-    """
-
-    method: str = "mclrec"
-    hidden: int = 64
-    n_layers: int = 2
-    heads: int = 2
-    inner: int = 256
-    dropout: float = 0.5
-    attn_dropout: float = 0.5
-    loss_type: str = "ce"
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    exclude_history: bool = False
-    lam: float | None = None
-    beta: float | None = None
-    gamma: float = 0.1
-    use_reg: bool = True
-    tau: float = 1.0
-    sim: str = "dot"
-    meta_loop: str = "three_step"
-    reuse_forward: bool = True
-    crop_keep: float = 0.5
-    mask_ratio: float = 0.5
-    reorder_ratio: float = 0.8
 
 
 @dataclass
@@ -91,23 +115,11 @@ class TrainConfig:
     progress: bool = True
 
 
-def model_kwargs(cfg: ModelConfig, dataset: str) -> dict[str, Any]:
-    """Keyword arguments of ``METHODS[cfg.method]`` from the config."""
+def model_kwargs(cfg: ModelConfig) -> dict[str, Any]:
+    """Keyword arguments of ``METHODS[cfg.method]``: the config's values of that class's settings."""
     if cfg.method not in METHODS:
         raise ValueError(f"model.method must be one of {ALL_METHODS}; got {cfg.method!r}")
-    common = {k: getattr(cfg, k) for k in ("hidden", "n_layers", "heads", "inner", "dropout", "attn_dropout",
-                                           "loss_type", "lr", "weight_decay", "exclude_history")}
-    lam_default, beta_default = PAPER_WEIGHTS.get(dataset, (0.1, 0.1))
-    lam = lam_default if cfg.lam is None else cfg.lam
-    aug = {"crop_keep": cfg.crop_keep, "mask_ratio": cfg.mask_ratio, "reorder_ratio": cfg.reorder_ratio}
-    if cfg.method == "cl4srec":
-        return {**common, **aug, "lam": 0.1 if cfg.lam is None else cfg.lam, "tau": cfg.tau, "sim": cfg.sim}
-    if cfg.method == "mclrec":
-        beta = beta_default if cfg.beta is None else cfg.beta
-        return {**common, **aug, "lam": lam, "beta": beta, "gamma": cfg.gamma, "use_reg": cfg.use_reg,
-                "tau": cfg.tau, "sim": cfg.sim, "meta_loop": cfg.meta_loop, "reuse_forward": cfg.reuse_forward,
-                "augmenter_sizes": (cfg.hidden, 32, 16, cfg.hidden)}
-    return common
+    return {name: getattr(cfg, name) for name in _settings(METHODS[cfg.method])}
 
 
 def build_datamodule(cfg: DataConfig, seed: int = 0) -> SeqRecDataModule:
@@ -115,8 +127,8 @@ def build_datamodule(cfg: DataConfig, seed: int = 0) -> SeqRecDataModule:
                             dict(cfg.synthetic), seed)
 
 
-def build_module(cfg: ModelConfig, dataset: str, num_items: int, max_len: int) -> SeqRecModule:
-    return METHODS[cfg.method](num_items, max_len=max_len, **model_kwargs(cfg, dataset))
+def build_module(cfg: ModelConfig, num_items: int, max_len: int) -> SeqRecModule:
+    return METHODS[cfg.method](num_items, max_len=max_len, **model_kwargs(cfg))
 
 
 def as_dict(data: DataConfig, model: ModelConfig, train: TrainConfig) -> dict[str, Any]:

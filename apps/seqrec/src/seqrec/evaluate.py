@@ -1,11 +1,11 @@
-"""Full-ranking evaluation: HR@k and NDCG@k over all items, one target per user.
+"""Full-ranking evaluation in batches: HR@k and NDCG@k over all items, one target per user.
 
-For a user whose target has 1-based rank ``r`` among all ``N`` items, ``HR@k = [r <= k]`` and
-``NDCG@k = [r <= k] / log2(r + 1)`` (one relevant item, so the ideal DCG is 1). Each batch costs
-one matrix product ``(B, D) x (D, N)`` and one comparison pass over the ``(B, N)`` scores (the
-target's rank, equal to its position in a top-k when scores are distinct, and cheaper than a
-top-k); history items can be excluded first (scores set to -inf). Means over users are accumulated
-with torchmetrics' ``MeanMetric`` (correct under DDP).
+The metrics themselves are ContrastKit's (:mod:`contrastkit.eval.ranking`: pessimistic ranks,
+``HR@k = mean [r <= k]``, ``NDCG@k = mean [r <= k] / log2(r + 1)``); this module only holds the
+recommendation glue around them: item ids ``1..N`` against score columns ``0..N-1``, the user's
+history excluded from the ranking (scores set to ``-inf``; a target that repeats a history item
+then gets rank ``N``, a miss), and means accumulated over evaluation batches with torchmetrics'
+``MeanMetric`` (weighted by batch size, correct under DDP).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 import torch
+from contrastkit.eval.ranking import hit_rate_from_ranks, ndcg_from_ranks, ranks_of_best_positive
 from torch import Tensor
 from torchmetrics import MeanMetric
 
@@ -30,26 +31,13 @@ def mask_history_(scores: Tensor, history: Tensor) -> Tensor:
     return scores
 
 
-def target_rank(scores: Tensor, targets: Tensor) -> Tensor:
-    """1-based rank of each target among all items, ties counted ahead (pessimistic):
-    ``r_b = #{j : s_bj >= s_b,target}`` (the target counts itself once). One comparison pass over
-    the ``(B, N)`` scores; equal to ``contrastkit.eval.ranking.target_ranks(ties="pessimistic")``
-    for one relevant item (tested), without its per-row positive masks. A target excluded with
-    ``-inf`` gets rank ``N`` (a miss)."""
-    target_scores = scores.gather(1, (targets - 1)[:, None])
-    return (scores >= target_scores).sum(1)
-
-
-def rank_metrics(scores: Tensor, targets: Tensor, ks: Iterable[int] = KS) -> dict[str, Tensor]:
-    """Per-user ``HR@k`` and ``NDCG@k`` (each ``(B,)``) from ``scores`` (B, N) over items ``1..N``
-    and ``targets`` (B,) ids in ``1..N`` (ranks by :func:`target_rank`)."""
-    r = target_rank(scores, targets).float()
-    out = {}
-    for k in sorted(ks):
-        hit = r <= k
-        out[f"HR@{k}"] = hit.float()
-        out[f"NDCG@{k}"] = torch.where(hit, 1.0 / torch.log2(r + 1.0), torch.zeros_like(r))
-    return out
+def target_ranks(scores: Tensor, targets: Tensor) -> Tensor:
+    """1-based pessimistic rank ``(B,)`` of each target id (``1..N``) among the ``(B, N)`` scores,
+    through :func:`contrastkit.eval.ranking.ranks_of_best_positive` (which, unlike
+    ``target_ranks`` there, accepts a target excluded with ``-inf``: rank ``N``)."""
+    positive = torch.zeros(scores.shape, dtype=torch.bool, device=scores.device)
+    positive[torch.arange(scores.shape[0], device=scores.device), targets - 1] = True
+    return ranks_of_best_positive(scores, positive, ties="pessimistic")
 
 
 class RankingMetrics(torch.nn.Module):
@@ -59,14 +47,19 @@ class RankingMetrics(torch.nn.Module):
         super().__init__()
         self.ks = tuple(sorted(ks))
         self.means = torch.nn.ModuleDict(
-            {f"{m}@{k}".replace("@", "_at_"): MeanMetric() for m in ("HR", "NDCG") for k in self.ks}
+            {f"{m}_at_{k}": MeanMetric() for m in ("HR", "NDCG") for k in self.ks}
         )
 
     def update(self, scores: Tensor, targets: Tensor, history: Tensor | None = None) -> None:
+        """``scores`` (B, N) over items ``1..N`` (modified in place when ``history`` is given),
+        ``targets`` (B,) ids in ``1..N``, ``history`` (B, H) ids to exclude, padded with 0."""
         if history is not None:
             mask_history_(scores, history)
-        for name, values in rank_metrics(scores, targets, self.ks).items():
-            self.means[name.replace("@", "_at_")].update(values)
+        ranks = target_ranks(scores, targets)
+        weight = float(ranks.shape[0])
+        for name, values in (("HR", hit_rate_from_ranks(ranks, self.ks)), ("NDCG", ndcg_from_ranks(ranks, self.ks))):
+            for k, mean in values.items():
+                self.means[f"{name}_at_{k}"].update(mean, weight)
 
     def compute(self) -> dict[str, float]:
         return {k.replace("_at_", "@"): float(m.compute()) for k, m in self.means.items()}
@@ -86,4 +79,3 @@ def evaluate_scores(score_fn: Callable[[dict[str, Tensor]], Tensor], loader, *, 
             scores = score_fn(batch)
             metrics.update(scores, batch["target"], batch["history"] if exclude_history else None)
     return metrics.compute()
-

@@ -1,6 +1,6 @@
 """The training objectives: next-item losses and MCLRec's contrastive terms.
 
-Contrastive terms go through ContrastKit's kernel (``contrastkit.functional.nt_xent``): the
+Contrastive terms go through ContrastKit's kernel (``contrastkit.functional.nt_xent_loss``): the
 official MCLRec ``info_nce`` is NT-Xent over the ``2B`` views (positive: the other view of the
 same sequence; negatives: the other ``2B - 2`` views; self excluded), dot-product similarity
 divided by the temperature (``sim='dot'``), or cosine (``sim='cos'``).
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from contrastkit.functional import nt_xent
+from contrastkit.functional import nt_xent_loss
 from torch import Tensor
 
 
@@ -39,11 +39,11 @@ def next_item_bce(hidden: Tensor, items: Tensor, targets: Tensor, generator: tor
     return -(F.logsigmoid(pos_logit) + F.logsigmoid(-neg_logit)).mean()
 
 
-def view_info_nce(a: Tensor, b: Tensor, temperature: float = 1.0, sim: str = "dot") -> Tensor:
+def view_info_nce(a: Tensor, b: Tensor, temperature: float, sim: str = "dot") -> Tensor:
     """NT-Xent between two batches of views ``(B, D)``: official MCLRec ``info_nce`` + CE."""
     if sim not in ("dot", "cos"):
         raise ValueError(f"sim must be 'dot' or 'cos'; got {sim!r}")
-    return nt_xent(a, b, temperature=temperature, normalize=sim == "cos")
+    return nt_xent_loss(a, b, temperature=temperature, normalize=sim == "cos")
 
 
 def meta_pairs(h1: Tensor, h2: Tensor, z1: Tensor, z2: Tensor) -> tuple[tuple[Tensor, Tensor], ...]:
@@ -58,7 +58,7 @@ def mclrec_cl2(h1: Tensor, h2: Tensor, z1: Tensor, z2: Tensor) -> Tensor:
     return sum(view_info_nce(a, b, 1.0, "dot") for a, b in meta_pairs(h1, h2, z1, z2))
 
 
-def contrastive_regularization_pair(a: Tensor, b: Tensor, temperature: float = 1.0) -> Tensor:
+def contrastive_regularization_pair(a: Tensor, b: Tensor, temperature: float) -> Tensor:
     """MCLRec's contrastive regularization of one pair of view batches (official ``meta_contrast_rl_1``).
 
     Over the ``2B`` views ``[a; b]`` with ``s = [a; b] [a; b]^T / t``: each view ``k`` has its
@@ -87,7 +87,7 @@ def contrastive_regularization_pair(a: Tensor, b: Tensor, temperature: float = 1
     return first + second
 
 
-def contrastive_regularization(h1: Tensor, h2: Tensor, z1: Tensor, z2: Tensor, temperature: float = 1.0) -> Tensor:
+def contrastive_regularization(h1: Tensor, h2: Tensor, z1: Tensor, z2: Tensor, temperature: float) -> Tensor:
     """``R`` = sum of :func:`contrastive_regularization_pair` over the three pairs of
-    :func:`meta_pairs` (the official ``meta_rl`` returns ``0.1 * R``; the 0.1 is ``gamma`` here)."""
+    :func:`meta_pairs` (the official ``meta_rl`` returns ``0.1 * R``; the 0.1 is ``lambda_reg`` (γ) here)."""
     return sum(contrastive_regularization_pair(a, b, temperature) for a, b in meta_pairs(h1, h2, z1, z2))

@@ -7,20 +7,21 @@ Per training sequence ``s``: two different data augmentations give views ``s1, s
 gives ``h1, h2`` (last position); two learnable augmenters give ``z1 = A1(h1)``, ``z2 = A2(h2)``.
 
 * ``L_rec``  next-item cross-entropy on ``s``;
-* ``L_cl1 = NT-Xent(h1, h2)`` (temperature ``tau``, ``sim`` dot or cos);
+* ``L_cl1 = NT-Xent(h1, h2)`` (``temperature``, ``sim`` dot or cos);
 * ``L_cl2 = NT-Xent(h1, z2) + NT-Xent(h2, z1) + NT-Xent(z1, z2)`` (dot, temperature 1);
 * ``R``     the contrastive regularization over the same three pairs
   (:func:`seqrec.losses.contrastive_regularization`).
 
 Meta loop per batch, as the official trainer does it (``meta_loop="three_step"``):
 
-1. encoder step, augmenters frozen: ``L_rec + lam L_cl1 + beta (L_cl2 + gamma R)``;
-2. augmenter step with the updated encoder: ``L_cl2 + gamma R``;
+1. encoder step, augmenters frozen: ``L_rec + λ L_cl1 + β (L_cl2 + γ R)``;
+2. augmenter step with the updated encoder: ``L_cl2 + γ R``;
 3. encoder step again with the updated augmenters, same loss as 1.
 
 ``meta_loop="single"`` stops after step 2 (the paper's Algorithm 1: one encoder and one
-augmenter update per batch). The official code hard-codes ``gamma = 0.1`` (``meta_rl``); the
-encoder sees ``beta * gamma * R`` because the code adds ``R`` inside the ``beta`` term.
+augmenter update per batch). The official code hard-codes ``γ = 0.1`` (``meta_rl``); the
+encoder sees ``β γ R`` because the code adds ``R`` inside the ``β`` term. In the arguments
+λ, β, γ are ``lambda_cl1``, ``lambda_cl2``, ``lambda_reg``.
 
 Speed without changing the maths: the three encoder inputs (``s, s1, s2``) go through the
 encoder as one ``3B`` batch; step 2 needs no encoder gradient (only the augmenters are updated),
@@ -37,7 +38,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from seqrec.augment import two_views
+from seqrec.augment import CROP_KEEP, MASK_RATIO, REORDER_RATIO, two_views
 from seqrec.losses import contrastive_regularization, mclrec_cl2, view_info_nce
 from seqrec.models import Augmenter
 from seqrec.module import SeqRecModule
@@ -48,34 +49,42 @@ META_LOOPS = ("three_step", "single")
 class MCLRec(SeqRecModule):
     """MCLRec (see module docstring).
 
-    Args (beyond :class:`SeqRecModule`):
-        lam: weight of ``L_cl1`` (paper: Beauty 0, Sports 0.04, Yelp 0.03).
-        beta: weight of ``L_cl2`` (paper: Beauty 0.05, Sports 0.4, Yelp 0.1).
-        gamma: weight of ``R`` (official code: 0.1); ``use_reg=False`` drops R.
-        tau, sim: temperature and similarity of ``L_cl1`` (and the temperature of ``R``).
-        meta_loop: ``"three_step"`` (official) or ``"single"`` (paper's Algorithm 1).
+    Beyond the arguments of :class:`SeqRecModule` (``**kwargs``).
+
+    Args:
+        lambda_cl1: weight λ of L_cl1 (paper: Beauty 0, Sports 0.04, Yelp 0.03; configs/<dataset>.yaml).
+        lambda_cl2: weight β of L_cl2 (paper: Beauty 0.05, Sports 0.4, Yelp 0.1).
+        lambda_reg: weight γ of the regularization R (official code 0.1; 0 drops R).
+        temperature: temperature of L_cl1 and of R (official code 1).
+        sim: similarity of L_cl1, "dot" or "cos".
+        meta_loop: "three_step" (official trainer) or "single" (the paper's Algorithm 1).
         reuse_forward: share the step-2 forward with step 3 (module docstring).
-        augmenter_sizes: MLP sizes, first and last equal to ``hidden`` (64, 32, 16, 64).
-        crop_keep, mask_ratio, reorder_ratio: data augmentation strengths (0.5, 0.5, 0.8).
+        augmenter_hidden: inner sizes of the augmenter MLP, between hidden and hidden (32, 16).
+        crop_keep: crop augmentation, fraction of the items kept (0.5).
+        mask_ratio: mask augmentation, fraction of the items masked (0.5).
+        reorder_ratio: reorder augmentation, fraction of the items in the shuffled span (0.8).
     """
 
-    def __init__(self, num_items: int, lam: float = 0.0, beta: float = 0.05, gamma: float = 0.1,
-                 use_reg: bool = True, tau: float = 1.0, sim: str = "dot", meta_loop: str = "three_step",
-                 reuse_forward: bool = True, augmenter_sizes: tuple[int, ...] = (64, 32, 16, 64),
-                 crop_keep: float = 0.5, mask_ratio: float = 0.5, reorder_ratio: float = 0.8, **kwargs) -> None:
+    def __init__(self, num_items: int, lambda_cl1: float = 0.0, lambda_cl2: float = 0.05, lambda_reg: float = 0.1,
+                 temperature: float = 1.0, sim: str = "dot", meta_loop: str = "three_step",
+                 reuse_forward: bool = True, augmenter_hidden: tuple[int, ...] = (32, 16),
+                 crop_keep: float = CROP_KEEP, mask_ratio: float = MASK_RATIO, reorder_ratio: float = REORDER_RATIO,
+                 **kwargs) -> None:
         super().__init__(num_items, **kwargs)
         if meta_loop not in META_LOOPS:
             raise ValueError(f"meta_loop must be one of {META_LOOPS}; got {meta_loop!r}")
-        if min(lam, beta, gamma) < 0 or tau <= 0:
-            raise ValueError(f"need lam, beta, gamma >= 0 and tau > 0; got {lam}, {beta}, {gamma}, {tau}")
-        hidden = self.encoder.item_emb.embedding_dim
-        if augmenter_sizes[0] != hidden or augmenter_sizes[-1] != hidden:
-            raise ValueError(f"augmenter_sizes must start and end with hidden={hidden}; got {augmenter_sizes}")
+        if min(lambda_cl1, lambda_cl2, lambda_reg) < 0 or temperature <= 0:
+            raise ValueError("need lambda_cl1, lambda_cl2, lambda_reg >= 0 and temperature > 0; got "
+                             f"{lambda_cl1}, {lambda_cl2}, {lambda_reg}, {temperature}")
+        if not augmenter_hidden or min(augmenter_hidden) < 1:
+            raise ValueError(f"augmenter_hidden must be one or more positive sizes; got {augmenter_hidden}")
         self.automatic_optimization = False
-        self.lam, self.beta, self.gamma = lam, beta, gamma if use_reg else 0.0
-        self.tau, self.sim, self.meta_loop, self.reuse_forward = tau, sim, meta_loop, reuse_forward
+        self.lambda_cl1, self.lambda_cl2, self.lambda_reg = lambda_cl1, lambda_cl2, lambda_reg
+        self.temperature, self.sim, self.meta_loop, self.reuse_forward = temperature, sim, meta_loop, reuse_forward
         self.ratios = {"crop_keep": crop_keep, "mask_ratio": mask_ratio, "reorder_ratio": reorder_ratio}
-        self.augmenters = torch.nn.ModuleList([Augmenter(tuple(augmenter_sizes)), Augmenter(tuple(augmenter_sizes))])
+        hidden = self.encoder.item_emb.embedding_dim
+        sizes = (hidden, *augmenter_hidden, hidden)
+        self.augmenters = torch.nn.ModuleList([Augmenter(sizes), Augmenter(sizes)])
 
     def configure_optimizers(self):
         enc = torch.optim.Adam(self.encoder.parameters(), lr=self.lr, weight_decay=self.weight_decay)
@@ -86,23 +95,23 @@ class MCLRec(SeqRecModule):
     def _meta_terms(self, r1: Tensor, r2: Tensor) -> tuple[Tensor, Tensor]:
         z1, z2 = self.augmenters[0](r1), self.augmenters[1](r2)
         cl2 = mclrec_cl2(r1, r2, z1, z2)
-        reg = contrastive_regularization(r1, r2, z1, z2, self.tau) if self.gamma > 0 else cl2.new_zeros(())
+        reg = contrastive_regularization(r1, r2, z1, z2, self.temperature) if self.lambda_reg > 0 else cl2.new_zeros(())
         return cl2, reg
 
     def encoder_objective(self, h: Tensor, r1: Tensor, r2: Tensor, batch: dict[str, Tensor]) -> dict[str, Tensor]:
-        """``L_rec + lam L_cl1 + beta (L_cl2 + gamma R)`` from the hidden states ``h`` of the
+        """``L_rec + λ L_cl1 + β (L_cl2 + γ R)`` from the hidden states ``h`` of the
         sequences (``(B, L, D)``, or ``(B, D)`` for prefix batches) and the view representations
         ``r1, r2`` (B, D)."""
         rec = self.rec_loss(h, batch)
-        cl1 = view_info_nce(r1, r2, self.tau, self.sim) if self.lam > 0 else rec.new_zeros(())
+        cl1 = view_info_nce(r1, r2, self.temperature, self.sim) if self.lambda_cl1 > 0 else rec.new_zeros(())
         cl2, reg = self._meta_terms(r1, r2)
-        loss = rec + self.lam * cl1 + self.beta * (cl2 + self.gamma * reg)
+        loss = rec + self.lambda_cl1 * cl1 + self.lambda_cl2 * (cl2 + self.lambda_reg * reg)
         return {"loss": loss, "rec": rec, "cl1": cl1, "cl2": cl2, "reg": reg}
 
     def augmenter_objective(self, r1: Tensor, r2: Tensor) -> Tensor:
-        """``L_cl2 + gamma R`` with the encoder outputs held fixed."""
+        """``L_cl2 + γ R`` with the encoder outputs held fixed."""
         cl2, reg = self._meta_terms(r1.detach(), r2.detach())
-        return cl2 + self.gamma * reg
+        return cl2 + self.lambda_reg * reg
 
     # ---- the meta loop ---------------------------------------------------------------------
     def _backward(self, loss: Tensor) -> None:

@@ -21,12 +21,21 @@ LOSS_TYPES = ("ce", "bce")
 class SeqRecModule(L.LightningModule):
     """SASRec encoder + next-item loss + full-ranking evaluation.
 
+    These arguments (and those of the subclasses) are the settings of ``--model.*`` and of a
+    config's ``model:`` section (:data:`seqrec.config.ModelConfig` is derived from them).
+
     Args:
-        num_items: item ids ``1..num_items``.
-        max_len, hidden, n_layers, heads, inner, dropout, attn_dropout: SASRec (paper: 50, 64,
-            2, 2, 256, 0.5, 0.5).
-        loss_type: ``"ce"`` full softmax over all items, or ``"bce"`` SASRec's sampled BCE.
-        lr, weight_decay: Adam (paper: 1e-3, 0).
+        num_items: item ids ``1..num_items`` (from the data).
+        max_len: maximum input length, the position table size (from the data; paper 50).
+        hidden: embedding and hidden size d (paper 64).
+        n_layers: self-attention blocks (paper 2).
+        heads: attention heads per block (paper 2).
+        inner: feed-forward size (paper 256).
+        dropout: dropout on embeddings and block outputs (paper 0.5).
+        attn_dropout: dropout on attention weights (paper 0.5).
+        loss_type: next-item loss, "ce" full softmax over all items or "bce" SASRec's sampled BCE.
+        lr: Adam learning rate (paper 1e-3).
+        weight_decay: Adam weight decay (paper 0).
         exclude_history: rank only items absent from the user's input history (off in the paper).
     """
 

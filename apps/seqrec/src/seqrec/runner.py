@@ -1,13 +1,20 @@
 """Train and evaluate one configuration in a run directory ``runs/seqrec/<name>/version_K/``.
 
 ``fit_run``: resumable training with early stopping on a validation metric, then the test of the
-best checkpoint; writes ``config.yaml``, ``checkpoints/``, ``logs/``, ``metrics.json`` and
-``plots/loss.png``. ``evaluate_run``: full-ranking evaluation of popularity or of a checkpoint.
+best checkpoint; writes ``config.yaml``, ``item_ids.json`` (the data's id of each model item),
+``checkpoints/``, ``logs/``, ``metrics.json`` (with the reader's counts, ``read/*``) and
+``plots/loss.png``. ``evaluate_run``: full-ranking evaluation of a checkpoint, on the data it
+records (Lightning stores the data module's arguments in every checkpoint) unless told otherwise.
+Checkpoints are loaded with ``torch.load(weights_only=True)``: a file that needs code to unpickle
+is refused.
 """
 
 from __future__ import annotations
 
+import json
+import pickle
 import time
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +28,7 @@ from contrastkit.train import (
     seed_everything,
     write_metrics,
 )
-from lightning.pytorch.callbacks import Callback, EarlyStopping
+from lightning.pytorch.callbacks import EarlyStopping
 
 from seqrec.baselines import Popularity
 from seqrec.config import (
@@ -33,39 +40,18 @@ from seqrec.config import (
     build_datamodule,
     build_module,
 )
+from seqrec.data.datamodule import SeqRecDataModule
 from seqrec.evaluate import evaluate_scores
-
-
-class ProgressLines(Callback):
-    """Plain progress lines (for logs, where no progress bar is drawn): every ``every`` training
-    batches and after each validation, with the elapsed time."""
-
-    def __init__(self, every: int = 20) -> None:
-        self.every, self.start = every, time.perf_counter()
-
-    def _say(self, trainer, text: str) -> None:
-        print(f"[{time.perf_counter() - self.start:7.0f}s] epoch {trainer.current_epoch} "
-              f"step {trainer.global_step}: {text}", flush=True)
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if (batch_idx + 1) % self.every == 0:
-            loss = trainer.callback_metrics.get("train/loss_step", trainer.callback_metrics.get("train/loss"))
-            self._say(trainer, f"batch {batch_idx + 1}/{trainer.num_training_batches}"
-                      + (f" loss {float(loss):.4f}" if loss is not None else ""))
-
-    def on_validation_end(self, trainer, pl_module) -> None:
-        m = trainer.callback_metrics
-        if "val/NDCG@20" in m:
-            self._say(trainer, f"val HR@20 {float(m['val/HR@20']):.4f} NDCG@20 {float(m['val/NDCG@20']):.4f}")
+from seqrec.module import SeqRecModule
 
 
 def _prefixed(metrics: dict[str, Any], prefix: str) -> dict[str, float]:
     return {f"{prefix}/{k.split('/', 1)[-1]}": float(v) for k, v in metrics.items()}
 
 
-def popularity_metrics(data: DataConfig, exclude_history: bool = False) -> dict[str, float]:
+def popularity_metrics(data: DataConfig | SeqRecDataModule, exclude_history: bool = False) -> dict[str, float]:
     """Validation and test metrics of the popularity ranking."""
-    dm = build_datamodule(data)
+    dm = data if isinstance(data, SeqRecDataModule) else build_datamodule(data)
     split = dm.prepare_split()
     pop = Popularity(split.train_sequences, split.num_items)
     out = {}
@@ -74,25 +60,34 @@ def popularity_metrics(data: DataConfig, exclude_history: bool = False) -> dict[
     return out
 
 
+def _record_data(run_dir: Path, dm: SeqRecDataModule) -> None:
+    """``item_ids.json`` and the reader's counts (``read/*`` in ``metrics.json``) of the run's data."""
+    dm.prepare_split()
+    (run_dir / "item_ids.json").write_text(json.dumps(dm.item_ids))
+    report = dm.data.report
+    write_metrics(run_dir, {"dataset": dm.hparams.dataset, "read/users": len(dm.data.sequences),
+                            "read/items": dm.data.num_items, "read/blank_lines": report.blank_lines,
+                            "read/short_users": report.short_users})
+
+
 def fit_run(data: DataConfig, model: ModelConfig, train: TrainConfig) -> tuple[Path, dict[str, float]]:
     """Train ``model`` on ``data`` (or evaluate popularity) in a new (or resumed) run directory."""
     torch.set_num_threads(max(train.threads, 1))
     torch.set_float32_matmul_precision("high")  # TF32 on GPUs that have it; no effect on CPU
+    if model.method != "popularity" and model.method not in METHODS:
+        raise ValueError(f"model.method must be popularity or one of {tuple(METHODS)}; got {model.method!r}")
     run_dir = new_run_dir(train.root, "seqrec", train.name, resume=train.resume)
     save_config(run_dir, as_dict(data, model, train))
     seed_everything(train.seed, workers=True)
+    dm = build_datamodule(data, train.seed)
+    _record_data(run_dir, dm)
     if model.method == "popularity":
-        metrics = popularity_metrics(data, model.exclude_history)
+        metrics = popularity_metrics(dm, model.exclude_history)
         write_metrics(run_dir, {"method": "popularity", **metrics})
         return run_dir, metrics
-    if model.method not in METHODS:
-        raise ValueError(f"model.method must be popularity or one of {tuple(METHODS)}; got {model.method!r}")
-    dm = build_datamodule(data, train.seed)
     split = dm.prepare_split()
-    module = build_module(model, data.dataset, split.num_items, data.max_len)
+    module = build_module(model, split.num_items, data.max_len)
     callbacks = [EarlyStopping(monitor=train.monitor, mode="max", patience=train.patience)]
-    if not train.progress:
-        callbacks.append(ProgressLines())
     trainer = make_trainer(run_dir, train.max_epochs, monitor=train.monitor, mode="max", callbacks=callbacks,
                            progress=train.progress, accelerator=train.accelerator, precision=train.precision,
                            limit_train_batches=train.limit_train_batches, num_sanity_val_steps=0,
@@ -102,7 +97,7 @@ def fit_run(data: DataConfig, model: ModelConfig, train: TrainConfig) -> tuple[P
     fit_seconds = time.perf_counter() - start
     best_val = float(trainer.checkpoint_callback.best_model_score or float("nan"))
     result = trainer.test(module, datamodule=dm, ckpt_path=str(best) if best else None, verbose=False)[0]
-    metrics = {"method": model.method, "dataset": data.dataset, "epochs_run": trainer.current_epoch,
+    metrics = {"method": model.method, "epochs_run": trainer.current_epoch,
                "fit_seconds": fit_seconds, f"best_{train.monitor}": best_val,
                "best_checkpoint": str(best) if best else None, **_prefixed(result, "test")}
     write_metrics(run_dir, metrics)
@@ -113,28 +108,79 @@ def fit_run(data: DataConfig, model: ModelConfig, train: TrainConfig) -> tuple[P
     return run_dir, {k: v for k, v in metrics.items() if isinstance(v, float)}
 
 
-def load_checkpoint(path: str | Path, map_location: str = "cpu"):
-    """The module stored in a checkpoint of :func:`fit_run` (its class from the hyper-parameters)."""
-    ckpt = torch.load(path, map_location=map_location, weights_only=False)
-    hp = ckpt["hyper_parameters"]
-    cls = next((c for c in METHODS.values() if c.__name__ == hp.get("_class_name")), None)
-    if cls is None:
+def load_checkpoint(path: str | Path, map_location: str = "cpu") -> tuple[SeqRecModule, DataConfig | None]:
+    """The module stored in a checkpoint of :func:`fit_run` (its class from the hyper-parameters)
+    and the data it was trained on (None when the checkpoint does not record it).
+
+    Loads with ``weights_only=True``: a pickle that would run code (or any object beyond tensors
+    and plain containers) is refused with a ``ValueError`` naming the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, EOFError, RuntimeError, ValueError, TypeError, AttributeError) as e:
+        raise ValueError(f"{path}: refused or unreadable as a checkpoint (loaded with weights_only=True, which "
+                         f"never runs code from the file): {type(e).__name__}: {(str(e).splitlines() or ['empty file'])[0]}") from None
+    hp = ckpt.get("hyper_parameters") if isinstance(ckpt, dict) else None
+    cls = next((c for c in METHODS.values() if c.__name__ == (hp or {}).get("_class_name")), None)
+    if cls is None or "state_dict" not in ckpt:
         raise ValueError(f"{path}: not a seqrec checkpoint (no known _class_name in its hyper-parameters)")
-    module = cls(**{k: v for k, v in hp.items() if not k.startswith("_")})
-    module.load_state_dict(ckpt["state_dict"])
-    return module.eval()
+    try:
+        module = cls(**{k: v for k, v in hp.items() if not k.startswith("_")})
+        module.load_state_dict(ckpt["state_dict"])
+    except (TypeError, RuntimeError) as e:
+        raise ValueError(f"{path}: written by another version of seqrec ({e})") from None
+    dm_hp = ckpt.get("datamodule_hyper_parameters")
+    trained_on = None
+    if dm_hp:
+        known = {k: dm_hp[k] for k in asdict(DataConfig()) if k in dm_hp}
+        trained_on = DataConfig(**{**known, "synthetic": dict(dm_hp.get("synthetic") or {})})
+    return module.eval(), trained_on
 
 
-def evaluate_run(checkpoint: str | Path, data: DataConfig, exclude_history: bool = False,
-                 device: str = "cpu") -> dict[str, float]:
-    """Full-ranking validation and test metrics of a checkpoint."""
-    module = load_checkpoint(checkpoint, device).to(device)
+def _same_data(a: DataConfig, b: DataConfig) -> bool:
+    synthetic = a.dataset == "synthetic"
+    return (a.dataset, a.max_len, a.synthetic if synthetic else {}) == (b.dataset, b.max_len, b.synthetic if synthetic else {})
+
+
+def describe_data(data: DataConfig) -> str:
+    """``Beauty`` or ``synthetic {...}`` (max_len when not 50)."""
+    name = data.dataset + (f" {data.synthetic}" if data.dataset == "synthetic" and data.synthetic else "")
+    return name + (f" (max_len {data.max_len})" if data.max_len != 50 else "")
+
+
+def evaluate_run(checkpoint: str | Path, data: DataConfig | None = None, *, other_data: bool = False,
+                 exclude_history: bool = False, device: str = "cpu") -> tuple[dict[str, float], str]:
+    """Full-ranking validation and test metrics of a checkpoint, and a line saying what was scored.
+
+    ``data`` None scores the checkpoint on the data it records; other data than that is an error
+    unless ``other_data`` (the item count must match in any case).
+    """
+    module, trained_on = load_checkpoint(checkpoint, device)
+    if data is None:
+        if trained_on is None:
+            raise ValueError(f"{checkpoint}: the checkpoint records no dataset; pass --data.dataset")
+        data = trained_on
+    elif trained_on is not None and not other_data and not _same_data(data, trained_on):
+        raise ValueError(f"{checkpoint} was trained on {describe_data(trained_on)} but --data asks for "
+                         f"{describe_data(data)}: leave --data out to use the checkpoint's, or pass "
+                         "--other_data true to score it on other data")
+    data = replace(data, max_len=min(data.max_len, module.encoder.max_len))
     dm = build_datamodule(data)
+    split = dm.prepare_split()
+    if split.num_items != module.encoder.num_items:
+        raise ValueError(f"{checkpoint}: the model scores {module.encoder.num_items} items but "
+                         f"{describe_data(data)} has {split.num_items}; it cannot be evaluated there")
+    module = module.to(device)
     out = {}
     for stage, loader in (("val", dm.val_dataloader()), ("test", dm.test_dataloader())):
         out.update(_prefixed(evaluate_scores(module.scores, loader, exclude_history=exclude_history,
                                              device=device), stage))
-    return out
+    trained = describe_data(trained_on) if trained_on is not None else "unrecorded data"
+    return out, (f"{type(module).__name__} from {checkpoint} (trained on {trained}), scored on "
+                 f"{describe_data(data)}: {len(split.test.targets):,} users, {split.num_items:,} items")
 
 
 def format_table(rows: dict[str, dict[str, float]], stage: str = "test") -> str:

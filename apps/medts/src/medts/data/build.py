@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Literal
 
@@ -11,6 +12,7 @@ from medts.data.errors import DataError
 from medts.data.hierarchy import HierarchicalSet, Recording
 from medts.data.windows import (
     detect_rpeaks,
+    flat_channels,
     heartbeat_trials,
     pseudo_trials,
     resample,
@@ -30,6 +32,10 @@ class Construction:
     sample_seconds / overlap: fixed sample windows inside a trial (``whole``/``pseudo``).
     resample_hz: resample every recording to this rate first (``None``: rates must agree).
     rpeaks: ``annotation`` (the record's beat annotations, else detection) or ``detect``.
+    flat: what a flat channel (constant over a whole recording: a disconnected lead) becomes.
+        It is found before resampling (which would ring at the edges and, z-scored, turn the
+        constant into unit-variance noise). ``zero``: the channel is 0 in every trial of that
+        recording, and a warning names the file and channels; ``error``: a :class:`DataError`.
     """
 
     trial_mode: Literal["whole", "pseudo", "heartbeat"] = "pseudo"
@@ -41,6 +47,7 @@ class Construction:
     resample_hz: float | None = None
     standardize: bool = True
     rpeaks: Literal["annotation", "detect"] = "annotation"
+    flat: Literal["zero", "error"] = "zero"
 
 
 def _trials_of(rec: Recording, signal: np.ndarray, fs: float, c: Construction) -> np.ndarray:
@@ -64,6 +71,19 @@ def _trials_of(rec: Recording, signal: np.ndarray, fs: float, c: Construction) -
     raise ValueError(f"trial_mode: unknown value {c.trial_mode!r} (whole, pseudo, heartbeat)")
 
 
+def _flat_channels(rec: Recording, policy: str) -> np.ndarray:
+    """``(C,)`` flat-channel mask of ``rec`` (raw, before resampling), reported as ``policy`` says."""
+    flat = flat_channels(rec.signal)
+    if flat.any():
+        names = [ch for ch, f in zip(rec.channels, flat) if f]
+        if policy == "error":
+            raise DataError(rec.source, f"flat channel(s) {names}: constant over the whole recording")
+        if policy != "zero":
+            raise ValueError(f"flat: unknown value {policy!r} (zero, error)")
+        warnings.warn(f"{rec.source}: flat channel(s) {names} set to 0 (Construction.flat='zero')", stacklevel=3)
+    return flat
+
+
 def build_set(recordings: list[Recording], c: Construction, class_names: list[str] | None = None) -> HierarchicalSet:
     """Cut trials and sample windows from recordings and assign patient/trial ids.
 
@@ -85,10 +105,13 @@ def build_set(recordings: list[Recording], c: Construction, class_names: list[st
                                         "set resample_hz")
         if labels.setdefault(rec.patient, rec.label) != rec.label:
             raise DataError(rec.source, f"patient {rec.patient} has two labels: {labels[rec.patient]!r} and {rec.label!r}")
+        flat = _flat_channels(rec, c.flat)
         signal = resample(rec.signal, rec.fs, fs)
         tr = _trials_of(rec, signal, fs, c)
         if len(tr) == 0:
             raise DataError(rec.source, f"recording of {len(signal)} samples yields no trial")
+        if flat.any():  # a copy: tr may be a view of the reader's signal
+            tr = np.where(flat, np.float32(0), tr)
         if trials and tr.shape[1] != len(trials[0]):
             raise DataError(rec.source, f"trial length {tr.shape[1]} differs from {len(trials[0])}; "
                                         "set trial_seconds to crop")

@@ -1,10 +1,17 @@
-"""The compact cache written by ``medts prepare``: ``.npy`` arrays opened memory-mapped, plus a
-JSON manifest, so training never re-parses raw files."""
+"""The compact cache written by ``medts study --prepare_only true``: ``.npy`` arrays opened memory-mapped, plus a
+JSON manifest, so training never re-parses raw files.
+
+The manifest records the config the cache was built from; :func:`check_cache_config` compares it
+with the config asked for, so a cache built from another root, rate or window is never used
+silently.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +49,7 @@ def read_cache(cache_dir: str | Path) -> HierarchicalSet:
     """Open a cache (arrays memory-mapped read-only); checks shapes against the manifest."""
     d = Path(cache_dir)
     if not (d / MANIFEST).exists():
-        raise DataError(d, f"no {MANIFEST}: run `medts prepare` first")
+        raise DataError(d, f"no {MANIFEST}: run `medts study --prepare_only true` first")
     man = json.loads((d / MANIFEST).read_text())
     arrays = {}
     for name in _ARRAYS:
@@ -58,3 +65,35 @@ def read_cache(cache_dir: str | Path) -> HierarchicalSet:
         int(man["sample_length"]), man["patient_names"], np.asarray(arrays["patient_label"]),
         man["class_names"], float(man["fs"]), man["channels"], man.get("meta", {}),
     )
+
+
+def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(tree, dict):
+        out: dict[str, Any] = {}
+        for k, v in tree.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return {prefix: tree}
+
+
+def _plain(config: dict) -> dict:
+    """``config`` as the manifest stores it (JSON: tuples become lists)."""
+    return json.loads(json.dumps(config))
+
+
+def config_hash(config: dict) -> str:
+    """A short, stable hash of a cache config (names the default cache folder)."""
+    return hashlib.sha256(json.dumps(_plain(config), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def check_cache_config(cache_dir: str | Path, config: dict) -> None:
+    """Raise :class:`DataError` when the cache under ``cache_dir`` was built from another config,
+    naming every differing field as ``field: old -> new``."""
+    man = json.loads((Path(cache_dir) / MANIFEST).read_text())
+    old, new = _flatten(man.get("config", {})), _flatten(_plain(config))
+    diff = [f"{k}: {old.get(k, '<absent>')!r} -> {new.get(k, '<absent>')!r}"
+            for k in sorted(set(old) | set(new)) if old.get(k, "<absent>") != new.get(k, "<absent>")]
+    if diff:
+        raise DataError(Path(cache_dir) / MANIFEST, "the cache was built from another config ("
+                        + "; ".join(diff) + "); rebuild it with rebuild_cache=True (`--data.rebuild_cache true`) "
+                        "or point cache_dir elsewhere")

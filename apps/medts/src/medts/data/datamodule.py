@@ -7,12 +7,13 @@ from dataclasses import asdict
 import lightning as L
 import numpy as np
 import torch
+from contrastkit.train.sampling import EpochShuffleSampler
 from torch.utils.data import DataLoader, Dataset
 
 from medts.data.build import Construction
 from medts.data.hierarchy import HierarchicalSet
 from medts.data.sampler import HierarchyBatchSampler
-from medts.data.sources import Source, open_dataset
+from medts.data.sources import Source, default_cache_dir, open_dataset
 from medts.data.split import split_set
 
 
@@ -46,17 +47,20 @@ def _batch(items):
 
 def loader(ds: HierarchicalSet, batch_size: int, *, hierarchy: bool = False, shuffle: bool = False,
            trials_per_packet: int = 2, seed: int = 0) -> DataLoader:
-    """A DataLoader over ``ds``: hierarchy batches (pretraining), shuffled or ordered samples."""
+    """A DataLoader over ``ds``: hierarchy batches (pretraining), shuffled or ordered samples.
+
+    The order of epoch ``e`` is a function of ``(seed, e)`` (both samplers have ``set_epoch``,
+    which Lightning calls before each epoch), so a resumed fit sees the epochs it would have seen.
+    """
     data = SampleDataset(ds)
     if hierarchy:
         sampler = HierarchyBatchSampler(ds.sample_trial, ds.sample_patient, min(batch_size, max(ds.n_samples, 2)),
                                         trials_per_packet, seed)
         return DataLoader(data, batch_sampler=sampler, collate_fn=_batch)
-    g = torch.Generator().manual_seed(seed)
     # a training batch of one sample would stop the head's BatchNorm; drop it (one sample an epoch)
     drop_last = shuffle and ds.n_samples % batch_size == 1 and ds.n_samples > 1
-    return DataLoader(data, batch_size=batch_size, shuffle=shuffle, collate_fn=_batch, generator=g,
-                      drop_last=drop_last)
+    return DataLoader(data, batch_size=batch_size, sampler=EpochShuffleSampler(ds.n_samples, seed, shuffle),
+                      collate_fn=_batch, drop_last=drop_last)
 
 
 class MedTSDataModule(L.LightningDataModule):
@@ -65,28 +69,38 @@ class MedTSDataModule(L.LightningDataModule):
 
     Args:
         source / construction: what to read and how to cut it (see :mod:`medts.data.sources`).
-        cache_dir: the ``medts prepare`` cache (written on first use when missing; None: in memory).
+        cache_dir: the ``medts study --prepare_only true`` cache (written on first use when missing). None:
+            ``<runs_root>/medts/cache/<hash of source and construction>`` for sources read from
+            files, in memory for ``synthetic``. A cache built from another config is an error
+            naming the differing fields (see :func:`medts.data.cache.check_cache_config`).
+        runs_root: the run root the default cache folder sits under.
+        rebuild_cache: replace a cache built from another config instead of failing.
         split: train/val/test patient fractions. split_seed: the split's seed.
         batch_size / trials_per_packet / seed: the batch sampler.
     """
 
     def __init__(self, source: Source | None = None, construction: Construction | None = None,
-                 cache_dir: str | None = None, split: tuple[float, float, float] = (0.6, 0.2, 0.2),
-                 split_seed: int = 0, batch_size: int = 128, trials_per_packet: int = 2, seed: int = 0) -> None:
+                 cache_dir: str | None = None, runs_root: str = "runs", rebuild_cache: bool = False,
+                 split: tuple[float, float, float] = (0.6, 0.2, 0.2), split_seed: int = 0, batch_size: int = 128,
+                 trials_per_packet: int = 2, seed: int = 0) -> None:
         super().__init__()
         self.source = source or Source()
         self.construction = construction or Construction()
-        self.cache_dir, self.split, self.split_seed = cache_dir, tuple(split), split_seed
+        if cache_dir is None and self.source.kind != "synthetic":
+            cache_dir = str(default_cache_dir(self.source, self.construction, runs_root))
+        self.cache_dir, self.rebuild_cache = cache_dir, rebuild_cache
+        self.split, self.split_seed = tuple(split), split_seed
         self.batch_size, self.trials_per_packet, self.seed = batch_size, trials_per_packet, seed
         self.parts: dict[str, HierarchicalSet] | None = None
         self.save_hyperparameters({"source": asdict(self.source), "construction": asdict(self.construction),
-                                   "cache_dir": cache_dir, "split": list(split), "split_seed": split_seed,
+                                   "cache_dir": cache_dir, "runs_root": runs_root, "rebuild_cache": rebuild_cache,
+                                   "split": list(split), "split_seed": split_seed,
                                    "batch_size": batch_size, "trials_per_packet": trials_per_packet, "seed": seed})
 
     def setup(self, stage: str | None = None) -> None:
         if self.parts is None:
-            self.parts = split_set(open_dataset(self.source, self.construction, self.cache_dir), self.split,
-                                   self.split_seed)
+            ds = open_dataset(self.source, self.construction, self.cache_dir, self.rebuild_cache)
+            self.parts = split_set(ds, self.split, self.split_seed)
 
     @property
     def n_channels(self) -> int:

@@ -2,7 +2,7 @@
 
 Trials are stored once, as ``(n_trials, L, C)``; a sample is a window ``(trial, start)`` of
 length ``T`` inside its trial, so overlapping samples cost no extra storage (the cache written
-by ``medts prepare`` is exactly these arrays, memory-mapped). Every sample carries its trial id,
+by ``medts study --prepare_only true`` is exactly these arrays, memory-mapped). Every sample carries its trial id,
 its patient id and its patient's label (Wang et al., NeurIPS 2023, Sec. 3: "patient, trial,
 sample, observation").
 """

@@ -25,7 +25,9 @@ class HierarchyBatchSampler(Sampler[list[int]]):
     Args:
         trial: ``(N,)`` trial id of each sample. patient: ``(N,)`` patient id of each sample.
         batch_size: samples per batch. trials_per_packet: trials of one patient kept together.
-        seed: base seed; epoch ``e`` uses ``seed + e`` (each ``__iter__`` call is one epoch).
+        seed: base seed; epoch ``e`` uses ``seed + e``. Each ``__iter__`` call is one epoch and
+            moves to the next; :meth:`set_epoch` (called by Lightning before each epoch) sets it,
+            so a resumed fit replays the epochs an uninterrupted one would have seen.
     """
 
     def __init__(self, trial: np.ndarray, patient: np.ndarray, batch_size: int, trials_per_packet: int = 2,
@@ -55,10 +57,15 @@ class HierarchyBatchSampler(Sampler[list[int]]):
                 packets.append(np.concatenate([rng.permutation(self._trials[t]) for t in tids[i:i + self.trials_per_packet]]))
         return np.concatenate([packets[i] for i in rng.permutation(len(packets))])
 
+    def set_epoch(self, epoch: int) -> None:
+        """Make the next ``__iter__`` yield epoch ``epoch``'s batches."""
+        self.epoch = int(epoch)
+
     def __iter__(self) -> Iterator[list[int]]:
-        order = self.epoch_order(self.epoch)
+        epoch = self.epoch
         self.epoch += 1
-        rng = np.random.default_rng(self.seed + 10_000 + self.epoch)
+        order = self.epoch_order(epoch)
+        rng = np.random.default_rng(self.seed + 10_001 + epoch)  # the batch order
         batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
         if self.drop_last and batches and len(batches[-1]) < self.batch_size:
             batches.pop()

@@ -9,7 +9,7 @@ from typing import Literal
 from contrastkit.paths import resolve
 
 from medts.data.build import Construction, build_set
-from medts.data.cache import read_cache, write_cache
+from medts.data.cache import MANIFEST, check_cache_config, config_hash, read_cache, write_cache
 from medts.data.eeg_mne import read_mne_folder, read_subject_table
 from medts.data.hierarchy import HierarchicalSet, Recording
 from medts.data.synthetic import synthetic_recordings
@@ -89,17 +89,33 @@ def build_from_source(src: Source, construction: Construction) -> HierarchicalSe
     return ds
 
 
+def cache_config(src: Source, construction: Construction) -> dict:
+    """What a cache is built from (recorded in its manifest, compared on every open)."""
+    return {"source": asdict(src), "construction": asdict(construction)}
+
+
+def default_cache_dir(src: Source, construction: Construction, runs_root: str | Path = "runs") -> Path:
+    """``<runs_root>/medts/cache/<hash of the config>``: derived data beside the runs, one folder
+    per distinct config (so another root, rate or window never meets an old cache)."""
+    return Path(runs_root) / "medts" / "cache" / config_hash(cache_config(src, construction))
+
+
 def prepare(src: Source, construction: Construction, out_dir: str | Path, overwrite: bool = False) -> Path:
     """Read raw files once and write the memory-mapped cache + manifest under ``out_dir``."""
     ds = build_from_source(src, construction)
-    return write_cache(ds, out_dir, {"source": asdict(src), "construction": asdict(construction)}, overwrite)
+    return write_cache(ds, out_dir, cache_config(src, construction), overwrite)
 
 
-def open_dataset(src: Source, construction: Construction, cache_dir: str | Path | None) -> HierarchicalSet:
-    """The cache when ``cache_dir`` holds one, else build (and write it when ``cache_dir`` is set)."""
-    if cache_dir is not None and (Path(cache_dir) / "manifest.json").exists():
+def open_dataset(src: Source, construction: Construction, cache_dir: str | Path | None,
+                 rebuild: bool = False) -> HierarchicalSet:
+    """The cache when ``cache_dir`` holds one built from this config, else build (and write it
+    when ``cache_dir`` is set). A cache built from another config is an error naming the differing
+    fields, unless ``rebuild`` (then it is replaced)."""
+    if cache_dir is None:
+        return build_from_source(src, construction)
+    exists = (Path(cache_dir) / MANIFEST).exists()
+    if exists and not rebuild:
+        check_cache_config(cache_dir, cache_config(src, construction))
         return read_cache(cache_dir)
-    if cache_dir is not None:
-        prepare(src, construction, cache_dir)
-        return read_cache(cache_dir)
-    return build_from_source(src, construction)
+    prepare(src, construction, cache_dir, overwrite=exists)
+    return read_cache(cache_dir)

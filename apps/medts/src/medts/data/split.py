@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import warnings
+
 import numpy as np
 
 from medts.data.hierarchy import HierarchicalSet
@@ -41,7 +44,27 @@ def split_set(ds: HierarchicalSet, fractions=(0.6, 0.2, 0.2), seed: int = 0) -> 
     """:func:`patient_split` over the patients present in ``ds``."""
     present = np.unique(ds.sample_patient)
     parts = patient_split(ds.patient_label[present], fractions, seed)
-    return {s: ds.subset_patients(present[ids]) for s, ids in parts.items()}
+    out = {s: ds.subset_patients(present[ids]) for s, ids in parts.items()}
+    warn_shared_trials(out)
+    return out
+
+
+def warn_shared_trials(parts: dict[str, HierarchicalSet]) -> list[tuple[str, str]]:
+    """Warn when a trial's content (SHA-256 of its values) appears in two parts under two patient
+    ids: the same data would be in training and test (a subject recorded under two ids, a copied
+    file). Returns the ``(patient, patient)`` pairs found."""
+    seen: dict[bytes, tuple[str, str]] = {}
+    pairs: list[tuple[str, str]] = []
+    for name, part in parts.items():
+        for t in np.unique(part.sample_trial):
+            key = hashlib.sha256(np.ascontiguousarray(part.trials[t]).tobytes()).digest()
+            patient = part.patient_names[part.trial_patient[t]]
+            first = seen.setdefault(key, (name, patient))
+            if first[0] != name:
+                pairs.append((first[1], patient))
+                warnings.warn(f"identical trial in {first[0]} (patient {first[1]!r}) and {name} (patient {patient!r}): "
+                              "the same data would be in both splits; check these two subject ids", stacklevel=3)
+    return pairs
 
 
 def label_fraction(ds: HierarchicalSet, fraction: float, by: str = "sample", seed: int = 0) -> HierarchicalSet:

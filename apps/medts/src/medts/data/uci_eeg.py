@@ -20,8 +20,26 @@ from medts.data.hierarchy import Recording
 GROUPS = {"a": "alcoholic", "c": "control"}
 
 
+def _numbers(column: np.ndarray, dtype, what: str, path: Path, line_no: np.ndarray) -> np.ndarray:
+    """``column`` as ``dtype``; a :class:`DataError` naming the first line that does not parse."""
+    try:
+        return column.astype(dtype)
+    except (ValueError, OverflowError):
+        for k, token in enumerate(column):
+            try:
+                np.array(token).astype(dtype)
+            except (ValueError, OverflowError):
+                raise DataError(path, f"line {line_no[k]}: {what} {token!r} is not a number") from None
+        raise
+
+
 def read_uci_trial(path: str | Path) -> Recording:
-    """One trial file -> :class:`Recording` with signal ``(256, 64)`` in µV at 256 Hz."""
+    """One trial file -> :class:`Recording` with signal ``(256, 64)`` in µV at 256 Hz.
+
+    Every data line must have 4 fields; every channel the same number of samples ``L``; each
+    ``(channel, sample)`` given once with ``0 <= sample < L``. Otherwise a :class:`DataError`
+    names the file and the line.
+    """
     path = Path(path)
     try:
         with gzip.open(path, "rt") as fh:
@@ -36,27 +54,40 @@ def read_uci_trial(path: str | Path) -> Recording:
     group = subject[3:4]
     if group not in GROUPS:
         raise DataError(path, f"subject code {subject!r} does not give a group (4th letter a/c)")
-    body = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
-    if not body:
+    lines = text.splitlines()
+    line_no = np.array([i + 1 for i, ln in enumerate(lines) if ln.strip() and not ln.startswith("#")])
+    if not len(line_no):
         raise DataError(path, "no data lines")
-    tokens = np.array(" ".join(body).split(), dtype=object)
-    if tokens.size % 4:
-        raise DataError(path, "data lines must have 4 fields: trial channel sample value")
-    tokens = tokens.reshape(-1, 4)
-    names, inverse = np.unique(tokens[:, 1].astype(str), return_inverse=True)
+    fields = [lines[i - 1].split() for i in line_no]
+    n_fields = np.fromiter(map(len, fields), dtype=np.int64, count=len(fields))
+    if (n_fields != 4).any():
+        k = int(np.flatnonzero(n_fields != 4)[0])
+        raise DataError(path, f"line {line_no[k]}: {n_fields[k]} fields; expected 4 (trial channel sample value)")
+    tokens = np.array(fields, dtype=object)
+    sample = _numbers(tokens[:, 2], np.int64, "sample index", path, line_no)
+    values = _numbers(tokens[:, 3], np.float32, "value", path, line_no)
     order = [str(c) for c in dict.fromkeys(tokens[:, 1].astype(str))]  # channel order of the file
-    counts = np.bincount(inverse)
+    position = {c: i for i, c in enumerate(order)}
+    col = np.array([position[c] for c in tokens[:, 1].astype(str)])
+    counts = np.bincount(col)
     if (counts != counts[0]).any():
-        short = names[counts.argmin()]
+        short = order[int(counts.argmin())]
         raise DataError(path, f"channels have different lengths (channel {short} has {counts.min()} "
                               f"samples, others up to {counts.max()}): truncated file?")
-    try:
-        values = tokens[:, 3].astype(np.float32)
-        sample = tokens[:, 2].astype(np.int64)
-    except ValueError as err:
-        raise DataError(path, f"non-numeric sample or value field ({err})") from err
-    col = np.array([order.index(n) for n in names])[inverse]
-    signal = np.zeros((counts[0], len(order)), dtype=np.float32)
+    length = int(counts[0])
+    out_of_range = (sample < 0) | (sample >= length)
+    if out_of_range.any():
+        k = int(np.flatnonzero(out_of_range)[0])
+        raise DataError(path, f"line {line_no[k]}: sample index {sample[k]} of channel {order[col[k]]} is outside "
+                              f"0..{length - 1} (the trial has {length} samples per channel)")
+    key = col * length + sample
+    _, first, seen = np.unique(key, return_index=True, return_counts=True)
+    if (seen > 1).any():
+        k = int(first[np.flatnonzero(seen > 1)[0]])
+        again = int(np.flatnonzero(key == key[k])[1])
+        raise DataError(path, f"line {line_no[again]}: sample {sample[k]} of channel {order[col[k]]} "
+                              f"is given twice (first on line {line_no[k]})")
+    signal = np.zeros((length, len(order)), dtype=np.float32)
     signal[sample, col] = values
     check_signal(signal, path, order)
     fs = float(round(1000.0 / float(period.group(1))))  # "3.906000 msecs" is 256 Hz

@@ -30,11 +30,20 @@ def window_starts(length: int, window: int, overlap: float) -> np.ndarray:
 def standardize(trial: np.ndarray, eps: float = 1e-8) -> np.ndarray:
     """Per-channel z-score over time of one trial ``(L, C)`` (the official ``process_trial``).
 
-    ``x' = (x - mean_t x) / std_t x``; a flat channel (std < eps) becomes 0.
+    ``x' = (x - mean_t x) / std_t x``, computed in float64; a flat channel (all values equal, or
+    std < eps) becomes exactly 0 (in float32 the mean of a constant is off by an ulp, which a
+    plain z-score would blow up to -1 or +1).
     """
-    mean = trial.mean(axis=0, keepdims=True)
-    std = trial.std(axis=0, keepdims=True)
-    return ((trial - mean) / np.where(std < eps, 1.0, std)).astype(np.float32)
+    x = np.asarray(trial, dtype=np.float64)
+    mean = x.mean(axis=0, keepdims=True)
+    std = x.std(axis=0, keepdims=True)
+    flat = (x.max(axis=0, keepdims=True) == x.min(axis=0, keepdims=True)) | (std < eps)
+    return np.where(flat, 0.0, (x - mean) / np.where(flat, 1.0, std)).astype(np.float32)
+
+
+def flat_channels(signal: np.ndarray) -> np.ndarray:
+    """``(C,)`` bool: the channels of ``(L, C)`` whose values are all equal (flat lines)."""
+    return signal.max(axis=0) == signal.min(axis=0)
 
 
 def resample(signal: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:

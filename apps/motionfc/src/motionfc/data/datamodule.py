@@ -30,11 +30,14 @@ class EnvDataModule(L.LightningDataModule):
         return self.batch_size
 
     def _loader(self, w: SceneWindows, shuffle: bool) -> DataLoader:
-        import torch
+        """One environment's loader. Its order is a function of ``(seed, epoch)`` only
+        (:class:`~contrastkit.train.sampling.EpochShuffleSampler`, whose ``set_epoch`` Lightning
+        calls before each epoch), so a resumed fit sees the epochs an uninterrupted one would."""
+        from contrastkit.train.sampling import EpochShuffleSampler
 
-        g = torch.Generator().manual_seed(self.seed)
-        return DataLoader(SceneDataset(w, self.labels.get(w.env, -1)), batch_size=self.env_batch_size(w.env),
-                          shuffle=shuffle, collate_fn=partial(collate_scenes, obs_len=w.obs_len), generator=g)
+        ds = SceneDataset(w, self.labels.get(w.env, -1))
+        return DataLoader(ds, batch_size=self.env_batch_size(w.env), sampler=EpochShuffleSampler(len(ds), self.seed, shuffle),
+                          collate_fn=partial(collate_scenes, obs_len=w.obs_len))
 
     def train_dataloader(self):
         return CombinedLoader({e: self._loader(w, True) for e, w in self.splits["train"].items()}, mode="min_size")
@@ -77,14 +80,39 @@ class StyleDataModule(EnvDataModule):
 ETH_UCY_BATCH = {"hotel": 7, "univ": 30, "zara1": 16, "zara2": 38, "eth": 1}
 
 
+# Observed frames of each file format (ETH/UCY: Social-GAN's 8; Trajnet++: 9), 12 predicted.
+FORMATS = {"eth_ucy": 8, "trajnetpp": 9}
+
+
 class EthUcyDataModule(EnvDataModule):
-    """A leave-one-scene-out fold, environments = scenes; optionally the spurious feature."""
+    """A leave-one-scene-out fold, environments = scenes; optionally the spurious feature.
+
+    Args:
+        fold: the held-out scene(s): eth, hotel, univ, zara1, zara2 (Trajnet++: also any file name).
+        root: the data folder; ``format="eth_ucy"``: the Social-GAN ``raw`` layout (default
+            ``$CONTRASTKIT_DATA/eth_ucy/raw``, see :mod:`motionfc.data.eth_ucy`);
+            ``format="trajnetpp"``: ``train/``, ``val/`` and ``test/`` folders of Trajnet++
+            ``.ndjson`` files named by scene (required), see
+            :func:`motionfc.data.trajnetpp.trajnetpp_files`.
+        format: "eth_ucy" (``frame ped x y`` text, 8 observed frames) or "trajnetpp" (ndjson,
+            9 observed frames, as Trajnet++).
+        spurious: add the spurious channel (ETH/UCY, fold eth only); test_alpha: its test alpha.
+        batch_size: scenes per batch (0: the official per-environment sizes).
+        seed: shuffling and subsampling seed; max_train_scenes: subsample train/val (0: all).
+    """
 
     def __init__(self, fold: str = "eth", root: str | None = None, spurious: bool = False,
-                 test_alpha: float = 1.0, batch_size: int = 0, seed: int = 0, max_train_scenes: int = 0) -> None:
+                 test_alpha: float = 1.0, batch_size: int = 0, seed: int = 0, max_train_scenes: int = 0,
+                 format: str = "eth_ucy") -> None:
         super().__init__(batch_size, seed)
-        if spurious and fold != "eth":
-            raise ValueError(f"the spurious-feature setting trains on hotel/univ/zara1/zara2 and tests on eth; got fold={fold!r}")
+        if format not in FORMATS:
+            raise ValueError(f"unknown format {format!r}; expected one of {sorted(FORMATS)}")
+        if format == "trajnetpp" and not root:
+            raise ValueError("format='trajnetpp' needs root: a folder with train/, val/ and test/ .ndjson files")
+        if spurious and (fold != "eth" or format != "eth_ucy"):
+            raise ValueError("the spurious-feature setting trains on hotel/univ/zara1/zara2 and tests on eth "
+                             f"(ETH/UCY files); got fold={fold!r}, format={format!r}")
+        self.obs_len = FORMATS[format]
         self.save_hyperparameters()
 
     def env_batch_size(self, env: str) -> int:
@@ -97,9 +125,13 @@ class EthUcyDataModule(EnvDataModule):
 
         from motionfc.data.eth_ucy import load_fold
         from motionfc.data.spurious import TRAIN_ALPHAS, with_spurious
+        from motionfc.data.trajnetpp import load_trajnetpp_fold
 
         hp = self.hparams
-        self.splits = {s: load_fold(hp.fold, s, hp.root, by_env=True) for s in ("train", "val", "test")}
+        if hp.format == "trajnetpp":
+            self.splits = {s: load_trajnetpp_fold(hp.fold, s, hp.root) for s in ("train", "val", "test")}
+        else:
+            self.splits = {s: load_fold(hp.fold, s, hp.root, by_env=True) for s in ("train", "val", "test")}
         if hp.max_train_scenes:
             rng = np.random.default_rng(hp.seed)
             for s in ("train", "val"):

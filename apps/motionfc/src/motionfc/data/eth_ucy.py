@@ -41,12 +41,14 @@ def read_tracks(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Parse a ``frame ped x y`` file into ``frames (R,)``, ``peds (R,)`` and ``xy (R, 2)``.
 
     Raises ValueError naming the file and line for a row without exactly four fields, a
-    non-numeric or non-finite value, a non-integer frame or pedestrian id, or an empty file.
+    non-numeric or non-finite value, a non-integer frame or pedestrian id, a pedestrian seen
+    twice in one frame (naming the frame, the pedestrian and both lines), or an empty file.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such ETH/UCY file")
     rows = []
+    seen: dict[tuple[int, int], int] = {}  # (frame, ped) -> line
     with path.open() as fh:
         for lineno, line in enumerate(fh, 1):
             fields = line.split()
@@ -62,6 +64,11 @@ def read_tracks(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                 raise ValueError(f"{path}:{lineno}: NaN or inf in {line.strip()!r}")
             if vals[0] != int(vals[0]) or vals[1] != int(vals[1]):
                 raise ValueError(f"{path}:{lineno}: frame and pedestrian ids must be integers: {line.strip()!r}")
+            key = (int(vals[0]), int(vals[1]))
+            if key in seen:
+                raise ValueError(f"{path}:{lineno}: pedestrian {key[1]} appears twice in frame {key[0]} "
+                                 f"(first at line {seen[key]})")
+            seen[key] = lineno
             rows.append(vals)
     if not rows:
         raise ValueError(f"{path}: empty file (no 'frame ped x y' rows)")

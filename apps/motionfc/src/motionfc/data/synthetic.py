@@ -10,6 +10,7 @@ Generation is seeded per (seed, radius, split) and cached as ``.npz``.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -65,11 +66,26 @@ def style_scenes(radius: float, split: str, num_scenes: int, *, seed: int = 0, c
     stream = np.random.SeedSequence([seed, round(radius * 1000), SPLITS.index(split)])
     data = circle_crossing_scenes(num_scenes, cfg, seed=int(stream.generate_state(1)[0]), num_agents=num_agents,
                                   num_frames=num_frames)
-    cache.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, scenes=data)
-    tmp.replace(path)
+    save_npz_atomic(path, scenes=data)
     return data
+
+
+def save_npz_atomic(path: Path, **arrays: np.ndarray) -> None:
+    """Write ``arrays`` to ``path`` (``.npz``) so that readers only ever see a whole file.
+
+    The data goes to a temporary file of a unique name in the same folder, which then replaces
+    ``path`` in one ``os.replace``: two processes writing the same cache entry at once each
+    rename their own complete file (the last one wins; both hold the same data).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp.npz")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def style_dataset(radii: tuple[float, ...] | list[float], split: str, num_scenes: int, **kw) -> dict[str, SceneWindows]:

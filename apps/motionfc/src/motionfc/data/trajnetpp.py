@@ -30,8 +30,21 @@ def _num(obj: dict, key: str, where: str) -> float:
     return val
 
 
+def _int(obj: dict, key: str, where: str) -> int:
+    """An integer field (frame, pedestrian, scene bounds): ``3.0`` is accepted, ``3.5`` is an error."""
+    val = _num(obj, key, where)
+    if val != int(val):
+        raise ValueError(f"{where}: field {key!r} must be an integer, got {obj[key]!r}")
+    return int(val)
+
+
 def read_ndjson(path: str | Path) -> tuple[dict[tuple[int, int], tuple[float, float]], list[dict]]:
-    """Parse a Trajnet++ file into ``{(frame, ped): (x, y)}`` and the list of scene dicts."""
+    """Parse a Trajnet++ file into ``{(frame, ped): (x, y)}`` and the list of scene dicts.
+
+    Raises ValueError naming the file and line for invalid JSON, a missing, non-numeric or
+    non-finite field, a non-integer frame, pedestrian or scene bound, or a pedestrian twice in
+    one frame.
+    """
     path = Path(path)
     tracks: dict[tuple[int, int], tuple[float, float]] = {}
     scenes: list[dict] = []
@@ -46,13 +59,13 @@ def read_ndjson(path: str | Path) -> tuple[dict[tuple[int, int], tuple[float, fl
                 raise ValueError(f"{where}: not valid JSON ({err.msg})") from None
             if "track" in obj:
                 t = obj["track"]
-                key = (int(_num(t, "f", where)), int(_num(t, "p", where)))
+                key = (_int(t, "f", where), _int(t, "p", where))
                 if key in tracks:
                     raise ValueError(f"{where}: pedestrian {key[1]} appears twice in frame {key[0]}")
                 tracks[key] = (_num(t, "x", where), _num(t, "y", where))
             elif "scene" in obj:
                 s = obj["scene"]
-                scenes.append({k: int(_num(s, k, where)) for k in ("id", "p", "s", "e")} | {"where": where})
+                scenes.append({k: _int(s, k, where) for k in ("id", "p", "s", "e")} | {"where": where})
             else:
                 raise ValueError(f"{where}: expected a 'track' or 'scene' object, got keys {sorted(obj)}")
     if not scenes:
@@ -92,3 +105,34 @@ def read_trajnetpp(path: str | Path, *, obs_len: int = 9, fut_len: int = 12, env
     sse = np.stack([ends - np.asarray(sizes), ends], axis=1).astype(np.int64)
     return SceneWindows(np.stack(trajs), sse, obs_len, env or Path(path).stem, None,
                         {"partial_neighbour": partial})
+
+
+def trajnetpp_files(fold: str, split: str, root: str | Path) -> list[Path]:
+    """The ``root/<split>/*.ndjson`` files of a leave-one-scene-out fold: ``test`` keeps the fold's
+    held-out scenes (:data:`motionfc.data.eth_ucy.TEST_SCENES`, or the file named ``<fold>``),
+    ``train`` and ``val`` every other file (Trajnet++ names its ETH/UCY files by scene)."""
+    from motionfc.data.eth_ucy import TEST_SCENES
+
+    if split not in ("train", "val", "test"):
+        raise ValueError(f"unknown split {split!r}; expected train, val or test")
+    held = set(TEST_SCENES.get(fold, (fold,)))
+    folder = Path(root) / split
+    files = [f for f in sorted(folder.glob("*.ndjson")) if (f.stem in held) == (split == "test")]
+    if not files:
+        which = "of the held-out scenes" if split == "test" else "other than the held-out scenes"
+        raise FileNotFoundError(f"{folder}: no Trajnet++ .ndjson file {which} {sorted(held)} of fold {fold!r}")
+    return files
+
+
+def load_trajnetpp_fold(fold: str, split: str, root: str | Path, *, obs_len: int = 9,
+                        fut_len: int = 12) -> dict[str, SceneWindows]:
+    """Windows of a fold's split, grouped by environment (:data:`motionfc.data.eth_ucy.SCENE_ENV`
+    of the file's scene name, else the file name): ``{"hotel": windows, ...}``."""
+    from motionfc.data.eth_ucy import SCENE_ENV
+    from motionfc.data.windows import concat_windows
+
+    out: dict[str, list[SceneWindows]] = {}
+    for f in trajnetpp_files(fold, split, root):
+        env = SCENE_ENV.get(f.stem, f.stem)
+        out.setdefault(env, []).append(read_trajnetpp(f, obs_len=obs_len, fut_len=fut_len, env=env))
+    return {k: concat_windows(v, env=k) for k, v in out.items()}

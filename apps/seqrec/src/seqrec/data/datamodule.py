@@ -5,6 +5,13 @@
 ``$CONTRASTKIT_DATA/seqrec_5core/`` with ``CONTRASTKIT_DATA`` defaulting to
 ``<repo>/../shared/data``), or a path to a ``.txt`` sequence file or a RecBole ``.inter`` file.
 
+Each read is logged (logger ``seqrec``, one line per dataset: users, items and what the reader
+skipped or dropped, :class:`seqrec.data.ReadReport`). Item ids are the reader's dense ones; the
+source's id of item ``k`` is ``item_ids[k - 1]``.
+
+The training order is a function of ``(seed, epoch)`` (:class:`EpochShuffleSampler`, whose
+``set_epoch`` Lightning calls), so a resumed fit sees the epochs an uninterrupted one would.
+
 Batches are dicts of tensors. Columns past the longest sequence in the batch are cut (inputs are
 right-padded and the encoder is causal, so this changes nothing but the cost). Evaluation rows
 are served sorted by length, which makes that cut effective; the metrics are means over users,
@@ -13,11 +20,14 @@ so the order does not matter.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import lightning as L
+import numpy as np
 import torch
 from contrastkit.paths import data_root
+from contrastkit.train.sampling import EpochShuffleSampler
 from torch import Tensor
 from torch.utils.data import DataLoader
 
@@ -27,10 +37,10 @@ from seqrec.data.split import EvalSet, LeaveOneOut, TrainSet, leave_one_out
 from seqrec.data.synthetic import make_synthetic
 
 REAL_DATASETS = ("Beauty", "Sports_and_Outdoors", "Toys_and_Games", "Yelp")
+log = logging.getLogger("seqrec")
 
 
-def load_sequences(dataset: str, synthetic: dict | None = None) -> SequenceData:
-    """Resolve ``dataset`` (module docstring) to :class:`SequenceData`."""
+def _read(dataset: str, synthetic: dict | None) -> SequenceData:
     if dataset == "synthetic":
         return make_synthetic(**(synthetic or {}))
     if dataset in REAL_DATASETS:
@@ -44,6 +54,14 @@ def load_sequences(dataset: str, synthetic: dict | None = None) -> SequenceData:
     if path.suffix == ".txt" or path.is_file():
         return read_sequence_file(path)
     raise ValueError(f"dataset must be 'synthetic', one of {REAL_DATASETS} or a .txt/.inter path; got {dataset!r}")
+
+
+def load_sequences(dataset: str, synthetic: dict | None = None) -> SequenceData:
+    """Resolve ``dataset`` (module docstring) to :class:`SequenceData`, logging one line about it."""
+    data = _read(dataset, synthetic)
+    log.info("read %s: %d users, %d items; %s", data.source, len(data.sequences), data.num_items,
+             data.report.summary())
+    return data
 
 
 class _Batches:
@@ -84,7 +102,7 @@ class SeqRecDataModule(L.LightningDataModule):
         batch_size: training rows per batch (256 in the paper).
         eval_batch_size: users per evaluation batch.
         synthetic: keyword arguments of :func:`seqrec.data.synthetic.make_synthetic`.
-        seed: shuffling seed of the training loader.
+        seed: shuffling seed of the training loader (epoch ``e`` uses ``seed + e``).
     """
 
     def __init__(
@@ -102,14 +120,15 @@ class SeqRecDataModule(L.LightningDataModule):
             if value < 1:
                 raise ValueError(f"{name} must be >= 1; got {value}")
         self.save_hyperparameters()
+        self.data: SequenceData | None = None
         self.split: LeaveOneOut | None = None
 
     def prepare_split(self) -> LeaveOneOut:
         """Load and split once (idempotent); also used outside a Trainer."""
         if self.split is None:
             hp = self.hparams
-            data = load_sequences(hp.dataset, hp.synthetic)
-            self.split = leave_one_out(data, hp.max_len, hp.train_form)
+            self.data = load_sequences(hp.dataset, hp.synthetic)
+            self.split = leave_one_out(self.data, hp.max_len, hp.train_form)
         return self.split
 
     def setup(self, stage: str | None = None) -> None:
@@ -119,10 +138,16 @@ class SeqRecDataModule(L.LightningDataModule):
     def num_items(self) -> int:
         return self.prepare_split().num_items
 
+    @property
+    def item_ids(self) -> list:
+        """The source's id of item ``k`` at index ``k - 1`` (``1..N`` when the ids are the source's own)."""
+        self.prepare_split()
+        ids = self.data.item_ids
+        return (np.arange(1, self.data.num_items + 1) if ids is None else ids).tolist()
+
     def _loader(self, tensors: dict[str, Tensor], batch_size: int, shuffle: bool) -> DataLoader:
         n = tensors["input"].shape[0]
-        gen = torch.Generator().manual_seed(self.hparams.seed) if shuffle else None
-        return DataLoader(range(n), batch_size=batch_size, shuffle=shuffle, generator=gen,
+        return DataLoader(range(n), batch_size=batch_size, sampler=EpochShuffleSampler(n, self.hparams.seed, shuffle),
                           collate_fn=_Batches(tensors, ("input", "target")), num_workers=0)
 
     def train_dataloader(self) -> DataLoader:

@@ -3,19 +3,23 @@
 Example header: ``user_id:token<TAB>item_id:token<TAB>timestamp:float``. Rows are grouped by
 user in order of first appearance; within a user they keep file order, or are stably sorted by
 the timestamp column when there is one and ``order_by`` names it (RecBole's temporal order).
-Item tokens are used as ids when they are all integers >= 1 (the ``seqrec_5core`` conversion
-writes them so); other tokens need ``remap=True``, which numbers them 1, 2, ... in order of
-first appearance (RecBole's own token remapping). Ids are never shifted silently.
+Integer item tokens (>= 1) are renumbered densely to ``1..N`` in increasing order (the identity
+for the ``seqrec_5core`` conversion, whose ids are ``1..N``; see
+:func:`seqrec.data.sequences.dense_item_ids`); other tokens need ``remap=True``, which numbers
+them 1, 2, ... in order of first appearance (RecBole's own token remapping). Either way
+``SequenceData.item_ids`` keeps the file's token of each item. A non-finite timestamp, an id
+outside int64 or below 1 is an error naming the file and line.
 """
 
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 import numpy as np
 
-from seqrec.data.sequences import ReadReport, SequenceData
+from seqrec.data.sequences import ReadReport, SequenceData, dense_item_ids, parse_id
 
 _TYPES = ("token", "token_seq", "float", "float_seq")
 
@@ -63,7 +67,7 @@ def read_inter_file(
         tcol = fields[order_by][0] if order_by in fields else None
         if tcol is not None and fields[order_by][1] != "float":
             raise ValueError(f"{path}: order_by field {order_by!r} must have type float")
-        per_user: dict[str, list[tuple[float, str]]] = {}
+        per_user: dict[str, list[tuple[float, int, str]]] = {}
         blank = 0
         width = len(fields)
         for line_no, row in enumerate(reader, 2):
@@ -78,21 +82,24 @@ def read_inter_file(
                     t = float(row[tcol])
                 except ValueError:
                     raise ValueError(f"{path}:{line_no}: {order_by} {row[tcol]!r} is not a number") from None
-            per_user.setdefault(row[ucol], []).append((t, row[icol]))
+                if not math.isfinite(t):
+                    raise ValueError(f"{path}:{line_no}: {order_by} {row[tcol]!r} is not finite (cannot order by it)")
+            per_user.setdefault(row[ucol], []).append((t, line_no, row[icol]))
     item_ids: dict[str, int] = {}
     users, seqs, short = [], [], 0
     for user, rows in per_user.items():
         if tcol is not None:
             rows = sorted(rows, key=lambda r: r[0])  # stable: ties keep file order
         ids = []
-        for _, token in rows:
+        for _, line_no, token in rows:
             if remap:
                 ids.append(item_ids.setdefault(token, len(item_ids) + 1))
+            elif token.strip().lstrip("+-").isdigit():
+                ids.append(parse_id(token, path, line_no, "item id"))
+                if ids[-1] < 1:
+                    raise ValueError(f"{path}:{line_no}: item id {token} < 1 (0 is reserved for padding)")
             else:
-                try:
-                    ids.append(int(token))
-                except ValueError:
-                    raise ValueError(f"{path}: item token {token!r} is not an integer; pass remap=True") from None
+                raise ValueError(f"{path}:{line_no}: item token {token!r} is not an integer; pass remap=True")
         if len(ids) < min_length:
             short += 1
             continue
@@ -100,15 +107,15 @@ def read_inter_file(
         seqs.append(np.asarray(ids, dtype=np.int64))
     if not seqs:
         raise ValueError(f"{path}: no user with at least {min_length} interactions")
-    bad = [u for u, s in zip(users, seqs) if s.min() < 1]
-    if bad:
-        raise ValueError(f"{path}: user {bad[0]} has an item id < 1 (0 is reserved for padding)")
     try:
         user_arr = np.asarray([int(u) for u in users], dtype=np.int64)
-    except ValueError:
+    except (ValueError, OverflowError):
         user_arr = np.arange(1, len(users) + 1, dtype=np.int64)
-    num_items = len(item_ids) if remap else int(max(s.max() for s in seqs))
-    return SequenceData(seqs, user_arr, num_items, str(path), ReadReport(blank, short))
+    if remap:
+        return SequenceData(seqs, user_arr, len(item_ids), str(path), ReadReport(blank, short),
+                            np.asarray(list(item_ids), dtype=object))
+    seqs, dense = dense_item_ids(seqs)
+    return SequenceData(seqs, user_arr, len(dense), str(path), ReadReport(blank, short), dense)
 
 
 def write_inter_file(data: SequenceData, path: str | Path) -> Path:

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 class Augmenter(nn.Module):
     """MLP augmenter ``(B, sizes[0]) -> (B, sizes[-1])``, unit-norm rows."""
 
-    def __init__(self, sizes: tuple[int, ...] = (64, 32, 16, 64)) -> None:
+    def __init__(self, sizes: tuple[int, ...]) -> None:
         super().__init__()
         if len(sizes) < 2:
             raise ValueError(f"sizes needs at least an input and an output size; got {sizes}")

@@ -65,11 +65,12 @@ class SASRecEncoder(nn.Module):
     Args:
         num_items: items ``1..num_items``; row 0 of the item table is padding.
         max_len: maximum sequence length (position table size).
+        hidden, n_layers, heads, inner, dropout, attn_dropout: see :class:`seqrec.module.SeqRecModule`,
+            which owns their defaults.
     """
 
-    def __init__(self, num_items: int, max_len: int = 50, hidden: int = 64, n_layers: int = 2, heads: int = 2,
-                 inner: int = 256, dropout: float = 0.5, attn_dropout: float = 0.5, eps: float = 1e-12,
-                 init_std: float = 0.02):
+    def __init__(self, num_items: int, max_len: int, hidden: int, n_layers: int, heads: int, inner: int,
+                 dropout: float, attn_dropout: float, eps: float = 1e-12, init_std: float = 0.02):
         super().__init__()
         if num_items < 1:
             raise ValueError(f"num_items must be >= 1; got {num_items}")

@@ -25,9 +25,9 @@ def check_finite(name: str, x: Tensor) -> None:
 
 
 def check_matrix(name: str, x: Tensor) -> None:
-    """``x`` must be a non-empty, finite ``(N, D)`` floating-point tensor."""
-    if x.dim() != 2 or x.shape[0] == 0:
-        raise ValueError(f"{name} must be a non-empty 2-D (N, D) tensor; got shape {tuple(x.shape)}")
+    """``x`` must be a finite ``(N, D)`` floating-point tensor with ``N, D >= 1``."""
+    if x.dim() != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"{name} must be a 2-D (N, D) tensor with N, D >= 1; got shape {tuple(x.shape)}")
     if not x.is_floating_point():
         raise ValueError(f"{name} must be a floating-point tensor; got {x.dtype}")
     check_finite(name, x)
@@ -42,6 +42,31 @@ def check_pair(name_a: str, a: Tensor, name_b: str, b: Tensor) -> None:
         )
     check_matrix(name_a, a)
     check_matrix(name_b, b)
+
+
+def check_chunk_size(chunk_size: int | None) -> None:
+    """``chunk_size`` must be None (the default rule) or an integer >= 1."""
+    if chunk_size is None:
+        return
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be None or an integer >= 1; got {chunk_size!r}")
+
+
+def check_index(name: str, index: Tensor, shapes: tuple[tuple[int, ...], ...], n_candidates: int) -> Tensor:
+    """Candidate indices (``positive_index``, ``self_index``): an integer tensor of one of
+    ``shapes`` with every entry in ``[-1, M)`` (``-1`` = none). Returns it as ``long``."""
+    if not isinstance(index, Tensor) or index.is_floating_point() or index.is_complex() or index.dtype == torch.bool:
+        kind = index.dtype if isinstance(index, Tensor) else type(index).__name__
+        raise ValueError(f"{name} must be an integer tensor; got {kind}")
+    if tuple(index.shape) not in shapes:
+        want = " or ".join(str(s) for s in shapes)
+        raise ValueError(f"{name} must have shape {want}; got {tuple(index.shape)}")
+    if index.numel():
+        lo, hi = (int(v) for v in torch.aminmax(index))
+        if lo < -1 or hi >= n_candidates:
+            raise ValueError(f"{name} entries must lie in [-1, M={n_candidates}) (-1 = none); "
+                             f"got values in [{lo}, {hi}]")
+    return index.long()
 
 
 def check_positive(name: str, value: float | Tensor) -> None:

@@ -29,7 +29,7 @@ def cwcl_weights(x: Tensor, *, normalize: bool = True) -> Tensor:
     return ((x @ x.T) * 0.5 + 0.5).clamp(0.0, 1.0)
 
 
-def cwcl(
+def cwcl_loss(
     a: Tensor,
     b: Tensor,
     weights: Tensor,
@@ -69,7 +69,7 @@ def cwcl(
 
     Example:
         >>> a, b = torch.randn(8, 16), torch.randn(8, 16)
-        >>> cwcl(a, b, cwcl_weights(b), temperature=0.1).shape
+        >>> cwcl_loss(a, b, cwcl_weights(b), temperature=0.1).shape
         torch.Size([])
     """
     check_pair("a", a, "b", b)
@@ -85,7 +85,7 @@ def cwcl(
                                         chunk_size=chunk_size)
         return out if return_output else out.loss
     if symmetric and weights_ba is None:
-        raise ValueError("cwcl(distributed=True, symmetric=True) needs weights_ba, the (N, W*N) rows of b→a")
+        raise ValueError("cwcl_loss(distributed=True, symmetric=True) needs weights_ba, the (N, W*N) rows of b→a")
     ga = gather_candidates(a, enabled=distributed)
     gb = gather_candidates(b, enabled=distributed)
     a_to_b = contrastive_cross_entropy(a, gb.candidates, weights=weights, temperature=temperature,

@@ -7,11 +7,11 @@ from torch import Tensor
 
 from contrastkit.distributed import gather_candidates
 from contrastkit.functional._common import as_float64_scalar, check_pair, check_positive, maybe_normalize
-from contrastkit.functional.infonce import nt_xent
+from contrastkit.functional.infonce import nt_xent_loss
 from contrastkit.functional.kernel import KernelOutput
 
 
-def dcl(
+def dcl_loss(
     z1: Tensor,
     z2: Tensor,
     temperature: float | Tensor = 0.1,
@@ -32,15 +32,15 @@ def dcl(
         temperature: scalar or ``(2N,)`` (one per view of ``[z1; z2]``).
         normalize: L2-normalize the views first (cosine similarity).
         chunk_size: view rows per chunk; same value and gradient.
-        distributed: gather both views from all ranks with gradients (see ``nt_xent``).
+        distributed: gather both views from all ranks with gradients (see ``nt_xent_loss``).
         return_output: return the kernel's :class:`KernelOutput`.
 
     Example:
         >>> z1, z2 = torch.randn(8, 16), torch.randn(8, 16)
-        >>> dcl(z1, z2, temperature=0.1).shape
+        >>> dcl_loss(z1, z2, temperature=0.1).shape
         torch.Size([])
     """
-    return nt_xent(z1, z2, temperature, normalize=normalize, decoupled=True, chunk_size=chunk_size,
+    return nt_xent_loss(z1, z2, temperature, normalize=normalize, decoupled=True, chunk_size=chunk_size,
                    distributed=distributed, return_output=return_output)
 
 
@@ -63,7 +63,7 @@ def dclw_weights(z1: Tensor, z2: Tensor, sigma: float = 0.5, *, distributed: boo
     return 2.0 - all_pos.shape[0] * p[local]
 
 
-def dclw(
+def dclw_loss(
     z1: Tensor,
     z2: Tensor,
     temperature: float | Tensor = 0.1,
@@ -90,13 +90,13 @@ def dclw(
 
     Example:
         >>> z1, z2 = torch.randn(8, 16), torch.randn(8, 16)
-        >>> dclw(z1, z2, temperature=0.1, sigma=0.5).shape
+        >>> dclw_loss(z1, z2, temperature=0.1, sigma=0.5).shape
         torch.Size([])
     """
     check_pair("z1", z1, "z2", z2)
     check_positive("sigma", sigma)
     check_positive("temperature", temperature)
-    base = dcl(z1, z2, temperature, normalize=normalize, chunk_size=chunk_size, distributed=distributed)
+    base = dcl_loss(z1, z2, temperature, normalize=normalize, chunk_size=chunk_size, distributed=distributed)
     n1, n2 = maybe_normalize(z1, normalize), maybe_normalize(z2, normalize)
     w = dclw_weights(n1, n2, sigma, distributed=distributed)
     pos = (n1 * n2).sum(1).to(w.dtype)

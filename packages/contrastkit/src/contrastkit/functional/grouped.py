@@ -1,9 +1,10 @@
-"""The kernel for many independent small problems at once (index positives).
+"""The second kernel: many independent small index-positive problems at once.
 
-:func:`contrastive_cross_entropy` solves one ``(N, M)`` problem per call. Some methods pose
-hundreds of small ones per step: TS2Vec's and COMET's instance loss is one NT-Xent over the
-``2B`` views *at each timestamp*, their temporal loss one over the ``2T`` timestamps *of each
-sample*. One kernel call per problem spends its time in Python and in launching small ops.
+:func:`~contrastkit.functional.contrastive_cross_entropy` (the first kernel, ``functional/kernel/``)
+solves one ``(N, M)`` problem per call, in any of its forms. Some methods pose hundreds of small
+ones per step: TS2Vec's and COMET's instance loss is one NT-Xent over the ``2B`` views *at each
+timestamp*, their temporal loss one over the ``2T`` timestamps *of each sample*. One kernel
+call per problem spends its time in Python and in launching small ops.
 :func:`grouped_contrastive_cross_entropy` takes a leading group axis ``G`` and computes, for every
 group ``g`` and anchor ``i``::
 
@@ -11,12 +12,15 @@ group ``g`` and anchor ``i``::
     l_gi  = logsumexp_{k != self_i} z_gik  -  z_g,i,pos_i
     loss  = mean (or sum) of l_gi over the anchors that have a positive (pos_i >= 0)
 
-the same definition as the kernel with ``positive_index`` (and ``self_index``), solved for all
-groups with batched matrix products. As in the kernel, the gradient with respect to the logits,
-``p - onehot(pos)``, is known in the forward pass: each chunk of groups adds its contribution to
-the input gradients there and only the ``(G, N, D)`` / ``(G, M, D)`` gradients are kept for
-backward, never the ``(G, N, M)`` logits. The log-softmax and the gradients run in float32
-(float64 for float64 inputs).
+the first kernel's definition with ``positive_index`` (and ``self_index``), solved for all
+groups with batched matrix products. As there, the gradient with respect to the logits,
+``p - onehot(pos)``, is known in the forward pass: each chunk adds its contribution to the input
+gradients and only the ``(G, N, D)`` / ``(G, M, D)`` gradients are kept for backward, never the
+``(G, N, M)`` logits. The same rules as the first kernel: the same argument checks (finite
+inputs, indices in ``[-1, M)``, a finite temperature > 0), logits, softmax and gradients in
+float32 (float64 for float64 inputs) whatever the input dtype or autocast, anchors dropped only
+for having no positive, and the same ``chunk_size`` convention (anchor rows per chunk, here
+rounded down to whole groups; default: as many as keep a chunk within ``2**24`` logits).
 """
 
 from __future__ import annotations
@@ -26,18 +30,19 @@ import math
 import torch
 from torch import Tensor
 
-from contrastkit.functional.kernel import KernelOutput
-
-_DEFAULT_CHUNK_ELEMENTS = 1 << 24  # logits per chunk when chunk_size is not given (64 MiB in float32)
+from contrastkit.functional._common import check_index
+from contrastkit.functional.kernel.output import KernelOutput
+from contrastkit.functional.kernel.validate import (
+    check_embeddings,
+    check_finite_loss,
+    check_reduction,
+    chunk_rows,
+)
 
 
 def _check(anchors: Tensor, candidates: Tensor, index: Tensor, name: str) -> Tensor:
     g, n, m = anchors.shape[0], anchors.shape[1], candidates.shape[1]
-    if index.shape not in ((n,), (g, n)):
-        raise ValueError(f"{name} must have shape (N,)=({n},) or (G, N)=({g}, {n}); got {tuple(index.shape)}")
-    if index.numel() and int(index.max()) >= m:
-        raise ValueError(f"{name} has an entry >= M={m}")
-    return index.to(device=anchors.device, dtype=torch.long).expand(g, n)
+    return check_index(name, index, ((n,), (g, n)), m).to(anchors.device).expand(g, n)
 
 
 class _GroupedCE(torch.autograd.Function):
@@ -65,7 +70,7 @@ class _GroupedCE(torch.autograd.Function):
                     _exclude_self_(z, self_index[g0:g1], self_all)
                 positive_logit = z.gather(2, pos).squeeze(2)
                 lse = torch.logsumexp(z, dim=2)
-                ok = kept[g0:g1] & torch.isfinite(lse)
+                ok = kept[g0:g1] & (lse > float("-inf"))  # -inf: no valid candidate
                 kept[g0:g1] = ok
                 per_row[g0:g1] = torch.where(ok, lse - positive_logit, torch.zeros_like(lse))
                 if need_grad:
@@ -77,6 +82,7 @@ class _GroupedCE(torch.autograd.Function):
                         grad_a[g0:g1].baddbmm_(p.transpose(1, 2), a)
                     else:
                         torch.bmm(p.transpose(1, 2), a, out=grad_c[g0:g1])
+        check_finite_loss(per_row, "per-anchor losses")
         n_kept = int(kept.sum())
         denom = max(n_kept, 1) if reduction == "mean" else 1
         loss = per_row.sum() / denom
@@ -128,31 +134,25 @@ def grouped_contrastive_cross_entropy(
         temperature: one positive Python number for all groups.
         self_index: ``(N,)`` or ``(G, N)``; the candidate that is the anchor itself (excluded
             from the log-sum-exp), ``-1`` = none.
-        chunk_size: groups per chunk (default: as many as fit ``2**24`` logits).
+        chunk_size: anchor rows per chunk, rounded down to whole groups (at least one); default:
+            as many as keep a chunk within ``2**24`` logits. Same value and gradient for any size.
         reduction: ``"mean"`` over all kept anchors of all groups, or ``"sum"``.
 
     Returns:
         :class:`KernelOutput` with ``per_anchor`` of shape ``(G, N)``.
+
+    Raises:
+        ValueError: naming the argument, as :func:`~contrastkit.functional.contrastive_cross_entropy`.
     """
-    if anchors.dim() != 3 or candidates.dim() != 3:
-        raise ValueError(f"anchors and candidates must be 3-D (G, N, D) and (G, M, D); got "
-                         f"{tuple(anchors.shape)} and {tuple(candidates.shape)}")
-    if anchors.shape[0] != candidates.shape[0] or anchors.shape[2] != candidates.shape[2]:
-        raise ValueError(f"anchors {tuple(anchors.shape)} and candidates {tuple(candidates.shape)} must share "
-                         "the group count G and the feature dimension D")
-    if 0 in anchors.shape[:2] or candidates.shape[1] == 0:
-        raise ValueError("anchors and candidates must not be empty")
+    check_embeddings(anchors, candidates, None, batch_dims=1)
     if isinstance(temperature, Tensor) or not (math.isfinite(temperature) and temperature > 0):
         raise ValueError(f"temperature must be a finite Python number > 0; got {temperature!r}")
-    if reduction not in ("mean", "sum"):
-        raise ValueError(f"reduction must be 'mean' or 'sum'; got {reduction!r}")
-    if chunk_size is not None and chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1; got {chunk_size}")
+    check_reduction(reduction)
     pos = _check(anchors, candidates, positive_index, "positive_index")
     sidx = None if self_index is None else _check(anchors, candidates, self_index, "self_index")
     if sidx is not None:
         pos = torch.where(pos == sidx, -1, pos)  # a positive that is the anchor itself counts as none
-    per_group = anchors.shape[1] * candidates.shape[1]
-    chunk = chunk_size or max(1, _DEFAULT_CHUNK_ELEMENTS // per_group)
+    n = anchors.shape[1]
+    chunk = max(1, chunk_rows(chunk_size, anchors.shape[0] * n, candidates.shape[1]) // n)  # groups per chunk
     loss, per_row, dropped = _GroupedCE.apply(anchors, candidates, pos, sidx, 1.0 / temperature, chunk, reduction)
     return KernelOutput(loss, per_row, int(dropped))

@@ -6,7 +6,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from contrastkit.functional._common import as_float64_scalar, check_matrix, check_pair, maybe_normalize
+from contrastkit.functional._common import (
+    as_float64_scalar,
+    check_chunk_size,
+    check_matrix,
+    check_pair,
+    maybe_normalize,
+)
 from contrastkit.functional.kernel import KernelOutput, contrastive_cross_entropy
 
 
@@ -63,6 +69,7 @@ def hard_negative_mixing(
     """
     check_matrix("query", query)
     check_matrix("queue", queue)
+    check_chunk_size(chunk_size)
     if query.shape[1] != queue.shape[1]:
         raise ValueError(f"query (N, D={query.shape[1]}) and queue (K, D={queue.shape[1]}) must share D")
     if not 1 <= n_hard <= queue.shape[0]:
@@ -112,7 +119,7 @@ def mochi_loss(
 
     ``in_batch_negatives=True`` (default) runs the kernel with the keys and the queue as
     candidates and the synthetic points as per-anchor ``extra_negatives`` (chunked, memory
-    lean); the other queries' keys are then negatives too, as in ``info_nce`` with a queue.
+    lean); the other queries' keys are then negatives too, as in ``info_nce_loss`` with a queue.
     ``False`` gives MoCo's exact logits ``[q·k_i, q·queue, q·h]`` (positive first), built
     densely as MoCo does.
 
@@ -134,6 +141,7 @@ def mochi_loss(
     """
     check_pair("query", query, "key", key)
     check_matrix("queue", queue)
+    check_chunk_size(chunk_size)
     if synthetic is None:
         synthetic = hard_negative_mixing(query, queue, n_hard, s_mix, s_prime, generator=generator,
                                          normalize=normalize, chunk_size=chunk_size)

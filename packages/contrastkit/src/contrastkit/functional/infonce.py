@@ -10,7 +10,7 @@ from contrastkit.functional._common import check_finite, check_pair, maybe_norma
 from contrastkit.functional.kernel import KernelOutput, contrastive_cross_entropy
 
 
-def info_nce(
+def info_nce_loss(
     anchors: Tensor,
     candidates: Tensor,
     temperature: float | Tensor = 0.1,
@@ -39,7 +39,7 @@ def info_nce(
 
     Example:
         >>> a, b = torch.randn(8, 16), torch.randn(8, 16)
-        >>> info_nce(a, b, temperature=0.1).shape
+        >>> info_nce_loss(a, b, temperature=0.1).shape
         torch.Size([])
     """
     check_pair("anchors", anchors, "candidates", candidates)
@@ -66,7 +66,7 @@ def two_view_indices(n: int, world_n: int, offset: int, device: torch.device) ->
     return positive_index, self_index
 
 
-def nt_xent(
+def nt_xent_loss(
     z1: Tensor,
     z2: Tensor,
     temperature: float | Tensor = 0.5,
@@ -82,7 +82,7 @@ def nt_xent(
     ``l_k = -log exp(s_{k,p(k)} / t) / sum_{j != k} exp(s_kj / t)`` over the ``2N`` views
     ``[z1; z2]``, mean over the 2N views (Chen et al., "A Simple Framework for Contrastive
     Learning of Visual Representations", ICML 2020). ``decoupled=True`` removes the positive
-    from the denominator (DCL, see :func:`contrastkit.functional.dcl`).
+    from the denominator (DCL, see :func:`contrastkit.functional.dcl_loss`).
 
     Args:
         z1, z2: ``(N, D)`` two views of the same N samples.
@@ -94,7 +94,7 @@ def nt_xent(
 
     Example:
         >>> z1, z2 = torch.randn(8, 16), torch.randn(8, 16)
-        >>> float(nt_xent(z1, z1, temperature=0.5)) < float(nt_xent(z1, z2, temperature=0.5))
+        >>> float(nt_xent_loss(z1, z1, temperature=0.5)) < float(nt_xent_loss(z1, z2, temperature=0.5))
         True
     """
     check_pair("z1", z1, "z2", z2)

@@ -70,7 +70,7 @@ def mixup_weights(perm: Tensor, lam: Tensor | float, n_candidates: int | None = 
     return w
 
 
-def mixup_contrastive(
+def mixup_contrastive_loss(
     mixed_anchors: Tensor,
     candidates: Tensor,
     perm: Tensor,
@@ -106,7 +106,7 @@ def mixup_contrastive(
     Example:
         >>> x, enc = torch.randn(8, 3), torch.nn.Linear(3, 16)
         >>> mixed = mix_inputs(x, alpha=1.0, generator=torch.Generator().manual_seed(0))
-        >>> mixup_contrastive(enc(mixed.inputs), enc(x), mixed.perm, mixed.lam).shape
+        >>> mixup_contrastive_loss(enc(mixed.inputs), enc(x), mixed.perm, mixed.lam).shape
         torch.Size([])
     """
     check_pair("mixed_anchors", mixed_anchors, "candidates", candidates)

@@ -7,7 +7,14 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from contrastkit.distributed import gather_candidates
-from contrastkit.functional._common import as_float64_scalar, check_finite, check_pair, maybe_normalize
+from contrastkit.functional._common import (
+    as_float64_scalar,
+    check_chunk_size,
+    check_finite,
+    check_pair,
+    check_positive,
+    maybe_normalize,
+)
 
 
 class _SigmoidPairs(torch.autograd.Function):
@@ -85,7 +92,9 @@ def siglip_loss(
 
     Args:
         a, b: ``(N, D)`` paired embeddings (e.g. image and text).
-        logit_scale: the multiplier ``t`` (``exp`` of the model's log scale; paper init 10).
+        logit_scale: the multiplier ``t`` itself (``exp`` of the model's log scale ``t'``; paper
+            init 10), not its log: it must be finite and > 0 (a negative ``t`` would reward
+            dissimilar pairs), as in :func:`~contrastkit.functional.clip_loss`.
         logit_bias: the bias ``b`` (paper init -10).
         normalize: L2-normalize ``a`` and ``b`` first (as in the paper).
         chunk_size: rows of ``a`` per chunk (default: all at once).
@@ -109,10 +118,9 @@ def siglip_loss(
     bias = as_float64_scalar(logit_bias, a.device)
     if scale.dim() != 0 or bias.dim() != 0:
         raise ValueError("logit_scale and logit_bias must be scalars")
-    check_finite("logit_scale", scale)
+    check_positive("logit_scale", scale)  # the multiplier itself: <= 0 would reward dissimilar pairs
     check_finite("logit_bias", bias)
-    if chunk_size is not None and chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1; got {chunk_size}")
+    check_chunk_size(chunk_size)
     a, b = maybe_normalize(a, normalize), maybe_normalize(b, normalize)
     gathered = gather_candidates(b, enabled=distributed)
     n = a.shape[0]

@@ -36,7 +36,7 @@ def label_similarity(labels_a: Tensor, labels_b: Tensor, kind: str = "cosine") -
     raise ValueError(f"similarity must be 'cosine' or 'jaccard'; got {kind!r}")
 
 
-def soft_contrastive(
+def soft_contrastive_loss(
     features: Tensor,
     labels: Tensor | None = None,
     temperature: float | Tensor = 0.1,
@@ -72,7 +72,7 @@ def soft_contrastive(
     Example:
         >>> f = torch.randn(4, 8)
         >>> y = torch.tensor([[1, 0, 1], [1, 0, 0], [0, 1, 0], [0, 1, 1]])
-        >>> soft_contrastive(f, y, temperature=0.1, similarity="jaccard").shape
+        >>> soft_contrastive_loss(f, y, temperature=0.1, similarity="jaccard").shape
         torch.Size([])
     """
     check_matrix("features", features)

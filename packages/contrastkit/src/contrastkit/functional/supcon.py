@@ -10,7 +10,7 @@ from contrastkit.functional._common import check_matrix, maybe_normalize
 from contrastkit.functional.kernel import KernelOutput, contrastive_cross_entropy
 
 
-def supcon(
+def supcon_loss(
     features: Tensor,
     labels: Tensor,
     temperature: float | Tensor = 0.1,
@@ -39,7 +39,7 @@ def supcon(
 
     Example:
         >>> f, y = torch.randn(8, 16), torch.tensor([0, 0, 1, 1, 2, 2, 3, 3])
-        >>> supcon(f, y, temperature=0.1).shape
+        >>> supcon_loss(f, y, temperature=0.1).shape
         torch.Size([])
     """
     if features.dim() == 3:

@@ -8,7 +8,13 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
-from contrastkit.functional._common import as_float64_scalar, check_matrix, check_positive, maybe_normalize
+from contrastkit.functional._common import (
+    as_float64_scalar,
+    check_chunk_size,
+    check_matrix,
+    check_positive,
+    maybe_normalize,
+)
 
 
 def mip(a: Tensor, b: Tensor, c: Tensor) -> Tensor:
@@ -38,7 +44,7 @@ def _rows_n_squared(x: Tensor, y: Tensor, z: Tensor, scale: Tensor, r0: int) -> 
     return F.cross_entropy(logits, target, reduction="sum")
 
 
-def symile(
+def symile_loss(
     a: Tensor,
     b: Tensor,
     c: Tensor,
@@ -74,7 +80,7 @@ def symile(
 
     Example:
         >>> a, b, c = torch.randn(8, 16), torch.randn(8, 16), torch.randn(8, 16)
-        >>> symile(a, b, c, logit_scale=10.0, generator=torch.Generator().manual_seed(0)).shape
+        >>> symile_loss(a, b, c, logit_scale=10.0, generator=torch.Generator().manual_seed(0)).shape
         torch.Size([])
     """
     for name, x in (("a", a), ("b", b), ("c", c)):
@@ -83,6 +89,7 @@ def symile(
         raise ValueError(f"a, b and c must share the shape (N, D); got {tuple(a.shape)}, {tuple(b.shape)}, "
                          f"{tuple(c.shape)}")
     check_positive("logit_scale", logit_scale)
+    check_chunk_size(chunk_size)
     if negatives not in ("n", "n_squared"):
         raise ValueError(f"negatives must be 'n' or 'n_squared'; got {negatives!r}")
     n = a.shape[0]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from contrastkit.functional import cwcl
+from contrastkit.functional import cwcl_loss
 
 
 class CWCLLoss(nn.Module):
-    """:func:`contrastkit.functional.cwcl` with its settings.
+    """:func:`contrastkit.functional.cwcl_loss` with its settings.
 
     ``last_num_dropped`` counts the rows (and, symmetric, columns) whose weights were all zero.
 
@@ -28,7 +28,7 @@ class CWCLLoss(nn.Module):
 
     def forward(self, a: Tensor, b: Tensor, weights: Tensor, weights_ba: Tensor | None = None) -> Tensor:
         """``a``, ``b`` ``(N, D)``; ``weights`` ``(N, M)`` in ``[0, 1]``."""
-        out = cwcl(a, b, weights, self.temperature, weights_ba=weights_ba, symmetric=self.symmetric,
+        out = cwcl_loss(a, b, weights, self.temperature, weights_ba=weights_ba, symmetric=self.symmetric,
                    normalize=self.normalize, chunk_size=self.chunk_size, distributed=self.distributed,
                    return_output=True)
         self.last_num_dropped = out.num_dropped

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from contrastkit.functional import dcl, dclw
+from contrastkit.functional import dcl_loss, dclw_loss
 
 
 class DCLLoss(nn.Module):
-    """:func:`contrastkit.functional.dcl`, or :func:`~contrastkit.functional.dclw` when ``weighted``.
+    """:func:`contrastkit.functional.dcl_loss`, or :func:`~contrastkit.functional.dclw_loss` when ``weighted``.
 
     Example:
         >>> import torch
@@ -27,7 +27,7 @@ class DCLLoss(nn.Module):
         """``z1``, ``z2`` ``(N, D)``: two views of the same samples."""
         kw = {"normalize": self.normalize, "chunk_size": self.chunk_size, "distributed": self.distributed}
         if self.weighted:
-            return dclw(z1, z2, self.temperature, self.sigma, **kw)
-        out = dcl(z1, z2, self.temperature, return_output=True, **kw)
+            return dclw_loss(z1, z2, self.temperature, self.sigma, **kw)
+        out = dcl_loss(z1, z2, self.temperature, return_output=True, **kw)
         self.last_num_dropped = out.num_dropped
         return out.loss

@@ -5,13 +5,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from contrastkit.functional import info_nce, nt_xent
+from contrastkit.functional import info_nce_loss, nt_xent_loss
 from contrastkit.functional._common import maybe_normalize
 from contrastkit.losses.queue import FeatureQueue
 
 
 class InfoNCELoss(nn.Module):
-    """:func:`contrastkit.functional.info_nce` with its settings and an optional negative queue.
+    """:func:`contrastkit.functional.info_nce_loss` with its settings and an optional negative queue.
 
     With ``queue_size > 0`` the module owns a :class:`FeatureQueue`; its entries are added to
     every anchor's negatives, and :meth:`enqueue` stores the current keys after the step
@@ -41,7 +41,7 @@ class InfoNCELoss(nn.Module):
                 raise ValueError("per-anchor extra_negatives (N, K, D) cannot be combined with the queue")
             queued = queued.to(anchors.dtype)
             extra_negatives = queued if extra_negatives is None else torch.cat([extra_negatives, queued])
-        out = info_nce(anchors, candidates, self.temperature, extra_negatives=extra_negatives,
+        out = info_nce_loss(anchors, candidates, self.temperature, extra_negatives=extra_negatives,
                        normalize=self.normalize, chunk_size=self.chunk_size, distributed=self.distributed,
                        return_output=True)
         self.last_num_dropped = out.num_dropped
@@ -55,7 +55,7 @@ class InfoNCELoss(nn.Module):
 
 
 class NTXentLoss(nn.Module):
-    """:func:`contrastkit.functional.nt_xent` (SimCLR) with its settings.
+    """:func:`contrastkit.functional.nt_xent_loss` (SimCLR) with its settings.
 
     Example:
         >>> NTXentLoss(temperature=0.5)(torch.randn(4, 8), torch.randn(4, 8)).shape
@@ -71,7 +71,7 @@ class NTXentLoss(nn.Module):
 
     def forward(self, z1: Tensor, z2: Tensor) -> Tensor:
         """``z1``, ``z2`` ``(N, D)``: two views of the same samples."""
-        out = nt_xent(z1, z2, self.temperature, normalize=self.normalize, chunk_size=self.chunk_size,
+        out = nt_xent_loss(z1, z2, self.temperature, normalize=self.normalize, chunk_size=self.chunk_size,
                       distributed=self.distributed, return_output=True)
         self.last_num_dropped = out.num_dropped
         return out.loss

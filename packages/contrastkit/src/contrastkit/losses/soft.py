@@ -1,14 +1,14 @@
-"""Modules for the soft-target losses: label-similarity (soft contrastive) and mixup."""
+"""Module for the soft contrastive loss: targets from label similarity."""
 
 from __future__ import annotations
 
 from torch import Tensor, nn
 
-from contrastkit.functional import mixup_contrastive, soft_contrastive
+from contrastkit.functional import soft_contrastive_loss
 
 
 class SoftContrastiveLoss(nn.Module):
-    """:func:`contrastkit.functional.soft_contrastive` with its settings.
+    """:func:`contrastkit.functional.soft_contrastive_loss` with its settings.
 
     Example:
         >>> import torch
@@ -28,33 +28,8 @@ class SoftContrastiveLoss(nn.Module):
 
     def forward(self, features: Tensor, labels: Tensor) -> Tensor:
         """``features`` ``(N, D)``; ``labels`` ``(N,)`` or ``(N, C)`` multi-hot / soft."""
-        out = soft_contrastive(features, labels, self.temperature, similarity=self.similarity,
+        out = soft_contrastive_loss(features, labels, self.temperature, similarity=self.similarity,
                                normalize=self.normalize, chunk_size=self.chunk_size, distributed=self.distributed,
                                return_output=True)
-        self.last_num_dropped = out.num_dropped
-        return out.loss
-
-
-class MixupContrastiveLoss(nn.Module):
-    """:func:`contrastkit.functional.mixup_contrastive` (i-Mix / M3CoL) with its settings.
-
-    Example:
-        >>> import torch
-        >>> MixupContrastiveLoss(0.2)(torch.randn(4, 8), torch.randn(4, 8), torch.tensor([1, 0, 3, 2]), 0.7).shape
-        torch.Size([])
-    """
-
-    def __init__(self, temperature: float = 0.2, *, normalize: bool = True, chunk_size: int | None = None,
-                 distributed: bool = False) -> None:
-        super().__init__()
-        self.temperature, self.normalize = temperature, normalize
-        self.chunk_size, self.distributed = chunk_size, distributed
-        self.last_num_dropped = 0
-
-    def forward(self, mixed_anchors: Tensor, candidates: Tensor, perm: Tensor, lam: Tensor | float) -> Tensor:
-        """Embeddings of the mixed inputs and of the unmixed other view ``(N, D)``; ``perm``, ``lam``
-        from :func:`contrastkit.functional.mix_inputs`."""
-        out = mixup_contrastive(mixed_anchors, candidates, perm, lam, self.temperature, normalize=self.normalize,
-                                chunk_size=self.chunk_size, distributed=self.distributed, return_output=True)
         self.last_num_dropped = out.num_dropped
         return out.loss

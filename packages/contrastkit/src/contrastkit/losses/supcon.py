@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from contrastkit.functional import supcon
+from contrastkit.functional import supcon_loss
 
 
 class SupConLoss(nn.Module):
-    """:func:`contrastkit.functional.supcon` (Khosla et al. L_out) with its settings.
+    """:func:`contrastkit.functional.supcon_loss` (Khosla et al. L_out) with its settings.
 
     ``last_num_dropped`` holds the number of anchors of the last call that had no positive.
 
@@ -27,7 +27,7 @@ class SupConLoss(nn.Module):
 
     def forward(self, features: Tensor, labels: Tensor) -> Tensor:
         """``features`` ``(N, D)`` or ``(N, V, D)``, ``labels`` ``(N,)``."""
-        out = supcon(features, labels, self.temperature, normalize=self.normalize, chunk_size=self.chunk_size,
+        out = supcon_loss(features, labels, self.temperature, normalize=self.normalize, chunk_size=self.chunk_size,
                      distributed=self.distributed, return_output=True)
         self.last_num_dropped = out.num_dropped
         return out.loss

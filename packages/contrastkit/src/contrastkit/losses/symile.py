@@ -7,11 +7,11 @@ import math
 import torch
 from torch import Tensor, nn
 
-from contrastkit.functional import symile
+from contrastkit.functional import symile_loss
 
 
 class SymileLoss(nn.Module):
-    """:func:`contrastkit.functional.symile` with a learnable ``log_logit_scale``.
+    """:func:`contrastkit.functional.symile_loss` with a learnable ``log_logit_scale``.
 
     ``negatives="n"`` is the paper's O(N) sampling, ``"n_squared"`` uses all N² - 1 negatives
     (Saporta et al., NeurIPS 2024). The multiplier passed on is ``exp(log_logit_scale)``,
@@ -39,5 +39,5 @@ class SymileLoss(nn.Module):
     def forward(self, a: Tensor, b: Tensor, c: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """``a``, ``b``, ``c`` ``(N, D)``: the three modalities of N samples."""
         scale = self.log_logit_scale.clamp(max=self.max_log_scale).exp()
-        return symile(a, b, c, scale, negatives=self.negatives, generator=generator, normalize=self.normalize,
+        return symile_loss(a, b, c, scale, negatives=self.negatives, generator=generator, normalize=self.normalize,
                       chunk_size=self.chunk_size)

@@ -1,29 +1,53 @@
 """The Lightning layer shared by the apps (imported explicitly; ``import contrastkit`` never loads it).
 
-Run directories, a Trainer with ContrastKit's conventions and resumable fitting, a base module
-with one shared step, plots, and the apps' CLI entry.
+Run directories and the resume rule (:mod:`~contrastkit.train.rundir`), a Trainer with the
+project's conventions (:mod:`~contrastkit.train.trainer`), the one training base
+(:mod:`~contrastkit.train.module`), safe checkpoint loading and encoder export
+(:mod:`~contrastkit.train.checkpoint`), epoch-seeded samplers, the thread policy, plots, and the
+apps' CLI entry (:mod:`~contrastkit.train.cli`).
+
+Names are resolved on first use, so that ``from contrastkit.train.cli import run_cli`` (an app's
+``--help``) does not import Lightning.
 """
 
-from lightning.pytorch import seed_everything
+from __future__ import annotations
 
-from contrastkit.train.cli import run_cli
-from contrastkit.train.module import ContrastiveModule
-from contrastkit.train.plots import plot_embeddings, plot_loss_curves
-from contrastkit.train.rundir import latest_run_dir, new_run_dir, save_config, write_metrics
-from contrastkit.train.trainer import RngStateCallback, fit_resumable, last_checkpoint, make_trainer
+import importlib
 
-__all__ = [
-    "ContrastiveModule",
-    "RngStateCallback",
-    "fit_resumable",
-    "last_checkpoint",
-    "latest_run_dir",
-    "make_trainer",
-    "new_run_dir",
-    "plot_embeddings",
-    "plot_loss_curves",
-    "run_cli",
-    "save_config",
-    "seed_everything",
-    "write_metrics",
-]
+_EXPORTS = {
+    "ContrastiveModule": "module",
+    "NonFiniteLossError": "module",
+    "RngStateCallback": "trainer",
+    "best_checkpoint": "trainer",
+    "fit_resumable": "trainer",
+    "last_checkpoint": "trainer",
+    "make_trainer": "trainer",
+    "trainer_conventions": "trainer",
+    "CheckpointError": "checkpoint",
+    "export_encoder": "checkpoint",
+    "load_checkpoint": "checkpoint",
+    "load_encoder": "checkpoint",
+    "EpochShuffleSampler": "sampling",
+    "set_threads": "threads",
+    "ResumeError": "rundir",
+    "announce_run": "rundir",
+    "failure_marked": "rundir",
+    "new_run_dir": "rundir",
+    "open_run": "rundir",
+    "save_config": "rundir",
+    "write_metrics": "rundir",
+    "plot_embeddings": "plots",
+    "plot_loss_curves": "plots",
+    "run_cli": "cli",
+}
+__all__ = [*sorted(_EXPORTS), "seed_everything"]
+
+
+def __getattr__(name: str):
+    if name == "seed_everything":
+        from lightning.pytorch import seed_everything
+
+        return seed_everything
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"contrastkit.train.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'contrastkit.train' has no attribute {name!r}")

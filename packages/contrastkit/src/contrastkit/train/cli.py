@@ -1,68 +1,143 @@
-"""The console-script entry shared by the apps: LightningCLI subcommands plus the app's own."""
+"""The console-script entry shared by the apps: the app's own commands plus Lightning's.
+
+``<app> <command> [--threads N] [--resume] ...``
+
+- A command named in ``commands`` is a typed function (or ``"package.module:function"``, imported
+  only when run) called through ``jsonargparse.CLI``: its parameters are the flags, its docstring
+  the help.
+- ``fit``, ``validate`` and ``test`` otherwise go to :class:`ContrastKitCLI` (LightningCLI on the
+  app's LightningModule and DataModule) with the same run convention as every other command:
+  ``<root>/<app>/<name>/version_K/`` with ``config.yaml``, ``checkpoints/last.ckpt``,
+  ``metrics.json``, CSV/TensorBoard logs and ``plots/loss.png``.
+- Two flags mean the same in every command of every app: ``--threads N`` (the thread policy of
+  :mod:`contrastkit.train.threads`) and ``--resume`` (continue the newest run of that name that has
+  a checkpoint; :mod:`contrastkit.train.rundir`).
+
+``<app> --help`` imports nothing heavy: it reads the commands' first docstring lines from their
+source files.
+"""
 
 from __future__ import annotations
 
+import ast
+import importlib
+import importlib.util
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
-LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
+LIGHTNING_COMMANDS = ("fit", "validate", "test")
+# settings that may change when a run is resumed (anything else must match its config.yaml)
+RESUME_MAY_DIFFER = ("resume", "ckpt_path", "enable_progress_bar", "max_epochs", "max_time", "config")
+
+Command = Callable[..., Any] | str
 
 
-def _usage(app: str, commands: dict[str, Callable], lightning: bool) -> str:
+def _load(target: Command | type | None):
+    """A callable or class, or the object a ``"package.module:name"`` string names."""
+    if not isinstance(target, str):
+        return target
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _summary(target: Command) -> str:
+    """The first docstring line of a command, read from its source when given as a string."""
+    if not isinstance(target, str):
+        doc = (target.__doc__ or "").strip().splitlines()
+        return doc[0] if doc else ""
+    module, _, name = target.partition(":")
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        return ""
+    tree = ast.parse(Path(spec.origin).read_text())
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == name:
+            doc = (ast.get_docstring(node) or "").strip().splitlines()
+            return doc[0] if doc else ""
+    return ""
+
+
+def _usage(app: str, commands: dict[str, Command], lightning: bool) -> str:
     names = [*commands] + ([c for c in LIGHTNING_COMMANDS if c not in commands] if lightning else [])
-    lines = [f"usage: {app} {{{','.join(names)}}} [--help] ...", ""]
-    for name, fn in commands.items():
-        doc = (fn.__doc__ or "").strip().splitlines()
-        lines.append(f"  {name:<10} {doc[0] if doc else ''}")
+    lines = [f"usage: {app} {{{','.join(names)}}} [--threads N] [--resume] [--help] ...", ""]
+    for name, target in commands.items():
+        lines.append(f"  {name:<10} {_summary(target)}")
     if lightning:
         for name in LIGHTNING_COMMANDS:
             if name not in commands:
-                lines.append(f"  {name:<10} Lightning {name} (LightningCLI; --config YAML)")
+                lines.append(f"  {name:<10} Lightning {name} of the app's model (--config YAML, --trainer.*, --model.*)")
+    lines += ["", "  --threads N  CPU threads for torch (default: the cores this process may use)",
+              "  --resume     continue the newest run of the same name that has a checkpoint"]
     return "\n".join(lines)
+
+
+def _take_threads(argv: list[str]) -> tuple[list[str], int | None]:
+    """``argv`` without ``--threads N`` / ``--threads=N``, and N (None when absent)."""
+    rest, threads, i = [], None, 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--threads" or arg.startswith("--threads="):
+            value = arg.split("=", 1)[1] if "=" in arg else (argv[i + 1] if i + 1 < len(argv) else "")
+            i += 1 if "=" in arg else 2
+            try:
+                threads = int(value)
+            except ValueError:
+                raise SystemExit(f"--threads must be a positive integer; got {value!r}") from None
+            continue
+        rest.append(arg)
+        i += 1
+    return rest, threads
+
+
+def _bare_resume(argv: list[str]) -> list[str]:
+    """``--resume`` alone means ``--resume=true`` (jsonargparse wants a value)."""
+    out = []
+    for i, arg in enumerate(argv):
+        nxt = argv[i + 1] if i + 1 < len(argv) else None
+        takes_value = nxt is not None and nxt.lower() in ("true", "false", "1", "0", "yes", "no")
+        out.append("--resume=true" if arg == "--resume" and not takes_value else arg)
+    return out
 
 
 def run_cli(
     app: str,
-    module_class=None,
-    datamodule_class=None,
-    commands: dict[str, Callable] | None = None,
+    module_class: type | str | None = None,
+    datamodule_class: type | str | None = None,
+    commands: dict[str, Command] | None = None,
     argv: Sequence[str] | None = None,
 ):
-    """Dispatch ``<app> <command> ...``.
-
-    A name in ``commands`` runs that function through ``jsonargparse.CLI`` (its typed, defaulted
-    parameters become the flags and its docstring the help). ``fit``, ``validate``, ``test`` and
-    ``predict`` otherwise go to ``LightningCLI(module_class, datamodule_class)``, with runs under
-    ``runs/<app>/`` (versioned by Lightning's logger, never overwritten).
+    """Dispatch ``<app> <command> ...`` (see the module docstring).
 
     Returns the command's result when ``argv`` is given (tests, scripts), and None when it is
     read from ``sys.argv``: a console script passes ``main()``'s value to ``sys.exit``, where a
     returned dict of metrics would become exit status 1.
     """
     result = _dispatch(app, module_class, datamodule_class, dict(commands or {}),
-                       sys.argv[1:] if argv is None else list(argv))
+                       sys.argv[1:] if argv is None else list(argv), from_console=argv is None)
     return None if argv is None else result
 
 
-def _dispatch(app, module_class, datamodule_class, commands, argv):
+def _dispatch(app, module_class, datamodule_class, commands, argv, from_console: bool):
     lightning = module_class is not None
     if not argv or argv[0] in ("-h", "--help"):
         print(_usage(app, commands, lightning))
         return None if argv else sys.exit(2)
-    name, rest = argv[0], argv[1:]
+    name, (rest, threads) = argv[0], _take_threads(argv[1:])
+    rest = _bare_resume(rest)
+    if name in commands or (lightning and name in LIGHTNING_COMMANDS):
+        if not any(a in ("-h", "--help") for a in rest):
+            from contrastkit.train.threads import set_threads
+
+            set_threads(threads)
     if name in commands:
         from jsonargparse import CLI
 
-        return CLI(commands[name], args=rest, prog=f"{app} {name}")
+        return CLI(_load(commands[name]), args=rest, prog=f"{app} {name}")
     if lightning and name in LIGHTNING_COMMANDS:
-        from lightning.pytorch.cli import LightningCLI
+        from contrastkit.train.lightning_cli import run_lightning_command
 
-        return LightningCLI(
-            module_class,
-            datamodule_class,
-            args=[name, *rest],
-            trainer_defaults={"default_root_dir": f"runs/{app}"},
-            save_config_kwargs={"overwrite": False},
-        )
+        return run_lightning_command(app, name, _load(module_class), _load(datamodule_class), rest, from_console)
     print(f"{app}: unknown command {name!r}\n\n{_usage(app, commands, lightning)}", file=sys.stderr)
     sys.exit(2)

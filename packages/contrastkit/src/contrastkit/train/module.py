@@ -1,4 +1,4 @@
-"""A base LightningModule for methods whose training objective is a dict of named losses."""
+"""The one training base of every app: named losses, logged the same way, stopped when not finite."""
 
 from __future__ import annotations
 
@@ -7,11 +7,18 @@ import torch
 from torch import Tensor
 
 
+class NonFiniteLossError(FloatingPointError):
+    """A loss became NaN or infinite; the message says at which epoch and step."""
+
+
 class ContrastiveModule(L.LightningModule):
     """One shared step for train / val / test.
 
     Subclasses implement :meth:`compute_losses`, returning named scalar tensors that include
-    ``"loss"`` (the one optimized). Every entry is logged as ``f"{stage}/{name}"``.
+    ``"loss"`` (the one optimized); every entry is logged as ``f"{stage}/{name}"``. A method with
+    its own optimization loop (``automatic_optimization = False``, e.g. MCLRec's meta updates)
+    writes its ``training_step`` and calls :meth:`log_losses` with what it computed, so that its
+    losses are logged and checked exactly as everyone else's.
     """
 
     def __init__(self, lr: float = 1e-3, weight_decay: float = 0.0) -> None:
@@ -26,17 +33,26 @@ class ContrastiveModule(L.LightningModule):
     def compute_losses(self, batch, stage: str) -> dict[str, Tensor]:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _shared_step(self, batch, stage: str) -> Tensor:
-        losses = self.compute_losses(batch, stage)
+    def check_finite(self, loss: Tensor, stage: str) -> None:
+        """Raise :class:`NonFiniteLossError` naming the stage, epoch and step when ``loss`` is not finite."""
+        if not torch.isfinite(loss).all():
+            raise NonFiniteLossError(
+                f"{type(self).__name__}: {stage} loss is {float(loss.detach().float().mean())} at epoch "
+                f"{self.current_epoch}, global step {self.global_step}; the run stops here (its last "
+                "checkpoint is from before). Lower the learning rate or check the input for NaNs.")
+
+    def log_losses(self, losses: dict[str, Tensor], stage: str, batch_size: int | None) -> Tensor:
+        """Check ``losses["loss"]``, log every entry as ``f"{stage}/{name}"``; returns the loss."""
         if "loss" not in losses:
-            raise KeyError(f"{type(self).__name__}.compute_losses must return a 'loss' entry")
-        if not torch.isfinite(losses["loss"]):
-            raise FloatingPointError(f"{stage} loss is not finite: {float(losses['loss'])}")
-        size = _batch_size(batch)
+            raise KeyError(f"{type(self).__name__}: the losses must include a 'loss' entry; got {sorted(losses)}")
+        self.check_finite(losses["loss"], stage)
         for name, value in losses.items():
             self.log(f"{stage}/{name}", value.detach(), prog_bar=name == "loss", on_step=stage == "train",
-                     on_epoch=True, batch_size=size)
+                     on_epoch=True, batch_size=batch_size)
         return losses["loss"]
+
+    def _shared_step(self, batch, stage: str) -> Tensor:
+        return self.log_losses(self.compute_losses(batch, stage), stage, batch_size_of(batch))
 
     def training_step(self, batch, batch_idx: int) -> Tensor:
         return self._shared_step(batch, "train")
@@ -51,7 +67,8 @@ class ContrastiveModule(L.LightningModule):
         return torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
 
 
-def _batch_size(batch) -> int | None:
+def batch_size_of(batch) -> int | None:
+    """The leading size of the first tensor in ``batch`` (a tensor, a sequence or a dict)."""
     if isinstance(batch, Tensor):
         return batch.shape[0]
     if isinstance(batch, (list, tuple)) and batch and isinstance(batch[0], Tensor):

@@ -17,34 +17,53 @@ def _pyplot():
     return plt
 
 
-def plot_loss_curves(run_dir: str | Path, out: str | Path | None = None, columns: list[str] | None = None) -> Path:
-    """Plot every logged column whose name contains ``loss`` (or only ``columns``, those that were
-    logged, in that order) against the step, from the CSV logs ``run_dir/logs/csv*/metrics.csv``
-    (a resumed run adds ``csv_1``...); writes ``run_dir/plots/loss.png`` (or ``out``)."""
+def read_logged_rows(run_dir: str | Path) -> list[dict[str, str]]:
+    """The rows of a run's CSV logs in training order, resume-aware.
+
+    A resumed fit logs into ``csv_1``, ``csv_2``...; the killed part may have logged steps past
+    the checkpoint it was resumed from. Those steps were trained again, so each part is cut where
+    the next one starts: the curve reads like the uninterrupted run's.
+    """
     run_dir = Path(run_dir)
     parts = sorted((run_dir / "logs").glob("csv*/metrics.csv"), key=lambda p: (len(p.parent.name), p.parent.name))
     if not parts:
         raise FileNotFoundError(f"no CSV log under {run_dir / 'logs'}")
-    rows: list[dict[str, str]] = []
+    logged = []
     for part in parts:
         with part.open() as f:
-            rows.extend(csv.DictReader(f))
-    path = parts[0]
+            logged.append([r for r in csv.DictReader(f) if r.get("step") not in ("", None)])
+    rows: list[dict[str, str]] = []
+    for k, part_rows in enumerate(logged):
+        later = [int(r["step"]) for nxt in logged[k + 1:] for r in nxt]
+        cut = min(later) if later else None
+        rows.extend(r for r in part_rows if cut is None or int(r["step"]) < cut)
+    return rows
+
+
+def plot_loss_curves(run_dir: str | Path, out: str | Path | None = None, columns: list[str] | None = None,
+                     title: str | None = None) -> Path:
+    """Plot every logged column whose name contains ``loss`` (or only ``columns``, those that were
+    logged, in that order) against the training step, from the run's CSV logs
+    (:func:`read_logged_rows`); writes ``run_dir/plots/loss.png`` (or ``out``).
+
+    When the run logged a ``stage`` column (a method trained in stages with different losses),
+    each stage is drawn as its own curve, labelled with the stage.
+    """
+    run_dir = Path(run_dir)
+    rows = read_logged_rows(run_dir)
     logged = {c for r in rows for c in r}
     wanted = columns
     shown = sorted(c for c in logged if "loss" in c) if wanted is None else [c for c in wanted if c in logged]
     if not shown:
-        raise ValueError(f"{path} has no loss column" + ("" if wanted is None else " of those asked for"))
+        raise ValueError(f"{run_dir / 'logs'} has no loss column" + ("" if wanted is None else " of those asked for"))
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for col in shown:
-        pts = [(int(r["step"]), float(r[col])) for r in rows if r.get(col) not in ("", None)]
-        if pts:
-            xs, ys = zip(*pts)
-            ax.plot(xs, ys, label=col, marker="." if len(pts) < 50 else None,
-                    linestyle="--" if col.startswith("val") else "-")
-    ax.set_xlabel("step")
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for label, xs, ys in loss_curves(rows, shown):
+        ax.plot(xs, ys, label=label, marker="." if len(xs) < 50 else None,
+                linestyle="--" if label.startswith("val") else "-")
+    ax.set_xlabel("training step")
     ax.set_ylabel("loss")
+    ax.set_title(title or f"losses of {run_dir.parent.name}/{run_dir.name}")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     out = Path(out) if out else run_dir / "plots" / "loss.png"
@@ -55,23 +74,57 @@ def plot_loss_curves(run_dir: str | Path, out: str | Path | None = None, columns
     return out
 
 
-def plot_embeddings(embeddings, labels, path: str | Path, title: str = "embeddings") -> Path:
-    """2-D PCA projection of ``embeddings`` ``(N, D)`` coloured by ``labels`` ``(N,)``; writes a PNG."""
+def loss_curves(rows: list[dict[str, str]], columns: list[str]) -> list[tuple[str, list[int], list[float]]]:
+    """``(label, steps, values)`` per column, split by stage when a ``stage`` column was logged."""
+    stage_of = _stage_per_step(rows)
+    curves = []
+    for col in columns:
+        pts = [(int(r["step"]), float(r[col])) for r in rows if r.get(col) not in ("", None)]
+        for stage in sorted({stage_of.get(step) for step, _ in pts}, key=lambda s: (s is None, s or 0)):
+            part = [(x, y) for x, y in pts if stage_of.get(x) == stage]
+            xs, ys = zip(*part)
+            curves.append((col if stage is None else f"{col} (stage {stage})", list(xs), list(ys)))
+    return curves
+
+
+def _stage_per_step(rows: list[dict[str, str]]) -> dict[int, int | None]:
+    """``{step: stage}`` from a logged ``stage`` column, each step taking the last stage logged at
+    or before it; empty when no stage was logged."""
+    out: dict[int, int | None] = {}
+    current = None
+    for r in sorted(rows, key=lambda r: int(r["step"])):
+        if r.get("stage") not in ("", None):
+            current = int(float(r["stage"]))
+        out[int(r["step"])] = current
+    return out if current is not None else {}
+
+
+def plot_embeddings(embeddings, labels, path: str | Path, title: str = "embeddings",
+                    label_name: str = "label") -> Path:
+    """2-D PCA projection of ``embeddings`` ``(N, D)`` coloured by ``labels`` ``(N,)``; writes a PNG
+    whose axes name the components and the share of variance each explains."""
     from sklearn.decomposition import PCA
 
     x = np.asarray(embeddings, dtype=np.float64)
     y = np.asarray(labels)
     if x.ndim != 2 or len(x) != len(y) or len(x) < 2:
         raise ValueError(f"embeddings must be (N, D) with N >= 2 matching labels (N,); got {x.shape}, {y.shape}")
-    xy = PCA(n_components=2).fit_transform(x) if x.shape[1] > 2 else x
+    if x.shape[1] > 2:
+        pca = PCA(n_components=2).fit(x)
+        xy, share = pca.transform(x), pca.explained_variance_ratio_
+        axes = [f"PC {k + 1} ({100 * share[k]:.0f} % of variance)" for k in range(2)]
+    else:
+        xy, axes = x, ["dimension 1", "dimension 2"]
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 5))
     for value in np.unique(y):
         sel = y == value
         ax.scatter(xy[sel, 0], xy[sel, 1], s=6, alpha=0.7, label=str(value))
     if len(np.unique(y)) <= 20:
-        ax.legend(fontsize=7, markerscale=2)
-    ax.set_title(title)
+        ax.legend(fontsize=7, markerscale=2, title=label_name, title_fontsize=7)
+    ax.set_xlabel(axes[0])
+    ax.set_ylabel(axes[1])
+    ax.set_title(f"{title} (PCA)" if x.shape[1] > 2 else title)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()

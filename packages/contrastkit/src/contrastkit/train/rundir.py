@@ -1,16 +1,37 @@
-"""Run directories ``runs/<app>/<name>/version_K/``: never overwritten, resumable."""
+"""Run directories ``<root>/<app>/<name>/version_K/``: never overwritten, resumable.
+
+The rules every command of every app follows:
+
+- a new run takes ``version_K`` one past the highest existing ``K`` and writes ``config.yaml``;
+- ``resume`` continues the newest version *that has a checkpoint* (it says which), refuses when
+  none has one, and refuses when the resolved configuration differs from the run's
+  ``config.yaml`` in anything but the fields an app declares free to change (``may_differ``);
+- a run that fails before its first checkpoint is removed when it holds nothing but its
+  ``config.yaml``, and otherwise marked with a ``FAILED`` file; neither is ever resumed.
+"""
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 _VERSION = re.compile(r"^version_(\d+)$")
+FAILED_MARKER = "FAILED"
+
+
+class ResumeError(RuntimeError):
+    """A ``--resume`` that cannot continue a run (none has a checkpoint, or the settings differ)."""
 
 
 def _versions(parent: Path) -> list[int]:
@@ -19,19 +40,45 @@ def _versions(parent: Path) -> list[int]:
     return sorted(int(m.group(1)) for p in parent.iterdir() if p.is_dir() and (m := _VERSION.match(p.name)))
 
 
-def new_run_dir(root: str | Path, app: str, name: str, resume: bool = False) -> Path:
-    """Return ``root/app/name/version_K`` and create it.
+def _check_name(field: str, value: str) -> None:
+    if not value or "/" in value or value in (".", ".."):
+        raise ValueError(f"run directory {field} must be a plain non-empty name; got {value!r}")
 
-    A fresh ``K`` (one past the highest existing) unless ``resume`` is True and a version exists,
-    in which case the latest one is returned so that training can continue from its checkpoint.
-    """
-    for field, value in (("app", app), ("name", name)):
-        if not value or "/" in value or value in (".", ".."):
-            raise ValueError(f"run directory {field} must be a plain non-empty name; got {value!r}")
+
+def checkpoints_of(run_dir: str | Path) -> list[Path]:
+    """The non-empty ``*.ckpt`` files of ``run_dir/checkpoints``, newest first."""
+    folder = Path(run_dir) / "checkpoints"
+    found = [p for p in folder.glob("*.ckpt") if p.is_file() and p.stat().st_size > 0] if folder.is_dir() else []
+    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def resumable_run_dir(root: str | Path, app: str, name: str) -> Path:
+    """The newest ``version_K`` of ``root/app/name`` that has a checkpoint; :class:`ResumeError`
+    listing what was found when none has."""
     parent = Path(root) / app / name
     versions = _versions(parent)
-    if resume and versions:
-        return parent / f"version_{versions[-1]}"
+    for k in reversed(versions):
+        if checkpoints_of(parent / f"version_{k}"):
+            return parent / f"version_{k}"
+    seen = ", ".join(f"version_{k}" for k in versions) or "no version"
+    raise ResumeError(f"--resume: no run of {parent} has a checkpoint to continue from ({seen} found); "
+                      "run the same command without --resume to start a new one")
+
+
+def new_run_dir(root: str | Path, app: str, name: str, resume: bool = False) -> Path:
+    """Return ``root/app/name/version_K``, created.
+
+    A fresh ``K`` (one past the highest existing) unless ``resume`` is True: then the newest
+    version with a checkpoint (:func:`resumable_run_dir`), announced on stdout.
+    """
+    _check_name("app", app)
+    _check_name("name", name)
+    if resume:
+        run_dir = resumable_run_dir(root, app, name)
+        print(f"resuming {run_dir} from {checkpoints_of(run_dir)[0].name}", flush=True)
+        return run_dir
+    parent = Path(root) / app / name
+    versions = _versions(parent)
     k = versions[-1] + 1 if versions else 0
     while True:  # another process may create the same version concurrently
         path = parent / f"version_{k}"
@@ -42,10 +89,67 @@ def new_run_dir(root: str | Path, app: str, name: str, resume: bool = False) -> 
             k += 1
 
 
-def latest_run_dir(root: str | Path, app: str, name: str) -> Path | None:
-    """The highest ``version_K`` under ``root/app/name``, or None."""
-    versions = _versions(Path(root) / app / name)
-    return Path(root) / app / name / f"version_{versions[-1]}" if versions else None
+def _flat(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def config_differences(saved: dict[str, Any], requested: dict[str, Any],
+                       may_differ: Iterable[str] = ()) -> list[str]:
+    """``"field: saved -> requested"`` for every dotted field that differs, except those named in
+    ``may_differ`` (a name matches the field itself or its last component)."""
+    free = set(may_differ)
+    a, b = _flat(_jsonable(saved)), _flat(_jsonable(requested))
+    out = []
+    for key in sorted(set(a) | set(b)):
+        if key in free or key.rsplit(".", 1)[-1] in free:
+            continue
+        if a.get(key, "<absent>") != b.get(key, "<absent>"):
+            out.append(f"{key}: {a.get(key, '<absent>')!r} -> {b.get(key, '<absent>')!r}")
+    return out
+
+
+def open_run(root: str | Path, app: str, name: str, config: dict[str, Any], resume: bool = False,
+             may_differ: Iterable[str] = ("resume", "threads", "progress")) -> Path:
+    """The run directory of a command: a new version with ``config.yaml`` written, or (``resume``)
+    the newest version with a checkpoint whose ``config.yaml`` matches ``config`` but for
+    ``may_differ``; a differing one raises :class:`ResumeError` naming the fields."""
+    run_dir = new_run_dir(root, app, name, resume=resume)
+    if not resume:
+        save_config(run_dir, config)
+        return run_dir
+    saved_path = run_dir / "config.yaml"
+    saved = yaml.safe_load(saved_path.read_text()) if saved_path.is_file() else {}
+    diffs = config_differences(saved or {}, config, may_differ)
+    if diffs:
+        raise ResumeError(f"--resume: {saved_path} was made with other settings, so continuing it would mix "
+                          "two experiments:\n  " + "\n  ".join(diffs)
+                          + "\nrun with the same settings, or without --resume (a new version)")
+    return run_dir
+
+
+@contextmanager
+def failure_marked(run_dir: str | Path) -> Iterator[Path]:
+    """Run a block; if it raises before ``run_dir`` has a checkpoint, remove ``run_dir`` when it
+    holds nothing but ``config.yaml`` (and empty folders), else write ``run_dir/FAILED`` with the
+    error. A run with a checkpoint is left as it is, to be resumed."""
+    run_dir = Path(run_dir)
+    try:
+        yield run_dir
+    except BaseException as error:
+        if run_dir.is_dir() and not checkpoints_of(run_dir):
+            files = [p for p in run_dir.rglob("*") if p.is_file()]
+            if all(p.name == "config.yaml" and p.parent == run_dir for p in files):
+                shutil.rmtree(run_dir, ignore_errors=True)
+            else:
+                stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+                (run_dir / FAILED_MARKER).write_text(f"{stamp} {type(error).__name__}: {error}\n")
+        raise
 
 
 def _jsonable(value: Any) -> Any:
@@ -67,14 +171,33 @@ def write_metrics(run_dir: str | Path, metrics: dict[str, Any]) -> Path:
     path = Path(run_dir) / "metrics.json"
     current = json.loads(path.read_text()) if path.exists() else {}
     current.update(_jsonable(metrics))
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(current, indent=2, sort_keys=True))
-    tmp.replace(path)  # atomic: an interrupted write never leaves a half file
+    _write_atomic(path, json.dumps(current, indent=2, sort_keys=True))
     return path
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write through a unique temporary file and ``os.replace``: an interrupted or concurrent
+    write never leaves a half file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def save_config(run_dir: str | Path, config: dict[str, Any]) -> Path:
     """Write the resolved configuration to ``run_dir/config.yaml``."""
     path = Path(run_dir) / "config.yaml"
-    path.write_text(yaml.safe_dump(_jsonable(config), sort_keys=False))
+    _write_atomic(path, yaml.safe_dump(_jsonable(config), sort_keys=False))
     return path
+
+
+def announce_run(run_dir: str | Path) -> str:
+    """The closing line of every command: where the run and its metrics are."""
+    run_dir = Path(run_dir)
+    line = f"run: {run_dir}" + (f"  metrics: {run_dir / 'metrics.json'}" if (run_dir / "metrics.json").exists() else "")
+    print(line, flush=True)
+    return line

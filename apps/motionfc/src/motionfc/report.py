@@ -1,17 +1,17 @@
-"""Tables (markdown, printed) and figures (``apps/motionfc/docs/*.png``) of the README from the
-experiment summaries.
+"""``motionfc report``: the README's tables (markdown, printed) and figures
+(``apps/motionfc/docs/*.png``) from the summaries of ``motionfc study``.
 
-    python apps/motionfc/experiments/make_report.py --style runs/motionfc/style_study/summary.json \
-        --eth runs/motionfc/eth_ucy_device/eth_ucy_summary.json runs/motionfc/eth_ucy_device/eth_ucy_summary_seed1.json
+    motionfc report --style runs/motionfc/style_study/summary.json \
+        --eth "[runs/motionfc/eth_ucy_device/eth_ucy_summary.json]" --readme apps/motionfc/README.md
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import numpy as np
+
 from motionfc.plots import plot_curves
 
 GROUPS = ("iid", "ood_inter", "ood_extra")
@@ -89,7 +89,7 @@ def style_tables(s: dict, docs: Path, sweep: dict | None = None) -> str:
 
 
 def ablation_table(a: dict) -> str:
-    """Style-source ablation from ``style_ablation.py`` (ADE, mean ± std over seeds)."""
+    """Style-source ablation from ``motionfc study ablation`` (ADE, mean ± std over seeds)."""
     labels = {"reference": "reference scenes (ours, default)", "leak_batch64": "official leak, scored batch of 64",
               "leak_batch1": "official leak, each scene's own future", "style_of_0.1": "wrong style: that of 0.1",
               "style_of_0.8": "wrong style: that of 0.8", "no_style": "no style (modulator off)"}
@@ -102,7 +102,7 @@ def ablation_table(a: dict) -> str:
 
 
 def irm_sweep_table(sweep: dict, study: dict | None) -> str:
-    """IRM weight sweep (``irm_sweep.py``; λ = 1 from the main study), ADE mean ± std over seeds."""
+    """IRM weight sweep (``motionfc study irm_sweep``; λ = 1 from the main study), ADE mean ± std over seeds."""
     lines = ["| method | λ | seeds | IID ADE | OoD-inter ADE | OoD-extra ADE |", "| --- | --- | --- | --- | --- | --- |"]
     rows: dict[tuple[str, str], list[dict]] = {}
     for key, t in sweep.items():
@@ -183,42 +183,43 @@ def fill_readme(path: Path, blocks: dict[str, str]) -> None:
     path.write_text(text)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--style", type=Path)
-    ap.add_argument("--ablation", type=Path)
-    ap.add_argument("--irm-sweep", type=Path)
-    ap.add_argument("--eth", type=Path, nargs="*", default=[])
-    ap.add_argument("--demo", type=Path, help="a demo run's table.md")
-    ap.add_argument("--docs", type=Path, default=Path("apps/motionfc/docs"))
-    ap.add_argument("--readme", type=Path, help="rewrite the generated blocks of this README")
-    ap.add_argument("--spurious-runs", nargs="*", default=[], help="label=metrics.json of single spurious runs")
-    args = ap.parse_args()
-    args.docs.mkdir(parents=True, exist_ok=True)
+def report(style: str | None = None, ablation: str | None = None, irm_sweep: str | None = None,
+           eth: list[str] = [], demo: str | None = None, docs: str = "apps/motionfc/docs",  # noqa: B006
+           readme: str | None = None, spurious_runs: list[str] = []) -> dict[str, str]:  # noqa: B006
+    """Print the README's generated blocks (and write its figures) from the experiment summaries.
+
+    Args:
+        style: ``motionfc study style``'s summary.json; ablation: ``motionfc study ablation``'s
+            ablation.json; irm_sweep: ``motionfc study irm_sweep``'s summary.json.
+        eth: summary JSONs of ``motionfc study eth_ucy_grid`` (one per seed).
+        demo: a demo run's table.md.
+        docs: where the figures are written.
+        readme: rewrite the generated blocks (``<!-- begin:NAME -->``) of this README.
+        spurious_runs: ``label=metrics.json`` pairs of single spurious-setting runs.
+    """
+    docs_dir = Path(docs)
+    docs_dir.mkdir(parents=True, exist_ok=True)
     blocks: dict[str, str] = {}
-    study = json.loads(args.style.read_text()) if args.style else None
+    study = json.loads(Path(style).read_text()) if style else None
     if study:
-        sweep = json.loads(args.irm_sweep.read_text()) if args.irm_sweep else None
-        style = style_tables(study, args.docs, sweep)
-        if args.ablation:
-            abl = ablation_table(json.loads(args.ablation.read_text()))
+        sweep = json.loads(Path(irm_sweep).read_text()) if irm_sweep else None
+        text = style_tables(study, docs_dir, sweep)
+        if ablation:
+            abl = ablation_table(json.loads(Path(ablation).read_text()))
             marker = "**Test-time refinement**"
-            style = style.replace(marker, "**More style sources** (`experiments/style_ablation.py`, same checkpoints):"
-                                  "\n\n" + abl + "\n\n" + marker, 1)
-        blocks["style"] = style
-    if args.irm_sweep:
-        blocks["irm"] = irm_sweep_table(json.loads(args.irm_sweep.read_text()), study)
-    if args.eth:
-        blocks["eth"] = eth_tables(args.eth, args.docs)
-    if args.demo:
-        blocks["demo"] = args.demo.read_text()
-    if args.spurious_runs:
-        blocks["spurious"] = spurious_runs_table(args.spurious_runs)
-    if args.readme:
-        fill_readme(args.readme, blocks)
+            text = text.replace(marker, "**More style sources** (`motionfc study ablation`, same checkpoints):"
+                                "\n\n" + abl + "\n\n" + marker, 1)
+        blocks["style"] = text
+    if irm_sweep:
+        blocks["irm"] = irm_sweep_table(json.loads(Path(irm_sweep).read_text()), study)
+    if eth:
+        blocks["eth"] = eth_tables([Path(p) for p in eth], docs_dir)
+    if demo:
+        blocks["demo"] = Path(demo).read_text()
+    if spurious_runs:
+        blocks["spurious"] = spurious_runs_table(spurious_runs)
+    if readme:
+        fill_readme(Path(readme), blocks)
     for name, body in blocks.items():
         print(f"<!-- {name} -->\n{body}\n")
-
-
-if __name__ == "__main__":
-    main()
+    return blocks

@@ -1,11 +1,11 @@
-"""Module for MoCHi: a MoCo queue plus hard negative mixing."""
+"""Module for MoCHi (functional/hard_negatives.py): a MoCo queue plus hard negative mixing."""
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
 
-from contrastkit.functional import info_nce, mochi_loss
+from contrastkit.functional import info_nce_loss, mochi_loss
 from contrastkit.functional._common import maybe_normalize
 from contrastkit.losses.queue import FeatureQueue
 
@@ -41,7 +41,7 @@ class MoCHiLoss(nn.Module):
         if queued is None:
             queued = key.new_zeros(0, key.shape[1])
         if queued.shape[0] == 0:
-            out = info_nce(query, key, self.temperature, normalize=self.normalize, chunk_size=self.chunk_size,
+            out = info_nce_loss(query, key, self.temperature, normalize=self.normalize, chunk_size=self.chunk_size,
                            return_output=True)
         else:
             out = mochi_loss(query, key, queued.to(query.dtype), n_hard=min(self.n_hard, queued.shape[0]),

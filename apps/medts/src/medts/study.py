@@ -1,0 +1,230 @@
+"""``medts study``: pretrain each method per seed, then the paper's protocol; writes metrics.json.
+
+Methods (``protocol.methods``): ``comet`` (:class:`medts.method.COMET`), and the baselines of
+:mod:`medts.baselines`: ``ts2vec``, ``simclr``, ``supervised`` (no pretraining). Each method's
+settings are the arguments of its class, in the config section of the same name; the data are
+the arguments of :class:`medts.data.MedTSDataModule` (section ``data``); the protocol those of
+:class:`Protocol`. jsonargparse reads them from ``--config`` YAML files and the command line and
+checks their types (a wrong one is an error naming the field):
+
+    medts study --config apps/medts/configs/eeg_smni.yaml --protocol.seeds [0] --comet.depth 4
+    medts table "[runs/medts/eeg_smni/version_0]" --out table.md
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from contrastkit.train import fit_resumable, make_trainer, new_run_dir, save_config, write_metrics
+
+from medts.baselines import METHODS, SimCLR, TS2Vec
+from medts.data.datamodule import MedTSDataModule
+from medts.evaluate import mean_std, run_finetune, run_linear_probe
+from medts.method import COMET, EncoderPretraining
+from medts.models.encoder import TSEncoder
+
+
+@dataclass
+class Protocol:
+    """Which methods, seeds and label fractions; the budgets of pretraining and fine-tuning.
+
+    Args:
+        methods: some of ``comet``, ``ts2vec``, ``simclr``, ``supervised``.
+        seeds: each seed varies initialization, views and batches (the split is ``data.split_seed``).
+        fractions: label fractions of fine-tuning (the paper's 100 / 10 / 1 %).
+        label_by: draw the fractions by ``sample`` (the paper) or by ``patient``.
+        linear_probe: also score a linear probe on frozen embeddings.
+        pretrain_epochs / pretrain_max_minutes / val_every: pretraining budget and validation period.
+        finetune_epochs / finetune_lr / finetune_batch_size: fine-tuning.
+        progress: show progress bars.
+    """
+
+    methods: list[Literal["comet", "ts2vec", "simclr", "supervised"]] = field(default_factory=lambda: list(METHODS))
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    fractions: list[float] = field(default_factory=lambda: [1.0, 0.1, 0.01])
+    label_by: Literal["sample", "patient"] = "sample"
+    linear_probe: bool = True
+    pretrain_epochs: int = 20
+    pretrain_max_minutes: float | None = None
+    val_every: int = 1
+    finetune_epochs: int = 20
+    finetune_lr: float = 1e-4
+    finetune_batch_size: int = 128
+    progress: bool = True
+
+
+def device() -> torch.device:
+    """Where embedding and prediction run after a fit (Lightning hands modules back on the CPU)."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def pretrain(dm: MedTSDataModule, model: Callable[[int], EncoderPretraining], seed: int, run_dir: Path, epochs: int,
+             progress: bool = True, max_minutes: float | None = None, val_every: int = 1) -> EncoderPretraining:
+    """Pretrain ``model(n_channels)`` (resumes from ``run_dir/checkpoints/last.ckpt``);
+    ``max_minutes`` caps the wall time (Lightning's ``max_time``)."""
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    module = model(dm.n_channels)
+    limit = {"max_time": {"minutes": max_minutes}} if max_minutes else {}
+    trainer = make_trainer(run_dir, epochs, progress=progress, num_sanity_val_steps=0,
+                           check_val_every_n_epoch=val_every, **limit)
+    t0 = time.time()
+    fit_resumable(trainer, module, dm, run_dir=run_dir)
+    module.pretrain_stats = {"epochs": float(trainer.current_epoch), "steps": float(trainer.global_step),
+                             "seconds": time.time() - t0}
+    return module.to(device())
+
+
+def run_method(dm: MedTSDataModule, method: str, model: Callable[[int], Any], proto: Protocol, seed: int,
+               run_dir: Path) -> dict[str, dict[str, float]]:
+    """Pretrain (unless ``supervised``, where ``model`` builds the fresh encoder), probe, fine-tune;
+    ``{setting: metrics}`` for one seed."""
+    parts = dm.parts
+    out: dict[str, dict[str, float]] = {}
+    module = None
+    if method != "supervised":
+        module = pretrain(dm, model, seed, run_dir / "pretrain", proto.pretrain_epochs, proto.progress,
+                          proto.pretrain_max_minutes, proto.val_every)
+        out["pretrain"] = module.pretrain_stats
+        if proto.linear_probe:
+            out["linear"] = run_linear_probe(lambda x: module.embed(torch.from_numpy(x)), parts, seed)
+    for frac in proto.fractions:
+        torch.manual_seed(seed)
+        enc = module.export_encoder() if module is not None else model(dm.n_channels)
+        out[f"finetune_{frac:g}"] = run_finetune(
+            enc, parts, run_dir / f"finetune_{frac:g}", frac, proto.label_by, seed, proto.finetune_epochs,
+            proto.finetune_lr, proto.finetune_batch_size, progress=proto.progress)
+    return out
+
+
+def summarize(results: dict) -> dict:
+    """``{method: {setting: {metric: [mean, std]}}}`` over the seeds in ``results[method][seed]``."""
+    summary: dict = {}
+    for method, per_seed in results.items():
+        settings = dict.fromkeys(s for r in per_seed.values() for s in r if s != "seconds")
+        summary[method] = {}
+        for s in settings:
+            runs = [r[s] for r in per_seed.values() if s in r]
+            summary[method][s] = {k: list(v) for k, v in mean_std(runs).items()}
+            summary[method][s]["n_seeds"] = [len(runs), 0.0]
+    return summary
+
+
+def format_table(summary: dict, metrics=("sample/accuracy", "sample/f1", "sample/auroc", "patient/accuracy",
+                                         "patient/f1")) -> str:
+    """A Markdown table: one row per method and setting, mean ± std per metric (in %)."""
+    head = "| method | setting | seeds | " + " | ".join(metrics) + " |"
+    lines = [head, "|" + " --- |" * (len(metrics) + 3)]
+    for method, settings in summary.items():
+        for setting, m in settings.items():
+            if metrics[0] not in m:
+                continue
+            cells = [f"{100 * m[k][0]:.1f} ± {100 * m[k][1]:.1f}" if k in m else "" for k in metrics]
+            n = int(m["n_seeds"][0]) if "n_seeds" in m else ""
+            lines.append(f"| {method} | {setting} | {n} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _settings(factory: Any) -> dict:
+    """The arguments jsonargparse gave a ``Callable[[int], X]`` (for the run's config.yaml)."""
+    keywords = getattr(factory, "keywords", {})
+    return {k: v for k, v in keywords.items() if isinstance(v, (int, float, str, bool, type(None), list))}
+
+
+# jsonargparse reads the defaults from the signature; the classes are the defaults of the factories.
+def study(
+    data: MedTSDataModule | None = None,
+    comet: Callable[[int], COMET] = COMET,
+    ts2vec: Callable[[int], TS2Vec] = TS2Vec,
+    simclr: Callable[[int], SimCLR] = SimCLR,
+    supervised: Callable[[int], TSEncoder] = TSEncoder,
+    protocol: Protocol | None = None,
+    name: str = "study",
+    runs_root: str = "runs",
+    resume: bool = False,
+    prepare_only: bool = False,
+) -> dict:
+    """Pretrain every method x seed, linear probe, fine-tune; writes metrics.json and table.md.
+
+    Args:
+        data: the data (MedTSDataModule's arguments: source, construction, cache_dir, split, ...).
+        comet: COMET's arguments (all but input_dims, which the data give).
+        ts2vec: TS2Vec's arguments.
+        simclr: SimCLR's arguments.
+        supervised: the fresh encoder (TSEncoder's arguments) fine-tuned from scratch.
+        protocol: methods, seeds, label fractions, epochs.
+        name: run name: the run goes to ``<runs_root>/medts/<name>/version_K``.
+        runs_root: the run root.
+        resume: continue the newest run of that name (finished method x seed pairs are kept).
+        prepare_only: read the raw files, write the data cache, print its summary and stop.
+    """
+    data = data or MedTSDataModule()
+    protocol = protocol or Protocol()
+    models = {"comet": comet, "ts2vec": ts2vec, "simclr": simclr, "supervised": supervised}
+    data.setup()
+    if prepare_only:
+        summary = {k: v.summary() for k, v in data.parts.items()}
+        print(json.dumps({"cache_dir": data.cache_dir, "parts": summary}, indent=1))
+        return summary
+    run_dir = new_run_dir(runs_root, "medts", name, resume=resume)
+    save_config(run_dir, {"data": dict(data.hparams), "protocol": asdict(protocol),
+                          **{m: _settings(models[m]) for m in protocol.methods}})
+    write_metrics(run_dir, {"data": {k: v.summary() for k, v in data.parts.items()}})
+    done_file = run_dir / "per_seed.json"
+    results: dict = json.loads(done_file.read_text()) if done_file.exists() else {}
+    for method in protocol.methods:
+        for seed in protocol.seeds:
+            if str(seed) in results.get(method, {}):
+                continue  # finished before an interruption
+            t0 = time.time()
+            res = run_method(data, method, models[method], protocol, seed, run_dir / method / f"seed{seed}")
+            res["seconds"] = {"wall": time.time() - t0}
+            results.setdefault(method, {})[str(seed)] = res
+            done_file.write_text(json.dumps(results, indent=1))
+            print(f"[medts] {method} seed {seed}: " + ", ".join(
+                f"{s} f1={m['sample/f1']:.3f}" for s, m in res.items() if "sample/f1" in m), flush=True)
+    summary = summarize(results)
+    write_metrics(run_dir, {"per_seed": results, "summary": summary})
+    (run_dir / "table.md").write_text(format_table(summary) + "\n")
+    print(format_table(summary))
+    print(f"run: {run_dir}")
+    return summary
+
+
+def table(runs: list[str], out: str = "table.md") -> str:
+    """Merge the ``per_seed.json`` of study runs (e.g. one run per method x seed, made in
+    parallel) into one Markdown table per run name, mean ± std over the seeds.
+
+    Args:
+        runs: study run folders (``<runs_root>/medts/<name>/version_K``).
+        out: the Markdown file to write (its ``.json`` twin gets the summaries).
+    """
+    merged: dict = {}
+    for r in runs:
+        f = Path(r) / "per_seed.json"
+        if not f.is_file():
+            raise FileNotFoundError(f"{f}: not a study run folder (no per_seed.json)")
+        group = Path(r).parent.name.split("__")[0]
+        for method, per_seed in json.loads(f.read_text()).items():
+            merged.setdefault(group, {}).setdefault(method, {}).update(per_seed)
+    text, summaries = [], {}
+    for group, results in merged.items():
+        summaries[group] = summarize(results)
+        seeds = {m: sorted(v) for m, v in results.items()}
+        text += [f"### {group} (seeds: {seeds})", "", format_table(summaries[group]), ""]
+        pre = {m: s["pretrain"] for m, s in summaries[group].items() if "pretrain" in s}
+        if pre:
+            text += ["Pretraining actually run (mean over seeds): " + "; ".join(
+                f"{m} {p['epochs'][0]:.1f} epochs / {p['steps'][0]:.0f} steps / {p['seconds'][0]:.0f} s"
+                for m, p in pre.items()), ""]
+    Path(out).write_text("\n".join(text))
+    Path(out).with_suffix(".json").write_text(json.dumps(summaries, indent=1))
+    print("\n".join(text))
+    return "\n".join(text)

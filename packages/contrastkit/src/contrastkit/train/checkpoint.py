@@ -1,0 +1,97 @@
+"""Loading checkpoints without running code, and exporting encoders as safetensors.
+
+Every checkpoint a user points at is read with ``torch.load(..., weights_only=True)``: a crafted
+pickle is refused, never executed. A file that is empty, truncated or not a checkpoint at all
+gets an error naming it and saying what to do, instead of a bare ``EOFError``.
+
+An exported encoder is two files side by side: ``<stem>.safetensors`` (the weights) and
+``<stem>.json`` (``{"class": ..., "config": {...}}``, what is needed to rebuild the module); it
+loads with :func:`load_encoder` without the training code's checkpoints or pickles.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be used, with the path and what to do."""
+
+
+_WHAT_TO_DO = ("delete it and resume from an earlier checkpoint of the run, or start the run again "
+               "without --resume")
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """The dict stored in a Lightning (or plain torch) checkpoint, loaded with ``weights_only=True``.
+
+    Raises :class:`CheckpointError` naming ``path`` when it is missing, empty, truncated, not a
+    torch file, or holds objects that would run code when unpickled.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{path}: the checkpoint is empty (0 bytes; the run was probably killed while "
+                              f"writing it); {_WHAT_TO_DO}")
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as error:
+        if _unsupported(error):  # a class or function: unpickling it could run code
+            raise CheckpointError(f"{path}: refused: it holds Python objects that would run code when loaded "
+                                  f"(only tensors and plain types are accepted). {_unsupported(error)}") from error
+        raise CheckpointError(f"{path}: not a readable checkpoint (corrupt or not a torch file); "
+                              f"{_WHAT_TO_DO}") from error
+    except (EOFError, RuntimeError, zipfile.BadZipFile, OSError, ValueError) as error:
+        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise CheckpointError(f"{path}: not a readable checkpoint (truncated or not a torch file: {detail}); "
+                              f"{_WHAT_TO_DO}") from error
+    if not isinstance(checkpoint, dict):
+        raise CheckpointError(f"{path}: not a checkpoint (holds a {type(checkpoint).__name__}, not a dict)")
+    return checkpoint
+
+
+def _unsupported(error: Exception) -> str:
+    """The line of torch's weights-only error that names the refused global."""
+    lines = [line.strip() for line in str(error).splitlines()
+             if "Unsupported global" in line or "unsupported GLOBAL" in line]
+    return lines[0] if lines else ""
+
+
+def export_encoder(module: nn.Module, path: str | Path, config: dict[str, Any], class_name: str) -> Path:
+    """Write ``module``'s weights to ``path`` (``.safetensors``) and ``{"class", "config"}`` beside it
+    (``.json``); returns the weights' path. ``config`` holds the constructor's plain arguments."""
+    from safetensors.torch import save_file
+
+    path = Path(path).with_suffix(".safetensors")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}
+    save_file(state, str(path))
+    path.with_suffix(".json").write_text(json.dumps({"class": class_name, "config": config}, indent=2))
+    return path
+
+
+def load_encoder(path: str | Path) -> tuple[dict[str, torch.Tensor], str, dict[str, Any]]:
+    """``(state_dict, class_name, config)`` of an encoder written by :func:`export_encoder`."""
+    from safetensors.torch import load_file
+
+    path = Path(path).with_suffix(".safetensors")
+    meta_path = path.with_suffix(".json")
+    for p in (path, meta_path):
+        if not p.is_file():
+            raise CheckpointError(f"{p}: missing (an exported encoder is a .safetensors file and a .json beside it)")
+    try:
+        meta = json.loads(meta_path.read_text())
+        state = load_file(str(path))
+    except Exception as error:  # json, OS and safetensors' own errors alike
+        raise CheckpointError(f"{path}: not a readable exported encoder ({error})") from error
+    if not isinstance(meta, dict) or "class" not in meta or "config" not in meta:
+        raise CheckpointError(f"{meta_path}: expected {{'class': ..., 'config': {{...}}}}")
+    return state, meta["class"], meta["config"]

@@ -1,0 +1,184 @@
+"""Fault probes of the medts app (issue 9): each corrupt input is made here, in tmp_path."""
+
+import gzip
+import re
+import warnings
+
+import numpy as np
+import pytest
+from contrastkit.paths import data_root
+from medts.data import Construction, DataError, Recording, Source, build_set, split_set
+from medts.data.datamodule import MedTSDataModule, loader
+from medts.data.eeg_mne import read_mne
+from medts.data.sampler import HierarchyBatchSampler
+from medts.data.uci_eeg import read_uci_trial
+from medts.data.windows import standardize
+
+EDF = "eeg_arithmetic/Subject00_2.edf"
+UCI = "eeg_smni/SMNI_CMI_TRAIN/co2a0000364/co2a0000364.rd.000.gz"
+
+
+@pytest.fixture(scope="module")
+def real_data():
+    root = data_root()
+    if not (root / "eeg_smni").exists():
+        pytest.fail(f"real data not found at {root}; set CONTRASTKIT_DATA to the shared data folder")
+    return root
+
+
+SYN = {"kind": "synthetic", "synthetic_patients_per_class": 3, "synthetic_seconds": 10.0}
+
+
+def _uci_with(real_data, tmp_path, edit) -> object:
+    with gzip.open(real_data / UCI, "rt") as fh:
+        text = edit(fh.read())
+    bad = tmp_path / "co2a0000364.rd.000.gz"
+    with gzip.open(bad, "wt") as fh:
+        fh.write(text)
+    return bad
+
+
+def test_stale_cache_names_the_differing_fields(tmp_path):
+    """issue 9, item 3: a cache built from another config is an error naming the fields."""
+    cache = str(tmp_path / "cache")
+    MedTSDataModule(Source(**SYN), cache_dir=cache).setup()
+    other = Source(**{**SYN, "synthetic_fs": 128.0})
+    with pytest.raises(DataError, match=r"source.synthetic_fs: 64.0 -> 128.0.*rebuild_cache=True"):
+        MedTSDataModule(other, cache_dir=cache).setup()
+    dm = MedTSDataModule(other, cache_dir=cache, rebuild_cache=True)
+    dm.setup()
+    assert dm.parts["train"].fs == 128.0
+
+
+def test_default_cache_is_under_the_runs_root_per_config(tmp_path):
+    """issue 9, weak: derived data go to <runs_root>/medts/cache/<hash of config>."""
+    a = MedTSDataModule(Source(kind="uci_eeg", root="x"), runs_root=str(tmp_path))
+    b = MedTSDataModule(Source(kind="uci_eeg", root="y"), runs_root=str(tmp_path))
+    assert a.cache_dir.startswith(str(tmp_path / "medts" / "cache")) and a.cache_dir != b.cache_dir
+
+
+def test_truncated_edf_is_an_error(real_data, tmp_path):
+    """issue 9, item 4: a truncated EDF no longer loads with half its samples."""
+    bad = tmp_path / "Subject00_2.edf"
+    raw = (real_data / EDF).read_bytes()
+    bad.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(DataError, match=r"Subject00_2.edf: truncated file: the header declares 62 records"):
+        read_mne(bad, "Subject00", "0")
+
+
+def test_edf_channel_with_digital_min_equal_max_is_an_error(real_data, tmp_path):
+    """issue 9, item 4: undefined scaling (digital min = max) names the file and channel."""
+    raw = bytearray((real_data / EDF).read_bytes())
+    ns = int(raw[252:256])
+    dmin = 256 + ns * (16 + 80 + 8 + 8 + 8)
+    raw[dmin + ns * 8:dmin + ns * 8 + 8] = raw[dmin:dmin + 8]  # channel 0: digital max := digital min
+    bad = tmp_path / "Subject00_2.edf"
+    bad.write_bytes(bytes(raw))
+    with pytest.raises(DataError, match=r"Subject00_2.edf: channel 'EEG Fp1': digital min -32768 >= digital max"):
+        read_mne(bad, "Subject00", "0")
+
+
+def _rec(signal, fs=64.0, pid="p1", label="a"):
+    return Recording(signal.astype(np.float32), fs, pid, label, [f"c{i}" for i in range(signal.shape[1])], f"{pid}.edf")
+
+
+def test_flat_channel_is_zero_not_noise_after_resampling():
+    """issue 9, item 5: a constant channel stays 0 through resampling and z-scoring (and warns)."""
+    x = np.random.default_rng(0).normal(size=(640, 2))
+    x[:, 1] = 1000.1
+    with pytest.warns(UserWarning, match=r"p1.edf: flat channel\(s\) \['c1'\] set to 0"):
+        ds = build_set([_rec(x)], Construction(trial_seconds=5, resample_hz=128))
+    assert np.all(ds.trials[:, :, 1] == 0) and ds.trials[:, :, 0].std() > 0.5
+    with pytest.raises(DataError, match=r"p1.edf: flat channel\(s\) \['c1'\]"):
+        build_set([_rec(x)], Construction(trial_seconds=5, flat="error"))
+
+
+def test_standardize_of_a_float32_constant_is_zero():
+    """issue 9, item 5: the documented 0, not -1."""
+    assert np.all(standardize(np.full((256, 3), 1000.1, dtype=np.float32)) == 0)
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda t: re.sub(r"^0 FP1 3 (\S+)$", r"0 FP1 300 \1", t, count=1, flags=re.MULTILINE),
+     r"line \d+: sample index 300 of channel FP1 is outside 0..255"),
+    (lambda t: re.sub(r"^0 FP1 3 (\S+)$", r"0 FP1 -3 \1", t, count=1, flags=re.MULTILINE),
+     r"line \d+: sample index -3 of channel FP1 is outside"),
+    (lambda t: re.sub(r"^0 FP1 3 (\S+)$", r"0 FP1 2 \1", t, count=1, flags=re.MULTILINE),
+     r"line \d+: sample 2 of channel FP1 is given twice \(first on line \d+\)"),
+    (lambda t: re.sub(r"^0 FP1 3 (\S+)$", r"0 FP1 3 \1 7", t, count=1, flags=re.MULTILINE),
+     r"line \d+: 5 fields; expected 4"),
+    (lambda t: re.sub(r"^0 FP1 3 (\S+)$", r"0 FP1 3 x", t, count=1, flags=re.MULTILINE),
+     r"line \d+: value 'x' is not a number"),
+])
+def test_uci_bad_lines_name_file_and_line(real_data, tmp_path, edit, message):
+    """issue 9, item 8 and weak: bad sample indices and malformed lines name the file and line."""
+    bad = _uci_with(real_data, tmp_path, edit)
+    with pytest.raises(DataError, match="co2a0000364.rd.000.gz: " + message):
+        read_uci_trial(bad)
+
+
+def test_uci_line_number_is_the_file_line(real_data, tmp_path):
+    """issue 9, weak: the line number counts header lines too."""
+    bad = _uci_with(real_data, tmp_path, lambda t: re.sub(r"^0 FP1 3 (\S+)$", r"0 FP1 3 \1 7", t, count=1, flags=re.MULTILINE))
+    with gzip.open(bad, "rt") as fh:
+        lines = fh.read().splitlines()
+    n = next(i + 1 for i, ln in enumerate(lines) if ln.startswith("0 FP1 3 "))
+    with pytest.raises(DataError, match=rf"line {n}: "):
+        read_uci_trial(bad)
+
+
+def test_identical_trials_under_two_ids_across_splits_warn():
+    """issue 9, weak: the same data under two subject ids in two splits is reported."""
+    rng = np.random.default_rng(0)
+    recs = [_rec(rng.normal(size=(640, 2)), pid=f"p{i}", label="ab"[i % 2]) for i in range(10)]
+    recs.append(_rec(recs[0].signal.copy(), pid="copy_of_p0", label="a"))
+    ds = build_set(recs, Construction(trial_seconds=5))
+    apart_seen = False
+    for seed in range(10):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            parts = split_set(ds, seed=seed)
+        where = {ds.patient_names[p]: k for k, v in parts.items() for p in np.unique(v.sample_patient)}
+        apart = where["p0"] != where["copy_of_p0"]
+        text = " ".join(str(w.message) for w in caught if "identical trial" in str(w.message))
+        assert bool(text) == apart and (not apart or ("'p0'" in text and "'copy_of_p0'" in text))
+        apart_seen |= apart
+    assert apart_seen
+
+
+def test_hierarchy_sampler_set_epoch_replays_a_continuing_run():
+    """issue 9, item 6: epoch k after set_epoch(k) on a fresh sampler = the k-th epoch of a continuing one."""
+    trial = np.repeat(np.arange(12), 3)
+    patient = trial // 3
+    going = HierarchyBatchSampler(trial, patient, 8, 2, seed=5)
+    epochs = [list(going) for _ in range(4)]
+    for k in range(4):
+        fresh = HierarchyBatchSampler(trial, patient, 8, 2, seed=5)
+        fresh.set_epoch(k)
+        assert list(fresh) == epochs[k]
+    assert epochs[0] != epochs[3]
+
+
+def test_shuffled_loader_order_depends_on_epoch_not_on_calls():
+    """issue 9, item 6: a new fine-tuning loader at epoch k replays epoch k, not epoch 0."""
+    ds = build_set([_rec(np.random.default_rng(i).normal(size=(640, 2)), pid=f"p{i}") for i in range(2)],
+                   Construction(trial_seconds=5))
+    first = loader(ds, 8, shuffle=True, seed=3)
+    orders = []
+    for e in range(3):
+        first.sampler.set_epoch(e)
+        orders.append(np.concatenate([b["index"].numpy() for b in first]))
+    again = loader(ds, 8, shuffle=True, seed=3)
+    again.sampler.set_epoch(2)
+    assert np.array_equal(np.concatenate([b["index"].numpy() for b in again]), orders[2])
+    assert not np.array_equal(orders[0], orders[2])
+
+
+def test_config_type_error_names_the_field(tmp_path, capsys):
+    """issue 9, item 11: a wrong type in a medts config fails naming the field."""
+    from medts.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["study", "--comet.depth", "ten", "--protocol.seeds", "[0]"])
+    err = capsys.readouterr().err
+    assert "depth" in err and "ten" in err

@@ -1,0 +1,223 @@
+"""Fault probes of motionfc (issue 9): malicious checkpoints, model selection under a time
+budget, the shared simulation cache, malformed trajectory files, resumable shuffling."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+
+class _Payload:
+    """A pickle that creates a marker file when it is unpickled."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+@pytest.fixture
+def malicious(tmp_path):
+    """A checkpoint-looking file whose unpickling would run code, and the marker it would create."""
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.ckpt"
+    torch.save({"state_dict": {}, "hyper_parameters": {}, "payload": _Payload(marker)}, path)
+    return path, marker
+
+
+def test_malicious_pickle_runs_code_when_unpickled(malicious):
+    """issue 9, item 1: the probe is real (an unrestricted load creates the marker)."""
+    path, marker = malicious
+    torch.load(path, weights_only=False)
+    assert marker.exists()
+
+
+def test_malicious_checkpoint_refused_by_every_motionfc_loader(malicious, tmp_path):
+    """issue 9, item 1: evaluate, test --ckpt_path, finetune and load_module refuse it, naming the file."""
+    from motionfc.checkpoints import load_module
+    from motionfc.cli import main
+    from motionfc.method import CausalMotion
+    from motionfc.transfer import finetune
+
+    path, marker = malicious
+    data = ["--num_train", "8", "--num_val", "4", "--num_test", "4", "--num_ref", "4", "--cache_dir", str(tmp_path / "c")]
+    calls = [
+        lambda: main(["evaluate", "--checkpoint", str(path), *data]),
+        lambda: main(["test", "--ckpt_path", str(path), "--root", str(tmp_path / "runs"),
+                      *[a.replace("--", "--data.", 1) if a.startswith("--") else a for a in data]]),
+        lambda: finetune(path, tmp_path / "ft", k=4, epochs=1, num_train=8, num_val=4, num_test=4, num_ref=4,
+                         cache_dir=str(tmp_path / "c")),
+        lambda: load_module(CausalMotion, path),
+    ]
+    for call in calls:
+        with pytest.raises(Exception, match="evil.ckpt") as err:
+            call()
+        assert not isinstance(err.value, SystemExit)
+        assert not marker.exists()
+
+
+def _stgat_run(tmp_path, epochs, max_epochs):
+    """Fit StgatForecaster on a tiny two-environment set for ``max_epochs`` of the ``epochs`` schedule."""
+    from contrastkit.train import make_trainer, seed_everything
+    from motionfc.baselines import FinalStageBest, StgatForecaster
+    from motionfc.data.datamodule import EnvDataModule
+    from motionfc.data.synthetic import scenes_to_windows, style_scenes
+
+    seed_everything(0)
+    dm = EnvDataModule(batch_size=8)
+    cache = tmp_path / "cache"
+    dm.splits = {s: {e: scenes_to_windows(style_scenes(r, s if s != "test" else "val", 16, cache_dir=cache), e)
+                     for e, r in (("a", 0.1), ("b", 0.5))} for s in ("train", "val", "test")}
+    dm.labels = {"a": 0, "b": 1}
+    m = StgatForecaster(epochs=epochs)
+    select = FinalStageBest(tmp_path / "checkpoints" / "best.ckpt")
+    trainer = make_trainer(tmp_path, max_epochs, progress=False, num_sanity_val_steps=0, callbacks=[select])
+    trainer.fit(m, datamodule=dm)
+    return select, trainer
+
+
+def test_stgat_selects_only_among_final_stage_epochs(tmp_path):
+    """issue 9, item 13: no checkpoint of stages 1-2 is ever 'best'; within stage 3 the lowest val ADE wins."""
+    from motionfc.checkpoints import load_checkpoint
+
+    select, _ = _stgat_run(tmp_path, (2, 1, 3), 6)
+    assert select.epoch is not None and select.epoch >= 3  # a stage-3 epoch (0-based 3, 4 or 5)
+    assert load_checkpoint(select.path)["epoch"] == select.epoch
+    logged = [r for r in _csv_rows(tmp_path) if r.get("val/ade")]
+    assert {int(r["epoch"]) for r in logged} == {3, 4, 5}  # stages 1-2 log no forecasting ADE
+    assert select.best == pytest.approx(min(float(r["val/ade"]) for r in logged))
+
+
+def test_stgat_stopped_before_final_stage_selects_nothing(tmp_path):
+    """issue 9, item 13: a run cut before stage 3 (as by --max_minutes) has no 'best' forecaster."""
+    select, _ = _stgat_run(tmp_path, (1, 1, 3), 2)
+    assert select.epoch is None and not select.path.exists()
+
+
+def _csv_rows(run):
+    import csv
+
+    rows = []
+    for f in sorted((run / "logs").glob("csv*/metrics.csv")):
+        with f.open() as fh:
+            rows += list(csv.DictReader(fh))
+    return rows
+
+
+@pytest.mark.realdata
+def test_eth_ucy_metrics_name_the_scored_checkpoint(tmp_path):
+    """issue 9, items 13 and 17: metrics.json names the checkpoint, epoch and stage scored; config.yaml is complete."""
+    import yaml
+    from motionfc.cli import main
+    from motionfc.paths import eth_ucy_root
+
+    eth_root = eth_ucy_root()  # a missing data folder fails with its path (set CONTRASTKIT_DATA)
+
+    args = ["eth-ucy", "--fold", "hotel", "--max_train_scenes", "4", "--runs_root", str(tmp_path), "--root",
+            str(eth_root), "--progress", "false"]
+    full = main([*args, "--epochs", "[1, 1, 2]"])
+    run = next((tmp_path / "motionfc").glob("*/version_0"))
+    assert full["scored_checkpoint"].endswith("best.ckpt") and full["scored_stage"] == 3 and full["scored_epoch"] == 3
+    assert json.loads((run / "metrics.json").read_text())["scored_epoch"] == 3
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    assert cfg["fold"] == "hotel" and cfg["risk"] == "erm" and cfg["model"]["epochs"] == [1, 1, 2]
+    assert cfg["data"]["max_train_scenes"] == 4 and cfg["name"] == run.parent.name
+    cut = main([*args, "--epochs", "[2, 2, 2]", "--max_minutes", "0.00001", "--name", "cut"])
+    assert cut["scored_stage"] == 1 and cut["scored_checkpoint"].endswith("last.ckpt") and cut["best_val_ade"] is None
+
+
+def _write_cache_entry(cache_dir: str, barrier, rounds: int) -> None:
+    from motionfc.data.synthetic import save_npz_atomic, style_scenes
+
+    barrier.wait()
+    data = style_scenes(0.3, "ref", 4, cache_dir=cache_dir)
+    path = next(Path(cache_dir).glob("orca_*.npz"))  # the entry (not the other writer's temporary file)
+    for _ in range(rounds):
+        save_npz_atomic(path, scenes=data)
+
+
+def test_two_processes_write_one_cache_entry(tmp_path):
+    """issue 9, item 15: concurrent writers of the simulation cache never fail nor leave partial files."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(2)
+    procs = [ctx.Process(target=_write_cache_entry, args=(str(tmp_path), barrier, 30)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0, 0]
+    files = sorted(tmp_path.iterdir())
+    assert len(files) == 1 and files[0].suffix == ".npz"  # no temporary file left behind
+    with np.load(files[0]) as f:
+        assert f["scenes"].shape == (4, 2, 20, 2)
+
+
+def test_cache_writer_interrupted_by_another_writer(tmp_path, monkeypatch):
+    """issue 9, item 15: a second writer finishing while the first is mid-write does not break the first."""
+    import motionfc.data.synthetic as syn
+
+    real, calls = np.savez_compressed, []
+
+    def savez_then_other_writer(file, **arrays):
+        real(file, **arrays)
+        if not calls:
+            calls.append(1)
+            syn.style_scenes(0.3, "ref", 4, cache_dir=tmp_path)  # the other writer, same entry
+
+    monkeypatch.setattr(syn.np, "savez_compressed", savez_then_other_writer)
+    data = syn.style_scenes(0.3, "ref", 4, cache_dir=tmp_path)
+    assert calls and data.shape == (4, 2, 20, 2) and len(list(tmp_path.iterdir())) == 1
+
+
+def test_eth_ucy_duplicate_row_names_frame_pedestrian_and_line(tmp_path):
+    """issue 9, weak: a pedestrian twice in one frame names the frame, the pedestrian and the lines."""
+    from motionfc.data.eth_ucy import read_tracks
+
+    path = tmp_path / "dup.txt"
+    path.write_text("10\t1\t0.0\t0.0\n10\t2\t1.0\t1.0\n20\t1\t0.1\t0.0\n10\t2\t1.5\t1.0\n")
+    with pytest.raises(ValueError, match=r"dup.txt:4: pedestrian 2 appears twice in frame 10 \(first at line 2\)"):
+        read_tracks(path)
+
+
+def test_trajnetpp_non_integer_frame_is_an_error(tmp_path):
+    """issue 9, weak: a Trajnet++ frame 10.5 is an error with file and line, not truncated to 10."""
+    from motionfc.data.trajnetpp import read_ndjson
+
+    path = tmp_path / "frac.ndjson"
+    rows = [{"scene": {"id": 0, "p": 1, "s": 0, "e": 20}}, {"track": {"f": 0, "p": 1, "x": 0.0, "y": 0.0}},
+            {"track": {"f": 10.5, "p": 1, "x": 0.0, "y": 0.0}}]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    with pytest.raises(ValueError, match=r"frac.ndjson:3: field 'f' must be an integer, got 10.5"):
+        read_ndjson(path)
+
+
+def test_fresh_loader_at_epoch_k_replays_epoch_k(tmp_path):
+    """issue 9, item 6: a resumed fit's new loader, set to epoch k, yields the order of epoch k."""
+    from lightning.fabric.utilities.data import _set_sampler_epoch
+    from motionfc.data.datamodule import StyleDataModule
+
+    def orders(dm, epochs):
+        out = []
+        loaders = dm.train_dataloader()
+        for e in epochs:
+            for dl in loaders.flattened:
+                _set_sampler_epoch(dl, e)  # what Lightning's fit loop does before each epoch
+            out.append({env: torch.cat([b["obs"][:, 0, 0] for b in dl]) for env, dl in loaders.iterables.items()})
+        return out
+
+    kw = {"num_train": 24, "num_val": 4, "num_test": 4, "num_ref": 4, "batch_size": 5, "cache_dir": str(tmp_path)}
+    a = StyleDataModule(**kw)
+    a.setup()
+    continuing = orders(a, [0, 1, 2])
+    b = StyleDataModule(**kw)
+    b.setup()
+    resumed = orders(b, [2])[0]
+    for env in continuing[2]:
+        torch.testing.assert_close(resumed[env], continuing[2][env])
+        assert not torch.equal(continuing[0][env], continuing[2][env])  # epochs do differ

@@ -1,0 +1,166 @@
+"""Fault probes of seqrec (issue 9): hostile checkpoints, sparse and huge item ids, NaN timestamps,
+a checkpoint scored on the wrong data, silent reader filters, inexact resume."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+import pytest
+import torch
+from seqrec.cli import main
+from seqrec.config import DataConfig, ModelConfig, TrainConfig
+from seqrec.data import SeqRecDataModule, read_inter_file, read_sequence_file
+from seqrec.runner import fit_run
+
+SYNTH = {"num_users": 150, "num_items": 40, "num_topics": 4, "seed": 0}
+DATA = DataConfig(dataset="synthetic", batch_size=64, synthetic=SYNTH)
+TINY = ModelConfig(method="sasrec", hidden=16, inner=32)
+
+
+def _train(root, name="f", epochs=1, resume=False):
+    train = TrainConfig(max_epochs=epochs, patience=50, root=str(root), name=name, threads=1, progress=False,
+                        resume=resume)
+    return fit_run(DATA, TINY, train)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    run_dir, _ = _train(tmp_path_factory.mktemp("runs"))
+    return run_dir / "checkpoints" / "last.ckpt"
+
+
+class _Payload:
+    """Unpickling this object creates ``marker`` (what an attacker's code would do)."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return open, (self.marker, "w")
+
+
+@pytest.mark.parametrize("command", ["test", "evaluate"])
+def test_checkpoint_that_runs_code_is_refused(tmp_path, command):
+    """issue 9, item 1: every seqrec command taking a checkpoint loads it with weights_only=True."""
+    marker, path = tmp_path / "pwned", tmp_path / "evil.ckpt"
+    torch.save({"hyper_parameters": {"_class_name": "SASRec", "num_items": 3}, "state_dict": {},
+                "payload": _Payload(str(marker))}, path)
+    with pytest.raises(ValueError, match=re.escape(str(path)) + ".*weights_only=True"):
+        main([command, "--checkpoint", str(path)])
+    assert not marker.exists()
+
+
+def test_damaged_checkpoint_names_the_file(tmp_path):
+    """issue 9, item 1 (and 12 for seqrec's own loader): a zero-byte file is a named error, not EOFError."""
+    path = tmp_path / "empty.ckpt"
+    path.write_bytes(b"")
+    with pytest.raises(ValueError, match=re.escape(str(path))):
+        main(["test", "--checkpoint", str(path)])
+
+
+def test_sparse_item_ids_are_remapped_and_stored_with_the_run(tmp_path):
+    """issue 9, item 9: one id of 10^9 no longer sizes the item table; the mapping is kept."""
+    path = tmp_path / "sparse.txt"
+    path.write_text("1 5 1000000000 7 5\n2 7 5 1000000000\n3 1000000000 7 5 7\n")
+    data = read_sequence_file(path)
+    assert data.num_items == 3 and data.item_ids.tolist() == [5, 7, 1000000000]
+    assert [s.tolist() for s in data.sequences] == [[1, 3, 2, 1], [2, 1, 3], [3, 2, 1, 2]]
+    dm = SeqRecDataModule(str(path))
+    assert dm.num_items == 3 and dm.item_ids == [5, 7, 1000000000]
+    run_dir, _ = fit_run(DataConfig(dataset=str(path)), ModelConfig(method="popularity"),
+                         TrainConfig(root=str(tmp_path / "runs"), name="sparse", progress=False))
+    assert json.loads((run_dir / "item_ids.json").read_text()) == [5, 7, 1000000000]
+
+
+def test_sparse_inter_ids_are_remapped(tmp_path):
+    """issue 9, item 9: the .inter reader renumbers integer ids densely too."""
+    path = tmp_path / "s.inter"
+    path.write_text("user_id:token\titem_id:token\n" + "".join(f"u\t{i}\n" for i in (10**12, 3, 10**12)))
+    data = read_inter_file(path)
+    assert data.num_items == 2 and data.item_ids.tolist() == [3, 10**12]
+    assert data.sequences[0].tolist() == [2, 1, 2]
+
+
+@pytest.mark.parametrize("suffix, text, line", [
+    (".txt", "1 1 2 3\n2 4 99999999999999999999 5\n", 2),
+    (".inter", "user_id:token\titem_id:token\n1\t2\n1\t99999999999999999999\n1\t3\n", 3),
+])
+def test_item_id_beyond_int64_names_file_and_line(tmp_path, suffix, text, line):
+    """issue 9, item 9: an id above int64 is an error with file and line, not a bare OverflowError."""
+    path = tmp_path / f"big{suffix}"
+    path.write_text(text)
+    reader = read_sequence_file if suffix == ".txt" else read_inter_file
+    with pytest.raises(ValueError, match=re.escape(f"{path}:{line}:") + ".*64-bit"):
+        reader(path)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_non_finite_timestamp_names_file_and_line(tmp_path, value):
+    """issue 9, item 10: a NaN timestamp would leave that user's items in file order."""
+    path = tmp_path / "t.inter"
+    path.write_text(f"user_id:token\titem_id:token\ttimestamp:float\n1\t1\t3\n1\t2\t{value}\n1\t3\t1\n")
+    with pytest.raises(ValueError, match=re.escape(f"{path}:3:") + ".*not finite"):
+        read_inter_file(path)
+
+
+def test_checkpoint_is_scored_on_its_own_dataset(checkpoint, capsys):
+    """issue 9, item 16: without --data the checkpoint's dataset is used, and the output names it."""
+    got = main(["test", "--checkpoint", str(checkpoint)])
+    out = capsys.readouterr().out
+    assert "trained on synthetic" in out and "scored on synthetic {'num_users': 150" in out
+    assert 0.0 <= got["test/HR@20"] <= 1.0
+    saved = json.loads((checkpoint.parents[1] / "metrics.json").read_text())
+    assert saved["dataset"] == "synthetic" and got["test/HR@20"] == pytest.approx(saved["test/HR@20"], abs=1e-6)
+
+
+def test_checkpoint_on_other_data_needs_the_flag(checkpoint):
+    """issue 9, item 16: other data than the checkpoint's is an error unless asked for."""
+    other = json.dumps({"dataset": "synthetic", "batch_size": 64, "synthetic": {**SYNTH, "seed": 1}})
+    with pytest.raises(ValueError, match="trained on synthetic .* --other_data"):
+        main(["test", "--checkpoint", str(checkpoint), "--data", other])
+    got = main(["evaluate", "--checkpoint", str(checkpoint), "--data", other, "--other_data", "true"])
+    assert 0.0 <= got["test/HR@20"] <= 1.0
+    wider = json.dumps({"dataset": "synthetic", "synthetic": {**SYNTH, "num_items": 50}})
+    with pytest.raises(ValueError, match="scores 40 items but .* has 50"):
+        main(["test", "--checkpoint", str(checkpoint), "--data", wider, "--other_data", "true"])
+
+
+def test_reader_filters_are_logged_and_recorded(tmp_path, caplog):
+    """issue 9, weak: the ReadReport counts are shown (logger seqrec) and stored in metrics.json."""
+    path = tmp_path / "s.txt"
+    path.write_text("1 1 2 3\n\n2 4 5\n   \n3 2 3 4 5\n4 1 5 2\n")
+    caplog.set_level(logging.INFO, logger="seqrec")
+    run_dir, _ = fit_run(DataConfig(dataset=str(path)), ModelConfig(method="popularity"),
+                         TrainConfig(root=str(tmp_path / "runs"), name="s", progress=False))
+    lines = [r.getMessage() for r in caplog.records if r.name == "seqrec"]
+    assert lines == [f"read {path}: 3 users, 5 items; 2 blank lines skipped, 1 users too short dropped"]
+    saved = json.loads((run_dir / "metrics.json").read_text())
+    assert (saved["read/blank_lines"], saved["read/short_users"], saved["read/users"]) == (2, 1, 3)
+
+
+def test_fresh_loader_replays_the_epoch_it_is_set_to():
+    """issue 9, item 6: epoch k's order does not depend on how many epochs the loader has served."""
+    def rows(loader):
+        return torch.cat([b["input"][:, 0] for b in loader]).tolist()
+
+    continuing = SeqRecDataModule("synthetic", batch_size=16, synthetic=SYNTH, seed=3).train_dataloader()
+    orders = []
+    for epoch in range(3):
+        continuing.sampler.set_epoch(epoch)
+        orders.append(rows(continuing))
+    assert orders[0] != orders[2]
+    fresh = SeqRecDataModule("synthetic", batch_size=16, synthetic=SYNTH, seed=3).train_dataloader()
+    fresh.sampler.set_epoch(2)
+    assert rows(fresh) == orders[2]
+
+
+@pytest.mark.slow
+def test_resumed_fit_ends_like_an_uninterrupted_one(tmp_path):
+    """issue 9, item 6: 2 epochs + resume to 3 gives the metrics of 3 epochs in one go."""
+    _, whole = _train(tmp_path, "whole", epochs=3)
+    _train(tmp_path, "parts", epochs=2)
+    _, resumed = _train(tmp_path, "parts", epochs=3, resume=True)
+    for k in ("test/HR@20", "test/NDCG@20", "test/HR@5"):
+        assert resumed[k] == pytest.approx(whole[k], abs=1e-7), k
