@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 import torch
+from contrastkit.train import set_threads
 from seqrec.baselines import CL4SRec, SASRec
 from seqrec.data import SeqRecDataModule
 from seqrec.evaluate import evaluate_scores
@@ -82,7 +83,7 @@ def main() -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--write-readme", action="store_true")
     args = p.parse_args()
-    torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     dev = torch.device(args.device)
 
     dm = SeqRecDataModule(args.dataset, train_form=args.train_form, batch_size=args.batch_size, seed=0)

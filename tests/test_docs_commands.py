@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = sorted(p.parent.name for p in (ROOT / "apps").glob("*/pyproject.toml"))
-FENCE = re.compile(r"```(?:bash|sh|console)?\n(.*?)```", re.S)
+FENCE = re.compile(r"```(?:bash|sh|console)?\n(.*?)```", re.DOTALL)
 # commands that do not take --print_config (they print help or act on nothing)
 NOT_PARSED = {"--help", "-h"}
 

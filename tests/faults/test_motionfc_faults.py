@@ -221,3 +221,29 @@ def test_fresh_loader_at_epoch_k_replays_epoch_k(tmp_path):
     for env in continuing[2]:
         torch.testing.assert_close(resumed[env], continuing[2][env])
         assert not torch.equal(continuing[0][env], continuing[2][env])  # epochs do differ
+
+
+def test_eth_ucy_resume_with_another_fold_or_risk_is_refused(tmp_path, monkeypatch):
+    """issue 9, item 17: resuming an eth/ERM run as hotel or IRM is refused, naming the field; the run is untouched."""
+    import contrastkit.train.trainer as trainer_module
+    from contrastkit.train import ResumeError
+    from motionfc.cli import main
+
+    def killed_after_first_checkpoint(trainer, module, datamodule=None, *, run_dir, **kw):
+        (run_dir / "checkpoints").mkdir(parents=True)
+        (run_dir / "checkpoints" / "last.ckpt").write_bytes(b"a checkpoint")
+        raise KeyboardInterrupt  # the user's Ctrl-C after the first epoch
+
+    monkeypatch.setattr(trainer_module, "fit_resumable", killed_after_first_checkpoint)
+    args = ["eth-ucy", "--fold", "eth", "--risk", "erm", "--name", "run", "--runs_root", str(tmp_path),
+            "--root", str(tmp_path / "no_data")]
+    with pytest.raises(KeyboardInterrupt):
+        main(args)
+    run = tmp_path / "motionfc" / "run" / "version_0"
+    config = (run / "config.yaml").read_text()
+    for change, message in ((["--fold", "hotel"], r"fold: 'eth' -> 'hotel'"), (["--risk", "irm"], r"risk: 'erm' -> 'irm'"),
+                            (["--epochs", "[150, 50, 150]"], "only lengthen the last stage")):
+        with pytest.raises(ResumeError, match=message):
+            main([*args, *change, "--resume"])
+    assert (run / "config.yaml").read_text() == config and not (run / "metrics.json").exists()
+    assert [p.name for p in run.parent.iterdir()] == ["version_0"]

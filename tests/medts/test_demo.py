@@ -43,3 +43,19 @@ def test_figures_of_a_finished_run(tmp_path):
     assert all((tmp_path / "fig" / p.split("/")[-1]).stat().st_size > 1000 for p in paths)
     with pytest.raises(FileNotFoundError, match="no pretraining checkpoint"):
         main(["figures", str(tmp_path), str(tmp_path / "fig2")])
+
+
+def test_levels_table_and_resume(tmp_path, capsys):
+    """`medts levels` (was scripts/synthetic_levels.py): one row per variant, plots per pretraining,
+    and a resume that skips finished variants."""
+    args = ["levels", "--seeds", "[0]", "--epochs", "1", "--variants", "[random, ts2vec]", "--runs_root", str(tmp_path)]
+    results = main(args)
+    run = tmp_path / "medts/levels/version_0"
+    assert set(results) == {"random", "ts2vec"} and all(0 <= r[0]["sample/accuracy"] <= 1 for r in results.values())
+    table = (run / "table.md").read_text()
+    assert "| random (no pretraining) |" in table and "| ts2vec (S + O) |" in table and "±" not in table
+    assert (run / "ts2vec/seed0/plots/loss_per_level.png").stat().st_size > 1000
+    stamp = (run / "ts2vec/seed0/pretrain/checkpoints/last.ckpt").stat().st_mtime_ns
+    assert main([*args, "--resume"]) == results
+    assert (run / "ts2vec/seed0/pretrain/checkpoints/last.ckpt").stat().st_mtime_ns == stamp
+    assert f"run: {run}" in capsys.readouterr().out

@@ -103,3 +103,24 @@ def test_study_and_report_are_subcommands(tmp_path, capsys):
     readme.write_text("x\n<!-- begin:spurious -->\nold\n<!-- end:spurious -->\n")
     blocks = main(["report", "--spurious_runs", f"[ERM={metrics}]", "--readme", str(readme), "--docs", str(tmp_path)])
     assert "| ERM | 7 | 0.500 / 1.000 |" in blocks["spurious"] and "| ERM | 7 |" in readme.read_text()
+
+
+def test_fit_stopped_and_resumed_ends_like_an_uninterrupted_fit(tmp_path):
+    """issue 9, item 6: ``motionfc fit`` stopped after a checkpoint (fewer epochs) and continued with
+    ``--resume`` ends with the metrics of the uninterrupted fit, through the app's CLI."""
+    common = ["--config", str(CONFIGS / "style_irm_modular.yaml"), "--data.num_train", "32", "--data.num_val", "16",
+              "--data.num_test", "8", "--data.num_ref", "8", "--data.cache_dir", str(tmp_path / "c"),
+              "--trainer.enable_progress_bar", "false", "--root", str(tmp_path), "--model.epochs", "[1, 1, 1, 1]"]
+    main(["fit", *common, "--name", "full", "--trainer.max_epochs", "4"])
+    main(["fit", *common, "--name", "cut", "--trainer.max_epochs", "2"])  # the "kill": stopped after epoch 2
+    main(["fit", *common, "--name", "cut", "--trainer.max_epochs", "4", "--resume"])
+    full, cut = (json.loads((tmp_path / "motionfc" / n / "version_0" / "metrics.json").read_text()) for n in ("full", "cut"))
+    assert full["epochs_run"] == cut["epochs_run"] == 4 and not (tmp_path / "motionfc" / "cut" / "version_1").exists()
+    for key in ("val/ade", "val/fde", "train/loss_epoch", "train/risk_epoch", "train/style_epoch"):
+        assert cut[key] == full[key], key
+    # the loss plot splits the curve by stage (P3..P6 logged as a `stage` column)
+    from contrastkit.train.plots import loss_curves, read_logged_rows
+
+    labels = [label for label, _, _ in loss_curves(read_logged_rows(tmp_path / "motionfc" / "cut" / "version_0"),
+                                                   ["train/loss_step"])]
+    assert labels == [f"train/loss_step (stage {k})" for k in (3, 4, 5, 6)]

@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from motionfc.metrics import AdeFde, ade_fde
+from motionfc.metrics import DisplacementError, ade_fde
 
 
 def test_ade_fde_match_loop_and_accumulate():
@@ -16,10 +16,11 @@ def test_ade_fde_match_loop_and_accumulate():
     fde_ref = sum(math.dist(pred[i, -1].tolist(), fut[i, -1].tolist()) for i in range(7)) / 7
     ade, fde = ade_fde(pred, fut)
     assert (ade, fde) == pytest.approx((ade_ref, fde_ref), rel=1e-6)
-    m = AdeFde()
-    m.update(pred[:3], fut[:3])
-    m.update(pred[3:], fut[3:])
-    got = m.compute()
-    assert (got[0].item(), got[1].item()) == pytest.approx((ade_ref, fde_ref), rel=1e-6)
+    got = []
+    for m in (DisplacementError(), DisplacementError(final=True)):
+        m.update(pred[:3], fut[:3])
+        m.update(pred[3:], fut[3:])
+        got.append(m.compute().item())
+    assert got == pytest.approx([ade_ref, fde_ref], rel=1e-6)
     with pytest.raises(ValueError, match=r"\(N, T, 2\)"):
         ade_fde(pred, fut[:, :5])

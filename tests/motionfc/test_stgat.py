@@ -48,12 +48,27 @@ def test_fit_on_a_fold_with_the_spurious_feature(eth_root, tmp_path, risk, weigh
 
 @pytest.mark.realdata
 def test_eth_ucy_command_resumes(eth_root, tmp_path):
+    """issue 9, items 6 and 17: a run stopped after its checkpoint and resumed with ``--resume`` ends with
+    the numbers of the uninterrupted run; a resume may lengthen the last stage, never change the fold,
+    the risk or the first stages; the run writes its plots."""
+    from contrastkit.train import ResumeError
     from motionfc.cli import main
 
-    args = ["eth-ucy", "--fold", "hotel", "--max_train_scenes", "4", "--runs_root", str(tmp_path), "--root", str(eth_root)]
-    first = main([*args, "--epochs", "[1, 1, 1]"])
+    args = ["eth-ucy", "--fold", "hotel", "--max_train_scenes", "4", "--runs_root", str(tmp_path), "--root",
+            str(eth_root), "--progress", "false"]
+    full = main([*args, "--epochs", "[1, 1, 2]", "--name", "full"])
+    first = main([*args, "--epochs", "[1, 1, 1]", "--name", "cut"])  # the "kill": stopped one epoch short
     assert first["epochs_run"] == 3 and np.isfinite(first["ade"])
-    second = main([*args, "--epochs", "[1, 1, 2]", "--resume", "true"])
+    second = main([*args, "--epochs", "[1, 1, 2]", "--name", "cut", "--resume"])
     assert second["epochs_run"] == 4  # one more epoch on top of the three of the first call
-    runs = list((tmp_path / "motionfc").glob("*/version_*"))
+    for key in ("ade", "fde", "best_val_ade", "scored_epoch", "scored_stage"):
+        assert second[key] == full[key], key
+    runs = sorted((tmp_path / "motionfc" / "cut").glob("version_*"))
     assert len(runs) == 1 and (runs[0] / "metrics.json").is_file()
+    assert (runs[0] / "plots" / "loss.png").stat().st_size > 0 and (runs[0] / "plots" / "predictions.png").is_file()
+    for change, field in ((["--risk", "irm"], "risk"), (["--fold", "eth"], "fold")):
+        with pytest.raises(ResumeError, match=field):
+            main([*args, "--epochs", "[1, 1, 2]", "--name", "cut", "--resume", *change])
+    with pytest.raises(ResumeError, match="only lengthen the last stage"):
+        main([*args, "--epochs", "[2, 1, 2]", "--name", "cut", "--resume"])
+    assert len(list((tmp_path / "motionfc" / "cut").glob("version_*"))) == 1

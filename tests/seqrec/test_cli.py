@@ -56,6 +56,8 @@ def test_fit_of_mclrec_ends_with_the_short_run_warning(tmp_path, capsys):
     data = '{"dataset": "synthetic", "batch_size": 64, "synthetic": {"num_users": 80, "num_items": 20, "num_topics": 4}}'
     main(["fit", "--data", data, "--model.method", "mclrec", "--model.hidden", "8", "--model.inner", "16",
           "--model.augmenter_hidden", "[4]", "--train.max_epochs", "1", "--train.root", str(tmp_path),
-          "--train.progress", "false"])
-    last = capsys.readouterr().out.strip().splitlines()[-1]
-    assert last.startswith("note: MCLRec learns slowly at first") and "not yet measured" in last
+          "--progress", "false"])
+    note, last = capsys.readouterr().out.strip().splitlines()[-2:]
+    assert note.startswith("note: MCLRec learns slowly at first") and "not yet measured" in note
+    run = tmp_path / "seqrec" / "synthetic" / "version_0"
+    assert last == f"run: {run}  metrics: {run / 'metrics.json'}"  # the closing line of every command

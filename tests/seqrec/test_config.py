@@ -38,3 +38,14 @@ def test_naming_rule():
     assert not names & {"tau", "lam", "beta", "gamma", "use_reg"}
     assert {"temperature", "lambda_cl", "lambda_cl1", "lambda_cl2", "lambda_reg"} <= names
     assert "lambda_reg: weight γ" in ModelConfig.__doc__  # the paper's symbol in the help
+
+
+def test_data_settings_are_the_data_modules_arguments():
+    """issue 10, item 1: DataConfig repeats no default: it is SeqRecDataModule's __init__ (less seed)."""
+    from seqrec.config import DataConfig
+    from seqrec.data import SeqRecDataModule
+
+    init = inspect.signature(SeqRecDataModule.__init__).parameters
+    expected = {n: p.default for n, p in init.items() if n not in ("self", "seed")}
+    assert {f.name: f.default for f in fields(DataConfig)} == expected
+    assert "eval_batch_size: users per evaluation batch." in DataConfig.__doc__

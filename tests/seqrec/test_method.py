@@ -117,3 +117,21 @@ def test_bad_configuration():
         _model(meta_loop="double")
     with pytest.raises(ValueError, match="augmenter_hidden"):
         MCLRec(20, hidden=HID, heads=2, augmenter_hidden=())
+
+
+def test_mclrec_logs_through_the_shared_base_and_stops_on_a_non_finite_loss(monkeypatch, tmp_path):
+    """issue 10, item 2: the methods' one training base is contrastkit.train.ContrastiveModule
+    (no app-local log_losses); MCLRec's manual loop is checked like every other loss."""
+    import lightning as L
+    from contrastkit.train import ContrastiveModule, NonFiniteLossError
+    from seqrec.data import SeqRecDataModule
+    from seqrec.method import MCLRec
+    from seqrec.module import SeqRecModule
+
+    assert issubclass(SeqRecModule, ContrastiveModule) and "log_losses" not in vars(SeqRecModule)
+    dm = SeqRecDataModule("synthetic", batch_size=16, synthetic={"num_users": 40, "num_items": 20, "num_topics": 2})
+    model = MCLRec(20, hidden=8, inner=16, augmenter_hidden=(4,))
+    monkeypatch.setattr(MCLRec, "rec_loss", lambda self, h, batch: h.sum() * float("nan"))
+    trainer = L.Trainer(fast_dev_run=1, logger=False, enable_progress_bar=False, default_root_dir=tmp_path)
+    with pytest.raises(NonFiniteLossError, match="train loss is nan at epoch 0"):
+        trainer.fit(model, datamodule=dm)

@@ -40,4 +40,4 @@ for cfg in $CONFIGS; do
 done
 wait
 runs=$(ls -d "$OUT"/runs/medts/*__*__*/version_* | sort -V | paste -sd, -)
-$MEDTS table "[$runs]" --out "$OUT/table.md"
+$MEDTS table "[$runs]" --out "$OUT/table.md" --runs_root "$OUT/runs"

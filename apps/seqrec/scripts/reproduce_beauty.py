@@ -27,6 +27,7 @@ import re
 import sys
 from pathlib import Path
 
+from contrastkit.train import ResumeError, set_threads
 from seqrec.config import DataConfig, ModelConfig, TrainConfig
 from seqrec.runner import fit_run, popularity_metrics
 
@@ -88,6 +89,7 @@ def main() -> None:
     p.add_argument("--dataset", default="Beauty")
     p.add_argument("--write-readme", action="store_true")
     args = p.parse_args()
+    set_threads(args.threads)
 
     methods = args.methods.split(",")
     minutes = [float(m) for m in args.max_minutes.split(",")] if args.max_minutes else [None]
@@ -105,11 +107,16 @@ def main() -> None:
         budget = _duration(mins)
         name = f"reproduce_{args.dataset.lower()}_{method}"
         train = TrainConfig(max_epochs=args.max_epochs, patience=args.patience, name=name, root=args.root,
-                            resume=True, accelerator="gpu" if args.device == "cuda" else "cpu",
-                            threads=args.threads, val_check_interval=args.val_every, max_time=budget,
-                            progress=sys.stderr.isatty())
+                            accelerator="gpu" if args.device == "cuda" else "cpu",
+                            val_check_interval=args.val_every, max_time=budget)
         print(f"== {method}: {name} (budget {budget or 'none'}, device {args.device})", flush=True)
-        run_dir, metrics = fit_run(data, ModelConfig(method=method), train)
+        try:  # continue the run a budget stopped, else start one
+            run_dir, metrics = fit_run(data, ModelConfig(method=method), train, resume=True,
+                                       progress=sys.stderr.isatty())
+        except ResumeError as error:
+            if "no run of" not in str(error):
+                raise
+            run_dir, metrics = fit_run(data, ModelConfig(method=method), train, progress=sys.stderr.isatty())
         saved = json.loads((run_dir / "metrics.json").read_text())
         label = {"sasrec": "SASRec (ours, CE)", "cl4srec": "CL4SRec (ours)", "mclrec": "MCLRec (ours)"}[method]
         rows[label] = {c: metrics.get(f"test/{c}") for c in COLS}

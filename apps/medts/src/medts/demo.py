@@ -1,5 +1,5 @@
 """``medts demo``: COMET on the synthetic cohort, linear probe and one fine-tuning setting, in a
-few minutes on two CPU cores; writes ``runs/medts/demo/version_K/`` and prints a metrics table.
+few minutes on two CPU cores; writes ``runs/medts/demo/version_K/`` (with ``plots/``) and prints a metrics table.
 
 The demo's encoder is the TS2Vec architecture at reduced width and depth (so that it runs in
 minutes on a CPU); the configs for the real data use the paper's 64 / 320 / 10.
@@ -11,14 +11,14 @@ import time
 from functools import partial
 
 import torch
-from contrastkit.train import new_run_dir, save_config, write_metrics
+from contrastkit.train import announce_run, failure_marked, open_run, write_metrics
 
 from medts.data.build import Construction
 from medts.data.datamodule import MedTSDataModule
 from medts.data.sources import Source
 from medts.evaluate import run_finetune, run_linear_probe
-from medts.figures import write_figures
 from medts.method import COMET
+from medts.plots import write_figures
 from medts.study import pretrain
 
 
@@ -48,7 +48,6 @@ def demo(
     depth: int = 6,
     batch_size: int = 64,
     seed: int = 0,
-    threads: int = 2,
     progress: bool = True,
 ) -> dict:
     """Pretrain COMET on synthetic patients, linear probe, fine-tune on a label fraction; print a table.
@@ -58,27 +57,30 @@ def demo(
         patients_per_class / seconds: the synthetic cohort (2 classes, 4 channels, 64 Hz).
         pretrain_epochs / finetune_epochs / finetune_fraction / finetune_lr: the protocol's budget.
         output_dims / hidden_dims / depth: the encoder's size.
-        threads: torch CPU threads (2, the cores of the reference machine; use 1 on a machine
-            that is busy with other jobs, where OpenMP threads wait for each other).
+        batch_size / seed: the batches; ``seed`` also draws the cohort, the split and the weights.
+        progress: show progress bars.
+
+    CPU threads: ``medts demo --threads N`` (default: the cores this process may use).
     """
-    torch.set_num_threads(threads)
     t0 = time.time()
     dm = demo_data(patients_per_class, seconds, batch_size, seed)
     model = partial(COMET, output_dims=output_dims, hidden_dims=hidden_dims, depth=depth)
-    run_dir = new_run_dir(runs_root, "medts", "demo")
-    save_config(run_dir, {"data": dict(dm.hparams), "comet": dict(model.keywords), "pretrain_epochs": pretrain_epochs,
-                          "finetune_epochs": finetune_epochs, "finetune_fraction": finetune_fraction, "seed": seed})
-    module = pretrain(dm, model, seed, run_dir / "pretrain", pretrain_epochs, progress)
-    embed = lambda x: module.embed(torch.from_numpy(x))
-    metrics: dict = {"linear": run_linear_probe(embed, dm.parts, seed)}
-    metrics[f"finetune_{finetune_fraction:g}"] = run_finetune(
-        module.export_encoder(), dm.parts, run_dir / "finetune", finetune_fraction, "sample", seed, finetune_epochs,
-        finetune_lr, batch_size, progress=progress)
-    metrics["seconds"] = time.time() - t0
-    write_metrics(run_dir, metrics)
-    write_figures(run_dir / "plots", run_dir / "pretrain", module, dm.parts["test"])
+    run_dir = open_run(runs_root, "medts", "demo", {
+        "data": dict(dm.hparams), "comet": dict(model.keywords), "pretrain_epochs": pretrain_epochs,
+        "finetune_epochs": finetune_epochs, "finetune_fraction": finetune_fraction, "finetune_lr": finetune_lr,
+        "seed": seed, "progress": progress})
+    with failure_marked(run_dir):
+        module = pretrain(dm, model, seed, run_dir / "pretrain", pretrain_epochs, progress)
+        embed = lambda x: module.embed(torch.from_numpy(x))
+        metrics: dict = {"linear": run_linear_probe(embed, dm.parts, seed)}
+        metrics[f"finetune_{finetune_fraction:g}"] = run_finetune(
+            module.export_encoder(), dm.parts, run_dir / "finetune", finetune_fraction, "sample", seed,
+            finetune_epochs, finetune_lr, batch_size, progress=progress)
+        metrics["seconds"] = time.time() - t0
+        write_metrics(run_dir, metrics)
+        write_figures(run_dir / "plots", run_dir / "pretrain", module.averaged_encoder(), dm.parts["test"], "demo")
     print(table(metrics))
-    print(f"run: {run_dir}")
+    announce_run(run_dir)
     return metrics
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from contrastkit.eval import classification_metrics, linear_probe
-from contrastkit.train import fit_resumable, make_trainer
+from contrastkit.train import fit_resumable, load_checkpoint, make_trainer, plot_loss_curves
 
 from medts.data.datamodule import loader
 from medts.data.hierarchy import HierarchicalSet
@@ -73,17 +73,18 @@ def run_finetune(
     progress: bool = False,
 ) -> dict[str, float]:
     """Fine-tune ``encoder`` (None: from scratch) on ``fraction`` of the training labels, keep the
-    epoch with the best validation macro-F1, and score it on the test patients."""
+    epoch with the best validation macro-F1, and score it on the test patients; the loss curve
+    goes to ``run_dir/plots/loss.png``."""
     torch.manual_seed(seed)
     train = label_fraction(parts["train"], fraction, label_by, seed)
-    module = FineTuner(len(train.class_names), encoder, encoder_kwargs, lr=lr)
+    module = FineTuner(len(train.class_names), encoder, encoder_kwargs, train.class_names, lr=lr)
     trainer = make_trainer(run_dir, epochs, monitor="val/macro_f1", mode="max", progress=progress,
                            num_sanity_val_steps=0)
     best = fit_resumable(trainer, module, run_dir=run_dir,
                          train_dataloaders=loader(train, batch_size, shuffle=True, seed=seed),
                          val_dataloaders=loader(parts["val"], 512))
-    state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
-    module.load_state_dict(state)
+    module.load_state_dict(load_checkpoint(best)["state_dict"])
+    plot_loss_curves(run_dir, columns=["train/loss_step"], title=f"fine-tuning on {fraction:g} of the labels")
     module.to("cuda" if torch.cuda.is_available() else "cpu")
     out = score(parts["test"], module.predict_proba(all_samples(parts["test"])))
     out["train_samples"] = float(train.n_samples)

@@ -3,40 +3,48 @@ the checkpoint with the best validation macro-F1 is the one tested (COMET's prot
 
 from __future__ import annotations
 
-import lightning as L
 import numpy as np
 import torch
 import torch.nn.functional as F
 from contrastkit.eval import classification_metrics
+from contrastkit.train import ContrastiveModule
 from torch import Tensor
 
 from medts.models.encoder import TSEncoder, max_pool_time
 from medts.models.heads import ClassifierHead
 
 
-class FineTuner(L.LightningModule):
+class FineTuner(ContrastiveModule):
     """``(B, T, C)`` -> class logits via max-pooled encoder features and the official head.
 
     Args:
+        n_classes: number of classes.
         encoder: a pretrained encoder (copied in), or None for a fresh one (supervised baseline).
         encoder_kwargs: the fresh encoder's arguments (input_dims, output_dims, hidden_dims, depth).
+            The checkpoint records the encoder's full configuration here either way, so that
+            ``medts predict`` rebuilds it from the checkpoint alone.
+        class_names: the class of each output (written by ``medts predict``); default
+            ``class0, class1, ...``.
+        lr / weight_decay: AdamW.
     """
 
     def __init__(self, n_classes: int, encoder: TSEncoder | None = None, encoder_kwargs: dict | None = None,
-                 lr: float = 1e-4, weight_decay: float = 0.0) -> None:
-        super().__init__()
-        self.save_hyperparameters(ignore=["encoder"])
+                 class_names: list[str] | None = None, lr: float = 1e-4, weight_decay: float = 0.0) -> None:
+        super().__init__(lr=lr, weight_decay=weight_decay)
+        if class_names is not None and len(class_names) != n_classes:
+            raise ValueError(f"class_names has {len(class_names)} names for {n_classes} classes")
         self.encoder = encoder if encoder is not None else TSEncoder(**(encoder_kwargs or {}))
+        self.save_hyperparameters({"n_classes": n_classes, "encoder_kwargs": self.encoder.config(),
+                                   "class_names": list(class_names or [f"class{k}" for k in range(n_classes)]),
+                                   "lr": lr, "weight_decay": weight_decay})
         self.head = ClassifierHead(self.encoder.output_dims, n_classes)
         self._val: list[tuple[Tensor, Tensor]] = []
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(max_pool_time(self.encoder(x, mask="all_true")))
 
-    def training_step(self, batch, batch_idx):
-        loss = F.cross_entropy(self(batch["x"]), batch["label"])
-        self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["x"]))
-        return loss
+    def compute_losses(self, batch: dict, stage: str) -> dict[str, Tensor]:
+        return {"loss": F.cross_entropy(self(batch["x"]), batch["label"])}
 
     def validation_step(self, batch, batch_idx):
         self._val.append((self(batch["x"]).softmax(-1).float().cpu(), batch["label"].cpu()))
@@ -58,6 +66,3 @@ class FineTuner(L.LightningModule):
                          for i in range(0, len(x), batch_size)])
         self.train(was)
         return out.numpy()
-
-    def configure_optimizers(self):
-        return torch.optim.AdamW(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)

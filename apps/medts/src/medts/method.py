@@ -37,7 +37,7 @@ from medts.losses import (
     observation_loss,
     sample_loss,
 )
-from medts.models.encoder import DETERMINISTIC_MASKS, TSEncoder, max_pool_time
+from medts.models.encoder import DETERMINISTIC_MASKS, TSEncoder, embed_samples
 from medts.views import stacked_masks
 
 LEVELS = ("patient", "trial", "sample", "observation")
@@ -102,16 +102,9 @@ class EncoderPretraining(ContrastiveModule):
         average itself is kept frozen, so its copy must be switched back to requiring gradients)."""
         return copy.deepcopy(self.averaged_encoder()).requires_grad_(True)
 
-    @torch.no_grad()
     def embed(self, x: Tensor, batch_size: int = 256) -> Tensor:
         """Sample embeddings ``(N, output_dims)``: max-pool over time of the averaged encoder, eval mode."""
-        enc = self.averaged_encoder()
-        was = enc.training
-        enc.eval()
-        out = torch.cat([max_pool_time(enc(x[i:i + batch_size].to(self.device), mask="all_true"))
-                         for i in range(0, len(x), batch_size)])
-        enc.train(was)
-        return out
+        return embed_samples(self.averaged_encoder(), x, batch_size)
 
 
 class COMET(EncoderPretraining):

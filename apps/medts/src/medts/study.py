@@ -9,6 +9,12 @@ checks their types (a wrong one is an error naming the field):
 
     medts study --config apps/medts/configs/eeg_smni.yaml --protocol.seeds [0] --comet.depth 4
     medts table "[runs/medts/eeg_smni/version_0]" --out table.md
+
+A study's run directory holds ``<method>/seed<k>/`` (``pretrain/`` and ``finetune_<fraction>/``
+sub-runs with their checkpoints, logs and ``plots/``), ``per_seed.json`` (the finished pairs),
+``table.md`` and ``metrics.json``. ``checkpoints/progress.ckpt`` records the finished pairs: with
+``--resume`` a killed study skips them and its unfinished sub-runs continue from their
+``last.ckpt``; a resume with other settings is refused, naming the fields.
 """
 
 from __future__ import annotations
@@ -22,13 +28,22 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-from contrastkit.train import fit_resumable, make_trainer, new_run_dir, save_config, write_metrics
+from contrastkit.train import (
+    announce_run,
+    failure_marked,
+    fit_resumable,
+    load_checkpoint,
+    make_trainer,
+    open_run,
+    write_metrics,
+)
 
 from medts.baselines import METHODS, SimCLR, TS2Vec
 from medts.data.datamodule import MedTSDataModule
 from medts.evaluate import mean_std, run_finetune, run_linear_probe
 from medts.method import COMET, EncoderPretraining
 from medts.models.encoder import TSEncoder
+from medts.plots import write_figures
 
 
 @dataclass
@@ -93,6 +108,8 @@ def run_method(dm: MedTSDataModule, method: str, model: Callable[[int], Any], pr
         module = pretrain(dm, model, seed, run_dir / "pretrain", proto.pretrain_epochs, proto.progress,
                           proto.pretrain_max_minutes, proto.val_every)
         out["pretrain"] = module.pretrain_stats
+        write_figures(run_dir / "plots", run_dir / "pretrain", module.averaged_encoder(), parts["test"],
+                      f"{method}, seed {seed}")
         if proto.linear_probe:
             out["linear"] = run_linear_probe(lambda x: module.embed(torch.from_numpy(x)), parts, seed)
     for frac in proto.fractions:
@@ -119,15 +136,17 @@ def summarize(results: dict) -> dict:
 
 def format_table(summary: dict, metrics=("sample/accuracy", "sample/f1", "sample/auroc", "patient/accuracy",
                                          "patient/f1")) -> str:
-    """A Markdown table: one row per method and setting, mean ± std per metric (in %)."""
+    """A Markdown table: one row per method and setting, mean ± std per metric (in %; the value
+    alone for one seed)."""
     head = "| method | setting | seeds | " + " | ".join(metrics) + " |"
     lines = [head, "|" + " --- |" * (len(metrics) + 3)]
     for method, settings in summary.items():
         for setting, m in settings.items():
             if metrics[0] not in m:
                 continue
-            cells = [f"{100 * m[k][0]:.1f} ± {100 * m[k][1]:.1f}" if k in m else "" for k in metrics]
             n = int(m["n_seeds"][0]) if "n_seeds" in m else ""
+            cells = ["" if k not in m else f"{100 * m[k][0]:.1f}" if n == 1 else f"{100 * m[k][0]:.1f} ± {100 * m[k][1]:.1f}"
+                     for k in metrics]
             lines.append(f"| {method} | {setting} | {n} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -162,7 +181,8 @@ def study(
         protocol: methods, seeds, label fractions, epochs.
         name: run name: the run goes to ``<runs_root>/medts/<name>/version_K``.
         runs_root: the run root.
-        resume: continue the newest run of that name (finished method x seed pairs are kept).
+        resume: continue the newest run of that name (finished method x seed pairs are kept, the
+            others continue from their last checkpoint); refused when the settings differ.
         prepare_only: read the raw files, write the data cache, print its summary and stop.
     """
     data = data or MedTSDataModule()
@@ -173,44 +193,72 @@ def study(
         summary = {k: v.summary() for k, v in data.parts.items()}
         print(json.dumps({"cache_dir": data.cache_dir, "parts": summary}, indent=1))
         return summary
-    run_dir = new_run_dir(runs_root, "medts", name, resume=resume)
-    save_config(run_dir, {"data": dict(data.hparams), "protocol": asdict(protocol),
-                          **{m: _settings(models[m]) for m in protocol.methods}})
-    write_metrics(run_dir, {"data": {k: v.summary() for k, v in data.parts.items()}})
-    done_file = run_dir / "per_seed.json"
-    results: dict = json.loads(done_file.read_text()) if done_file.exists() else {}
-    for method in protocol.methods:
-        for seed in protocol.seeds:
-            if str(seed) in results.get(method, {}):
-                continue  # finished before an interruption
-            t0 = time.time()
-            res = run_method(data, method, models[method], protocol, seed, run_dir / method / f"seed{seed}")
-            res["seconds"] = {"wall": time.time() - t0}
-            results.setdefault(method, {})[str(seed)] = res
-            done_file.write_text(json.dumps(results, indent=1))
-            print(f"[medts] {method} seed {seed}: " + ", ".join(
-                f"{s} f1={m['sample/f1']:.3f}" for s, m in res.items() if "sample/f1" in m), flush=True)
-    summary = summarize(results)
-    write_metrics(run_dir, {"per_seed": results, "summary": summary})
-    (run_dir / "table.md").write_text(format_table(summary) + "\n")
+    config = {"data": dict(data.hparams), "protocol": asdict(protocol),
+              **{m: _settings(models[m]) for m in protocol.methods}}
+    run_dir = open_run(runs_root, "medts", name, config, resume=resume)
+    with failure_marked(run_dir):
+        write_metrics(run_dir, {"data": {k: v.summary() for k, v in data.parts.items()}})
+        progress = run_dir / "checkpoints" / "progress.ckpt"
+        results: dict = load_checkpoint(progress)["per_seed"] if resume else {}
+        save_progress(progress, results)  # from here on the run is resumable
+        for method in protocol.methods:
+            for seed in protocol.seeds:
+                if str(seed) in results.get(method, {}):
+                    continue  # finished before an interruption
+                t0 = time.time()
+                res = run_method(data, method, models[method], protocol, seed, run_dir / method / f"seed{seed}")
+                res["seconds"] = {"wall": time.time() - t0}
+                results.setdefault(method, {})[str(seed)] = res
+                (run_dir / "per_seed.json").write_text(json.dumps(results, indent=1))
+                save_progress(progress, results)
+                print(f"[medts] {method} seed {seed}: " + ", ".join(
+                    f"{s} f1={m['sample/f1']:.3f}" for s, m in res.items() if "sample/f1" in m), flush=True)
+        summary = summarize(results)
+        write_metrics(run_dir, {"per_seed": results, "summary": summary})
+        (run_dir / "table.md").write_text(format_table(summary) + "\n")
     print(format_table(summary))
-    print(f"run: {run_dir}")
+    announce_run(run_dir)
     return summary
 
 
-def table(runs: list[str], out: str = "table.md") -> str:
-    """Merge the ``per_seed.json`` of study runs (e.g. one run per method x seed, made in
-    parallel) into one Markdown table per run name, mean ± std over the seeds.
+def save_progress(path: Path, results: dict) -> None:
+    """``{"per_seed": results}`` (plain types: it loads with ``weights_only=True``), written atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save({"per_seed": results}, tmp)
+    tmp.replace(path)
+
+
+def table(runs: list[str], out: str | None = None, name: str = "table", runs_root: str = "runs") -> str:
+    """Merge study runs (``per_seed.json``) into one mean ± std table per run name.
+
+    E.g. one study run per method x seed, made in parallel; writes ``table.md`` and ``table.json``
+    (the summaries) in ``<runs_root>/medts/<name>/version_K``.
 
     Args:
         runs: study run folders (``<runs_root>/medts/<name>/version_K``).
-        out: the Markdown file to write (its ``.json`` twin gets the summaries).
+        out: also write the Markdown here (its ``.json`` twin gets the summaries).
+        name / runs_root: the run directory.
     """
+    for r in runs:
+        if not (Path(r) / "per_seed.json").is_file():
+            raise FileNotFoundError(f"{Path(r) / 'per_seed.json'}: not a study run folder (no per_seed.json)")
+    run_dir = open_run(runs_root, "medts", name, {"runs": [str(r) for r in runs], "out": out})
+    with failure_marked(run_dir):
+        text, summaries = _merged_table(runs)
+        for path in [run_dir / "table.md", *([Path(out)] if out else [])]:
+            path.write_text(text)
+            path.with_suffix(".json").write_text(json.dumps(summaries, indent=1))
+    print(text)
+    announce_run(run_dir)
+    return text
+
+
+def _merged_table(runs: list[str]) -> tuple[str, dict]:
+    """The Markdown of :func:`table` and the summaries per run name."""
     merged: dict = {}
     for r in runs:
         f = Path(r) / "per_seed.json"
-        if not f.is_file():
-            raise FileNotFoundError(f"{f}: not a study run folder (no per_seed.json)")
         group = Path(r).parent.name.split("__")[0]
         for method, per_seed in json.loads(f.read_text()).items():
             merged.setdefault(group, {}).setdefault(method, {}).update(per_seed)
@@ -224,7 +272,4 @@ def table(runs: list[str], out: str = "table.md") -> str:
             text += ["Pretraining actually run (mean over seeds): " + "; ".join(
                 f"{m} {p['epochs'][0]:.1f} epochs / {p['steps'][0]:.0f} steps / {p['seconds'][0]:.0f} s"
                 for m, p in pre.items()), ""]
-    Path(out).write_text("\n".join(text))
-    Path(out).with_suffix(".json").write_text(json.dumps(summaries, indent=1))
-    print("\n".join(text))
-    return "\n".join(text)
+    return "\n".join(text), summaries

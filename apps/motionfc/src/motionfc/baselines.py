@@ -20,17 +20,18 @@ from pathlib import Path
 
 import lightning as L
 import torch
+from contrastkit.train.module import ContrastiveModule
 from lightning.pytorch.callbacks import Callback
 from torch import Tensor
 
-from motionfc.metrics import AdeFde
+from motionfc.metrics import displacement_metrics, log_displacement, update_displacement
 from motionfc.models.stgat import STGAT
 from motionfc.risks import even_odd_risks, irm_penalty, vrex_penalty
 
 RISKS = ("erm", "irm", "vrex")
 
 
-class StgatForecaster(L.LightningModule):
+class StgatForecaster(ContrastiveModule):
     """STGAT with ERM / IRM / v-REx across environments (``batch`` = ``{env: scene batch}``).
 
     Loss per step: ``sum_e R_e`` (ERM), ``sum_e [R_e + lambda_penalty * ||grad_w R_e||^2]`` (IRMv1,
@@ -48,14 +49,14 @@ class StgatForecaster(L.LightningModule):
     def __init__(self, risk: str = "erm", lambda_penalty: float = 0.0, unbiased: bool = True,
                  epochs: tuple[int, int, int] = (150, 100, 150), extra_channels: int = 0, lr: float = 1e-3,
                  obs_len: int = 8, fut_len: int = 12, noise_dim: int = 16) -> None:
-        super().__init__()
+        super().__init__(lr=lr)
         if risk not in RISKS:
             raise ValueError(f"risk must be one of {RISKS}; got {risk!r}")
         if lambda_penalty < 0 or len(epochs) != 3 or min(epochs) < 0:
             raise ValueError(f"need lambda_penalty >= 0 and three non-negative stage lengths; got {lambda_penalty}, {epochs}")
         self.save_hyperparameters()
         self.net = STGAT(obs_len, fut_len, extra_channels, noise_dim=noise_dim)
-        self.ade_fde = AdeFde()
+        self.displacement = displacement_metrics()
 
     def stage(self) -> int:
         """The stage (1, 2 or 3) of the current epoch."""
@@ -85,7 +86,8 @@ class StgatForecaster(L.LightningModule):
                 for g in opt.param_groups:
                     g["lr"] = 5e-3
 
-    def training_step(self, batch: dict[str, dict[str, Tensor]], batch_idx: int) -> Tensor:
+    def compute_losses(self, batch: dict[str, dict[str, Tensor]], stage: str) -> dict[str, Tensor]:
+        """``{"loss"}`` of one training step over ``{env: scene batch}`` in the current STGAT stage."""
         hp, stage = self.hparams, self.stage()
         risks = []
         for b in batch.values():
@@ -101,36 +103,28 @@ class StgatForecaster(L.LightningModule):
         loss = risks.sum()
         if hp.risk == "vrex" and hp.lambda_penalty and len(risks) > 1:
             loss = loss + hp.lambda_penalty * vrex_penalty(risks)
-        self.log("train/loss", loss, batch_size=len(risks), on_step=False, on_epoch=True, prog_bar=True)
-        return loss
+        return {"loss": loss}
+
+    def training_step(self, batch: dict[str, dict[str, Tensor]], batch_idx: int) -> Tensor:
+        self.log("stage", float(self.stage()), on_step=True, on_epoch=False)  # loss curves split by stage
+        return self.log_losses(self.compute_losses(batch, "train"), "train", len(batch))
 
     def predict_abs(self, b: dict[str, Tensor]) -> Tensor:
         rel = self.net(self.inputs(b), b["seq_start_end"], 3)
         return b["obs"][:, -1:, :] + rel.cumsum(1)
 
-    def _eval(self, b: dict[str, Tensor]) -> None:
-        self.ade_fde.update(self.predict_abs(b), b["fut"])
-
     def validation_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
         if self.stage() == 3:  # stages 1 and 2 do not forecast: nothing to select on
-            self._eval(batch)
+            update_displacement(self, "val", self.predict_abs(batch), batch["fut"])
 
     def test_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
-        self._eval(batch)
-
-    def _log(self, stage: str) -> None:
-        if stage == "val" and self.stage() < 3:
-            return
-        ade, fde = self.ade_fde.compute()
-        self.log(f"{stage}/ade", ade.float(), prog_bar=True)
-        self.log(f"{stage}/fde", fde.float())
-        self.ade_fde.reset()
+        update_displacement(self, "test", self.predict_abs(batch), batch["fut"])
 
     def on_validation_epoch_end(self) -> None:
-        self._log("val")
+        log_displacement(self, "val")
 
     def on_test_epoch_end(self) -> None:
-        self._log("test")
+        log_displacement(self, "test")
 
 
 class FinalStageBest(Callback):

@@ -23,33 +23,33 @@ def demo(runs_root: str = "runs", num_train: int = 1000, num_val: int = 100, num
         progress: show Lightning's progress bar while training (a line per step of the demo and
             per training stage is always printed).
     """
+    from contrastkit.train import announce_run, failure_marked, open_run
+
+    t0 = time.time()
+    config = {"command": "demo", "runs_root": runs_root, "name": name, "num_train": num_train, "num_val": num_val,
+              "num_test": num_test, "num_ref": num_ref, "seed": seed,
+              "epochs": [epochs_p3, epochs_p4, epochs_p5, epochs_p6], "cache_dir": cache_dir, "progress": progress}
+    run = open_run(runs_root, "motionfc", name, config)
+    with failure_marked(run):
+        metrics = _demo(run, config, t0, progress)
+    announce_run(run)
+    return metrics
+
+
+def _demo(run, config: dict, t0: float, progress: bool) -> dict:
+    """The demo's work in its run directory ``run`` (see :func:`demo`)."""
     import torch
-    from contrastkit.train import (
-        new_run_dir,
-        plot_embeddings,
-        plot_loss_curves,
-        save_config,
-        seed_everything,
-        write_metrics,
-    )
+    from contrastkit.train import plot_embeddings, plot_loss_curves, seed_everything, write_metrics
 
     from motionfc.data.datamodule import StyleDataModule
     from motionfc.plots import plot_scenes
     from motionfc.study import example_predictions, format_table, score, train_method
 
-    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
-    t0 = time.time()
-    config = {"command": "demo", "runs_root": runs_root, "name": name, "num_train": num_train, "num_val": num_val,
-              "num_test": num_test, "num_ref": num_ref, "seed": seed,
-              "epochs": [epochs_p3, epochs_p4, epochs_p5, epochs_p6], "cache_dir": cache_dir, "progress": progress}
-    run = new_run_dir(runs_root, "motionfc", name)
-    save_config(run, config)
+    seed, epochs = config["seed"], tuple(config["epochs"])
     print(f"motionfc demo: run {run}; simulating the eight ORCA styles (cached after the first run)", flush=True)
     seed_everything(seed)
-    dm = StyleDataModule(num_train=num_train, num_val=num_val, num_test=num_test, num_ref=num_ref, seed=seed,
-                         cache_dir=cache_dir)
+    dm = StyleDataModule(**{k: config[k] for k in ("num_train", "num_val", "num_test", "num_ref", "seed", "cache_dir")})
     dm.setup()
-    epochs = (epochs_p3, epochs_p4, epochs_p5, epochs_p6)
     models = {}
     for method in ("erm", "modular"):
         print(f"motionfc demo: training {method} ({time.time() - t0:.0f} s)", flush=True)
@@ -77,7 +77,8 @@ def demo(runs_root: str = "runs", num_train: int = 1000, num_val: int = 100, num
                 "style 0.7 (extrapolation): observed, truth (dashed), predictions")
     for m in models:
         try:
-            plot_loss_curves(run / m, run / "plots" / f"loss_{m}.png")
+            plot_loss_curves(run / m, run / "plots" / f"loss_{m}.png", columns=["train/loss_epoch"],
+                             title=f"{m}: training loss per stage")
         except (FileNotFoundError, ValueError, KeyError):
             pass  # no CSV log to plot (e.g. zero epochs)
     enc = models["modular"].model.style_encoder
@@ -88,6 +89,6 @@ def demo(runs_root: str = "runs", num_train: int = 1000, num_val: int = 100, num
             labs += [float(env)] * w.num_scenes
     plot_embeddings(torch.cat(embs).numpy(), labs, run / "plots" / "style_embeddings.png", "style embeddings (test)")
     (run / "table.md").write_text(table + "\n")
-    print(f"run: {run}  ({time.time() - t0:.0f} s)")
+    print(f"motionfc demo: done in {time.time() - t0:.0f} s")
     metrics["run_dir"] = str(run)
     return json.loads(json.dumps(metrics))

@@ -53,8 +53,11 @@ def _lowshot_ade(module, dm) -> dict:
 
 def _eth_ucy_job(job: dict) -> dict:
     """One run of the ETH/UCY grid (in its own process, one thread)."""
-    os.environ["OMP_NUM_THREADS"] = "1"
+    from contrastkit.train import set_threads
+
     from motionfc.cli import eth_ucy
+
+    set_threads(1)  # one process per run, one thread each
 
     t = time.time()
     try:
@@ -99,7 +102,6 @@ class Study:
         from motionfc.study import score, train_method
         from motionfc.transfer import finetune, refine_batch
 
-        torch.set_num_threads(1)
         root = Path(out)
         root.mkdir(parents=True, exist_ok=True)
         summary_path = root / "summary.json"
@@ -168,14 +170,12 @@ class Study:
             study: the ``motionfc study style`` output folder.
             seeds: the seeds whose checkpoints are scored.
         """
-        import torch
 
         from motionfc.checkpoints import load_module
         from motionfc.data.datamodule import StyleDataModule
         from motionfc.evaluate import errors_per_env, style_table
         from motionfc.method import CausalMotion
 
-        torch.set_num_threads(1)
         root = Path(study)
         cfg = json.loads((root / "summary.json").read_text())["args"]
         dm = StyleDataModule(num_train=cfg["num_train"], num_val=cfg["num_val"], num_test=cfg["num_test"],
@@ -216,14 +216,12 @@ class Study:
             seed: training seed.
             lowshot: also fine-tune IRM + modular to style 0.6 with these K (modulator only and all).
         """
-        import torch
         from contrastkit.train import seed_everything
 
         from motionfc.data.datamodule import StyleDataModule
         from motionfc.study import score, train_method
         from motionfc.transfer import finetune
 
-        torch.set_num_threads(1)
         dm = StyleDataModule(num_train=1000, num_val=200, num_test=500, num_ref=64, seed=0)
         dm.setup()
         root = Path(out)

@@ -26,11 +26,11 @@ the very scenes being scored (kept only as an ablation).
 
 from __future__ import annotations
 
-import lightning as L
 import torch
+from contrastkit.train.module import ContrastiveModule
 from torch import Tensor
 
-from motionfc.metrics import AdeFde
+from motionfc.metrics import displacement_metrics, log_displacement, update_displacement
 from motionfc.models.modular import ModularForecaster
 from motionfc.risks import even_odd_risks, irm_penalty, vrex_penalty
 from motionfc.style_loss import style_contrastive_loss
@@ -39,7 +39,7 @@ STYLE_SOURCES = ("reference", "observed", "leak")
 FINETUNE_MODES = ("", "all", "integ+", "integ", "decoder")
 
 
-class CausalMotion(L.LightningModule):
+class CausalMotion(ContrastiveModule):
     """Modular (or plain, ``modular=False``) MLP forecaster with staged training.
 
     Loss (paper eq. 7, per step): ``sum_e R_e + lambda_irm * sum_e ||grad_w R_e||^2`` (IRMv1, P3)
@@ -87,7 +87,7 @@ class CausalMotion(L.LightningModule):
         self.contrast_only: set[str] = set()  # environments that only feed the style loss (fine-tuning)
         self.reference_styles: dict[int, Tensor] = {}
         self._fitting = False
-        self.ade_fde = AdeFde()
+        self.displacement = displacement_metrics()
 
     # ---- stages -----------------------------------------------------------------------
     def stage(self, epoch: int | None = None) -> str:
@@ -233,11 +233,8 @@ class CausalMotion(L.LightningModule):
         for opt, step in zip(opts, self._stepping(stage)):
             if step:
                 opt.step()
-        n = sum(len(b["seq_start_end"]) for b in batch.values())
-        for k, v in losses.items():
-            self.log(f"train/{k}", v.detach(), batch_size=n, on_step=False, on_epoch=True, prog_bar=k == "loss")
-        self.log("stage", float("3456".index(stage[1])) + 3, on_step=False, on_epoch=True)
-        return losses["loss"].detach()
+        self.log("stage", float(stage[1]), on_step=True, on_epoch=False)  # loss curves split by stage
+        return self.log_losses(losses, "train", sum(len(b["seq_start_end"]) for b in batch.values())).detach()
 
     # ---- evaluation -------------------------------------------------------------------
     def predict_abs(self, batch: dict[str, Tensor], style: Tensor | None = None, use_eval_style: bool = True) -> Tensor:
@@ -253,29 +250,20 @@ class CausalMotion(L.LightningModule):
     def on_test_epoch_start(self) -> None:
         self._refresh_references()
 
-    def _eval_step(self, batch) -> None:
-        self.ade_fde.update(self.predict_abs(batch), batch["fut"])
-
     def validation_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
-        self._eval_step(batch)
+        update_displacement(self, "val", self.predict_abs(batch), batch["fut"])
 
     def test_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
-        self._eval_step(batch)
+        update_displacement(self, "test", self.predict_abs(batch), batch["fut"])
 
-    def _log_eval(self, stage: str) -> None:
-        ade, fde = self.ade_fde.compute()
-        self.log(f"{stage}/ade", ade.float(), prog_bar=True)
-        self.log(f"{stage}/fde", fde.float())
-        self.ade_fde.reset()
+    def on_test_epoch_end(self) -> None:
+        log_displacement(self, "test")
 
     def on_validation_epoch_end(self) -> None:
-        self._log_eval("val")
+        log_displacement(self, "val")
         dm = getattr(self.trainer, "datamodule", None)
         if self.stage() == "P4" and dm is not None and {"train", "val"} <= set(getattr(dm, "splits", {})):
             from motionfc.evaluate import style_error_rate
 
             err = style_error_rate(self.model.style_encoder, dm.splits["train"], dm.splits["val"], dm.labels)
             self.log("val/style_error", err)
-
-    def on_test_epoch_end(self) -> None:
-        self._log_eval("test")

@@ -24,23 +24,45 @@ def ade_fde(pred: Tensor, fut: Tensor) -> tuple[float, float]:
     return err.mean().item(), err[:, -1].mean().item()
 
 
-
-class AdeFde(Metric):
-    """ADE / FDE accumulated over batches: sums over pedestrians (DDP-reducible), ``compute()`` ->
-    ``(ade, fde)``. ``update(pred, fut)`` takes ``(N, T, 2)`` absolute positions."""
+class DisplacementError(Metric):
+    """ADE (``final=False``) or FDE (``final=True``) accumulated over batches in float64: sums
+    over pedestrians (DDP-reducible), ``compute()`` -> the mean over every pedestrian seen.
+    ``update(pred, fut)`` takes ``(N, T, 2)`` absolute positions."""
 
     full_state_update = False
 
-    def __init__(self) -> None:
+    def __init__(self, final: bool = False) -> None:
         super().__init__()
-        for name in ("ade_sum", "fde_sum", "peds"):
-            self.add_state(name, default=torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
+        self.final = final
+        self.add_state("total", default=torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state("peds", default=torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
 
     def update(self, pred: Tensor, fut: Tensor) -> None:
         err = displacement_errors(pred.double(), fut.double())
-        self.ade_sum += err.mean(dim=1).sum()
-        self.fde_sum += err[:, -1].sum()
+        self.total += (err[:, -1] if self.final else err.mean(dim=1)).sum()
         self.peds += err.shape[0]
 
-    def compute(self) -> tuple[Tensor, Tensor]:
-        return self.ade_sum / self.peds, self.fde_sum / self.peds
+    def compute(self) -> Tensor:
+        return (self.total / self.peds).float()
+
+
+def displacement_metrics() -> torch.nn.ModuleDict:
+    """``{stage: {"ade", "fde"}}`` metric objects for ``val`` and ``test`` (one per stage, as
+    Lightning wants), updated by a LightningModule's steps and logged with :func:`log_displacement`."""
+    return torch.nn.ModuleDict({stage: torch.nn.ModuleDict({"ade": DisplacementError(), "fde": DisplacementError(True)})
+                                for stage in ("val", "test")})
+
+
+def update_displacement(module, stage: str, pred: Tensor, fut: Tensor) -> None:
+    """Add one batch's ``(N, T, 2)`` predictions and truths to ``module.displacement[stage]``."""
+    for metric in module.displacement[stage].values():
+        metric.update(pred, fut)
+
+
+def log_displacement(module, stage: str) -> None:
+    """Log ``module.displacement[stage]`` as ``{stage}/ade`` and ``{stage}/fde`` at an epoch's end
+    (one value over every environment's loader; Lightning computes and resets the metric objects).
+    The steps update them; nothing is logged when no step did."""
+    for name, metric in module.displacement[stage].items():
+        if metric.update_called:
+            module.log(f"{stage}/{name}", metric, prog_bar=name == "ade")

@@ -34,7 +34,7 @@ class Popularity:
 class SASRec(SeqRecModule):
     """SASRec trained on the next-item loss alone (see :class:`SeqRecModule` for arguments)."""
 
-    def compute_losses(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+    def compute_losses(self, batch: dict[str, Tensor], stage: str = "train") -> dict[str, Tensor]:
         h, _ = self.encode(batch)
         return {"loss": self.rec_loss(h, batch)}
 
@@ -62,7 +62,7 @@ class CL4SRec(SeqRecModule):
         self.lambda_cl, self.temperature, self.sim = lambda_cl, temperature, sim
         self.ratios = {"crop_keep": crop_keep, "mask_ratio": mask_ratio, "reorder_ratio": reorder_ratio}
 
-    def compute_losses(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+    def compute_losses(self, batch: dict[str, Tensor], stage: str = "train") -> dict[str, Tensor]:
         x, n = batch["input"], batch["length"]
         v1, n1, v2, n2 = two_views(x, n, distinct=False, **self.ratios)
         h, (r1, r2) = self.encode(batch, (v1, n1), (v2, n2))

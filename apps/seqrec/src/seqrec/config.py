@@ -9,7 +9,7 @@ classes' typed, documented ``__init__`` arguments, which own each setting's name
 from __future__ import annotations
 
 import inspect
-from dataclasses import asdict, dataclass, field, make_dataclass
+from dataclasses import asdict, dataclass, make_dataclass
 from typing import Any
 
 from seqrec.baselines import CL4SRec, SASRec
@@ -69,34 +69,42 @@ def _model_config() -> type:
 ModelConfig = _model_config()
 
 
-@dataclass
-class DataConfig:
-    """Which sequences and how they are served (see :class:`seqrec.data.SeqRecDataModule`).
+def _data_config() -> type:
+    """``DataConfig``: the ``__init__`` arguments of :class:`SeqRecDataModule` (but ``seed``, which is
+    the run's ``train.seed``), with its types, defaults and descriptions (one name, one default)."""
+    params = [p for n, p in inspect.signature(SeqRecDataModule.__init__, eval_str=True).parameters.items()
+              if n not in ("self", "seed")]
+    config = make_dataclass("DataConfig", [(p.name, p.annotation, p.default) for p in params])
+    config.__module__ = __name__
+    docs = _arg_docs(SeqRecDataModule)
+    config.__doc__ = ("Which sequences and how they are served: the arguments of\n"
+                      ":class:`seqrec.data.SeqRecDataModule`, which owns each name, default and description.\n\n"
+                      "Args:\n" + "\n".join(f"    {p.name}: {docs.get(p.name, '')}" for p in params) + "\n")
+    return config
 
-    Args:
-        dataset: "synthetic", a seqrec_5core name (Beauty, Sports_and_Outdoors, Toys_and_Games, Yelp) or a .txt/.inter path.
-        max_len: maximum input length (paper 50).
-        train_form: "shifted" (one row per user) or "prefix" (one row per prefix).
-        batch_size: training rows per batch (paper 256).
-        eval_batch_size: users per evaluation batch.
-        synthetic: keyword arguments of seqrec.data.make_synthetic (dataset synthetic).
-    """
 
-    dataset: str = "synthetic"
-    max_len: int = 50
-    train_form: str = "shifted"
-    batch_size: int = 256
-    eval_batch_size: int = 1024
-    synthetic: dict[str, Any] = field(default_factory=dict)
+DataConfig = _data_config()
 
 
 @dataclass
 class TrainConfig:
     """Training loop: epochs, early stopping, seed, run directory, device.
 
-    ``max_time`` ("DD:HH:MM:SS") is a wall-clock budget over all resumed parts of the run
-    (Lightning's Timer); ``val_check_interval`` validates every fraction of an epoch (float) or
-    every n batches (int); ``threads`` sets torch's intra-op threads (CPU).
+    ``--resume``, ``--threads`` and ``--progress`` are the command's own flags, spelled as in
+    every app (``--threads`` is handled by ``contrastkit.train.run_cli``).
+
+    Args:
+        max_epochs: the most epochs to train (may grow on --resume).
+        patience: validations without a better ``monitor`` before early stopping.
+        monitor: the validation metric that picks best.ckpt and stops early.
+        seed: seed of the weights, the augmentations and the training order.
+        root: the runs folder; the run is ``<root>/seqrec/<name>/version_K``.
+        name: the run name.
+        accelerator: Lightning's accelerator ("auto", "cpu", "gpu").
+        precision: Lightning's precision ("32-true", "bf16-mixed").
+        limit_train_batches: fraction (float) or number (int) of training batches per epoch.
+        val_check_interval: validate every fraction of an epoch (float) or every n batches (int).
+        max_time: wall-clock budget "DD:HH:MM:SS" over all resumed parts of the run (Lightning's Timer).
     """
 
     max_epochs: int = 50
@@ -105,14 +113,11 @@ class TrainConfig:
     seed: int = 2020
     root: str = "runs"
     name: str = "synthetic"
-    resume: bool = False
     accelerator: str = "auto"
     precision: str = "32-true"
-    threads: int = 1
     limit_train_batches: float = 1.0
     val_check_interval: float | int = 1.0
     max_time: str | None = None
-    progress: bool = True
 
 
 def model_kwargs(cfg: ModelConfig) -> dict[str, Any]:
@@ -123,8 +128,7 @@ def model_kwargs(cfg: ModelConfig) -> dict[str, Any]:
 
 
 def build_datamodule(cfg: DataConfig, seed: int = 0) -> SeqRecDataModule:
-    return SeqRecDataModule(cfg.dataset, cfg.max_len, cfg.train_form, cfg.batch_size, cfg.eval_batch_size,
-                            dict(cfg.synthetic), seed)
+    return SeqRecDataModule(**asdict(cfg), seed=seed)
 
 
 def build_module(cfg: ModelConfig, num_items: int, max_len: int) -> SeqRecModule:

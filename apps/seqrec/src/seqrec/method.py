@@ -138,6 +138,7 @@ class MCLRec(SeqRecModule):
         self.augmenters.requires_grad_(False)
         h, r1, r2 = self._forward_views(batch, views)
         losses = self.encoder_objective(h, r1, r2, batch)
+        self.check_finite(losses["loss"], "train")  # before a NaN reaches the weights
         self._step(enc_opt, losses["loss"])
         if on_update:
             on_update("encoder_1")
@@ -170,4 +171,4 @@ class MCLRec(SeqRecModule):
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         enc_opt, aug_opt = self.optimizers()
         losses = self.meta_step(batch, enc_opt, aug_opt)
-        self.log_losses(losses, batch["input"].shape[0])
+        self.log_losses(losses, "train", batch["input"].shape[0])

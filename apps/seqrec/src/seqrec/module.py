@@ -1,14 +1,17 @@
 """The LightningModule shared by SASRec, CL4SRec and MCLRec: the SASRec encoder, the next-item
 loss in both training forms, and full-ranking validation / test.
 
-Subclasses implement ``compute_losses`` (or, for manual optimization, ``training_step``). Validation and test log ``{stage}/HR@k`` and
-``{stage}/NDCG@k`` for k in 5, 10, 20 (early stopping watches one of them).
+The training base is :class:`contrastkit.train.ContrastiveModule`: subclasses implement
+``compute_losses(batch, stage)`` (logged as ``train/<name>``, stopped when not finite), or, with
+manual optimization (MCLRec), their own ``training_step`` that calls ``self.log_losses``.
+Validation and test log ``{stage}/HR@k`` and ``{stage}/NDCG@k`` for k in 5, 10, 20 (early
+stopping watches one of them).
 """
 
 from __future__ import annotations
 
-import lightning as L
 import torch
+from contrastkit.train.module import ContrastiveModule
 from torch import Tensor
 
 from seqrec.evaluate import KS, RankingMetrics
@@ -18,7 +21,7 @@ from seqrec.models import SASRecEncoder
 LOSS_TYPES = ("ce", "bce")
 
 
-class SeqRecModule(L.LightningModule):
+class SeqRecModule(ContrastiveModule):
     """SASRec encoder + next-item loss + full-ranking evaluation.
 
     These arguments (and those of the subclasses) are the settings of ``--model.*`` and of a
@@ -42,18 +45,16 @@ class SeqRecModule(L.LightningModule):
     def __init__(self, num_items: int, max_len: int = 50, hidden: int = 64, n_layers: int = 2, heads: int = 2,
                  inner: int = 256, dropout: float = 0.5, attn_dropout: float = 0.5, loss_type: str = "ce",
                  lr: float = 1e-3, weight_decay: float = 0.0, exclude_history: bool = False) -> None:
-        super().__init__()
+        super().__init__(lr=lr, weight_decay=weight_decay)  # checks lr > 0 and weight_decay >= 0
         if loss_type not in LOSS_TYPES:
             raise ValueError(f"loss_type must be one of {LOSS_TYPES}; got {loss_type!r}")
-        if lr <= 0 or weight_decay < 0:
-            raise ValueError(f"need lr > 0 and weight_decay >= 0; got {lr}, {weight_decay}")
         for name, p in (("dropout", dropout), ("attn_dropout", attn_dropout)):
             if not 0.0 <= p < 1.0:
                 raise ValueError(f"{name} must be in [0, 1); got {p}")
         self.save_hyperparameters()
         self.hparams["_class_name"] = type(self).__name__  # lets a checkpoint rebuild its class
         self.encoder = SASRecEncoder(num_items, max_len, hidden, n_layers, heads, inner, dropout, attn_dropout)
-        self.loss_type, self.lr, self.weight_decay = loss_type, lr, weight_decay
+        self.loss_type = loss_type
         self.exclude_history = exclude_history
         self.metrics = torch.nn.ModuleDict({"val": RankingMetrics(KS), "test": RankingMetrics(KS)})
 
@@ -119,16 +120,6 @@ class SeqRecModule(L.LightningModule):
     def on_test_epoch_end(self) -> None:
         self._eval_end("test")
 
-    def compute_losses(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:  # pragma: no cover - abstract
+    def compute_losses(self, batch: dict[str, Tensor], stage: str = "train") -> dict[str, Tensor]:  # pragma: no cover
         """Named training losses of one batch, ``"loss"`` the one optimized (automatic optimization)."""
         raise NotImplementedError
-
-    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
-        losses = self.compute_losses(batch)
-        self.log_losses(losses, batch["input"].shape[0])
-        return losses["loss"]
-
-    def log_losses(self, losses: dict[str, Tensor], batch_size: int) -> None:
-        for name, value in losses.items():
-            self.log(f"train/{name}", value.detach(), prog_bar=name == "loss", on_step=True, on_epoch=True,
-                     batch_size=batch_size)

@@ -3,16 +3,18 @@
 ``fit_run``: resumable training with early stopping on a validation metric, then the test of the
 best checkpoint; writes ``config.yaml``, ``item_ids.json`` (the data's id of each model item),
 ``checkpoints/``, ``logs/``, ``metrics.json`` (with the reader's counts, ``read/*``) and
-``plots/loss.png``. ``evaluate_run``: full-ranking evaluation of a checkpoint, on the data it
-records (Lightning stores the data module's arguments in every checkpoint) unless told otherwise.
-Checkpoints are loaded with ``torch.load(weights_only=True)``: a file that needs code to unpickle
-is refused.
+``plots/loss.png``; the run directory follows the shared convention (``open_run``: ``--resume``
+continues the newest run of that name that has a checkpoint, with the same settings;
+``failure_marked``: a run that fails before its first checkpoint is removed or marked FAILED).
+``evaluate_run``: full-ranking evaluation of a checkpoint, on the data it records (Lightning
+stores the data module's arguments in every checkpoint) unless told otherwise. Checkpoints are
+loaded with :func:`contrastkit.train.load_checkpoint` (weights only: a file that needs code to
+unpickle is refused).
 """
 
 from __future__ import annotations
 
 import json
-import pickle
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -20,14 +22,16 @@ from typing import Any
 
 import torch
 from contrastkit.train import (
+    failure_marked,
     fit_resumable,
+    load_checkpoint,
     make_trainer,
-    new_run_dir,
+    open_run,
     plot_loss_curves,
-    save_config,
     seed_everything,
     write_metrics,
 )
+from contrastkit.train.cli import RESUME_MAY_DIFFER
 from lightning.pytorch.callbacks import EarlyStopping
 
 from seqrec.baselines import Popularity
@@ -70,26 +74,33 @@ def _record_data(run_dir: Path, dm: SeqRecDataModule) -> None:
                             "read/short_users": report.short_users})
 
 
-def fit_run(data: DataConfig, model: ModelConfig, train: TrainConfig) -> tuple[Path, dict[str, float]]:
-    """Train ``model`` on ``data`` (or evaluate popularity) in a new (or resumed) run directory."""
-    torch.set_num_threads(max(train.threads, 1))
+def fit_run(data: DataConfig, model: ModelConfig, train: TrainConfig, resume: bool = False,
+            progress: bool = True) -> tuple[Path, dict[str, float]]:
+    """Train ``model`` on ``data`` (or evaluate popularity) in a new run directory, or (``resume``)
+    continue the newest run of ``train.name`` that has a checkpoint; returns ``(run_dir, metrics)``."""
     torch.set_float32_matmul_precision("high")  # TF32 on GPUs that have it; no effect on CPU
     if model.method != "popularity" and model.method not in METHODS:
         raise ValueError(f"model.method must be popularity or one of {tuple(METHODS)}; got {model.method!r}")
-    run_dir = new_run_dir(train.root, "seqrec", train.name, resume=train.resume)
-    save_config(run_dir, as_dict(data, model, train))
+    run_dir = open_run(train.root, "seqrec", train.name, as_dict(data, model, train), resume=resume,
+                       may_differ=RESUME_MAY_DIFFER)
+    with failure_marked(run_dir):
+        return run_dir, _fit_in(run_dir, data, model, train, progress)
+
+
+def _fit_in(run_dir: Path, data: DataConfig, model: ModelConfig, train: TrainConfig,
+            progress: bool) -> dict[str, float]:
     seed_everything(train.seed, workers=True)
     dm = build_datamodule(data, train.seed)
     _record_data(run_dir, dm)
     if model.method == "popularity":
         metrics = popularity_metrics(dm, model.exclude_history)
         write_metrics(run_dir, {"method": "popularity", **metrics})
-        return run_dir, metrics
+        return metrics
     split = dm.prepare_split()
     module = build_module(model, split.num_items, data.max_len)
     callbacks = [EarlyStopping(monitor=train.monitor, mode="max", patience=train.patience)]
     trainer = make_trainer(run_dir, train.max_epochs, monitor=train.monitor, mode="max", callbacks=callbacks,
-                           progress=train.progress, accelerator=train.accelerator, precision=train.precision,
+                           progress=progress, accelerator=train.accelerator, precision=train.precision,
                            limit_train_batches=train.limit_train_batches, num_sanity_val_steps=0,
                            val_check_interval=train.val_check_interval, max_time=train.max_time)
     start = time.perf_counter()
@@ -105,25 +116,19 @@ def fit_run(data: DataConfig, model: ModelConfig, train: TrainConfig) -> tuple[P
         plot_loss_curves(run_dir)
     except (FileNotFoundError, ValueError):
         pass  # no training step logged (e.g. zero batches): nothing to plot
-    return run_dir, {k: v for k, v in metrics.items() if isinstance(v, float)}
+    return {k: v for k, v in metrics.items() if isinstance(v, float)}
 
 
-def load_checkpoint(path: str | Path, map_location: str = "cpu") -> tuple[SeqRecModule, DataConfig | None]:
+def load_module(path: str | Path, map_location: str = "cpu") -> tuple[SeqRecModule, DataConfig | None]:
     """The module stored in a checkpoint of :func:`fit_run` (its class from the hyper-parameters)
     and the data it was trained on (None when the checkpoint does not record it).
 
-    Loads with ``weights_only=True``: a pickle that would run code (or any object beyond tensors
-    and plain containers) is refused with a ``ValueError`` naming the file.
+    Reads with :func:`contrastkit.train.load_checkpoint` (weights only): a pickle that would run
+    code, an empty or a truncated file is refused with a ``CheckpointError`` (a ``ValueError``)
+    naming the file.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, EOFError, RuntimeError, ValueError, TypeError, AttributeError) as e:
-        raise ValueError(f"{path}: refused or unreadable as a checkpoint (loaded with weights_only=True, which "
-                         f"never runs code from the file): {type(e).__name__}: {(str(e).splitlines() or ['empty file'])[0]}") from None
-    hp = ckpt.get("hyper_parameters") if isinstance(ckpt, dict) else None
+    ckpt = load_checkpoint(path, map_location)
+    hp = ckpt.get("hyper_parameters")
     cls = next((c for c in METHODS.values() if c.__name__ == (hp or {}).get("_class_name")), None)
     if cls is None or "state_dict" not in ckpt:
         raise ValueError(f"{path}: not a seqrec checkpoint (no known _class_name in its hyper-parameters)")
@@ -141,8 +146,10 @@ def load_checkpoint(path: str | Path, map_location: str = "cpu") -> tuple[SeqRec
 
 
 def _same_data(a: DataConfig, b: DataConfig) -> bool:
-    synthetic = a.dataset == "synthetic"
-    return (a.dataset, a.max_len, a.synthetic if synthetic else {}) == (b.dataset, b.max_len, b.synthetic if synthetic else {})
+    def key(d: DataConfig) -> tuple:
+        return d.dataset, d.max_len, (d.synthetic or {}) if d.dataset == "synthetic" else {}
+
+    return key(a) == key(b)
 
 
 def describe_data(data: DataConfig) -> str:
@@ -158,7 +165,7 @@ def evaluate_run(checkpoint: str | Path, data: DataConfig | None = None, *, othe
     ``data`` None scores the checkpoint on the data it records; other data than that is an error
     unless ``other_data`` (the item count must match in any case).
     """
-    module, trained_on = load_checkpoint(checkpoint, device)
+    module, trained_on = load_module(checkpoint, device)
     if data is None:
         if trained_on is None:
             raise ValueError(f"{checkpoint}: the checkpoint records no dataset; pass --data.dataset")

@@ -51,11 +51,12 @@ def loader(ds: HierarchicalSet, batch_size: int, *, hierarchy: bool = False, shu
 
     The order of epoch ``e`` is a function of ``(seed, e)`` (both samplers have ``set_epoch``,
     which Lightning calls before each epoch), so a resumed fit sees the epochs it would have seen.
+    Hierarchy batches without ``shuffle`` (validation, test) are the same at every evaluation.
     """
     data = SampleDataset(ds)
     if hierarchy:
         sampler = HierarchyBatchSampler(ds.sample_trial, ds.sample_patient, min(batch_size, max(ds.n_samples, 2)),
-                                        trials_per_packet, seed)
+                                        trials_per_packet, seed, fixed=not shuffle)
         return DataLoader(data, batch_sampler=sampler, collate_fn=_batch)
     # a training batch of one sample would stop the head's BatchNorm; drop it (one sample an epoch)
     drop_last = shuffle and ds.n_samples % batch_size == 1 and ds.n_samples > 1
@@ -108,7 +109,7 @@ class MedTSDataModule(L.LightningDataModule):
         return self.parts["train"].n_channels
 
     def train_dataloader(self) -> DataLoader:
-        return loader(self.parts["train"], self.batch_size, hierarchy=True,
+        return loader(self.parts["train"], self.batch_size, hierarchy=True, shuffle=True,
                       trials_per_packet=self.trials_per_packet, seed=self.seed)
 
     def val_dataloader(self) -> DataLoader:

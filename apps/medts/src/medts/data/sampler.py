@@ -28,17 +28,19 @@ class HierarchyBatchSampler(Sampler[list[int]]):
         seed: base seed; epoch ``e`` uses ``seed + e``. Each ``__iter__`` call is one epoch and
             moves to the next; :meth:`set_epoch` (called by Lightning before each epoch) sets it,
             so a resumed fit replays the epochs an uninterrupted one would have seen.
+        fixed: every ``__iter__`` yields epoch 0's batches (validation and test: the same batches
+            at every evaluation, so that a resumed run evaluates on what an uninterrupted one would).
     """
 
     def __init__(self, trial: np.ndarray, patient: np.ndarray, batch_size: int, trials_per_packet: int = 2,
-                 seed: int = 0, drop_last: bool = False) -> None:
+                 seed: int = 0, drop_last: bool = False, fixed: bool = False) -> None:
         if batch_size < 2:
             raise ValueError(f"batch_size must be >= 2; got {batch_size}")
         if trials_per_packet < 1:
             raise ValueError(f"trials_per_packet must be >= 1; got {trials_per_packet}")
         self.trial, self.patient = np.asarray(trial), np.asarray(patient)
         self.batch_size, self.trials_per_packet = batch_size, trials_per_packet
-        self.seed, self.drop_last, self.epoch = seed, drop_last, 0
+        self.seed, self.drop_last, self.epoch, self.fixed = seed, drop_last, 0, fixed
         order = np.lexsort((self.trial, self.patient))
         self._trials = np.split(order, np.flatnonzero(np.diff(self.trial[order])) + 1)
         self._trial_patient = np.array([self.patient[t[0]] for t in self._trials])
@@ -62,7 +64,7 @@ class HierarchyBatchSampler(Sampler[list[int]]):
         self.epoch = int(epoch)
 
     def __iter__(self) -> Iterator[list[int]]:
-        epoch = self.epoch
+        epoch = 0 if self.fixed else self.epoch
         self.epoch += 1
         order = self.epoch_order(epoch)
         rng = np.random.default_rng(self.seed + 10_001 + epoch)  # the batch order

@@ -98,6 +98,8 @@ class TSEncoder(nn.Module):
                  kernel_size: int = 3, dropout: float = 0.1, mask_mode: str = "binomial") -> None:
         super().__init__()
         self.input_dims, self.output_dims, self.mask_mode = input_dims, output_dims, mask_mode
+        self._config = {"input_dims": input_dims, "output_dims": output_dims, "hidden_dims": hidden_dims,
+                        "depth": depth, "kernel_size": kernel_size, "dropout": dropout, "mask_mode": mask_mode}
         self.input_fc = nn.Linear(input_dims, hidden_dims)
         widths = [hidden_dims] * depth + [output_dims]
         self.blocks = nn.Sequential(*[
@@ -105,6 +107,10 @@ class TSEncoder(nn.Module):
             for i, w in enumerate(widths)
         ])
         self.repr_dropout = nn.Dropout(dropout)
+
+    def config(self) -> dict:
+        """The constructor's arguments: ``TSEncoder(**enc.config())`` builds the same architecture."""
+        return dict(self._config)
 
     def forward(self, x: Tensor, mask: str | Tensor | None = None) -> Tensor:
         """``mask``: a mode name, a ``(B, T)`` bool keep-mask, or None (``mask_mode`` in training,
@@ -128,3 +134,16 @@ class TSEncoder(nn.Module):
 def max_pool_time(z: Tensor) -> Tensor:
     """Sample embedding: max over time, ``(B, T, D)`` -> ``(B, D)``."""
     return z.amax(dim=1)
+
+
+@torch.no_grad()
+def embed_samples(encoder: TSEncoder, x: Tensor, batch_size: int = 256) -> Tensor:
+    """Sample embeddings ``(N, output_dims)`` of ``x`` ``(N, T, C)``: max over time of the encoder's
+    unmasked output in eval mode (no dropout), computed on the encoder's device in batches."""
+    device = next(encoder.parameters()).device
+    was = encoder.training
+    encoder.eval()
+    out = torch.cat([max_pool_time(encoder(x[i:i + batch_size].to(device), mask="all_true"))
+                     for i in range(0, len(x), batch_size)])
+    encoder.train(was)
+    return out

@@ -25,6 +25,8 @@ class SceneWindows:
         env: environment (scene or style) name.
         extra: optional ``(N, obs_len, C)`` extra input channels (the spurious feature).
         filtered: counts of rows/pedestrians/windows the reader dropped, by reason.
+        ids: optional ``(N, 2)`` int64 ``[first frame id of the window, pedestrian id]`` of each
+            row, when read from a ``frame ped x y`` file (what ``motionfc forecast`` writes back).
     """
 
     traj: np.ndarray
@@ -33,6 +35,7 @@ class SceneWindows:
     env: str = ""
     extra: np.ndarray | None = None
     filtered: dict[str, int] = field(default_factory=dict)
+    ids: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.traj.ndim != 3 or self.traj.shape[2] != 2:
@@ -49,6 +52,8 @@ class SceneWindows:
             raise ValueError(f"traj holds NaN or inf ({self.env!r})")
         if self.extra is not None and self.extra.shape[:2] != (len(self.traj), self.obs_len):
             raise ValueError(f"extra must be (N, obs_len, C); got {self.extra.shape}")
+        if self.ids is not None and self.ids.shape != (len(self.traj), 2):
+            raise ValueError(f"ids must be (N, 2); got {self.ids.shape}")
 
     @property
     def num_scenes(self) -> int:
@@ -94,10 +99,11 @@ class SceneWindows:
         ends = np.cumsum(sizes)
         sse = np.stack([ends - sizes, ends], axis=1)
         extra = None if self.extra is None else self.extra[rows]
-        return SceneWindows(self.traj[rows], sse, self.obs_len, self.env, extra, dict(self.filtered))
+        ids = None if self.ids is None else self.ids[rows]
+        return SceneWindows(self.traj[rows], sse, self.obs_len, self.env, extra, dict(self.filtered), ids)
 
     def with_extra(self, extra: np.ndarray) -> SceneWindows:
-        return SceneWindows(self.traj, self.seq_start_end, self.obs_len, self.env, extra, dict(self.filtered))
+        return SceneWindows(self.traj, self.seq_start_end, self.obs_len, self.env, extra, dict(self.filtered), self.ids)
 
 
 def concat_windows(parts: list[SceneWindows], env: str | None = None) -> SceneWindows:
@@ -114,8 +120,9 @@ def concat_windows(parts: list[SceneWindows], env: str | None = None) -> SceneWi
     for p in parts:
         for k, v in p.filtered.items():
             filtered[k] = filtered.get(k, 0) + v
+    ids = None if any(p.ids is None for p in parts) else np.concatenate([p.ids for p in parts])
     return SceneWindows(np.concatenate([p.traj for p in parts]), sse, parts[0].obs_len,
-                        env if env is not None else parts[0].env, extra, filtered)
+                        env if env is not None else parts[0].env, extra, filtered, ids)
 
 
 def windows_from_tracks(
@@ -158,13 +165,14 @@ def windows_from_tracks(
     frame_idx, peds, xy = frame_idx[order], peds[order], np.around(xy[order], 4)
     starts = np.searchsorted(frame_idx, np.arange(len(uniq) + 1))
     trajs: list[np.ndarray] = []
+    ids: list[tuple[int, int]] = []
     sizes: list[int] = []
     gaps = 0
     num_windows = max(0, -(-(len(uniq) - seq_len + 1) // skip))
     for w in range(0, num_windows * skip, skip):
         lo, hi = starts[w], starts[w + seq_len]
         f_w, p_w, xy_w = frame_idx[lo:hi] - w, peds[lo:hi], xy[lo:hi]
-        scene = []
+        scene, scene_ids = [], []
         for p in np.unique(p_w):
             m = p_w == p
             f = f_w[m]
@@ -174,11 +182,14 @@ def windows_from_tracks(
                 gaps += 1
                 continue
             scene.append(xy_w[m])
+            scene_ids.append((int(uniq[w]), int(p)))
         if len(scene) > min_ped:
             trajs.extend(scene)
+            ids.extend(scene_ids)
             sizes.append(len(scene))
     if not sizes:
         raise ValueError(f"{source or env}: no window of {seq_len} frames with more than {min_ped} pedestrians")
     ends = np.cumsum(sizes)
     sse = np.stack([ends - np.asarray(sizes), ends], axis=1).astype(np.int64)
-    return SceneWindows(np.stack(trajs).astype(np.float64), sse, obs_len, env, None, {"ped_with_gap": gaps})
+    return SceneWindows(np.stack(trajs).astype(np.float64), sse, obs_len, env, None, {"ped_with_gap": gaps},
+                        np.asarray(ids, dtype=np.int64))

@@ -40,7 +40,7 @@ _EXPORTS = {
     "plot_loss_curves": "plots",
     "run_cli": "cli",
 }
-__all__ = [*sorted(_EXPORTS), "seed_everything"]
+__all__ = [*_EXPORTS, "seed_everything"]  # noqa: PLE0604 (the names of the table above)
 
 
 def __getattr__(name: str):

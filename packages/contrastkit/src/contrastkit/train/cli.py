@@ -126,11 +126,11 @@ def _dispatch(app, module_class, datamodule_class, commands, argv, from_console:
         return None if argv else sys.exit(2)
     name, (rest, threads) = argv[0], _take_threads(argv[1:])
     rest = _bare_resume(rest)
-    if name in commands or (lightning and name in LIGHTNING_COMMANDS):
-        if not any(a in ("-h", "--help") for a in rest):
-            from contrastkit.train.threads import set_threads
+    runs_something = name in commands or (lightning and name in LIGHTNING_COMMANDS)
+    if runs_something and not any(a in ("-h", "--help") for a in rest):
+        from contrastkit.train.threads import set_threads
 
-            set_threads(threads)
+        set_threads(threads)
     if name in commands:
         from jsonargparse import CLI
 

@@ -24,8 +24,8 @@ from contrastkit.train.plots import plot_loss_curves
 from contrastkit.train.rundir import announce_run, checkpoints_of, failure_marked, open_run, write_metrics
 from contrastkit.train.trainer import last_checkpoint, quiet_lightning, trainer_conventions
 
-
-# the defaults of make_trainer, where they differ from Lightning's (overridable with --trainer.*)
+# the defaults of make_trainer, where they differ from Lightning's (overridable with --trainer.*);
+# the seed defaults to 0, not to a random one: a resumed run must find the seed it started with
 TRAINER_DEFAULTS = {"accelerator": "auto", "devices": 1, "log_every_n_steps": 1, "enable_model_summary": False}
 
 
@@ -76,7 +76,7 @@ def run_lightning_command(app: str, command: str, module_class: type, datamodule
         warnings.filterwarnings("ignore", message=r"LightningCLI's args parameter is intended")
     cli = ContrastKitCLI(module_class, datamodule_class, args=args, run=False, app=app, command=command,
                          save_config_callback=None, parser_kwargs={"prog": f"{app} {command}"},
-                         trainer_defaults=TRAINER_DEFAULTS)
+                         trainer_defaults=TRAINER_DEFAULTS, seed_everything_default=0)
     run_dir = cli.run_dir
     with failure_marked(run_dir):
         ckpt = cli.config.ckpt_path

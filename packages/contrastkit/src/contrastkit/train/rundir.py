@@ -20,7 +20,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +46,11 @@ def _check_name(field: str, value: str) -> None:
 
 
 def checkpoints_of(run_dir: str | Path) -> list[Path]:
-    """The non-empty ``*.ckpt`` files of ``run_dir/checkpoints``, newest first."""
-    folder = Path(run_dir) / "checkpoints"
-    found = [p for p in folder.glob("*.ckpt") if p.is_file() and p.stat().st_size > 0] if folder.is_dir() else []
+    """The non-empty ``*.ckpt`` files in any ``checkpoints`` folder under ``run_dir`` (its own, and
+    those of sub-runs a study or demo keeps inside it), newest first."""
+    run_dir = Path(run_dir)
+    found = [p for p in run_dir.rglob("*.ckpt") if p.parent.name == "checkpoints" and p.is_file()
+             and p.stat().st_size > 0] if run_dir.is_dir() else []
     return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
 
 
@@ -75,7 +77,7 @@ def new_run_dir(root: str | Path, app: str, name: str, resume: bool = False) -> 
     _check_name("name", name)
     if resume:
         run_dir = resumable_run_dir(root, app, name)
-        print(f"resuming {run_dir} from {checkpoints_of(run_dir)[0].name}", flush=True)
+        print(f"resuming {run_dir} (newest checkpoint: {checkpoints_of(run_dir)[0].relative_to(run_dir)})", flush=True)
         return run_dir
     parent = Path(root) / app / name
     versions = _versions(parent)
@@ -147,7 +149,7 @@ def failure_marked(run_dir: str | Path) -> Iterator[Path]:
             if all(p.name == "config.yaml" and p.parent == run_dir for p in files):
                 shutil.rmtree(run_dir, ignore_errors=True)
             else:
-                stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+                stamp = datetime.now(UTC).isoformat(timespec="seconds")
                 (run_dir / FAILED_MARKER).write_text(f"{stamp} {type(error).__name__}: {error}\n")
         raise
 

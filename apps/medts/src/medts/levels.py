@@ -1,0 +1,103 @@
+"""``medts levels``: which COMET levels keep the class information on the demo's synthetic cohort?
+
+Pretrains each variant for the demo's budget (reduced encoder 64 / 32 / depth 6, weight
+averaging as official) and scores the standardized logistic-regression probe on the test
+patients, mean ± std over seeds. ``random`` is the same encoder without pretraining.
+
+    medts levels --seeds "[0, 1, 2]" --threads 1
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from functools import partial
+from typing import Literal
+
+import torch
+from contrastkit.train import announce_run, failure_marked, load_checkpoint, open_run, write_metrics
+
+from medts.baselines import PRETRAINING
+from medts.demo import demo_data
+from medts.evaluate import mean_std, run_linear_probe
+from medts.method import COMET
+from medts.plots import write_figures
+from medts.study import pretrain, save_progress
+
+# name -> (label, method, lambda_patient, lambda_trial); method None = no pretraining
+VARIANTS = {
+    "random": ("random (no pretraining)", None, 0.0, 0.0),
+    "comet": ("comet (P + T + S + O)", "comet", 0.25, 0.25),
+    "comet_no_patient": ("comet without patient (T + S + O)", "comet", 0.0, 0.25),
+    "comet_no_trial": ("comet without trial (P + S + O)", "comet", 0.25, 0.0),
+    "ts2vec": ("ts2vec (S + O)", "ts2vec", 0.0, 0.0),
+    "simclr": ("simclr", "simclr", 0.0, 0.0),
+}
+Variant = Literal["random", "comet", "comet_no_patient", "comet_no_trial", "ts2vec", "simclr"]
+ENCODER = {"output_dims": 64, "hidden_dims": 32, "depth": 6}
+
+
+def probe(variant: str, dm, seed: int, epochs: int, run_dir, progress: bool) -> dict[str, float]:
+    """Linear-probe scores of one variant pretrained on ``dm`` (the demo cohort of ``seed``); the
+    pretraining run and its figures go to ``run_dir``."""
+    label, method, lp, lt = VARIANTS[variant]
+    if method is None:
+        torch.manual_seed(seed)
+        module = COMET(dm.n_channels, **ENCODER)
+    else:
+        kw = {"lambda_patient": lp, "lambda_trial": lt} if method == "comet" else {}
+        module = pretrain(dm, partial(PRETRAINING[method], **ENCODER, **kw), seed, run_dir / "pretrain", epochs,
+                          progress)
+        write_figures(run_dir / "plots", run_dir / "pretrain", module.averaged_encoder(), dm.parts["test"],
+                      f"{label}, seed {seed}")
+    return run_linear_probe(lambda x: module.embed(torch.from_numpy(x)), dm.parts, seed)
+
+
+def format_levels(results: dict[str, list[dict[str, float]]]) -> str:
+    """``| variant | sample accuracy | sample AUROC |`` in %, mean ± std over seeds (the value alone for one)."""
+    lines = ["| variant | sample accuracy | sample AUROC |", "| --- | --- | --- |"]
+    for variant, runs in results.items():
+        stats = mean_std(runs)
+        cells = [f"{100 * stats[k][0]:.1f}" + (f" ± {100 * stats[k][1]:.1f}" if len(runs) > 1 else "")
+                 for k in ("sample/accuracy", "sample/auroc")]
+        lines.append(f"| {VARIANTS[variant][0]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def levels(seeds: list[int] = (0, 1, 2), epochs: int = 20, variants: list[Variant] | None = None,
+           name: str = "levels", runs_root: str = "runs", resume: bool = False, progress: bool = False) -> dict:
+    """Linear probe of COMET without each id level, TS2Vec, SimCLR and a random encoder on the demo cohort.
+
+    Args:
+        seeds: each seed draws the cohort, the split, the weights and the batches.
+        epochs: pretraining epochs per variant.
+        variants: which rows (default: all of random, comet, comet_no_patient, comet_no_trial, ts2vec, simclr).
+        name / runs_root: the run directory ``<runs_root>/medts/<name>/version_K``.
+        resume: continue the newest run of that name (finished variant x seed pairs are kept).
+        progress: show progress bars.
+    """
+    variants = list(variants or VARIANTS)
+    run_dir = open_run(runs_root, "medts", name, {"seeds": list(seeds), "epochs": epochs, "variants": variants,
+                                                  "encoder": ENCODER, "progress": progress}, resume=resume)
+    with failure_marked(run_dir):
+        progress_file = run_dir / "checkpoints" / "progress.ckpt"
+        done: dict = load_checkpoint(progress_file)["per_seed"] if resume else {}
+        save_progress(progress_file, done)
+        cohorts = {s: demo_data(seed=s) for s in seeds}  # built once, shared by the variants
+        for variant in variants:
+            t0 = time.time()
+            for s in seeds:
+                if str(s) not in done.get(variant, {}):
+                    done.setdefault(variant, {})[str(s)] = probe(variant, cohorts[s], s, epochs,
+                                                                 run_dir / variant / f"seed{s}", progress)
+                    save_progress(progress_file, done)
+            print(format_levels({variant: list(done[variant].values())}).splitlines()[-1],
+                  f"({time.time() - t0:.0f} s)", flush=True)
+        results = {v: [done[v][str(s)] for s in seeds] for v in variants}
+        text = format_levels(results)
+        (run_dir / "table.md").write_text(text + "\n")
+        (run_dir / "per_seed.json").write_text(json.dumps(done, indent=1))
+        write_metrics(run_dir, {v: {k: list(m) for k, m in mean_std(r).items()} for v, r in results.items()})
+    print(text)
+    announce_run(run_dir)
+    return results

@@ -1,0 +1,50 @@
+"""The app's figures: loss per level over pretraining, test embeddings by patient and by class."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from contrastkit.train import plot_embeddings, plot_loss_curves
+
+from medts.data.hierarchy import HierarchicalSet
+from medts.models.encoder import TSEncoder, embed_samples
+
+
+def write_figures(out_dir: str | Path, pretrain_dir: str | Path, encoder: TSEncoder, test: HierarchicalSet,
+                  title: str = "") -> list[Path]:
+    """Write ``loss_per_level.png`` (per-level epoch means of training, validation dashed, from
+    ``pretrain_dir``'s CSV logs) and ``embeddings_by_patient.png`` / ``embeddings_by_class.png``
+    (PCA of the encoder's sample embeddings of ``test``) into ``out_dir``; returns their paths."""
+    out_dir = Path(out_dir)
+    prefix = f"{title}: " if title else ""
+    levels = ("patient", "trial", "sample", "observation", "instance")
+    columns = [f"train/loss_{lvl}_epoch" for lvl in levels] + [f"val/loss_{lvl}" for lvl in levels]
+    paths = [plot_loss_curves(pretrain_dir, out_dir / "loss_per_level.png", columns,
+                              f"{prefix}pretraining loss per level")]
+    emb = embed_samples(encoder, torch.from_numpy(test.samples(np.arange(test.n_samples)))).cpu().numpy()
+    paths.append(plot_embeddings(emb, np.array(test.patient_names)[test.sample_patient],
+                                 out_dir / "embeddings_by_patient.png", f"{prefix}test embeddings by patient", "patient"))
+    paths.append(plot_embeddings(emb, np.array(test.class_names)[test.sample_label],
+                                 out_dir / "embeddings_by_class.png", f"{prefix}test embeddings by class", "class"))
+    return paths
+
+
+def figures(pretrain_dir: str, out: str) -> list[str]:
+    """Redraw the loss-per-level and embedding figures of a finished pretraining run.
+
+    The data are rebuilt from the data-module settings its checkpoint records.
+
+    Args:
+        pretrain_dir: the run's pretraining folder (holds ``checkpoints/last.ckpt`` and ``logs/``).
+        out: folder for the PNGs.
+    """
+    from medts.use import data_of, load_encoder_from
+
+    ckpt = Path(pretrain_dir) / "checkpoints" / "last.ckpt"
+    if not ckpt.is_file():
+        raise FileNotFoundError(f"{ckpt}: no pretraining checkpoint (is {pretrain_dir} a pretraining run folder?)")
+    dm = data_of(ckpt, None)
+    dm.setup()
+    return [str(p) for p in write_figures(out, pretrain_dir, load_encoder_from(ckpt), dm.parts["test"])]

@@ -1,0 +1,226 @@
+"""The trained model in use: ``medts embed`` (sample embeddings + ids), ``medts predict`` (labels
+and class probabilities per sample and per patient) and ``medts export`` (the encoder as
+safetensors + JSON, loadable without Lightning checkpoints).
+
+Checkpoints are read with :func:`contrastkit.train.load_checkpoint` (``weights_only=True``: a
+crafted pickle is refused). ``embed`` takes a pretraining checkpoint (``medts fit``, ``demo``,
+``study``), a fine-tuned one, or an exported encoder (``.safetensors``); ``predict`` takes a
+fine-tuned checkpoint (``<run>/finetune*/checkpoints/best.ckpt`` of ``medts demo`` / ``study``).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from medts.data.datamodule import MedTSDataModule
+
+Part = Literal["all", "train", "val", "test"]
+ENCODER_CLASS = "medts.models.encoder.TSEncoder"
+
+
+def _required(path: str | Path) -> None:
+    if not str(path):
+        raise ValueError("--ckpt_path is required (a .ckpt of medts fit / demo / study, or an exported .safetensors)")
+
+
+def _prefixed(state: dict, prefix: str) -> dict:
+    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+
+
+def load_encoder_from(path: str | Path):
+    """The :class:`~medts.models.encoder.TSEncoder` of a checkpoint or an exported encoder, in eval mode.
+
+    - ``*.safetensors``: written by ``medts export`` (:func:`contrastkit.train.load_encoder`);
+    - a fine-tuned checkpoint (``n_classes`` in its hyper-parameters): its ``encoder``;
+    - a pretraining checkpoint (COMET, TS2Vec, SimCLR): the weight average when it kept one
+      (the encoder used downstream), else its ``encoder``.
+    """
+    from contrastkit.train import CheckpointError, load_checkpoint, load_encoder
+
+    from medts.models.encoder import TSEncoder
+
+    _required(path)
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        state, class_name, config = load_encoder(path)
+        if class_name != ENCODER_CLASS:
+            raise CheckpointError(f"{path}: holds a {class_name}, not a {ENCODER_CLASS}")
+    else:
+        ckpt = load_checkpoint(path)
+        hp, full = dict(ckpt.get("hyper_parameters") or {}), ckpt.get("state_dict") or {}
+        if "n_classes" in hp:
+            config, state = hp.get("encoder_kwargs") or {}, _prefixed(full, "encoder.")
+        else:
+            config = {k: hp[k] for k in ("input_dims", "output_dims", "hidden_dims", "depth", "dropout") if k in hp}
+            state = _prefixed(full, "swa_encoder.module.") or _prefixed(full, "encoder.")
+        if "input_dims" not in config or not state:
+            raise CheckpointError(f"{path}: not a medts checkpoint (no encoder settings or weights in it)")
+    encoder = TSEncoder(**config)
+    encoder.load_state_dict(state)
+    return encoder.eval()
+
+
+def load_finetuned(path: str | Path):
+    """The :class:`~medts.finetune.FineTuner` of a fine-tuned checkpoint, in eval mode."""
+    from contrastkit.train import CheckpointError, load_checkpoint
+
+    from medts.finetune import FineTuner
+
+    _required(path)
+    ckpt = load_checkpoint(path)
+    hp = dict(ckpt.get("hyper_parameters") or {})
+    if "n_classes" not in hp:
+        raise CheckpointError(f"{path}: not a fine-tuned checkpoint (no classifier in it); predict needs "
+                              "<run>/finetune*/checkpoints/best.ckpt of `medts demo` or `medts study`")
+    module = FineTuner(hp["n_classes"], encoder_kwargs=hp["encoder_kwargs"], class_names=hp.get("class_names"))
+    module.load_state_dict(ckpt["state_dict"])
+    return module.eval()
+
+
+def data_of(path: str | Path, data: MedTSDataModule | None) -> MedTSDataModule:
+    """``data`` when given, else the data module a checkpoint records (``medts fit``, pretraining)."""
+    if data is not None:
+        return data
+    _required(path)
+    from contrastkit.train import load_checkpoint
+
+    from medts.data import Construction, Source
+
+    hp = {} if Path(path).suffix == ".safetensors" else dict(load_checkpoint(path).get("datamodule_hyper_parameters") or {})
+    if not hp:
+        raise ValueError(f"{path} records no data settings: give the data with --data.* (or --data DATA.yaml), "
+                         "e.g. --data.source.kind synthetic")
+    return MedTSDataModule(**{**hp, "source": Source(**hp["source"]), "construction": Construction(**hp["construction"])})
+
+
+def samples_of(data: MedTSDataModule, part: Part):
+    """The :class:`~medts.data.hierarchy.HierarchicalSet` of one split part, or of every patient (``all``)."""
+    from medts.data.sources import open_dataset
+
+    if part == "all":
+        return open_dataset(data.source, data.construction, data.cache_dir, data.rebuild_cache)
+    data.setup()
+    return data.parts[part]
+
+
+def _ids(ds) -> dict[str, np.ndarray]:
+    """Per sample: its patient (name), trial id, start offset in the trial, and class (name)."""
+    return {"patient": np.asarray(ds.patient_names)[ds.sample_patient], "trial": ds.sample_trial,
+            "start": ds.sample_index[:, 1], "label": np.asarray(ds.class_names)[ds.sample_label]}
+
+
+def _write_csv(path: Path, columns: dict[str, np.ndarray]) -> Path:
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(columns)
+        w.writerows(zip(*columns.values(), strict=True))
+    return path
+
+
+def _open(ckpt_path: str, data: MedTSDataModule | None, part: Part, name: str,
+          runs_root: str) -> tuple[MedTSDataModule, Path]:
+    """The data (:func:`data_of`) and a new run directory whose config names the checkpoint, data and part."""
+    from contrastkit.train import open_run
+
+    data = data_of(ckpt_path, data)
+    config = {"ckpt_path": str(ckpt_path), "data": dict(data.hparams), "part": part}
+    return data, open_run(runs_root, "medts", name, config)
+
+
+def embed(ckpt_path: str = "", data: MedTSDataModule | None = None, part: Part = "all", name: str = "embed",
+          runs_root: str = "runs") -> str:
+    """Encoder embeddings per sample of a checkpoint or exported encoder (.npy + ids CSV).
+
+    Writes ``embeddings.npy`` ``(N, D)``, ``ids.csv`` (row, patient, trial, start, label) and
+    ``plots/embeddings.png`` in ``<runs_root>/medts/<name>/version_K``.
+
+    Args:
+        ckpt_path: a pretraining or fine-tuned checkpoint, or an exported ``.safetensors`` encoder.
+        data: the data (MedTSDataModule's arguments); default: the data the checkpoint records.
+        part: which patients: ``all``, or one part of the data's patient split.
+        name / runs_root: the run directory.
+    """
+    import torch
+    from contrastkit.train import announce_run, failure_marked, plot_embeddings, write_metrics
+
+    from medts.models.encoder import embed_samples
+
+    data, run_dir = _open(ckpt_path, data, part, name, runs_root)
+    with failure_marked(run_dir):
+        encoder = load_encoder_from(ckpt_path)
+        ds = samples_of(data, part)
+        z = embed_samples(encoder, torch.from_numpy(ds.samples(np.arange(ds.n_samples)))).cpu().numpy()
+        np.save(run_dir / "embeddings.npy", z)
+        ids = _ids(ds)
+        _write_csv(run_dir / "ids.csv", {"row": np.arange(len(z)), **ids})
+        if len(z) >= 2:
+            plot_embeddings(z, ids["label"], run_dir / "plots" / "embeddings.png", f"{part} samples by class", "class")
+        write_metrics(run_dir, {"samples": len(z), "dims": int(z.shape[1]), "patients": int(len(set(ids["patient"])))})
+    print(f"{len(z)} embeddings of {z.shape[1]} dimensions")
+    announce_run(run_dir)
+    return str(run_dir / "embeddings.npy")
+
+
+def predict(ckpt_path: str = "", data: MedTSDataModule | None = None, part: Part = "all", name: str = "predict",
+            runs_root: str = "runs") -> dict[str, float]:
+    """Labels and class probabilities per sample and per patient from a fine-tuned checkpoint (CSV).
+
+    Writes ``predictions_samples.csv``, ``predictions_patients.csv`` (a patient's probabilities
+    are the mean of its samples') and the metrics against the data's labels (``metrics.json``) in
+    ``<runs_root>/medts/<name>/version_K``.
+
+    Args:
+        ckpt_path: a fine-tuned checkpoint (``<run>/finetune*/checkpoints/best.ckpt``).
+        data: the data (MedTSDataModule's arguments: ``--data.source.*`` or ``--data DATA.yaml``).
+        part: which patients: ``all``, or one part of the data's patient split.
+        name / runs_root: the run directory.
+    """
+    from contrastkit.train import announce_run, failure_marked, write_metrics
+
+    from medts.evaluate import patient_probabilities, score
+
+    data, run_dir = _open(ckpt_path, data, part, name, runs_root)
+    with failure_marked(run_dir):
+        model = load_finetuned(ckpt_path)
+        classes = list(model.hparams.class_names)
+        ds = samples_of(data, part)
+        if list(ds.class_names) != classes:
+            raise ValueError(f"{ckpt_path}: the model predicts the classes {classes}, the data has {ds.class_names}")
+        probs = model.predict_proba(ds.samples(np.arange(ds.n_samples)))
+        p_cols = {f"p_{c}": probs[:, k] for k, c in enumerate(classes)}
+        ids = _ids(ds)
+        _write_csv(run_dir / "predictions_samples.csv", {
+            "row": np.arange(len(probs)), **ids, "predicted": np.asarray(classes)[probs.argmax(1)], **p_cols})
+        pid, pp = patient_probabilities(probs, ds.sample_patient)
+        _write_csv(run_dir / "predictions_patients.csv", {
+            "patient": np.asarray(ds.patient_names)[pid], "samples": np.bincount(ds.sample_patient)[pid],
+            "label": np.asarray(classes)[ds.patient_label[pid]], "predicted": np.asarray(classes)[pp.argmax(1)],
+            **{f"p_{c}": pp[:, k] for k, c in enumerate(classes)}})
+        metrics = score(ds, probs)
+        write_metrics(run_dir, {**metrics, "samples": len(probs), "patients": len(pid)})
+    print(f"{len(probs)} samples, {len(pid)} patients: sample accuracy {metrics['sample/accuracy']:.3f}, "
+          f"patient accuracy {metrics['patient/accuracy']:.3f}")
+    announce_run(run_dir)
+    return metrics
+
+
+def export(ckpt_path: str = "", out: str = "encoder") -> str:
+    """Export a checkpoint's encoder as safetensors + JSON config, loadable without Lightning.
+
+    Writes ``<out>.safetensors`` and ``<out>.json``; ``medts embed --ckpt_path <out>.safetensors``
+    and :func:`load_encoder_from` read it back.
+
+    Args:
+        ckpt_path: a pretraining or fine-tuned checkpoint.
+        out: the output path (``.safetensors`` is added).
+    """
+    from contrastkit.train import export_encoder
+
+    encoder = load_encoder_from(ckpt_path)
+    path = export_encoder(encoder, out, encoder.config(), ENCODER_CLASS)
+    print(f"wrote {path} and {path.with_suffix('.json')}")
+    return str(path)

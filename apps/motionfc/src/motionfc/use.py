@@ -1,0 +1,238 @@
+"""A trained model in use: ``motionfc forecast``, ``motionfc embed`` and ``motionfc export``.
+
+* ``forecast``: an ``motionfc eth-ucy`` (STGAT) checkpoint reads an ETH/UCY ``frame ped x y``
+  file; every window of ``obs_len`` (8) frames is observed and the next 12 positions of each of
+  its pedestrians are predicted. The run directory gets ``forecast.csv`` (every window:
+  ``obs_end_frame,frame,ped,x,y``), ``forecast.txt`` (each pedestrian's latest window, in the
+  ``frame ped x y`` format of the input, so the reader takes it back) and
+  ``plots/forecast.png`` (observed and predicted tracks of the last scenes).
+* ``embed``: the style encoder's embeddings (one per scene window, the contrastive space of the
+  style loss) or the invariant encoder's latents (one per pedestrian) of a style-study
+  (CausalMotion) checkpoint or of an exported encoder, for an ETH/UCY file (windows with exactly
+  the model's number of agents) or for simulated scenes of the style study; written as
+  ``embeddings.npy`` with ``ids.csv`` (row ``k`` describes embedding ``k``) and a PCA plot.
+* ``export``: both encoders of a CausalMotion checkpoint as safetensors + JSON
+  (:func:`contrastkit.train.export_encoder`), loadable without the training code
+  (:func:`load_exported_encoder`).
+
+Checkpoints are read with :func:`contrastkit.train.load_checkpoint` (weights only).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+ENCODERS = ("style", "invariant")
+
+
+def _stgat(ckpt_path: str):
+    """The StgatForecaster of an ``eth-ucy`` checkpoint (a clear error for another model's)."""
+    from contrastkit.train import load_checkpoint
+
+    from motionfc.baselines import StgatForecaster
+    from motionfc.checkpoints import load_module
+
+    if "risk" not in load_checkpoint(ckpt_path).get("hyper_parameters", {}):
+        raise ValueError(f"{ckpt_path}: not a 'motionfc eth-ucy' (STGAT) checkpoint; forecast needs one")
+    m = load_module(StgatForecaster, ckpt_path).eval()
+    if m.hparams.extra_channels:
+        raise ValueError(f"{ckpt_path}: a model trained with the spurious channel needs that channel, which a "
+                         "'frame ped x y' file does not have; use a model trained without --spurious")
+    return m
+
+
+def forecast(ckpt_path: str = "", path: str = "", runs_root: str = "runs", name: str = "forecast", seed: int = 0,
+             plot_scenes: int = 4) -> dict:
+    """Forecast the next 12 positions of every pedestrian window of an ETH/UCY file with an eth-ucy checkpoint.
+
+    Args:
+        ckpt_path: a ``motionfc eth-ucy`` checkpoint (``runs/motionfc/<name>/version_K/checkpoints/best.ckpt``).
+        path: an ETH/UCY ``frame ped x y`` file (meters); every window of ``obs_len`` consecutive
+            frame ids in which a pedestrian is present throughout is forecast.
+        runs_root, name: the run directory (``<runs_root>/motionfc/<name>/version_K``).
+        seed: seed of STGAT's noise (the forecast is deterministic for a seed).
+        plot_scenes: how many of the last windows ``plots/forecast.png`` shows.
+    """
+    config = dict(locals())
+    import torch
+    from contrastkit.train import announce_run, failure_marked, open_run, write_metrics
+
+    from motionfc.data.eth_ucy import read_tracks
+    from motionfc.data.windows import windows_from_tracks
+    from motionfc.plots import plot_scenes as draw
+
+    if not ckpt_path or not path:
+        raise ValueError("forecast needs --ckpt_path (an eth-ucy checkpoint) and --path (a 'frame ped x y' file)")
+    m = _stgat(ckpt_path)
+    obs_len, fut_len = m.hparams.obs_len, m.hparams.fut_len
+    frames, peds, xy = read_tracks(path)
+    # windows of obs_len frames (windows_from_tracks splits them into obs_len - 1 + 1; all are observed)
+    w = windows_from_tracks(frames, peds, xy, obs_len=obs_len - 1, fut_len=1, min_ped=0, source=str(path))
+    uniq = np.unique(frames)
+    step = int(np.median(np.diff(uniq))) if len(uniq) > 1 else 1
+    run = open_run(runs_root, "motionfc", name, {"command": "forecast", **config})
+    with failure_marked(run):
+        obs = torch.from_numpy(w.traj).float()
+        rel = torch.from_numpy(w.rel).float()
+        with torch.no_grad():
+            pred_rel = m.net(rel, torch.from_numpy(w.seq_start_end), 3, torch.Generator().manual_seed(seed))
+        pred = (obs[:, -1:] + pred_rel.cumsum(1)).numpy()  # (N, fut_len, 2)
+        obs_end = uniq[np.searchsorted(uniq, w.ids[:, 0]) + obs_len - 1]  # last observed frame of each row
+        future = obs_end[:, None] + step * np.arange(1, fut_len + 1)[None, :]  # (N, fut_len)
+        with (run / "forecast.csv").open("w", newline="") as f:
+            out = csv.writer(f)
+            out.writerow(["obs_end_frame", "frame", "ped", "x", "y"])
+            for i in range(len(pred)):
+                for t in range(fut_len):
+                    out.writerow([int(obs_end[i]), int(future[i, t]), int(w.ids[i, 1]),
+                                  f"{pred[i, t, 0]:.4f}", f"{pred[i, t, 1]:.4f}"])
+        latest = {int(p): i for i, p in enumerate(w.ids[:, 1])}  # rows are in window order: the last wins
+        with (run / "forecast.txt").open("w") as f:
+            for p, i in sorted(latest.items()):
+                for t in range(fut_len):
+                    f.write(f"{int(future[i, t])}\t{p}\t{pred[i, t, 0]:.4f}\t{pred[i, t, 1]:.4f}\n")
+        last = w.seq_start_end[-plot_scenes:]
+        rows = np.arange(last[0, 0], last[-1, 1])
+        draw(w.traj[rows], None, {"STGAT forecast": pred[rows]}, last - last[0, 0], run / "plots" / "forecast.png",
+             f"{Path(path).name}: observed (grey) and forecast tracks", max_scenes=plot_scenes)
+        metrics = {"windows": int(w.num_scenes), "pedestrian_windows": int(len(pred)),
+                   "pedestrians": len(latest), "frame_step": step, "checkpoint": str(ckpt_path)}
+        write_metrics(run, metrics)
+    announce_run(run)
+    return {**metrics, "run_dir": str(run), "predictions": pred}
+
+
+def _encoder_config(encoder, kind: str) -> dict:
+    """The constructor arguments of a style or invariant encoder (what ``export_encoder`` stores)."""
+    if kind == "style":
+        return {"style_frames": encoder.style_frames, "agents": encoder.agents, "style_dim": encoder.style_dim,
+                "proj_dim": encoder.head[-1].out_features}
+    return {"obs_len": encoder.net[0].in_features // (2 * encoder.agents), "hidden": encoder.hidden,
+            "agents": encoder.agents}
+
+
+def export(ckpt_path: str = "", out: str = "") -> dict[str, str]:
+    """Export the style and invariant encoders of a style-study checkpoint as safetensors + JSON.
+
+    Args:
+        ckpt_path: a CausalMotion checkpoint (``motionfc fit``, ``motionfc demo``).
+        out: a folder; ``style_encoder.safetensors`` / ``.json`` and ``invariant_encoder.*`` are written there.
+    """
+    from contrastkit.train import export_encoder
+
+    from motionfc.checkpoints import load_module
+    from motionfc.method import CausalMotion
+
+    if not ckpt_path or not out:
+        raise ValueError("export needs --ckpt_path (a CausalMotion checkpoint) and --out (a folder)")
+    model = load_module(CausalMotion, ckpt_path).model
+    written = {}
+    for kind, enc, cls in (("style", model.style_encoder, "StyleEncoder"),
+                           ("invariant", model.inv_encoder, "InvariantEncoder")):
+        written[kind] = str(export_encoder(enc, Path(out) / f"{kind}_encoder", _encoder_config(enc, kind), cls))
+        print(f"{kind} encoder: {written[kind]}", flush=True)
+    return written
+
+
+def load_exported_encoder(path: str | Path):
+    """A ``StyleEncoder`` or ``InvariantEncoder`` rebuilt from ``export``'s files (eval mode)."""
+    from contrastkit.train import CheckpointError, load_encoder
+
+    from motionfc.models.modular import InvariantEncoder, StyleEncoder
+
+    state, cls, config = load_encoder(path)
+    classes = {"StyleEncoder": StyleEncoder, "InvariantEncoder": InvariantEncoder}
+    if cls not in classes:
+        raise CheckpointError(f"{path}: exported {cls!r}, not a motionfc encoder ({sorted(classes)})")
+    enc = classes[cls](**config)
+    enc.load_state_dict(state)
+    return enc.eval()
+
+
+def _scenes_of(path: str, styles: list[float], num_scenes: int, split: str, seed: int, cache_dir: str | None,
+               agents: int) -> tuple[list, list[str]]:
+    """``[SceneWindows]`` and a label per part: the file's windows with exactly ``agents``
+    pedestrians, or the simulated scenes of each style."""
+    if path:
+        from motionfc.data.eth_ucy import read_scene
+
+        w = read_scene(path)
+        keep = np.flatnonzero(w.seq_start_end[:, 1] - w.seq_start_end[:, 0] == agents)
+        if keep.size == 0:
+            raise ValueError(f"{path}: no window of 20 frames with exactly {agents} pedestrians (the style-study "
+                             "model reads scenes of that many agents)")
+        print(f"{path}: {keep.size} of {w.num_scenes} windows have exactly {agents} pedestrians; the others "
+              "are skipped", flush=True)
+        w = w.subset(keep)
+        return [w], [Path(path).stem]
+    from motionfc.data.synthetic import style_dataset
+
+    parts = style_dataset(styles, split, num_scenes, seed=seed, cache_dir=cache_dir)
+    return list(parts.values()), list(parts)
+
+
+def embed(ckpt_path: str = "", encoder_path: str = "", path: str = "", encoder: str = "style",
+          styles: list[float] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8],  # noqa: B006
+          num_scenes: int = 64, split: str = "test", seed: int = 0, cache_dir: str | None = None,
+          runs_root: str = "runs", name: str = "embed") -> dict:
+    """Embed scene windows with a style-study encoder: .npy embeddings + ids.csv + a PCA plot.
+
+    Args:
+        ckpt_path: a CausalMotion checkpoint (``motionfc fit`` / ``demo``); or
+        encoder_path: an encoder written by ``motionfc export`` (``.safetensors`` with its ``.json``).
+        path: an ETH/UCY ``frame ped x y`` file (its 20-frame windows with exactly the model's
+            number of agents); empty: simulated scenes of ``styles`` (``num_scenes`` each, ``split``, ``seed``).
+        encoder: "style" (one embedding per scene window: the L2-normalised contrastive
+            projection of its style code) or "invariant" (one latent per pedestrian); with
+            ``encoder_path`` the file decides.
+        cache_dir: simulation cache (default ``$MOTIONFC_CACHE`` or ``~/.cache/motionfc``).
+        runs_root, name: the run directory (``<runs_root>/motionfc/<name>/version_K``).
+    """
+    config = dict(locals())
+    import torch
+    from contrastkit.train import announce_run, failure_marked, open_run, plot_embeddings, write_metrics
+
+    from motionfc.models.modular import StyleEncoder
+
+    if bool(ckpt_path) == bool(encoder_path):
+        raise ValueError("embed needs exactly one of --ckpt_path (a CausalMotion checkpoint) and --encoder_path")
+    if encoder not in ENCODERS:
+        raise ValueError(f"encoder must be one of {ENCODERS}; got {encoder!r}")
+    if encoder_path:
+        enc = load_exported_encoder(encoder_path)
+    else:
+        from motionfc.checkpoints import load_module
+        from motionfc.method import CausalMotion
+
+        model = load_module(CausalMotion, ckpt_path).model.eval()
+        enc = model.style_encoder if encoder == "style" else model.inv_encoder
+    style = isinstance(enc, StyleEncoder)
+    parts, labels = _scenes_of(path, styles, num_scenes, split, seed, cache_dir, enc.agents)
+    run = open_run(runs_root, "motionfc", name, {"command": "embed", **config})
+    with failure_marked(run):
+        vectors, rows, colour = [], [], []
+        with torch.no_grad():
+            for w, label in zip(parts, labels):
+                traj = torch.from_numpy(w.traj).float()
+                vectors.append(enc.embed(enc.codes(traj)) if style else enc(traj[:, : w.obs_len]))
+                for s, (a, b) in enumerate(w.seq_start_end):
+                    first = int(w.ids[a, 0]) if w.ids is not None else s
+                    peds = [int(w.ids[i, 1]) if w.ids is not None else i - a for i in range(a, b)]
+                    for ped in ([" ".join(map(str, peds))] if style else peds):
+                        rows.append([label, first, ped])
+                        colour.append(label)
+        x = torch.cat(vectors).numpy()
+        np.save(run / "embeddings.npy", x)
+        with (run / "ids.csv").open("w", newline="") as f:
+            out = csv.writer(f)
+            out.writerow(["source", "first_frame" if path else "scene", "pedestrians" if style else "pedestrian"])
+            out.writerows(rows)
+        kind = "style" if style else "invariant"
+        plot_embeddings(x, colour, run / "plots" / "embeddings.png", f"{kind} encoder embeddings",
+                        label_name="file" if path else "style")
+        write_metrics(run, {"embeddings": len(x), "dim": int(x.shape[1]), "encoder": kind})
+    announce_run(run)
+    return {"run_dir": str(run), "embeddings": x, "ids": rows}

@@ -1,0 +1,122 @@
+"""The trained model in use (issue 11): ``forecast`` from an eth-ucy checkpoint, ``embed`` from a
+style-study checkpoint or from its exported encoders, with the values checked against the models."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+from motionfc.cli import main
+
+
+def _tracks(path, peds=3, frames=14, step=10):
+    """``frame ped x y`` rows of ``peds`` pedestrians walking straight lines over ``frames`` frames."""
+    rows = [f"{f * step}\t{p}\t{0.4 * f + p:.4f}\t{0.1 * f * (p - 1):.4f}" for f in range(frames) for p in range(peds)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def stgat_ckpt(tmp_path_factory):
+    """A STGAT checkpoint trained for one forecasting epoch on two tiny simulated environments."""
+    from contrastkit.train import make_trainer, seed_everything
+    from motionfc.baselines import StgatForecaster
+    from motionfc.data.datamodule import EnvDataModule
+    from motionfc.data.synthetic import scenes_to_windows, style_scenes
+
+    tmp = tmp_path_factory.mktemp("stgat")
+    seed_everything(0)
+    dm = EnvDataModule(batch_size=8)
+    dm.splits = {s: {e: scenes_to_windows(style_scenes(r, "val", 16, cache_dir=tmp / "c"), e) for e, r in
+                     (("a", 0.1), ("b", 0.5))} for s in ("train", "val", "test")}
+    dm.labels = {"a": 0, "b": 1}
+    make_trainer(tmp, 1, progress=False, num_sanity_val_steps=0).fit(StgatForecaster(epochs=(0, 0, 1)), datamodule=dm)
+    return tmp / "checkpoints" / "last.ckpt"
+
+
+def test_forecast_writes_every_window_and_the_latest_per_pedestrian(stgat_ckpt, tmp_path):
+    from motionfc.baselines import StgatForecaster
+    from motionfc.checkpoints import load_module
+    from motionfc.data.eth_ucy import read_tracks
+
+    path = _tracks(tmp_path / "walk.txt")
+    out = main(["forecast", "--ckpt_path", str(stgat_ckpt), "--path", str(path), "--runs_root", str(tmp_path / "runs"),
+                "--seed", "3"])
+    run = tmp_path / "runs" / "motionfc" / "forecast" / "version_0"
+    assert out["run_dir"] == str(run) and out["windows"] == 14 - 8 + 1 and out["pedestrian_windows"] == 3 * 7
+    assert out["predictions"].shape == (21, 12, 2) and out["frame_step"] == 10
+    with (run / "forecast.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 21 * 12 and rows[0]["obs_end_frame"] == "70" and rows[0]["frame"] == "80"
+    # the latest window (frames 60..130) of each pedestrian, as a file the ETH/UCY reader takes back
+    frames, peds, xy = read_tracks(run / "forecast.txt")
+    assert sorted(set(peds.tolist())) == [0, 1, 2] and frames.min() == 140 and frames.max() == 250
+    # the values: STGAT on the seven windows built by hand (frames k..k+7), with the seed's noise
+    m = load_module(StgatForecaster, stgat_ckpt).eval()
+    obs = torch.tensor([[[0.4 * f + p, 0.1 * f * (p - 1)] for f in range(k, k + 8)] for k in range(7) for p in range(3)])
+    rel = torch.cat([torch.zeros(21, 1, 2), obs[:, 1:] - obs[:, :-1]], 1)
+    sse = torch.tensor([[3 * k, 3 * k + 3] for k in range(7)])
+    with torch.no_grad():
+        pred = (obs[:, -1:] + m.net(rel, sse, 3, torch.Generator().manual_seed(3)).cumsum(1)).numpy()
+    np.testing.assert_allclose(out["predictions"], pred, atol=1e-5)
+    np.testing.assert_allclose(xy.reshape(3, 12, 2), pred[-3:], atol=1e-4)  # written to 4 decimals
+    assert float(rows[12]["x"]) == pytest.approx(pred[1, 0, 0], abs=1e-4) and rows[12]["ped"] == "1"
+    assert (run / "plots" / "forecast.png").stat().st_size > 0
+    assert json.loads((run / "metrics.json").read_text())["pedestrians"] == 3
+
+
+def test_forecast_refuses_a_style_study_checkpoint(style_ckpt, tmp_path):
+    path = _tracks(tmp_path / "walk.txt")
+    with pytest.raises(ValueError, match="not a 'motionfc eth-ucy'"):
+        main(["forecast", "--ckpt_path", str(style_ckpt), "--path", str(path), "--runs_root", str(tmp_path / "r")])
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.fixture(scope="module")
+def style_ckpt(tmp_path_factory):
+    """A modular CausalMotion checkpoint after one epoch of each of P3 and P4."""
+    from contrastkit.train import make_trainer, seed_everything
+    from motionfc.data.datamodule import StyleDataModule
+    from motionfc.method import CausalMotion
+
+    tmp = tmp_path_factory.mktemp("style")
+    seed_everything(0)
+    dm = StyleDataModule(num_train=32, num_val=8, num_test=8, num_ref=8, cache_dir=str(tmp / "c"))
+    make_trainer(tmp, 2, progress=False, num_sanity_val_steps=0).fit(CausalMotion(epochs=(1, 1, 0, 0)), datamodule=dm)
+    return tmp / "checkpoints" / "last.ckpt"
+
+
+def test_embed_from_checkpoint_equals_embed_from_exported_encoder(style_ckpt, tmp_path):
+    from motionfc.use import load_exported_encoder
+
+    cache = ["--cache_dir", str(tmp_path / "c"), "--num_scenes", "5", "--styles", "[0.2, 0.7]"]
+    runs = ["--runs_root", str(tmp_path / "runs")]
+    exported = main(["export", "--ckpt_path", str(style_ckpt), "--out", str(tmp_path / "enc")])
+    a = main(["embed", "--ckpt_path", str(style_ckpt), *cache, *runs])
+    b = main(["embed", "--encoder_path", exported["style"], *cache, *runs])
+    assert a["embeddings"].shape == (10, 8)
+    np.testing.assert_allclose(np.linalg.norm(a["embeddings"], axis=1), 1.0, rtol=1e-5)  # the contrastive space
+    np.testing.assert_array_equal(a["embeddings"], b["embeddings"])
+    run = tmp_path / "runs" / "motionfc" / "embed" / "version_0"
+    np.testing.assert_array_equal(np.load(run / "embeddings.npy"), a["embeddings"])
+    with (run / "ids.csv").open() as f:
+        ids = list(csv.reader(f))
+    assert ids[0] == ["source", "scene", "pedestrians"] and ids[1] == ["0.2", "0", "0 1"] and ids[-1][0] == "0.7"
+    assert (run / "plots" / "embeddings.png").is_file()
+    inv = main(["embed", "--encoder_path", exported["invariant"], *cache, *runs])
+    assert inv["embeddings"].shape == (20, 8) and inv["ids"][1] == ["0.2", 0, 1]
+    enc = load_exported_encoder(exported["invariant"])
+    assert enc.hidden == 8 and not enc.training
+
+
+def test_embed_reads_an_eth_ucy_file(style_ckpt, tmp_path):
+    """Windows of exactly two pedestrians are embedded; ids name their first frame and pedestrians."""
+    path = _tracks(tmp_path / "two.txt", peds=2, frames=22)
+    out = main(["embed", "--ckpt_path", str(style_ckpt), "--path", str(path), "--runs_root", str(tmp_path)])
+    assert out["embeddings"].shape == (3, 8) and out["ids"][0] == ["two", 0, "0 1"] and out["ids"][2][1] == 20
+    with pytest.raises(ValueError, match="exactly 2 pedestrians"):
+        main(["embed", "--ckpt_path", str(style_ckpt), "--path", str(_tracks(tmp_path / "three.txt", frames=22)),
+              "--runs_root", str(tmp_path)])
