@@ -55,6 +55,37 @@ def test_every_service_command_exists_and_starts():
             assert command in out.stdout, f"{name} --help does not list {command!r}"
 
 
+def test_dependency_layer_is_built_from_metadata_alone():
+    """The install layer copies every member's pyproject before any code, so that a code change
+    does not re-install torch (issue 11, item 8)."""
+    text = (ROOT / "shared" / "docker" / "Dockerfile").read_text()
+    deps_at, code_at = text.index("make deps"), text.index("COPY packages packages")
+    assert deps_at < code_at
+    copied = re.findall(r"^COPY (\S+) ", text[:deps_at], flags=re.MULTILINE)
+    for app in _apps():
+        assert f"apps/{app}/pyproject.toml" in copied, app
+    assert "packages/contrastkit/pyproject.toml" in copied
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from workspace_deps import requirements
+
+    reqs = requirements()
+    assert "torch==2.14.1" in reqs and not any(r.startswith(("contrastkit", "medts", "seqrec")) for r in reqs)
+    compose = _compose("docker-compose.yml")
+    assert "contrastkit-cache" in compose["volumes"]
+    for service in compose["services"].values():
+        assert service["user"].startswith("${UID")
+        assert any(v.endswith(":/cache") for v in service["volumes"])
+
+
+def test_compose_file_validates():
+    """``docker-compose config -q`` (Debian's 1.29) needs no engine; ``make test`` installs it."""
+    tool = shutil.which("docker-compose")
+    assert tool, "docker-compose is not installed (apt-get install docker-compose)"
+    out = subprocess.run([tool, "-f", "docker-compose.yml", "-f", "docker-compose.gpu.yml", "config", "-q"],
+                         cwd=ROOT, capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+
+
 def test_dockerfile_copies_existing_paths_and_runs_make_setup():
     text = (ROOT / "shared" / "docker" / "Dockerfile").read_text()
     for line in re.findall(r"^COPY (.+)$", text, flags=re.MULTILINE):

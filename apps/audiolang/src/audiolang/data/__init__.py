@@ -1,0 +1,1 @@
+"""Readers (audio, caption manifests, benchmark CSVs), clip sources, the benchmark builder, the DataModule."""

@@ -1,0 +1,287 @@
+"""Benchmarks and training sets built reproducibly from real (or synthetic) clips, cached atomically.
+
+``build_benchmark`` writes a CompA-style benchmark: ``benchmark.csv`` in the official format (plus
+the optional third pair), ``audio/*.wav`` and ``metadata.jsonl`` (each file's clips, gains and
+sample spans). Kinds:
+
+- ``order``: "A, then B" vs "B, then A", the same two trimmed clips in both orders with a short gap;
+  optional third "A and B at the same time" (the two overlaid);
+- ``attribute``: the same two events with their attributes swapped: gains (a loud A and a quiet B
+  vs a quiet A and a loud B) for ESC-10 and synthetic clips, speakers (digit d1 by X then d2 by Y vs
+  d1 by Y then d2 by X, captions naming the speakers' accents) for FSDD.
+
+Benchmark clips come only from ``test_groups`` (ESC-10 folds, FSDD speakers); ``build_training_set``
+only from the others. A build is keyed by its settings: the same settings reuse the folder, other
+settings get another; a folder appears complete or not at all (built under a temporary name, then
+``os.replace``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from audiolang.data.benchmark_csv import write_benchmark_csv
+from audiolang.data.compose import (
+    LOUD_DB,
+    QUIET_DB,
+    Part,
+    Scene,
+    hard_negatives,
+    render,
+    sub_compositions,
+    swap_gains,
+    swap_operator,
+    swap_order,
+)
+from audiolang.data.manifest import write_manifest
+from audiolang.data.sources import Clip, ClipSet, esc10_clips, fsdd_clips, merge, synthetic_clips
+
+KINDS = ("order", "attribute")
+BUILD_VERSION = 2  # part of every cache key: bump when what a build writes changes
+
+
+@dataclass(frozen=True)
+class ClipConfig:
+    """Where clips come from and how they are cut.
+
+    Args:
+        sources: any of ``synthetic``, ``esc10``, ``fsdd``.
+        data_root: the real-data root (default: ``contrastkit.paths.data_root()``); unused for synthetic.
+        test_groups: groups kept for benchmarks, never used in training (ESC-10 ``foldN``, FSDD speakers).
+        sample_rate: Hz of everything built.
+        max_seconds: longest segment kept of a clip (around its loudest frame) after trimming silence.
+        gap: seconds of silence between "then" parts.
+        fsdd_takes: takes per digit and speaker read from FSDD (all 50 when None).
+    """
+
+    sources: tuple[str, ...] = ("synthetic",)
+    data_root: str | None = None
+    test_groups: tuple[str, ...] = ("fold5", "theo", "lucas")
+    sample_rate: int = 16000
+    max_seconds: float = 1.0
+    gap: float = 0.15
+    fsdd_takes: int | None = 10
+
+
+def load_clips(config: ClipConfig, test: bool) -> ClipSet:
+    """The test-group clips (``test``) or all the others, from every source of ``config``."""
+    from contrastkit.paths import data_root
+
+    test_groups = set(config.test_groups)
+
+    def keep(group: str) -> bool:
+        return (group in test_groups) == test
+
+    sets = []
+    for source in config.sources:
+        if source == "synthetic":
+            s = synthetic_clips(config.sample_rate)
+            sets.append(ClipSet([c for c in s.clips if keep(c.group)], s.sample_rate, s.waves))
+        elif source == "esc10":
+            sets.append(esc10_clips(data_root(config.data_root) / "esc10", config.sample_rate, config.max_seconds, keep))
+        elif source == "fsdd":
+            sets.append(fsdd_clips(data_root(config.data_root) / "fsdd", config.sample_rate, config.max_seconds,
+                                   config.fsdd_takes, keep))
+        else:
+            raise ValueError(f"unknown clip source {source!r}; known: synthetic, esc10, fsdd")
+    clips = merge(*sets)
+    if len({c.label for c in clips.clips}) < 2:
+        raise ValueError(f"{'test' if test else 'training'} clips of {config.sources} with test groups "
+                         f"{config.test_groups}: fewer than two classes ({len(clips.clips)} clips)")
+    return clips
+
+
+def _pick_two(clips: list[Clip], rng: np.random.Generator) -> tuple[Clip, Clip]:
+    """Two clips of different labels from the same source."""
+    while True:
+        a = clips[rng.integers(len(clips))]
+        same = [c for c in clips if c.source == a.source and c.label != a.label]
+        if same:
+            return a, same[rng.integers(len(same))]
+
+
+def _speaker_pair(clips: list[Clip], rng: np.random.Generator) -> tuple[Scene, Scene] | None:
+    """FSDD: (d1 by X, then d2 by Y) and (d1 by Y, then d2 by X), X and Y of different accents."""
+    fsdd = [c for c in clips if c.source == "fsdd"]
+    by = {(c.label, c.group): [d for d in fsdd if d.label == c.label and d.group == c.group] for c in fsdd}
+    for _ in range(50):
+        a, b = _pick_two(fsdd, rng)
+        if a.group == b.group or a.sentence.split(" says ")[0] == b.sentence.split(" says ")[0]:
+            continue
+        a2, b2 = by.get((a.label, b.group)), by.get((b.label, a.group))
+        if a2 and b2:
+            return (Scene((Part(a), Part(b))), Scene((Part(a2[rng.integers(len(a2))]), Part(b2[rng.integers(len(b2))]))))
+    return None
+
+
+def benchmark_scenes(clips: list[Clip], kind: str, n: int, seed: int) -> list[tuple[Scene, Scene, Scene | None]]:
+    """``n`` (scene, swapped scene, third scene or None) triples of one kind, drawn with ``seed``."""
+    if kind not in KINDS:
+        raise ValueError(f"benchmark kind must be one of {KINDS}; got {kind!r}")
+    rng = np.random.default_rng(seed)
+    has_fsdd = any(c.source == "fsdd" for c in clips)
+    gain_clips = [c for c in clips if c.source != "fsdd"]
+    out = []
+    for i in range(n):
+        if kind == "order":
+            a, b = _pick_two(clips, rng)
+            scene = Scene((Part(a), Part(b)), "then")
+            out.append((scene, swap_order(scene), swap_operator(scene)))
+        elif has_fsdd and (not gain_clips or i % 2):
+            pair = _speaker_pair(clips, rng)
+            if pair is None:
+                raise ValueError("attribute benchmark: the FSDD test speakers need two accents and shared digits")
+            out.append((*pair, None))
+        else:
+            a, b = _pick_two(gain_clips, rng)
+            scene = Scene((Part(a, LOUD_DB), Part(b, QUIET_DB)), "then", loudness=True)
+            out.append((scene, swap_gains(scene), None))
+    return out
+
+
+def _key(**settings) -> str:
+    return hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def _atomic_dir(final: Path, write) -> Path:
+    """Run ``write(tmp_dir)`` then move ``tmp_dir`` to ``final``; an existing ``final`` is reused."""
+    if (final / "DONE").is_file():
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".tmp-{final.name}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        write(tmp)
+        (tmp / "DONE").write_text("complete\n")
+        if final.exists():  # an incomplete leftover (no DONE) or a concurrent build
+            if (final / "DONE").is_file():
+                shutil.rmtree(tmp)
+                return final
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def _describe(scene: Scene) -> list[dict]:
+    return [{"clip": p.clip.key, "label": p.clip.label, "group": p.clip.group, "gain_db": p.gain_db} for p in scene.parts]
+
+
+def build_benchmark(out_root: str | Path, kind: str = "order", n: int = 200, seed: int = 0,
+                    clips: ClipConfig = ClipConfig(), third: bool = True,
+                    clip_set: ClipSet | None = None) -> Path:
+    """Build (or reuse) a benchmark; returns its ``benchmark.csv``.
+
+    Args:
+        out_root: cache folder; the benchmark goes to ``<out_root>/<kind>-<key>/``.
+        kind: ``order`` or ``attribute``.
+        n: pairs.
+        seed: draws the pairs.
+        clips: clip sources and cutting (test groups only are used).
+        third: add the "A and B at the same time" third pair (order only).
+        clip_set: clips already loaded (must be ``load_clips(clips, test=True)``).
+    """
+    key = _key(version=BUILD_VERSION, kind=kind, n=n, seed=seed, clips=asdict(clips), third=third)
+    final = Path(out_root) / f"{kind}-{key}"
+
+    def write(tmp: Path) -> None:
+        cs = clip_set or load_clips(clips, test=True)
+        (tmp / "audio").mkdir()
+        rows, meta = [], []
+        for i, (scene, swapped, third_scene) in enumerate(benchmark_scenes(cs.clips, kind, n, seed)):
+            row = {}
+            for tag, s, cap_col, file_col in (("a", scene, "pair_caption", "pair_file"),
+                                              ("b", swapped, "reversed_pair_caption", "reversed_pair_file"),
+                                              ("c", third_scene if third else None, "third_caption", "third_file")):
+                if s is None:
+                    continue
+                wave, spans = render(s, cs.waves, cs.sample_rate, clips.gap)
+                name = f"audio/{kind}_{i:05d}_{tag}.wav"
+                _write(tmp / name, wave, cs.sample_rate)
+                row[cap_col], row[file_col] = s.caption(), name
+                meta.append({"file": name, "operator": s.operator, "parts": _describe(s), "spans": spans})
+            rows.append(row)
+        write_benchmark_csv(tmp / "benchmark.csv", rows, third=third and kind == "order")
+        write_manifest(tmp / "metadata.jsonl", meta)
+        (tmp / "settings.json").write_text(json.dumps({"kind": kind, "n": n, "seed": seed, "clips": asdict(clips)}, indent=1))
+
+    return _atomic_dir(final, write) / "benchmark.csv"
+
+
+def _write(path: Path, wave: np.ndarray, sample_rate: int) -> None:
+    import soundfile as sf
+
+    sf.write(str(path), np.clip(wave, -1.0, 1.0), sample_rate, subtype="PCM_16")
+
+
+def training_scenes(clips: list[Clip], n: int, seed: int) -> list[tuple[Scene, list[Scene]]]:
+    """``n`` training scenes with their hard-negative scenes: single events (with or without a
+    loudness word), "then" and "and" pairs, gain-attribute pairs, and FSDD speaker pairs."""
+    rng = np.random.default_rng(seed)
+    gain_clips = [c for c in clips if c.source != "fsdd"] or clips
+    out = []
+    for _ in range(n):
+        r = rng.random()
+        a, b = _pick_two(clips, rng)
+        other = _pick_two([c for c in clips if c.source == b.source], rng)[0]
+        while other.label in (a.label, b.label) and len({c.label for c in clips if c.source == b.source}) > 2:
+            other = _pick_two([c for c in clips if c.source == b.source], rng)[0]
+        swap_first: list[Scene] = []
+        if r < 0.2:
+            scene = Scene((Part(a, LOUD_DB if rng.random() < 0.5 else QUIET_DB),), loudness=rng.random() < 0.5)
+        elif r < 0.5:
+            scene = Scene((Part(a), Part(b)), "then")
+        elif r < 0.65:
+            scene = Scene((Part(a), Part(b)), "and")
+        elif r < 0.85 or not any(c.source == "fsdd" for c in clips):
+            a, b = _pick_two(gain_clips, rng)
+            gains = (LOUD_DB, QUIET_DB) if rng.random() < 0.5 else (QUIET_DB, LOUD_DB)
+            scene = Scene((Part(a, gains[0]), Part(b, gains[1])), "then", loudness=True)
+        else:
+            pair = _speaker_pair(clips, rng)
+            if pair is None:
+                scene = Scene((Part(a), Part(b)), "then")
+            else:
+                scene, swapped = pair
+                swap_first = [swapped]
+        out.append((scene, swap_first + hard_negatives(scene, other)))
+    return out
+
+
+def build_training_set(out_root: str | Path, n: int = 2000, seed: int = 0,
+                       clips: ClipConfig = ClipConfig(), clip_set: ClipSet | None = None) -> Path:
+    """Build (or reuse) a training set; returns its ``manifest.jsonl`` (see :mod:`audiolang.data.manifest`).
+
+    Each item: the scene's audio and caption, its hard-negative captions (the first rendered as
+    ``negative_audio``), its sub-compositions as ``positives``, ``split = "train"``.
+    """
+    key = _key(version=BUILD_VERSION, kind="train", n=n, seed=seed, clips=asdict(clips))
+    final = Path(out_root) / f"train-{key}"
+
+    def write(tmp: Path) -> None:
+        cs = clip_set or load_clips(clips, test=False)
+        (tmp / "audio").mkdir()
+        items = []
+        for i, (scene, negatives) in enumerate(training_scenes(cs.clips, n, seed)):
+            name, neg_name = f"audio/train_{i:05d}.wav", f"audio/train_{i:05d}_neg.wav"
+            _write(tmp / name, render(scene, cs.waves, cs.sample_rate, clips.gap)[0], cs.sample_rate)
+            _write(tmp / neg_name, render(negatives[0], cs.waves, cs.sample_rate, clips.gap)[0], cs.sample_rate)
+            caption = scene.caption()
+            negs = list(dict.fromkeys(s.caption() for s in negatives if s.caption() != caption))
+            items.append({"audio": name, "caption": caption, "negatives": negs, "positives": sub_compositions(scene),
+                          "negative_audio": neg_name, "fold": scene.parts[0].clip.group, "split": "train",
+                          "labels": [p.clip.label for p in scene.parts]})
+        write_manifest(tmp / "manifest.jsonl", items)
+        (tmp / "settings.json").write_text(json.dumps({"n": n, "seed": seed, "clips": asdict(clips)}, indent=1))
+
+    return _atomic_dir(final, write) / "manifest.jsonl"

@@ -1,0 +1,118 @@
+"""The LightningDataModule: a caption manifest (or a training set built from clips) into batches.
+
+A batch is ``{"audio": (B, T) float, "lengths": (B,), "captions": [B], "negatives": [B][K],
+"positives": [B][P], "negative_audio": (B, T'), "negative_lengths": (B,)}``; captions are tokenized by
+the model (the tokenizer is the model's).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from contrastkit.train import EpochShuffleSampler
+from torch.utils.data import DataLoader, Dataset
+
+from audiolang.data.audio import load_audio
+from audiolang.data.build import ClipConfig, build_training_set
+from audiolang.data.manifest import CaptionItem, read_manifest
+
+
+def pad(waves: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(B, T_max)`` zero-padded and lengths ``(B,)``."""
+    lengths = torch.tensor([len(w) for w in waves])
+    out = torch.zeros(len(waves), int(lengths.max()))
+    for i, w in enumerate(waves):
+        out[i, : len(w)] = torch.from_numpy(w)
+    return out, lengths
+
+
+class CaptionDataset(Dataset):
+    """Items of a manifest with their first K negatives and P positives (audio read on access)."""
+
+    def __init__(self, items: list[CaptionItem], sample_rate: int, num_negatives: int, num_positives: int,
+                 negative_audio: bool) -> None:
+        self.items, self.rate = items, sample_rate
+        self.k, self.p, self.negative_audio = num_negatives, num_positives, negative_audio
+        if negative_audio:
+            missing = [str(i.audio) for i in items if i.negative_audio is None]
+            if missing:
+                raise ValueError(f"negative audio is required (text_hard_negatives) but {len(missing)} items lack "
+                                 f"'negative_audio', e.g. {missing[0]}")
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> dict:
+        item = self.items[i]
+        out = {"audio": load_audio(item.audio, self.rate), "caption": item.captions[0],
+               "negatives": list(item.negatives[: self.k]), "positives": list(item.positives[: self.p])}
+        if self.negative_audio:
+            out["negative_audio"] = load_audio(item.negative_audio, self.rate)
+        return out
+
+
+def collate(rows: list[dict]) -> dict:
+    audio, lengths = pad([r["audio"] for r in rows])
+    batch = {"audio": audio, "lengths": lengths, "captions": [r["caption"] for r in rows],
+             "negatives": [r["negatives"] for r in rows], "positives": [r["positives"] for r in rows]}
+    if "negative_audio" in rows[0]:
+        batch["negative_audio"], batch["negative_lengths"] = pad([r["negative_audio"] for r in rows])
+    return batch
+
+
+class AudioTextDataModule(L.LightningDataModule):
+    """Training data for the three stages.
+
+    Args:
+        manifest: a CSV/JSONL caption manifest; None builds a training set from ``clips``.
+        build_size: compositions built when ``manifest`` is None.
+        clips: clip sources for the built set (its test groups are left out).
+        cache_dir: where built sets are cached.
+        num_negatives: K hard negatives per item (items with fewer are dropped and counted).
+        num_positives: P sub-compositions per item (idem).
+        negative_audio: load each item's negative audio (for ``text_hard_negatives``).
+        batch_size: items per batch.
+        val_fraction: items held out for validation (the last ones after a seeded shuffle).
+        seed: the split and the epoch order.
+        num_workers: DataLoader workers.
+    """
+
+    def __init__(self, manifest: str | None = None, build_size: int = 1000, clips: ClipConfig = ClipConfig(),  # noqa: B008
+                 cache_dir: str = "runs/audiolang/cache", num_negatives: int = 3, num_positives: int = 2,
+                 negative_audio: bool = False, batch_size: int = 32, val_fraction: float = 0.1, seed: int = 0,
+                 num_workers: int = 0) -> None:
+        super().__init__()
+        if not 0 <= val_fraction < 1:
+            raise ValueError(f"val_fraction must be in [0, 1); got {val_fraction}")
+        self.manifest, self.build_size, self.clips, self.cache_dir = manifest, build_size, clips, cache_dir
+        self.k, self.p, self.negative_audio = num_negatives, num_positives, negative_audio
+        self.batch_size, self.val_fraction, self.seed, self.num_workers = batch_size, val_fraction, seed, num_workers
+        self.report = None
+
+    def setup(self, stage: str | None = None) -> None:
+        if getattr(self, "train_set", None) is not None:
+            return
+        path = self.manifest or build_training_set(self.cache_dir, self.build_size, self.seed, self.clips)
+        items, self.report = read_manifest(path, min_negatives=self.k, min_positives=self.p)
+        print(f"audiolang: {self.report}", flush=True)
+        if len(items) < 2:
+            raise ValueError(f"{path}: {len(items)} usable items (need >= 2); {self.report}")
+        order = np.random.default_rng(self.seed).permutation(len(items))
+        n_val = int(round(self.val_fraction * len(items)))
+        make = lambda idx: CaptionDataset([items[i] for i in idx], self.clips.sample_rate, self.k, self.p,
+                                          self.negative_audio)
+        self.train_set = make(order[n_val:] if n_val else order)
+        self.val_set = make(order[:n_val]) if n_val >= 2 else None
+        self.source = str(Path(path))
+
+    def train_dataloader(self) -> DataLoader:
+        return DataLoader(self.train_set, self.batch_size, sampler=EpochShuffleSampler(len(self.train_set), self.seed),
+                          collate_fn=collate, num_workers=self.num_workers, drop_last=len(self.train_set) > self.batch_size)
+
+    def val_dataloader(self) -> DataLoader | list:
+        if self.val_set is None:
+            return []
+        return DataLoader(self.val_set, self.batch_size, collate_fn=collate, num_workers=self.num_workers)

@@ -1,0 +1,75 @@
+"""CompA-CLAP as a LightningModule: stage 1 (CLAP), stage 2 (hard negatives), stage 3 (modular)."""
+
+from __future__ import annotations
+
+import torch
+from contrastkit.train import ContrastiveModule
+from torch import Tensor
+
+from audiolang.losses import MASKS, clap_loss, compositional_loss
+from audiolang.models.dual import DualEncoder
+
+
+class CompaClap(ContrastiveModule):
+    """The dual encoder trained with one stage's loss (see :mod:`audiolang.losses`).
+
+    Args:
+        stage: 1 = CLAP's symmetric CLIP loss; 2 = composition-aware hard negatives; 3 = the modular
+            contrastive loss (positives = sub-compositions, with the hard negatives unless
+            ``use_negatives`` is False).
+        use_negatives: stage 3 only: include the hard negatives (False = the modular loss alone).
+        mask: ``additive`` or ``multiplicative`` (the official -1e5 product; ablation).
+        text_hard_negatives: also contrast each caption with its hard-negative audio (text->audio).
+        dim, width, layers, temperature, pretrained: the encoder (:class:`DualEncoder`).
+        sample_rate: Hz of the batches' audio.
+        init_from: a checkpoint of an earlier stage to start from (weights only).
+        lr, weight_decay: AdamW.
+    """
+
+    def __init__(self, stage: int = 3, use_negatives: bool = True, mask: str = "additive",
+                 text_hard_negatives: bool = False, dim: int = 128, width: int = 128, layers: int = 2,
+                 temperature: float = 0.07, pretrained: str | None = None, sample_rate: int = 16000,
+                 init_from: str | None = None, lr: float = 1e-3, weight_decay: float = 0.01) -> None:
+        super().__init__(lr=lr, weight_decay=weight_decay)
+        if stage not in (1, 2, 3):
+            raise ValueError(f"stage must be 1, 2 or 3; got {stage}")
+        if mask not in MASKS:
+            raise ValueError(f"mask must be one of {MASKS}; got {mask!r}")
+        self.save_hyperparameters()
+        self.stage, self.use_negatives, self.mask, self.text_hard_negatives = stage, use_negatives, mask, text_hard_negatives
+        self.encoder = DualEncoder(dim, width, layers, sample_rate, temperature, pretrained)
+        if init_from:
+            from contrastkit.train import load_checkpoint
+
+            state = load_checkpoint(init_from)["state_dict"]
+            self.load_state_dict(state)
+
+    def _texts(self, texts: list[str]) -> Tensor:
+        ids, mask = self.encoder.tokenize(texts)
+        return self.encoder.encode_text(ids.to(self.device), mask.to(self.device))
+
+    def compute_losses(self, batch: dict, stage: str) -> dict[str, Tensor]:
+        audio = self.encoder.encode_audio(batch["audio"], batch["lengths"])
+        scale = self.encoder.logit_scale()
+        b = audio.shape[0]
+        if self.stage == 1:
+            out = clap_loss(audio, self._texts(batch["captions"]), scale)
+        else:
+            k = len(batch["negatives"][0]) if (self.stage == 2 or self.use_negatives) else 0
+            p = len(batch["positives"][0]) if self.stage == 3 else 0
+            texts = list(batch["captions"])
+            for i in range(b):
+                texts += batch["positives"][i][:p] + batch["negatives"][i][:k]
+            emb = self._texts(texts)
+            primary, rest = emb[:b], emb[b:].reshape(b, p + k, -1)
+            neg_audio = None
+            if self.text_hard_negatives:
+                neg_audio = self.encoder.encode_audio(batch["negative_audio"], batch["negative_lengths"])[:, None]
+            out = compositional_loss(audio, primary, rest[:, p:] if k else None, scale,
+                                     positives=rest[:, :p] if p else None, negative_audio=neg_audio, mask=self.mask)
+        out["logit_scale"] = scale.detach()
+        return out
+
+    @torch.no_grad()
+    def embed_audio(self, wave: Tensor, lengths: Tensor) -> Tensor:
+        return self.encoder.encode_audio(wave.to(self.device), lengths.to(self.device))

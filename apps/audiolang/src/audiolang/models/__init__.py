@@ -1,0 +1,1 @@
+"""Encoders: the compact CPU towers, the transformers ClapModel towers, and the dual encoder."""

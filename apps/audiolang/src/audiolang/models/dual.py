@@ -1,0 +1,79 @@
+"""The CLAP-style dual encoder: two towers, linear projections into one space, a learnable logit scale.
+
+``logit_scale = exp(log_scale)`` (clamped at 100, as CLIP/CLAP do) is owned here and passed to the
+losses. ``encode_audio`` / ``encode_text`` return L2-normalized ``(B, dim)`` embeddings.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from audiolang.models.compact import AudioTower, TextTower
+from audiolang.models.tokenizer import build_tokenizer, encode
+
+
+class DualEncoder(nn.Module):
+    """Compact towers (default) or, with ``pretrained``, transformers' ClapModel from a local folder.
+
+    Args:
+        dim: shared embedding size (compact towers).
+        width, layers: compact towers' transformer width and depth.
+        sample_rate: Hz of the waveforms given to ``encode_audio``.
+        temperature: initial temperature (logit scale ``1 / temperature``).
+        pretrained: a local folder written by ``ClapModel.save_pretrained`` (with its tokenizer and
+            feature extractor); nothing is downloaded.
+        max_text_length: tokens kept per caption.
+    """
+
+    def __init__(self, dim: int = 128, width: int = 128, layers: int = 2, sample_rate: int = 16000,
+                 temperature: float = 0.07, pretrained: str | None = None, max_text_length: int = 32) -> None:
+        super().__init__()
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0; got {temperature}")
+        self.sample_rate, self.max_text_length = sample_rate, max_text_length
+        self.log_scale = nn.Parameter(torch.tensor(math.log(1.0 / temperature)))
+        self.hf = None
+        if pretrained:
+            from audiolang.models.clap_hf import HFClapTowers
+
+            self.hf = HFClapTowers(pretrained, sample_rate)
+            return
+        self.tokenizer = build_tokenizer()
+        self.audio = AudioTower(sample_rate, width=width, layers=layers)
+        self.text = TextTower(self.tokenizer.get_vocab_size(), width=width, layers=layers)
+        self.audio_proj = nn.Linear(width, dim)
+        self.text_proj = nn.Linear(width, dim)
+
+    def logit_scale(self) -> Tensor:
+        """``exp(log_scale)``, at most 100."""
+        return self.log_scale.exp().clamp(max=100.0)
+
+    def tokenize(self, texts: list[str]) -> tuple[Tensor, Tensor]:
+        """``(ids, mask)`` for :meth:`encode_text`."""
+        if self.hf is not None:
+            return self.hf.tokenize(texts, self.max_text_length)
+        return encode(self.tokenizer, texts, self.max_text_length)
+
+    def encode_audio(self, wave: Tensor, lengths: Tensor) -> Tensor:
+        """``(B, T)`` waveforms and their lengths ``(B,)`` -> ``(B, dim)``, unit norm."""
+        x = self.hf.audio(wave, lengths) if self.hf is not None else self.audio_proj(self.audio(wave, lengths))
+        return F.normalize(x, dim=-1)
+
+    def encode_text(self, ids: Tensor, mask: Tensor) -> Tensor:
+        """``(N, L)`` token ids and mask -> ``(N, dim)``, unit norm."""
+        x = self.hf.text(ids, mask) if self.hf is not None else self.text_proj(self.text(ids, mask))
+        return F.normalize(x, dim=-1)
+
+    @torch.no_grad()
+    def embed_texts(self, texts: list[str], batch_size: int = 256) -> Tensor:
+        """Unit-norm embeddings of captions, ``(N, dim)``, in eval mode."""
+        device = self.log_scale.device
+        out = []
+        for i in range(0, len(texts), batch_size):
+            ids, mask = self.tokenize(texts[i:i + batch_size])
+            out.append(self.encode_text(ids.to(device), mask.to(device)))
+        return torch.cat(out)

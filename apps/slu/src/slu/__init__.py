@@ -1,0 +1,1 @@
+"""slu: COCONUT, class-incremental spoken language understanding on ContrastKit."""

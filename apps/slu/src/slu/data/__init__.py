@@ -1,0 +1,1 @@
+"""Readers, synthetic speech, features, tokenizer, scenarios and loaders of the slu app."""

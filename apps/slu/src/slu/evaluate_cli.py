@@ -1,0 +1,43 @@
+"""``slu evaluate``: a trained model's intent accuracy per task, accuracy on all classes, and WER."""
+
+from __future__ import annotations
+
+from slu.data.datamodule import DataConfig
+
+
+def evaluate(checkpoint: str = "", data: DataConfig = DataConfig(), split: str = "test",  # noqa: B008
+             beam_size: int = 1) -> dict:
+    """Score a task state on the scenario's tasks: accuracy per task, overall accuracy and WER.
+
+    Args:
+        checkpoint: a task state (``runs/slu/<name>/version_K/checkpoints/task_T.ckpt``).
+        data: the data it is scored on (same classes and tokenizer as the run's).
+        split: ``test`` or ``valid``.
+        beam_size: 1 = greedy decoding.
+    """
+    from slu.data.datamodule import prepare_data
+    from slu.evaluate import decode, word_error_rate
+    from slu.use import load_trained
+
+    if not checkpoint:
+        raise ValueError("evaluate needs --checkpoint (a checkpoints/task_T.ckpt written by fit or study)")
+    model, tok, meta = load_trained(checkpoint)
+    prepared = prepare_data(data)
+    if prepared.corpus.classes != meta["classes"]:
+        raise ValueError(f"{checkpoint}: trained on other classes than --data gives ({len(meta['classes'])} vs "
+                         f"{len(prepared.corpus.classes)})")
+    prepared.tokenizer = tok  # the run's vocabulary, not one retrained here
+    prepared.targets = [tok.encode(u.intent, u.transcript) for u in prepared.corpus.utterances]
+    out: dict = {}
+    idx_all = []
+    for t in range(len(prepared.tasks)):
+        idx = prepared.task_indices(split, t)
+        pred, _ = decode(model, prepared, idx, beam_size)
+        out[f"task_{t}_acc"] = sum(int(p == prepared.labels[i]) for p, i in zip(pred, idx)) / max(len(idx), 1)
+        idx_all += idx
+    pred, texts = decode(model, prepared, idx_all, beam_size)
+    out["accuracy"] = sum(int(p == prepared.labels[i]) for p, i in zip(pred, idx_all)) / max(len(idx_all), 1)
+    out["wer"] = word_error_rate(texts, [prepared.corpus.utterances[i].transcript for i in idx_all])
+    for k, v in out.items():
+        print(f"{k}: {v:.4f}")
+    return out

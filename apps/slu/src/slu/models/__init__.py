@@ -1,0 +1,1 @@
+"""Encoders and the seq2seq model (plain nn.Module, no Lightning)."""

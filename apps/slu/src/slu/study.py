@@ -1,0 +1,125 @@
+"""``slu fit`` (one method, one scenario) and ``slu study`` (methods x seeds -> mean ± std table).
+
+Both write a run directory ``<root>/slu/<name>/version_K/`` with ``config.yaml``, ``model.json``
+(what ``embed`` and ``predict`` need to rebuild the model), ``checkpoints/`` (one state per
+finished task, ``last.ckpt`` linking to the running task's newest epoch), ``tasks/`` (each task's
+trainer logs), ``metrics.json``, ``results.md`` and ``plots/``. ``--resume`` continues the newest
+such run: finished tasks are skipped, the interrupted one continues from its last epoch.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+
+from slu.continual import ModelConfig, TrainConfig
+from slu.data.datamodule import DataConfig, SLUData
+from slu.method import MethodConfig
+
+COLUMNS = (("avg_acc", "Avg Acc"), ("last_acc", "Last Acc"), ("forgetting", "Forgetting"), ("bwt", "BWT"))
+
+
+def _config(**parts) -> dict:
+    return {k: asdict(v) if hasattr(v, "__dataclass_fields__") else v for k, v in parts.items()}
+
+
+def write_model_json(run_dir: Path, data: SLUData, model: ModelConfig, data_config: DataConfig) -> None:
+    (run_dir / "model.json").write_text(json.dumps({
+        "model": asdict(model), "n_mels": data_config.n_mels, "features": data_config.features,
+        "classes": data.corpus.classes, "tokenizer": data.tokenizer.to_json()}))
+
+
+def format_table(rows: dict[str, list[dict]]) -> str:
+    """Markdown table: one row per method, mean ± std over its seeds (in %)."""
+    lines = ["| method | seeds | " + " | ".join(h for _, h in COLUMNS) + " |",
+             "|---|---|" + "---|" * len(COLUMNS)]
+    for name, runs in rows.items():
+        cells = []
+        for key, _ in COLUMNS:
+            v = 100 * np.array([r[key] for r in runs], dtype=float)
+            cells.append(f"{v.mean():.2f} ± {v.std():.2f}" if len(v) > 1 else f"{v.mean():.2f}")
+        lines.append(f"| {name} | {len(runs)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def run_rows(data_config: DataConfig, model: ModelConfig, method: MethodConfig, train: TrainConfig,
+             methods: list[str], seeds: list[int], name: str, root: str, resume: bool, callbacks: tuple = ()) -> tuple[Path, dict]:
+    """Every ``method x seed`` row in one run directory; returns it and ``{method: [metrics per seed]}``."""
+    from contrastkit.train import announce_run, failure_marked, open_run, plot_loss_curves, write_metrics
+
+    from slu.continual import run_continual
+    from slu.data.datamodule import prepare_data
+    from slu.plots import plot_matrix, plot_seen_accuracy
+
+    config = _config(data=data_config, model=model, method=method, train=train, methods=list(methods),
+                     seeds=list(seeds))
+    run_dir = open_run(root, "slu", name, config, resume=resume)
+    with failure_marked(run_dir):
+        data = prepare_data(data_config)
+        print(data.corpus.summary() + f"; {len(data.tasks)} tasks: " + " | ".join(", ".join(t) for t in data.tasks),
+              flush=True)
+        write_model_json(run_dir, data, model, data_config)
+        rows: dict[str, list[dict]] = {}
+        for m in methods:
+            for seed in seeds:
+                label = f"{m}-seed{seed}" if len(methods) > 1 or len(seeds) > 1 else ""
+                metrics = run_continual(data, model, replace(method, name=m), replace(train, seed=seed), run_dir,
+                                        data_config.n_mels, data_config.batch_size, data_config.spec_augment,
+                                        row=f"{label}-" if label else "", callbacks=callbacks)
+                rows.setdefault(m, []).append(metrics)
+                suffix = f"_{label}" if label else ""
+                plot_matrix(metrics["matrix"], run_dir / "plots" / f"matrix{suffix}.png", f"{m}, seed {seed}")
+                last_task = run_dir / "tasks" / f"{label + '-' if label else ''}task_{len(data.tasks) - 1}"
+                if (last_task / "logs").is_dir():
+                    plot_loss_curves(last_task, run_dir / "plots" / f"loss{suffix}.png")  # the last task's terms
+                print(f"{m} seed {seed}: Avg Acc {100 * metrics['avg_acc']:.2f}, Last Acc "
+                      f"{100 * metrics['last_acc']:.2f}, forgetting {100 * metrics['forgetting']:.2f}", flush=True)
+        table = format_table(rows)
+        (run_dir / "results.md").write_text(table + "\n")
+        plot_seen_accuracy({m: np.mean([r["seen_acc"] for r in runs], axis=0).tolist() for m, runs in rows.items()},
+                           run_dir / "plots" / "avg_acc.png")
+        summary = {f"{m}/{k}": float(np.mean([r[k] for r in runs])) for m, runs in rows.items() for k, _ in COLUMNS}
+        write_metrics(run_dir, {**summary, "rows": {m: runs for m, runs in rows.items()}})
+    print(table)
+    announce_run(run_dir)
+    return run_dir, rows
+
+
+def fit(data: DataConfig = DataConfig(), model: ModelConfig = ModelConfig(),  # noqa: B008
+        method: MethodConfig = MethodConfig(), train: TrainConfig = TrainConfig(),  # noqa: B008
+        name: str = "fit", root: str = "runs", resume: bool = False) -> dict:
+    """Train one method on one class-incremental scenario, task by task, and evaluate it.
+
+    Args:
+        data: dataset, scenario and loader settings.
+        model: the seq2seq model.
+        method: the method (``--method.name coconut``) and its loss weights.
+        train: epochs per task, optimizer, memory, seed.
+        name: the run's name (``<root>/slu/<name>/version_K``).
+        root: the runs folder.
+        resume: continue the newest run of this name that has a checkpoint.
+    """
+    _, rows = run_rows(data, model, method, train, [method.name], [train.seed], name, root, resume)
+    return rows[method.name][0]
+
+
+def study(data: DataConfig = DataConfig(), model: ModelConfig = ModelConfig(),  # noqa: B008
+          method: MethodConfig = MethodConfig(), train: TrainConfig = TrainConfig(),  # noqa: B008
+          methods: list[str] = ("finetune", "er", "coconut"), seeds: list[int] = (0, 1, 2),
+          name: str = "study", root: str = "runs", resume: bool = False) -> dict:
+    """Run several methods x seeds on one scenario and write the mean ± std table (results.md).
+
+    Args:
+        data, model, train: as in ``fit`` (``train.seed`` is replaced by each seed).
+        method: the loss weights shared by the methods (its name is replaced by each method).
+        methods: the methods (finetune, joint, er, er_kd, er_skd, ntpt, coconut, coconut_skd).
+        seeds: the seeds.
+        name, root, resume: as in ``fit``.
+    """
+    for m in methods:
+        MethodConfig(name=m)  # an unknown name fails before any work
+    _, rows = run_rows(data, model, method, train, list(methods), list(seeds), name, root, resume)
+    return {m: {k: float(np.mean([r[k] for r in runs])) for k, _ in COLUMNS} for m, runs in rows.items()}

@@ -1,0 +1,166 @@
+"""slu: bad input gets an error naming the file and the problem (issue 13, Data: bad audio; issue 9,
+item 4: clear errors, never a silent wrong result)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+from slu.data.audio import AudioError, read_audio
+
+
+def _wav(path, wave, rate=16000):
+    sf.write(str(path), wave, rate, subtype="FLOAT" if np.asarray(wave).dtype == np.float32 else "PCM_16")
+    return path
+
+
+def _tone(n=8000):
+    return (0.3 * np.sin(np.arange(n) / 5)).astype(np.float32)
+
+
+def test_unreadable_audio_names_the_file(tmp_path):
+    """issue 13, bad audio: unreadable file."""
+    path = tmp_path / "broken.wav"
+    path.write_bytes(b"RIFF\x00\x00not a wave file")
+    with pytest.raises(AudioError, match=r"broken\.wav: unreadable audio"):
+        read_audio(path)
+
+
+def test_empty_audio_names_the_file(tmp_path):
+    """issue 13, bad audio: empty file."""
+    path = _wav(tmp_path / "empty.wav", np.zeros(0, np.float32))
+    with pytest.raises(AudioError, match=r"empty\.wav: empty audio"):
+        read_audio(path)
+
+
+def test_stereo_where_mono_is_expected(tmp_path):
+    """issue 13, bad audio: stereo where mono is expected (averaged only when asked)."""
+    path = _wav(tmp_path / "stereo.wav", np.stack([_tone(), _tone()], 1))
+    with pytest.raises(AudioError, match=r"stereo\.wav: 2 channels where mono"):
+        read_audio(path)
+    assert read_audio(path, mono=False).shape == (8000,)
+
+
+def test_wrong_rate_without_resampling(tmp_path):
+    """issue 13, bad audio: wrong sampling rate when resampling is off."""
+    path = _wav(tmp_path / "rate.wav", _tone(), rate=8000)
+    with pytest.raises(AudioError, match=r"rate\.wav: sampled at 8000 Hz, expected 16000 Hz"):
+        read_audio(path, resample=False)
+    assert read_audio(path).shape == (16000,)  # resampled by default
+
+
+def test_nan_samples(tmp_path):
+    """issue 13, bad audio: NaN samples."""
+    wave = _tone()
+    wave[100] = np.nan
+    path = _wav(tmp_path / "nan.wav", wave)
+    with pytest.raises(AudioError, match=r"nan\.wav: 1 NaN or infinite samples"):
+        read_audio(path)
+
+
+def test_clipped_audio(tmp_path):
+    """issue 13, bad audio: clipped (too many samples at full scale)."""
+    path = _wav(tmp_path / "clipped.wav", np.clip(10 * _tone(), -1, 1).astype(np.float32))
+    with pytest.raises(AudioError, match=r"clipped\.wav: clipped"):
+        read_audio(path)
+
+
+def test_bad_audio_inside_a_dataset_names_that_file(tmp_path):
+    """issue 13, bad audio: a bad clip in a dataset stops feature extraction with its path."""
+    from slu.data.corpus import Corpus, Utterance
+    from slu.data.features import corpus_features
+
+    good = _wav(tmp_path / "good.wav", _tone())
+    bad = _wav(tmp_path / "two.wav", np.stack([_tone(), _tone()], 1))
+    corpus = Corpus("x", [Utterance(str(good), "a", "a", "s", "train"), Utterance(str(bad), "b", "b", "s", "test")])
+    with pytest.raises(AudioError, match=r"two\.wav"):
+        corpus_features(corpus)
+
+
+def test_fsc_csv_without_columns_names_file(tmp_path):
+    """issue 13, readers: an FSC list without its columns."""
+    from slu.data.fsc import read_fsc
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "train_data.csv").write_text(",path,speakerId,transcription,action\n0,a.wav,s,x,y\n")
+    with pytest.raises(ValueError, match=r"train_data\.csv: missing column\(s\) \['object', 'location'\]"):
+        read_fsc(tmp_path, splits=("train",))
+
+
+def test_fsc_row_naming_missing_audio(tmp_path):
+    """issue 13, readers: an FSC row whose WAV is missing (file and line)."""
+    from slu.data.fsc import read_fsc
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "test_data.csv").write_text(
+        ",path,speakerId,transcription,action,object,location\n0,wavs/x.wav,s,turn on,activate,lights,none\n")
+    with pytest.raises(FileNotFoundError, match=r"test_data\.csv, line 2: audio file .*x\.wav is missing"):
+        read_fsc(tmp_path, splits=("test",))
+
+
+def test_slurp_bad_json_line(tmp_path):
+    """issue 13, readers: a SLURP line that is not JSON (file and line)."""
+    from slu.data.slurp import read_slurp_jsonl
+
+    path = tmp_path / "train.jsonl"
+    path.write_text(json.dumps({"sentence": "a", "scenario": "b", "intent": "c"}) + "\n{oops\n")
+    with pytest.raises(ValueError, match=r"train\.jsonl, line 2: not JSON"):
+        read_slurp_jsonl(path)
+
+
+def test_fsdd_bad_file_name(tmp_path):
+    """issue 13, readers: a file that is not named {digit}_{speaker}_{take}.wav."""
+    from slu.data.fsdd import read_fsdd
+
+    _wav(tmp_path / "0_bob_0.wav", _tone())
+    _wav(tmp_path / "hello.wav", _tone())
+    with pytest.raises(ValueError, match=r"hello\.wav: not an FSDD file name"):
+        read_fsdd(tmp_path, test_speakers=("bob",))
+
+
+def test_unknown_test_speaker(tmp_path):
+    """issue 13, readers: a held-out speaker that is not in the data."""
+    from slu.data.fsdd import read_fsdd
+
+    _wav(tmp_path / "0_bob_0.wav", _tone())
+    with pytest.raises(ValueError, match="speaker 'alice' is not in the data"):
+        read_fsdd(tmp_path, test_speakers=("alice",))
+
+
+def test_picovoice_entry_without_slot(tmp_path):
+    """issue 13, readers: a Picovoice label entry without the class slot."""
+    from slu.data.picovoice import read_picovoice
+
+    (tmp_path / "label.json").write_text(json.dumps({"a.wav": {"intent": "orderDrink", "slots": {"size": "small"}}}))
+    with pytest.raises(ValueError, match=r"label\.json: entry 'a\.wav' has no slot 'coffeeDrink'"):
+        read_picovoice(tmp_path)
+
+
+def test_unknown_method_is_refused():
+    """issue 13, methods: an unknown method name fails with the list of methods."""
+    from slu.method import MethodConfig
+
+    with pytest.raises(ValueError, match="unknown method 'icarl'"):
+        MethodConfig(name="icarl")
+
+
+def test_truncated_task_state_is_refused(tmp_path):
+    """issue 9, item 4: a truncated task state names the file instead of a bare EOFError."""
+    from contrastkit.train import CheckpointError
+    from slu.use import load_trained
+
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "model.json").write_text(json.dumps({"model": {}, "n_mels": 40, "features": "logmel",
+                                                     "classes": ["a"], "tokenizer": _tokenizer_json()}))
+    path = tmp_path / "checkpoints" / "task_0.ckpt"
+    path.write_bytes(b"PK\x03\x04truncated")
+    with pytest.raises(CheckpointError, match=r"task_0\.ckpt"):
+        load_trained(path)
+
+
+def _tokenizer_json() -> str:
+    from slu.data.tokenizer import SLUTokenizer
+
+    return SLUTokenizer.train(["a b"], ["a"], vocab_size=5).to_json()

@@ -1,0 +1,99 @@
+"""Tokenizer, seq2seq model, decoding, and a Wav2Vec2 encoder loaded from a local folder."""
+
+from __future__ import annotations
+
+import torch
+from slu.data.tokenizer import SLUTokenizer
+from slu.models.seq2seq import build_model
+
+
+def _tok():
+    return SLUTokenizer.train(["turn on the lights", "turn off the lights", "bring my shoes"],
+                              ["lights_on", "lights_off", "shoes"], vocab_size=30)
+
+
+def test_tokenizer_puts_the_intent_first_and_round_trips():
+    tok = _tok()
+    ids = tok.encode("shoes", "bring my shoes")
+    assert ids[0] == tok.bos_id and ids[-1] == tok.eos_id
+    assert tok.class_of(ids[1]) == tok.classes.index("shoes") and tok.class_of(ids[2]) == -1
+    assert tok.decode_transcript(ids[1:]) == "bring my shoes"
+    again = SLUTokenizer.from_json(tok.to_json(), tok.classes)
+    assert again.encode("shoes", "bring my shoes") == ids
+    assert tok.pad_id == 0
+
+
+def test_model_learns_one_batch_and_greedy_equals_beam_of_one():
+    torch.manual_seed(0)
+    tok = _tok()
+    model = build_model(tok.vocab_size, d_model=32, encoder_layers=1, decoder_layers=1, heads=2, ff=64, dropout=0.0)
+    feats, lengths = torch.randn(3, 60, 40), torch.tensor([60, 50, 40])
+    seqs = [tok.encode(c, t) for c, t in zip(tok.classes, ["turn off the lights", "turn on the lights", "bring my shoes"])]
+    tokens = torch.zeros(3, max(map(len, seqs)), dtype=torch.long)
+    for b, s in enumerate(seqs):
+        tokens[b, : len(s)] = torch.tensor(s)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(150):
+        memory, enc_len = model.encode(feats, lengths)
+        loss = model.sequence_loss(memory, enc_len, tokens)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
+    memory, enc_len = model.encode(feats, lengths)
+    greedy = model.greedy(memory, enc_len, tok.bos_id, tok.eos_id)
+    assert [s[: len(ref)] for s, ref in zip(greedy.tolist(), seqs)] == seqs  # memorized, intent first
+    beam = model.beam(memory, enc_len, tok.bos_id, tok.eos_id, beam_size=1)
+    assert [s[: len(ref)] for s, ref in zip(beam.tolist(), seqs)] == seqs
+    assert model.audio_embedding(memory, enc_len).shape == (3, 64)
+    assert model.text_embedding(tokens[:, 2:]).shape == (3, 64)
+
+
+def test_compact_encoder_is_about_one_million_parameters():
+    model = build_model(200)
+    n = sum(p.numel() for p in model.encoder.parameters())
+    assert 0.5e6 < n < 1.5e6
+
+
+def test_wav2vec2_from_a_local_folder_trains_one_step(tmp_path):
+    from transformers import Wav2Vec2Config, Wav2Vec2Model
+
+    config = Wav2Vec2Config(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
+                            conv_dim=(16, 16), conv_stride=(5, 4), conv_kernel=(10, 8), num_conv_pos_embeddings=8,
+                            num_conv_pos_embedding_groups=2, vocab_size=10)
+    Wav2Vec2Model(config).save_pretrained(tmp_path / "w2v")
+    tok = _tok()
+    model = build_model(tok.vocab_size, d_model=32, decoder_layers=1, heads=2, ff=64, encoder="hf",
+                        pretrained_path=str(tmp_path / "w2v"))
+    frozen = [p for n, p in model.encoder.named_parameters() if "feature_extractor" in n]
+    assert frozen and not any(p.requires_grad for p in frozen)
+    wave = torch.randn(2, 8000, 1)
+    tokens = torch.tensor([tok.encode("shoes", "bring my shoes"), tok.encode("lights_on", "bring my shoes")])
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+    memory, lengths = model.encode(wave, torch.tensor([8000, 6000]))
+    assert memory.shape[0] == 2 and int(lengths[1]) < int(lengths[0])
+    before = model.encoder.model.encoder.layers[0].attention.q_proj.weight.clone()
+    loss = model.sequence_loss(memory, lengths, tokens)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    assert torch.isfinite(loss)
+    assert not torch.equal(before, model.encoder.model.encoder.layers[0].attention.q_proj.weight)
+
+
+def test_text_model_from_a_local_folder_as_text_encoder(tmp_path):
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "turn", "on", "the", "lights", "bring", "my", "shoes"]
+    (tmp_path / "vocab.txt").write_text("\n".join(words) + "\n")
+    BertTokenizerFast(vocab_file=str(tmp_path / "vocab.txt")).save_pretrained(tmp_path / "bert")
+    BertModel(BertConfig(vocab_size=len(words), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                         intermediate_size=32)).save_pretrained(tmp_path / "bert")
+    tok = _tok()
+    model = build_model(tok.vocab_size, d_model=32, encoder_layers=1, decoder_layers=1, heads=2, ff=64,
+                        text_model_path=str(tmp_path / "bert"))
+    assert not any(p.requires_grad for p in model.text_encoder.parameters())  # frozen; the projection learns
+    emb = model.text_embedding(torch.zeros(2, 3, dtype=torch.long), ["turn on the lights", "bring my shoes"])
+    assert emb.shape == (2, 64)
+    emb.sum().backward()
+    assert model.text_proj[0].weight.grad is not None and model.text_proj[0].in_features == 16

@@ -1,0 +1,106 @@
+"""A tiny study end to end (every loss term on), its outputs, and a kill + ``--resume`` mid-study
+ending with the same numbers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from lightning.pytorch.callbacks import Callback
+from slu.continual import TrainConfig
+from slu.evaluate import cl_metrics
+from slu.method import MethodConfig
+from slu.study import run_rows
+
+TRAIN = TrainConfig(epochs=8, lr=3e-3, memory_percent=25.0, accelerator="cpu", wer="last")
+METHODS = ["finetune", "coconut_skd"]
+
+
+class Killed(RuntimeError):
+    """Stands for a kill (Lightning turns a real KeyboardInterrupt into sys.exit)."""
+
+
+class Interrupt(Callback):
+    """Stops the ``fit``-th task fit of the study at the start of its epoch ``epoch`` (after the
+    previous epoch's last.ckpt was written), as a kill would."""
+
+    def __init__(self, fit: int, epoch: int) -> None:
+        self.fit, self.epoch, self.fits = fit, epoch, 0
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self.fits += 1
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        if self.fits == self.fit and trainer.current_epoch == self.epoch:
+            raise Killed("killed for the test")
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tiny_data_config, tiny_model_config, tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    run_dir, rows = run_rows(tiny_data_config, tiny_model_config, MethodConfig(), TRAIN, METHODS, [0], "study",
+                             str(root), False)
+    return run_dir, rows
+
+
+def test_study_outputs_and_matrix(uninterrupted, tiny_data):
+    run_dir, rows = uninterrupted
+    assert set(rows) == set(METHODS)
+    for (metrics,) in rows.values():
+        R = np.array([[np.nan if v is None else v for v in r] for r in metrics["matrix"]])
+        assert R.shape == (2, 2) and np.isnan(R[0, 1]) and not np.isnan(R[np.tril_indices(2)]).any()
+        assert ((R[np.tril_indices(2)] >= 0) & (R[np.tril_indices(2)] <= 1)).all()
+        assert metrics["counts"] == [len(tiny_data.task_indices("test", t)) for t in range(2)]
+        again = cl_metrics(R, metrics["counts"])
+        assert metrics["avg_acc"] == pytest.approx(again["avg_acc"]) and metrics["bwt"] == pytest.approx(again["bwt"])
+        assert 0 <= metrics["wer_after_task_1"]
+    assert rows["finetune"][0]["memory_size"] == 0
+    assert rows["coconut_skd"][0]["memory_size"] == 6  # 25 % of 24 training clips, 2 tasks' classes
+    assert all(rows[m][0]["matrix"][0][0] > 0 for m in METHODS)  # the first task was learnt
+    assert rows["finetune"][0]["matrix"] != rows["coconut_skd"][0]["matrix"]  # replay and losses changed the run
+    for f in ("config.yaml", "model.json", "metrics.json", "results.md", "plots/avg_acc.png",
+              "plots/matrix_coconut_skd-seed0.png", "plots/loss_coconut_skd-seed0.png",
+              "checkpoints/coconut_skd-seed0-task_1.ckpt"):
+        assert (run_dir / f).is_file(), f
+    logged = (run_dir / "tasks" / "coconut_skd-seed0-task_1" / "logs" / "csv" / "metrics.csv").read_text()
+    for term in ("train/seq", "train/supcon", "train/text", "train/skd"):
+        assert term in logged  # every COCONUT + S-KD term ran on the second task
+    assert "coconut_skd" in (run_dir / "results.md").read_text()
+    assert json.loads((run_dir / "metrics.json").read_text())["finetune/avg_acc"] == rows["finetune"][0]["avg_acc"]
+
+
+def test_resume_mid_study_ends_with_the_same_numbers(uninterrupted, tiny_data_config, tiny_model_config, tmp_path):
+    _, expected = uninterrupted
+    with pytest.raises(Killed):
+        run_rows(tiny_data_config, tiny_model_config, MethodConfig(), TRAIN, METHODS, [0], "study", str(tmp_path),
+                 False, callbacks=(Interrupt(fit=4, epoch=1),))  # coconut_skd's second task, after epoch 0
+    run_dir = tmp_path / "slu" / "study" / "version_0"
+    assert (run_dir / "checkpoints" / "coconut_skd-seed0-task_0.ckpt").is_file()
+    assert not (run_dir / "checkpoints" / "coconut_skd-seed0-task_1.ckpt").exists()
+    assert (run_dir / "checkpoints" / "last.ckpt").resolve().parent.parent.name == "coconut_skd-seed0-task_1"
+    _, rows = run_rows(tiny_data_config, tiny_model_config, MethodConfig(), TRAIN, METHODS, [0], "study",
+                       str(tmp_path), True)
+    assert not (tmp_path / "slu" / "study" / "version_1").exists()
+    from contrastkit.train import load_checkpoint
+
+    uninterrupted_dir = uninterrupted[0]
+    for name in ("coconut_skd-seed0-task_1.ckpt", "finetune-seed0-task_1.ckpt"):
+        a = load_checkpoint(uninterrupted_dir / "checkpoints" / name)["model"]
+        b = load_checkpoint(run_dir / "checkpoints" / name)["model"]
+        assert all(torch.equal(a[k], b[k]) for k in a), name  # the same weights, bit for bit
+    for name in METHODS:
+        for key in ("matrix", "avg_acc", "last_acc", "forgetting", "wer_after_task_1"):
+            assert rows[name][0][key] == expected[name][0][key], (name, key)
+
+
+def test_resume_with_other_settings_is_refused(uninterrupted, tiny_data_config, tiny_model_config):
+    from contrastkit.train import ResumeError
+
+    run_dir, _ = uninterrupted
+    root = str(run_dir.parent.parent.parent)
+    with pytest.raises(ResumeError, match="epochs"):
+        run_rows(tiny_data_config, tiny_model_config, MethodConfig(), replace(TRAIN, epochs=3), METHODS, [0], "study",
+                 root, True)
