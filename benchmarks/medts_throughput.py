@@ -33,7 +33,13 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
-from medts.losses import hierarchical_levels, id_loss_from_similarity, id_similarity, observation_loss, sample_loss
+from medts.losses import (
+    hierarchical_levels,
+    id_loss_from_similarity,
+    id_similarity,
+    observation_loss,
+    sample_loss,
+)
 from medts.method import COMET
 
 FACTORS = (0.25, 0.25, 0.25, 0.25)  # patient, trial, sample, observation (official defaults)

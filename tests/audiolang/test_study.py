@@ -9,14 +9,17 @@ import pytest
 import torch
 from audiolang.cli import main
 from audiolang.evaluate import CHANCE
+from contrastkit.train import load_checkpoint
 
 
 def test_tiny_study_end_to_end(tmp_path):
-    out = main(["study", "--methods", "[clap, compa_clap]", "--seeds", "[0]", "--epochs", "1", "--train_size", "48",
-                "--benchmark_size", "12", "--batch_size", "16", "--root", str(tmp_path)])
+    args = ["study", "--methods", "[clap, compa_clap]", "--seeds", "[0]", "--epochs", "1", "--finetune_epochs", "1",
+            "--train_size", "48", "--benchmark_size", "12", "--batch_size", "16", "--root", str(tmp_path)]
+    out = main(args)
     run = tmp_path / "audiolang" / "study" / "version_0"
     table = (run / "results.md").read_text()
-    assert "| clap | 1 |" in table and "| compa_clap | 1 |" in table
+    assert (run / "plots" / "scores.png").stat().st_size > 0
+    assert "| clap | clap | 1 |" in table and "| compa_clap | clap → hn → mod | 1 |" in table
     metrics = json.loads((run / "metrics.json").read_text())
     for method in ("clap", "compa_clap"):
         scores = out[method]
@@ -25,12 +28,27 @@ def test_tiny_study_end_to_end(tmp_path):
         assert scores["order/group"] <= min(scores["order/text"], scores["order/audio"])
         assert scores["order/t2a_R@1"] <= scores["order/t2a_R@5"] <= scores["order/t2a_R@10"]
         assert torch.isfinite(torch.tensor(metrics[f"{method}/seed0/train/loss_last"]))
-        assert (run / "runs" / f"{method}_seed0" / "checkpoints" / "last.ckpt").is_file()
-    ckpt = run / "runs" / "compa_clap_seed0" / "checkpoints" / "last.ckpt"
+    # staged as the paper: one stage-1 run per seed, CompA-CLAP's stages each started from the previous one
+    seed_dir = run / "runs" / "seed0"
+    assert sorted(p.name for p in seed_dir.iterdir()) == ["clap", "clap-hn", "clap-hn-mod"]
+    for stage, parent in (("clap-hn", "clap"), ("clap-hn-mod", "clap-hn")):
+        hparams = load_checkpoint(seed_dir / stage / "checkpoints" / "last.ckpt")["hyper_parameters"]
+        assert hparams["init_from"] == str(seed_dir / parent / "checkpoints" / "last.ckpt")
+    assert load_checkpoint(seed_dir / "clap-hn-mod" / "checkpoints" / "last.ckpt")["hyper_parameters"]["stage"] == 3
+    ckpt = seed_dir / "clap-hn-mod" / "checkpoints" / "last.ckpt"
     bench = next((tmp_path / "audiolang" / "cache").glob("order-*/benchmark.csv"))
     again = main(["evaluate", "--ckpt_path", str(ckpt), "--benchmark", str(bench)])
     assert again["text"] == pytest.approx(out["compa_clap"]["order/text"])
     assert set(CHANCE) <= set(again)
+    # interrupted during CompA-CLAP's stage 3: --resume keeps the finished stages and ends with the same table
+    stage1 = (seed_dir / "clap" / "checkpoints" / "last.ckpt").stat().st_mtime_ns
+    for name in ("STAGE_DONE", "metrics.json"):
+        (seed_dir / "clap-hn-mod" / name).unlink()
+    (run / "results.md").unlink()
+    main([*args, "--resume"])
+    assert (run / "results.md").read_text() == table
+    assert (seed_dir / "clap" / "checkpoints" / "last.ckpt").stat().st_mtime_ns == stage1
+    assert not (run.parent / "version_1").exists()
 
 
 def test_help_imports_no_torch():
@@ -56,3 +74,11 @@ def test_transformers_clap_from_a_local_folder(tmp_path):
     assert any(p.grad is not None for p in module.encoder.hf.model.text_model.parameters())
     with pytest.raises(FileNotFoundError, match="nothing is downloaded"):
         CompaClap(pretrained=str(tmp_path / "absent"))
+    # the CLAP baseline as released: scored from the folder without training
+    from audiolang.data.build import ClipConfig, build_benchmark
+
+    bench = build_benchmark(tmp_path / "cache", "order", 4, seed=0, clips=ClipConfig(sources=("synthetic",)))
+    scores = main(["evaluate", "--pretrained", str(tmp_path), "--benchmark", str(bench)])
+    assert set(CHANCE) <= set(scores) and all(0 <= scores[k] <= 100 for k in CHANCE)
+    with pytest.raises(ValueError, match="not both"):
+        main(["evaluate", "--pretrained", str(tmp_path), "--ckpt_path", "x.ckpt", "--benchmark", str(bench)])

@@ -16,36 +16,16 @@ its (DDP-averaged) parameter gradients with the full-batch gradients of the same
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import contrastkit.functional as CF
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 from contrastkit.distributed import gather_candidates, gather_labels
+from contrastkit.testing.ddp import spawn_ranks
 
 WORLD, N, F_IN, D = 2, 6, 5, 4
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _spawn_with_fresh_port(worker, *args, attempts: int = 3) -> None:
-    """``mp.spawn`` the ranks; a port taken by another process between ``_free_port`` and the
-    rendezvous (a race outside the code under test) gets a new port, up to ``attempts`` times.
-    A failure of the code under test fails every attempt and is re-raised."""
-    for attempt in range(attempts):
-        try:
-            mp.spawn(worker, args=(_free_port(), *args), nprocs=WORLD, join=True)
-            return
-        except mp.ProcessRaisedException as err:
-            if attempt == attempts - 1 or "Address already in use" not in str(err) and "connect" not in str(err).lower():
-                raise
 
 
 def _losses() -> dict:
@@ -125,7 +105,7 @@ def two_ranks(tmp_path_factory):
     """Spawn the two gloo ranks once; return the inputs and each rank's results."""
     out = tmp_path_factory.mktemp("dist")
     inp = _inputs()
-    _spawn_with_fresh_port(_worker, inp, str(out))
+    spawn_ranks(_worker, WORLD, inp, str(out))
     return inp, [torch.load(out / f"rank{r}.pt") for r in range(WORLD)]
 
 

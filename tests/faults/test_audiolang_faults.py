@@ -78,3 +78,42 @@ def test_manifest_bad_rows_name_file_and_line(tmp_path):
     items, report = read_manifest(csv_path, split="train", min_negatives=2)
     assert [i.negatives for i in items] == [("y", "z")]
     assert report.dropped == {"fewer than 2 negatives": 1, "not split 'train'": 1}
+
+
+class _Payload:
+    """Unpickling this object creates ``marker`` (what an attacker's code would do)."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return open, (self.marker, "w")
+
+
+@pytest.mark.parametrize("command", ["evaluate", "score", "embed", "fit --ckpt_path", "fit --model.init_from"])
+def test_checkpoint_that_runs_code_is_refused_by_every_command(tmp_path, command):
+    """issue 9, item 1 / issue 12: every audiolang command taking a checkpoint loads it with
+    weights_only=True (contrastkit.train.load_checkpoint): refused, the file named, no code run."""
+    import re
+
+    import torch
+    from audiolang.cli import main
+
+    marker, path = tmp_path / "pwned", tmp_path / "evil.ckpt"
+    torch.save({"hyper_parameters": {"stage": 1}, "state_dict": {}, "payload": _Payload(str(marker))}, path)
+    wav = tmp_path / "a.wav"
+    sf.write(wav, np.zeros(1600, dtype=np.float32), 16000)
+    fit = ["--root", str(tmp_path / "runs"), "--data.clips.sources", "[synthetic]", "--data.build_size", "8",
+           "--data.cache_dir", str(tmp_path / "cache"), "--trainer.max_epochs", "1"]
+    argv = {
+        "evaluate": ["evaluate", "--ckpt_path", str(path), "--benchmark", str(tmp_path / "bench.csv")],
+        "score": ["score", "--ckpt_path", str(path), "--audio", f"[{wav}]", "--captions", "[a dog barks]"],
+        "embed": ["embed", "--ckpt_path", str(path), "--audio", f"[{wav}]", "--out", str(tmp_path / "emb")],
+        "fit --ckpt_path": ["fit", "--ckpt_path", str(path), *fit],
+        "fit --model.init_from": ["fit", "--model.init_from", str(path), *fit],
+    }[command]
+    with pytest.raises(ValueError, match=re.escape(str(path)) + ": refused: .* would run code"):
+        main(argv)
+    assert not marker.exists()
+    assert not list((tmp_path / "runs").rglob("*.ckpt")) and not list((tmp_path / "runs").rglob("config.yaml"))
+    assert not (tmp_path / "emb.npy").exists()

@@ -182,3 +182,100 @@ def test_config_type_error_names_the_field(tmp_path, capsys):
         main(["study", "--comet.depth", "ten", "--protocol.seeds", "[0]"])
     err = capsys.readouterr().err
     assert "depth" in err and "ten" in err
+
+
+class _Payload:
+    """A pickle that creates a marker file when it is unpickled."""
+
+    def __init__(self, marker) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_malicious_checkpoint_refused_by_every_medts_command(tmp_path):
+    """issue 9, item 1: embed, predict, export, figures, fit/validate/test --ckpt_path refuse a crafted
+    pickle, naming the file; no code runs (an unrestricted load of the same file does run it)."""
+    import torch
+    from contrastkit.train import CheckpointError
+    from medts.cli import main
+
+    marker = tmp_path / "pwned"
+    pretrain = tmp_path / "pretrain"
+    (pretrain / "checkpoints").mkdir(parents=True)
+    evil = pretrain / "checkpoints" / "last.ckpt"  # where `medts figures` looks
+    torch.save({"state_dict": {}, "hyper_parameters": {"input_dims": 4}, "payload": _Payload(marker)}, evil)
+    data = ["--data.source.kind", "synthetic"]
+    lightning = ["--model.input_dims", "4", "--data.source.synthetic_patients_per_class", "3",
+                 "--trainer.enable_progress_bar", "false", "--root", str(tmp_path / "runs")]
+    calls = {
+        "embed": ["embed", "--ckpt_path", str(evil), "--runs_root", str(tmp_path / "runs")],
+        "embed --data": ["embed", "--ckpt_path", str(evil), *data, "--runs_root", str(tmp_path / "runs")],
+        "predict": ["predict", "--ckpt_path", str(evil), *data, "--runs_root", str(tmp_path / "runs")],
+        "export": ["export", "--ckpt_path", str(evil), "--out", str(tmp_path / "enc")],
+        "figures": ["figures", str(pretrain), str(tmp_path / "fig")],
+        "validate": ["validate", "--ckpt_path", str(evil), *lightning],
+        "test": ["test", "--ckpt_path", str(evil), *lightning],
+        "fit": ["fit", "--ckpt_path", str(evil), *lightning, "--trainer.max_epochs", "1"],
+    }
+    for name, argv in calls.items():
+        with pytest.raises(CheckpointError, match=rf"{re.escape(str(evil))}: refused: .*run code") as err:
+            main(argv)
+        assert "_Payload" in str(err.value) or "open" in str(err.value), name
+        assert not marker.exists(), name
+    torch.load(evil, weights_only=False)
+    assert marker.exists()  # the probe is real
+
+
+def _write_same_cache(cache: str, barrier) -> dict:
+    from medts.data.sources import open_dataset
+
+    barrier.wait()
+    ds = open_dataset(Source(**SYN), Construction(trial_seconds=5.0), cache)
+    return ds.summary()
+
+
+def test_two_processes_writing_one_cache_at_once_both_read_a_valid_cache(tmp_path):
+    """issue 9, item 15: two writers of the same medts cache at once (two runs, two DDP ranks) both
+    end with the complete cache, no FileNotFoundError."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from medts.data.cache import read_cache
+
+    cache = str(tmp_path / "cache")
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Manager() as manager, ProcessPoolExecutor(2, mp_context=ctx) as pool:
+        barrier = manager.Barrier(2)
+        summaries = [f.result(timeout=240) for f in [pool.submit(_write_same_cache, cache, barrier) for _ in range(2)]]
+    assert summaries[0] == summaries[1] == read_cache(cache).summary()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]  # no temporary folder left behind
+
+
+def test_cache_is_never_half_written_at_its_path(tmp_path, monkeypatch):
+    """issue 9, item 15: while a cache is written, its folder holds nothing (a first write) or the
+    old complete cache (a rebuild): the new one is renamed into place when complete."""
+    import json as json_module
+
+    from medts.data.cache import read_cache, write_cache
+    from medts.data.sources import build_from_source
+
+    ds = build_from_source(Source(**SYN), Construction(trial_seconds=5.0))
+    out = tmp_path / "cache"
+    seen = []
+    dumps = json_module.dumps
+
+    def watching_dumps(obj, **kw):  # called once the arrays are written, before the manifest
+        seen.append(sorted(p.name for p in out.iterdir()) if out.exists() else [])
+        return dumps(obj, **kw)
+
+    monkeypatch.setattr(json_module, "dumps", watching_dumps)
+    write_cache(ds, out, {"k": 1})
+    old = read_cache(out).summary()
+    write_cache(ds, out, {"k": 2}, overwrite=True)
+    monkeypatch.undo()
+    assert seen[0] == []  # the first write: nothing at the path yet
+    assert seen[1] == ["manifest.json", "patient_label.npy", "sample_index.npy", "trial_patient.npy", "trials.npy"]
+    assert read_cache(out).summary() == old and json_module.loads((out / "manifest.json").read_text())["config"] == {"k": 2}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]

@@ -1,5 +1,5 @@
 """Fault probes of seqrec (issue 9): hostile checkpoints, sparse and huge item ids, NaN timestamps,
-a checkpoint scored on the wrong data, silent reader filters, inexact resume."""
+a checkpoint scored on the wrong data, silent reader filters, inexact resume (fit and demo)."""
 
 from __future__ import annotations
 
@@ -49,8 +49,7 @@ def test_checkpoint_that_runs_code_is_refused(tmp_path, command, flag):
     torch.save({"hyper_parameters": {"_class_name": "SASRec", "num_items": 3}, "state_dict": {},
                 "payload": _Payload(str(marker))}, path)
     with pytest.raises(ValueError, match=re.escape(str(path)) + ": refused: .* would run code"):
-        main([command, flag, str(path), "--root", str(tmp_path / "runs")] if flag == "--ckpt_path"
-             else [command, flag, str(path)])
+        main([command, flag, str(path), "--root", str(tmp_path / "runs")])
     assert not marker.exists()
     assert not (tmp_path / "runs").exists()  # no run left behind
 
@@ -108,26 +107,31 @@ def test_non_finite_timestamp_names_file_and_line(tmp_path, value):
         read_inter_file(path)
 
 
-def test_checkpoint_is_scored_on_its_own_dataset(checkpoint, capsys):
+def test_checkpoint_is_scored_on_its_own_dataset(checkpoint, capsys, tmp_path):
     """issue 9, item 16: without --data the checkpoint's dataset is used, and the output names it."""
-    got = main(["test", "--checkpoint", str(checkpoint)])
+    got = main(["test", "--checkpoint", str(checkpoint), "--root", str(tmp_path)])
     out = capsys.readouterr().out
     assert "trained on synthetic" in out and "scored on synthetic {'num_users': 150" in out
     assert 0.0 <= got["test/HR@20"] <= 1.0
     saved = json.loads((checkpoint.parents[1] / "metrics.json").read_text())
     assert saved["dataset"] == "synthetic" and got["test/HR@20"] == pytest.approx(saved["test/HR@20"], abs=1e-6)
+    scored = json.loads((tmp_path / "seqrec" / "f_test" / "version_0" / "metrics.json").read_text())
+    assert "scored on synthetic" in scored["scored"] and scored["test/HR@20"] == pytest.approx(got["test/HR@20"])
 
 
-def test_checkpoint_on_other_data_needs_the_flag(checkpoint):
-    """issue 9, item 16: other data than the checkpoint's is an error unless asked for."""
+def test_checkpoint_on_other_data_needs_the_flag(checkpoint, tmp_path):
+    """issue 9, item 16: other data than the checkpoint's is an error unless asked for (and leaves no run)."""
+    root = ["--root", str(tmp_path)]
     other = json.dumps({"dataset": "synthetic", "batch_size": 64, "synthetic": {**SYNTH, "seed": 1}})
     with pytest.raises(ValueError, match="trained on synthetic .* --other_data"):
-        main(["test", "--checkpoint", str(checkpoint), "--data", other])
-    got = main(["evaluate", "--checkpoint", str(checkpoint), "--data", other, "--other_data", "true"])
-    assert 0.0 <= got["test/HR@20"] <= 1.0
+        main(["test", "--checkpoint", str(checkpoint), "--data", other, *root])
     wider = json.dumps({"dataset": "synthetic", "synthetic": {**SYNTH, "num_items": 50}})
     with pytest.raises(ValueError, match="scores 40 items but .* has 50"):
-        main(["test", "--checkpoint", str(checkpoint), "--data", wider, "--other_data", "true"])
+        main(["test", "--checkpoint", str(checkpoint), "--data", wider, "--other_data", "true", *root])
+    assert not (tmp_path / "seqrec").exists()
+    got = main(["evaluate", "--checkpoint", str(checkpoint), "--data", other, "--other_data", "true", *root])
+    assert 0.0 <= got["test/HR@20"] <= 1.0
+    assert (tmp_path / "seqrec" / "f_evaluate" / "version_0" / "metrics.json").is_file()
 
 
 def test_reader_filters_are_logged_and_recorded(tmp_path, caplog):
@@ -179,3 +183,22 @@ def test_killed_and_resumed_fit_ends_like_an_uninterrupted_one(tmp_path):
     assert saved["epochs_run"] == 2
     for k in ("test/HR@5", "test/HR@20", "test/NDCG@10", "test/NDCG@20"):
         assert resumed[k] == whole[k], k
+
+
+def _demo(root, epochs: int, *resume: str) -> dict[str, float]:
+    return main(["demo", "--root", str(root), "--epochs", str(epochs), "--num_users", "150", "--num_items", "40",
+                 "--methods", "[popularity, sasrec]", "--progress", "false", "--threads", "1", *resume])
+
+
+@pytest.mark.slow
+def test_killed_and_resumed_demo_ends_like_an_uninterrupted_one(tmp_path):
+    """issue 9, item 6 (and issue 11, one resume rule): `seqrec demo --resume` finds the checkpoint of
+    its interrupted method inside the demo's run (stopped after epoch 1, simulated by --epochs 1) and
+    ends with the test metrics of an uninterrupted demo, in the same run directory."""
+    whole = _demo(tmp_path / "whole", 2)
+    _demo(tmp_path / "parts", 1)
+    resumed = _demo(tmp_path / "parts", 2, "--resume")
+    demo = tmp_path / "parts" / "seqrec" / "demo"
+    assert sorted(p.name for p in demo.iterdir()) == ["version_0"]
+    assert json.loads((demo / "version_0" / "sasrec" / "metrics.json").read_text())["epochs_run"] == 2
+    assert resumed == whole

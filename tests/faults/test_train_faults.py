@@ -156,3 +156,95 @@ def test_lightning_fit_that_fails_before_a_checkpoint_leaves_nothing(tmp_path):
                                                "--model.blow_up_at_step=0", "--trainer.enable_progress_bar=false"])
     leftovers = list((tmp_path / "t" / "crash").glob("version_*"))
     assert all((v / "FAILED").is_file() for v in leftovers), leftovers
+
+
+class _WithDropout(ContrastiveModule):
+    def __init__(self) -> None:
+        super().__init__(lr=1e-2)
+        self.net = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5), nn.Linear(4, 1))
+        self.modes: list[bool] = []
+
+    def compute_losses(self, batch, stage):
+        (x,) = batch
+        if stage == "train":
+            self.modes.append(self.net[1].training)
+        return {"loss": self.net(x).pow(2).mean()}
+
+
+def test_a_model_left_in_eval_mode_trains_in_train_mode(tmp_path):
+    """Lightning 2.6 keeps a submodule's mode at fit start: a model evaluated before (eval mode)
+    trained with dropout off, silently."""
+    module = _WithDropout().eval()
+    trainer = make_trainer(new_run_dir(tmp_path, "t", "mode"), 1, progress=False)
+    trainer.fit(module, train_dataloaders=DataLoader(TensorDataset(torch.randn(16, 4)), batch_size=8))
+    assert module.modes == [True, True]
+
+
+def test_last_checkpoint_carries_the_best_of_its_own_epoch(tmp_path):
+    """A resumed monitored fit forgot the best of the epoch it resumed from (last.ckpt was saved
+    before that epoch's validation), and could overwrite best.ckpt with a worse epoch."""
+    run_dir = new_run_dir(tmp_path, "t", "bestlast")
+    _fit(run_dir, 1)
+    states = load_checkpoint(run_dir / "checkpoints" / "last.ckpt")["callbacks"]
+    best = [v for k, v in states.items() if "val/score" in k]
+    assert best and float(best[0]["best_model_score"]) == 0.0
+
+
+def _rng_rank(rank: int, port: int, out: str) -> None:
+    import torch.distributed as dist
+    from contrastkit.train import RngStateCallback
+
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    try:
+        torch.manual_seed(0)
+        torch.rand(1 + 5 * rank)  # ranks draw different amounts (their batches differ)
+        checkpoint: dict = {}
+        RngStateCallback().on_save_checkpoint(None, None, checkpoint)
+        expected = torch.rand(3)
+        torch.rand(100)  # the killed run went on drawing
+        written = [checkpoint]  # only rank 0 writes the file every rank resumes from
+        dist.broadcast_object_list(written, src=0)
+        RngStateCallback().on_load_checkpoint(None, None, written[0])
+        torch.save({"expected": expected, "resumed": torch.rand(3)}, f"{out}/rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_every_rank_resumes_its_own_random_stream(tmp_path):
+    """Under DDP only rank 0's RNG state was saved: rank 1 resumed with rank 0's stream and a
+    resumed 2-process run with dropout ended with other numbers."""
+    from contrastkit.testing.ddp import spawn_ranks
+
+    spawn_ranks(_rng_rank, 2, str(tmp_path))
+    for rank in range(2):
+        result = torch.load(tmp_path / f"rank{rank}.pt")
+        assert torch.equal(result["expected"], result["resumed"]), rank
+
+
+def test_other_ranks_find_the_run_rank_zero_opened(tmp_path, monkeypatch):
+    """Under DDP, ranks 1..N-1 run the same command: they must use rank 0's run directory (not a
+    newer FAILED one on resume, not an older one when all ranks start at once)."""
+    config = {"x": 1}
+    resumed = open_run(tmp_path, "t", "ddp", config)
+    _fit(resumed, 1)
+    open_run(tmp_path, "t", "ddp", config)  # version_1: failed, no checkpoint
+    monkeypatch.setenv("LOCAL_RANK", "1")  # Lightning's launcher: rank 1 started after rank 0
+    assert open_run(tmp_path, "t", "ddp", config, resume=True) == resumed
+    assert open_run(tmp_path, "t", "ddp", config).name == "version_1"
+    # torchrun / SLURM start every rank at once: rank 1 follows rank 0's announcement
+    monkeypatch.setenv("SLURM_JOB_ID", "42")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    mine = open_run(tmp_path, "t", "ddp", config)
+    assert mine.name == "version_2"
+    monkeypatch.setenv("SLURM_PROCID", "1")
+    assert open_run(tmp_path, "t", "ddp", config) == mine
+    assert not (tmp_path / "t" / "ddp" / "version_3").exists()
+
+
+def test_a_time_budget_ending_mid_epoch_still_writes_last_checkpoint(tmp_path):
+    """issue 9, item 14: last.ckpt is written at a time budget's end, not only at epoch ends."""
+    run_dir = new_run_dir(tmp_path, "t", "budget")
+    seed_everything(0)
+    trainer = make_trainer(run_dir, 5, progress=False, max_steps=3, num_sanity_val_steps=0)  # stops mid-epoch
+    fit_resumable(trainer, Regressor(), Data(), run_dir=run_dir)
+    assert load_checkpoint(run_dir / "checkpoints" / "last.ckpt")["global_step"] == 3

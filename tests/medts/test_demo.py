@@ -1,18 +1,28 @@
 """`medts demo` end to end on a tiny configuration, with assertions on what it writes."""
 
 import json
+import warnings
 
 import pytest
+import torch
 from medts.cli import main
 
 pytestmark = pytest.mark.slow
 
 
+NOISE = ("Trying to infer the `batch_size`", "modules in eval mode", "does not have many workers")
+
+
 def test_demo_end_to_end(tmp_path, capsys):
-    metrics = main(["demo", "--runs_root", str(tmp_path), "--patients_per_class", "6", "--seconds", "20",
-                    "--pretrain_epochs", "2", "--finetune_epochs", "3", "--output_dims", "16", "--hidden_dims", "8",
-                    "--depth", "2", "--batch_size", "32", "--threads", "1", "--progress", "false",
-                    "--finetune_fraction", "0.5"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        metrics = main(["demo", "--runs_root", str(tmp_path), "--patients_per_class", "6", "--seconds", "20",
+                        "--pretrain_epochs", "2", "--finetune_epochs", "3", "--output_dims", "16", "--hidden_dims", "8",
+                        "--depth", "2", "--batch_size", "32", "--threads", "1", "--progress", "false",
+                        "--finetune_fraction", "0.5"])
+    # issue 11: a quiet console (batch_size given to every log; train mode at fit start)
+    shown = [str(w.message) for w in caught]
+    assert not [m for m in shown if any(n in m for n in NOISE)], shown
     run = tmp_path / "medts" / "demo" / "version_0"
     saved = json.loads((run / "metrics.json").read_text())
     assert saved["linear"] == pytest.approx(metrics["linear"])
@@ -28,34 +38,39 @@ def test_demo_end_to_end(tmp_path, capsys):
         assert (run / "plots" / png).stat().st_size > 1000
     log = (run / "pretrain" / "logs" / "csv" / "metrics.csv").read_text().splitlines()[0]
     assert all(f"train/loss_{lvl}_epoch" in log for lvl in ("patient", "trial", "sample", "observation"))
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "linear" in out and "finetune_0.5" in out and "auprc" in out
+    assert not any(n in err for n in NOISE), err
 
 
-def test_figures_of_a_finished_run(tmp_path):
-    """`medts figures` redraws the three figures from a pretraining folder (data from its checkpoint)."""
-    main(["demo", "--runs_root", str(tmp_path), "--patients_per_class", "3", "--seconds", "10",
-          "--pretrain_epochs", "1", "--finetune_epochs", "1", "--output_dims", "8", "--hidden_dims", "4",
-          "--depth", "1", "--batch_size", "16", "--threads", "1", "--progress", "false", "--finetune_fraction", "1"])
-    paths = main(["figures", str(tmp_path / "medts/demo/version_0/pretrain"), str(tmp_path / "fig")])
-    assert sorted(p.split("/")[-1] for p in paths) == ["embeddings_by_class.png", "embeddings_by_patient.png",
-                                                        "loss_per_level.png"]
-    assert all((tmp_path / "fig" / p.split("/")[-1]).stat().st_size > 1000 for p in paths)
-    with pytest.raises(FileNotFoundError, match="no pretraining checkpoint"):
-        main(["figures", str(tmp_path), str(tmp_path / "fig2")])
+TINY_DEMO = ["--patients_per_class", "3", "--seconds", "10", "--pretrain_epochs", "2", "--finetune_epochs", "2",
+             "--output_dims", "8", "--hidden_dims", "4", "--depth", "1", "--batch_size", "16", "--threads", "1",
+             "--progress", "false", "--finetune_fraction", "1"]
 
 
-def test_levels_table_and_resume(tmp_path, capsys):
-    """`medts levels` (was scripts/synthetic_levels.py): one row per variant, plots per pretraining,
-    and a resume that skips finished variants."""
-    args = ["levels", "--seeds", "[0]", "--epochs", "1", "--variants", "[random, ts2vec]", "--runs_root", str(tmp_path)]
-    results = main(args)
-    run = tmp_path / "medts/levels/version_0"
-    assert set(results) == {"random", "ts2vec"} and all(0 <= r[0]["sample/accuracy"] <= 1 for r in results.values())
-    table = (run / "table.md").read_text()
-    assert "| random (no pretraining) |" in table and "| ts2vec (S + O) |" in table and "±" not in table
-    assert (run / "ts2vec/seed0/plots/loss_per_level.png").stat().st_size > 1000
-    stamp = (run / "ts2vec/seed0/pretrain/checkpoints/last.ckpt").stat().st_mtime_ns
-    assert main([*args, "--resume"]) == results
-    assert (run / "ts2vec/seed0/pretrain/checkpoints/last.ckpt").stat().st_mtime_ns == stamp
-    assert f"run: {run}" in capsys.readouterr().out
+def test_demo_resume_after_a_kill_during_finetuning_ends_with_the_same_numbers(tmp_path, capsys):
+    """issue 9, item 6/17: `medts demo --resume` finds the run by its sub-runs' checkpoints, keeps
+    the finished pretraining (same linear-probe metrics) and continues the fine-tuning exactly."""
+    import yaml
+
+    straight = main(["demo", "--runs_root", str(tmp_path / "a"), *TINY_DEMO])
+    # as if killed after the first fine-tuning epoch: the same run with one fine-tuning epoch, its
+    # config then set to the two of an uninterrupted run and its metrics removed
+    main(["demo", "--runs_root", str(tmp_path / "b"), *TINY_DEMO, "--finetune_epochs", "1"])
+    run = tmp_path / "b/medts/demo/version_0"
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    (run / "config.yaml").write_text(yaml.safe_dump({**config, "finetune_epochs": 2}))
+    (run / "metrics.json").unlink()
+    stamp = (run / "pretrain/checkpoints/last.ckpt").stat().st_mtime_ns
+    capsys.readouterr()
+    resumed = main(["demo", "--runs_root", str(tmp_path / "b"), *TINY_DEMO, "--resume"])
+    assert f"resuming {run}" in capsys.readouterr().out
+    assert (run / "pretrain/checkpoints/last.ckpt").stat().st_mtime_ns == stamp  # not trained again
+    assert not (run.parent / "version_1").exists()
+    assert resumed["linear"] == pytest.approx(straight["linear"], abs=1e-6)
+    # the fine-tuning continued exactly: its epoch-2 weights are the uninterrupted run's
+    from contrastkit.train import load_checkpoint
+
+    a, b = (load_checkpoint(r / "finetune/checkpoints/last.ckpt")["state_dict"]
+            for r in (tmp_path / "a/medts/demo/version_0", run))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -33,3 +33,33 @@ def test_demo_end_to_end(tmp_path, capsys):
     assert metrics["erm/iid/ade"] == saved["erm/iid/ade"]
     assert 0.0 <= saved["modular/style_error_8_styles"] < 1.0
     assert all(not isinstance(v, dict) for v in saved.values())  # flat, for `make demo`'s summary
+
+
+TINY = ["--num_train", "16", "--num_val", "8", "--num_test", "8", "--num_ref", "8", "--epochs_p3", "2",
+        "--epochs_p4", "1", "--epochs_p5", "1", "--epochs_p6", "2", "--progress", "false"]
+
+
+def test_demo_killed_during_the_second_model_resumes_to_the_same_numbers(tmp_path, monkeypatch):
+    """issue 11 gap (b): ``motionfc demo --resume`` continues an interrupted demo (its checkpoints are
+    in sub-runs ``erm/`` and ``modular/``) and ends with the numbers of an uninterrupted demo."""
+    import pytest
+    from motionfc.method import CausalMotion
+
+    common = [*TINY, "--runs_root", str(tmp_path / "runs"), "--cache_dir", str(tmp_path / "cache")]
+    full = main(["demo", *common, "--name", "full"])
+
+    def killed(self):  # the modular model dies after its third epoch's checkpoint
+        if self.hparams.modular and self.current_epoch == 3:
+            raise RuntimeError("killed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(CausalMotion, "on_train_epoch_start", killed, raising=False)
+        with pytest.raises(RuntimeError, match="killed"):
+            main(["demo", *common, "--name", "cut"])
+    run = tmp_path / "runs" / "motionfc" / "cut" / "version_0"
+    assert (run / "modular" / "checkpoints" / "last.ckpt").is_file() and not (run / "metrics.json").exists()
+    resumed = main(["demo", *common, "--name", "cut", "--resume"])
+    assert not (run.parent / "version_1").exists()
+    for key, value in full.items():
+        if key not in ("seconds", "run_dir"):
+            assert resumed[key] == value, key

@@ -1,5 +1,5 @@
 """End to end: ``seqrec demo`` on a tiny synthetic config, then ``test`` and ``evaluate`` on its
-outputs, through the console entry point."""
+outputs, through the console entry point; every command writes a run directory."""
 
 from __future__ import annotations
 
@@ -29,26 +29,41 @@ def test_demo_writes_its_run_and_beats_popularity(demo_run):
     # the synthetic sequences follow item chains a sequential model learns and popularity cannot
     assert metrics["mclrec/test/HR@10"] > metrics["popularity/test/HR@10"] + 0.15
     assert metrics["mclrec/test/NDCG@10"] > 2 * metrics["popularity/test/NDCG@10"]
-    mclrec = root / "seqrec" / "demo_mclrec" / "version_0"
+    mclrec = run / "mclrec"  # each method's run is a part of the demo's run
     assert (mclrec / "checkpoints" / "last.ckpt").is_file() and (mclrec / "checkpoints" / "best.ckpt").is_file()
+    assert (mclrec / "config.yaml").is_file() and (mclrec / "item_ids.json").is_file()
+    assert not (root / "seqrec" / "demo_mclrec").exists()
 
 
 @pytest.mark.slow
-def test_test_command_reproduces_the_demo_test_metrics(demo_run):
+def test_test_command_reproduces_the_demo_test_metrics_in_its_own_run(demo_run, capsys):
+    """issue 11 (one run convention): ``seqrec test`` writes a run named after the checkpoint's run."""
     root, metrics = demo_run
-    ckpt = root / "seqrec" / "demo_mclrec" / "version_0" / "checkpoints" / "best.ckpt"
+    ckpt = root / "seqrec" / "demo" / "version_0" / "mclrec" / "checkpoints" / "best.ckpt"
     data = '{"dataset": "synthetic", "synthetic": {"num_users": 400, "num_items": 60, "num_topics": 20, "seed": 0}}'
-    got = main(["test", "--checkpoint", str(ckpt), "--data", data])
+    got = main(["test", "--checkpoint", str(ckpt), "--data", data, "--root", str(root)])
     assert got["test/HR@10"] == pytest.approx(metrics["mclrec/test/HR@10"], abs=1e-6)
     assert got["test/NDCG@20"] == pytest.approx(metrics["mclrec/test/NDCG@20"], abs=1e-6)
+    run = root / "seqrec" / "demo_mclrec_test" / "version_0"
+    saved = json.loads((run / "metrics.json").read_text())
+    assert saved["test/NDCG@20"] == pytest.approx(got["test/NDCG@20"]) and saved["checkpoint"] == str(ckpt.resolve())
+    assert (run / "config.yaml").is_file()
+    assert capsys.readouterr().out.strip().splitlines()[-1] == f"run: {run}  metrics: {run / 'metrics.json'}"
+    main(["evaluate", "--checkpoint", str(ckpt), "--root", str(root), "--name", "scored"])
+    assert (root / "seqrec" / "scored" / "version_0" / "metrics.json").is_file()
 
 
-def test_evaluate_popularity_and_bad_method():
+def test_evaluate_popularity_writes_its_run_and_bad_method(tmp_path, capsys):
+    """issue 11 (one run convention): ``seqrec evaluate`` writes a run and ends with its line."""
     data = '{"dataset": "synthetic", "synthetic": {"num_users": 100, "num_items": 40, "seed": 1}}'
-    got = main(["evaluate", "--data", data, "--model.method", "popularity"])
+    got = main(["evaluate", "--data", data, "--model.method", "popularity", "--root", str(tmp_path)])
     assert 0.0 < got["test/HR@20"] < 1.0 and got["val/HR@5"] <= got["val/HR@20"]
+    run = tmp_path / "seqrec" / "popularity" / "version_0"
+    assert json.loads((run / "metrics.json").read_text())["test/HR@20"] == pytest.approx(got["test/HR@20"])
+    assert capsys.readouterr().out.strip().splitlines()[-1] == f"run: {run}  metrics: {run / 'metrics.json'}"
     with pytest.raises(ValueError, match="only evaluates --model.method popularity"):
-        main(["evaluate", "--data", data, "--model.method", "sasrec"])
+        main(["evaluate", "--data", data, "--model.method", "sasrec", "--root", str(tmp_path / "bad")])
+    assert not (tmp_path / "bad").exists()
 
 
 def test_fit_of_mclrec_ends_with_the_short_run_warning(tmp_path, capsys):

@@ -48,4 +48,4 @@ def test_data_settings_are_the_data_modules_arguments():
     init = inspect.signature(SeqRecDataModule.__init__).parameters
     expected = {n: p.default for n, p in init.items() if n not in ("self", "seed")}
     assert {f.name: f.default for f in fields(DataConfig)} == expected
-    assert "eval_batch_size: users per evaluation batch." in DataConfig.__doc__
+    assert "eval_batch_size: users per evaluation batch (and process)." in DataConfig.__doc__

@@ -35,7 +35,7 @@ COMMANDS = _commands()
 
 
 def test_the_docs_show_commands():
-    assert {c.split()[1] for c in COMMANDS} >= {"demo", "fit", "test", "evaluate", "embed", "recommend", "export"}
+    assert {c.split()[1] for c in COMMANDS} >= {"demo", "fit", "test", "evaluate", "study", "embed", "recommend", "export"}
 
 
 @pytest.mark.parametrize("command", COMMANDS)

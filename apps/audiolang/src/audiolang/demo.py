@@ -1,7 +1,7 @@
 """``audiolang demo``: the embedded default, on synthetic sounds (no data, no downloads).
 
 Builds a small training set and the two benchmarks from the synthetic clips, trains CLAP (stage 1)
-and CompA-CLAP (stage 3) briefly, scores both and writes ``results.md`` and ``metrics.json``.
+and CompA-CLAP (stages 2 and 3 on top of that CLAP) briefly, scores both and writes ``results.md`` and ``metrics.json``.
 """
 
 from __future__ import annotations
@@ -9,14 +9,15 @@ from __future__ import annotations
 from audiolang.data.build import ClipConfig
 
 
-def demo(root: str = "runs", epochs: int = 3, train_size: int = 256, benchmark_size: int = 60,
+def demo(root: str = "runs", epochs: int = 3, finetune_epochs: int = 2, train_size: int = 256, benchmark_size: int = 60,
          batch_size: int = 32, methods: tuple[str, ...] = ("clap", "compa_clap"), seed: int = 0,
          progress: bool = False) -> dict[str, dict[str, float]]:
     """Train CLAP and CompA-CLAP on synthetic sounds and score them; under two minutes on 2 CPU cores.
 
     Args:
         root: runs folder (``<root>/audiolang/demo/version_K``).
-        epochs: epochs per method.
+        epochs: epochs of stage 1 (CLAP).
+        finetune_epochs: epochs of each later stage (CompA-CLAP: 1 -> 2 -> 3).
         train_size: built training compositions.
         benchmark_size: pairs per benchmark.
         batch_size: training batch.
@@ -26,6 +27,6 @@ def demo(root: str = "runs", epochs: int = 3, train_size: int = 256, benchmark_s
     """
     from audiolang.study import study
 
-    return study(methods=methods, seeds=(seed,), epochs=epochs, train_size=train_size,
+    return study(methods=methods, seeds=(seed,), epochs=epochs, finetune_epochs=finetune_epochs, train_size=train_size,
                  benchmark_size=benchmark_size, batch_size=batch_size, clips=ClipConfig(sources=("synthetic",)),
                  root=root, name="demo", progress=progress)

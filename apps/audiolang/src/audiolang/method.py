@@ -20,7 +20,7 @@ class CompaClap(ContrastiveModule):
         use_negatives: stage 3 only: include the hard negatives (False = the modular loss alone).
         mask: ``additive`` or ``multiplicative`` (the official -1e5 product; ablation).
         text_hard_negatives: also contrast each caption with its hard-negative audio (text->audio).
-        dim, width, layers, temperature, pretrained: the encoder (:class:`DualEncoder`).
+        dim, width, layers, temperature, pretrained, segments: the encoder (:class:`DualEncoder`).
         sample_rate: Hz of the batches' audio.
         init_from: a checkpoint of an earlier stage to start from (weights only).
         lr, weight_decay: AdamW.
@@ -28,7 +28,7 @@ class CompaClap(ContrastiveModule):
 
     def __init__(self, stage: int = 3, use_negatives: bool = True, mask: str = "additive",
                  text_hard_negatives: bool = False, dim: int = 128, width: int = 128, layers: int = 2,
-                 temperature: float = 0.07, pretrained: str | None = None, sample_rate: int = 16000,
+                 temperature: float = 0.07, pretrained: str | None = None, segments: int = 4, sample_rate: int = 16000,
                  init_from: str | None = None, lr: float = 1e-3, weight_decay: float = 0.01) -> None:
         super().__init__(lr=lr, weight_decay=weight_decay)
         if stage not in (1, 2, 3):
@@ -37,7 +37,7 @@ class CompaClap(ContrastiveModule):
             raise ValueError(f"mask must be one of {MASKS}; got {mask!r}")
         self.save_hyperparameters()
         self.stage, self.use_negatives, self.mask, self.text_hard_negatives = stage, use_negatives, mask, text_hard_negatives
-        self.encoder = DualEncoder(dim, width, layers, sample_rate, temperature, pretrained)
+        self.encoder = DualEncoder(dim, width, layers, sample_rate, temperature, pretrained, segments=segments)
         if init_from:
             from contrastkit.train import load_checkpoint
 

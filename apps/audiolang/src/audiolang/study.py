@@ -1,7 +1,14 @@
-"""``audiolang study``: methods x seeds -> a mean ± std table of benchmark scores.
+"""``audiolang study``: the paper's ablation rows x seeds -> a mean ± std table of benchmark scores.
 
-Each (method, seed) trains the dual encoder on the same built training set (seeded), then scores
-it on the order and attribute benchmarks. Methods (``METHODS``) are settings of :class:`CompaClap`.
+CompA-CLAP is trained in stages, each initialised from the previous stage's checkpoint, as in the
+paper: stage 1 (CLAP) -> stage 2 (composition-aware hard negatives) -> stage 3 (modular loss). A
+row of the table (``METHODS``) is a chain of stage settings (``STAGES``). Chains are trained prefix
+by prefix, and a prefix is trained once per seed whatever the rows that start with it: one stage-1
+checkpoint per seed serves every row, and CompA-CLAP continues the "+ hard negatives" row's stage 2.
+Each stage's run directory is ``<study>/runs/seed<S>/<chain joined by "-">/`` (``clap``,
+``clap-hn``, ``clap-hn-mod``...); the last stage of a row is scored on the order and attribute
+benchmarks (``metrics.json`` there). A study resumed with ``--resume`` keeps finished stages, and
+continues an unfinished one from its ``last.ckpt``.
 """
 
 from __future__ import annotations
@@ -11,78 +18,120 @@ from pathlib import Path
 
 import numpy as np
 
+from audiolang.baselines import CLAP
 from audiolang.data.build import ClipConfig, build_benchmark, build_training_set, load_clips
 
-# the README table's rows: the paper's ablations and this app's two options
-METHODS: dict[str, dict] = {
-    "clap": {"stage": 1},
-    "hard_negatives": {"stage": 2},
-    "modular": {"stage": 3, "use_negatives": False},
-    "compa_clap": {"stage": 3},
-    "compa_clap_official_mask": {"stage": 3, "mask": "multiplicative"},
-    "compa_clap_t2a_negatives": {"stage": 3, "text_hard_negatives": True},
+# one stage's settings of audiolang.method.CompaClap
+STAGES: dict[str, dict] = {
+    "clap": CLAP,                                                         # stage 1
+    "hn": {"stage": 2},                                                   # hard negatives
+    "hn_mult": {"stage": 2, "mask": "multiplicative"},                    # ... with the official -1e5 mask
+    "hn_t2a": {"stage": 2, "text_hard_negatives": True},                  # ... and text->audio negatives
+    "mod": {"stage": 3},                                                  # modular loss (official: with negatives)
+    "mod_only": {"stage": 3, "use_negatives": False},                     # modular loss alone
+    "mod_mult": {"stage": 3, "mask": "multiplicative"},
+    "mod_t2a": {"stage": 3, "text_hard_negatives": True},
+}
+# the README table's rows: the paper's ablation (CLAP; + hard negatives = CompA-CLAP without the
+# modular loss; + modular = CompA-CLAP without hard negatives; CompA-CLAP) and this app's two options
+METHODS: dict[str, tuple[str, ...]] = {
+    "clap": ("clap",),
+    "hard_negatives": ("clap", "hn"),
+    "modular": ("clap", "mod_only"),
+    "compa_clap": ("clap", "hn", "mod"),
+    "compa_clap_official_mask": ("clap", "hn_mult", "mod_mult"),
+    "compa_clap_t2a_negatives": ("clap", "hn_t2a", "mod_t2a"),
 }
 SCORES = ("order/text", "order/audio", "order/group", "attribute/text", "attribute/audio", "attribute/group")
+DONE = "STAGE_DONE"  # written in a stage's directory once its fit has finished
 
 
-def train_and_evaluate(run_dir: Path, method: dict, manifest: Path, benchmarks: dict[str, Path], seed: int,
-                       epochs: int, batch_size: int, sample_rate: int, progress: bool = False,
-                       zero_shot_clips=None) -> dict[str, float]:
-    """Fit one method for ``epochs`` in ``run_dir`` (resumable), score it; metrics are written there."""
+def train_stage(run_dir: Path, settings: dict, init_from: Path | None, manifest: Path, seed: int, epochs: int,
+                batch_size: int, sample_rate: int, progress: bool = False) -> Path:
+    """Fit one stage for ``epochs`` in ``run_dir``, initialised from ``init_from`` (the previous
+    stage's checkpoint, weights only); resumable; a finished stage is reused. Returns its last.ckpt."""
+    last = run_dir / "checkpoints" / "last.ckpt"
+    if (run_dir / DONE).is_file() and last.is_file():
+        return last
     import lightning as L
     from contrastkit.train import fit_resumable, make_trainer, write_metrics
 
     from audiolang.data.datamodule import AudioTextDataModule
-    from audiolang.evaluate import evaluate_benchmark, zero_shot_by_group
     from audiolang.method import CompaClap
 
+    run_dir.mkdir(parents=True, exist_ok=True)
     L.seed_everything(seed, verbose=False)
-    module = CompaClap(sample_rate=sample_rate, **method)
+    module = CompaClap(sample_rate=sample_rate, init_from=str(init_from) if init_from else None, **settings)
     data = AudioTextDataModule(manifest=str(manifest), batch_size=batch_size, seed=seed, val_fraction=0.0,
-                               negative_audio=bool(method.get("text_hard_negatives")))
+                               negative_audio=bool(settings.get("text_hard_negatives")))
     trainer = make_trainer(run_dir, epochs, progress=progress, accelerator="cpu", num_sanity_val_steps=0)
     fit_resumable(trainer, module, data, run_dir=run_dir)
-    metrics = {}
-    for name, csv in benchmarks.items():
-        metrics.update({f"{name}/{k}": v for k, v in evaluate_benchmark(module.encoder, csv).items()})
-    if zero_shot_clips is not None:
-        metrics.update(zero_shot_by_group(module.encoder, zero_shot_clips))
-    metrics["train/loss_last"] = float(trainer.callback_metrics.get("train/loss_epoch", float("nan")))
-    write_metrics(run_dir, metrics)
-    return metrics
+    write_metrics(run_dir, {"train/loss_last": trainer.callback_metrics.get("train/loss_epoch", float("nan")),
+                            "init_from": str(init_from) if init_from else None, "epochs": epochs})
+    (run_dir / DONE).write_text("complete\n")
+    return last
+
+
+def score_checkpoint(run_dir: Path, ckpt: Path, benchmarks: dict[str, Path], zero_shot_clips=None) -> dict[str, float]:
+    """Benchmark scores (``<kind>/<score>``) and zero-shot accuracy of a checkpoint, cached in
+    ``run_dir/metrics.json`` (``scored``)."""
+    import json
+
+    from contrastkit.train import write_metrics
+
+    from audiolang.evaluate import evaluate_benchmark, zero_shot_by_group
+    from audiolang.use import load_model
+
+    path = run_dir / "metrics.json"
+    saved = json.loads(path.read_text()) if path.is_file() else {}
+    if not saved.get("scored"):
+        encoder = load_model(str(ckpt))
+        metrics = {}
+        for name, csv in benchmarks.items():
+            metrics.update({f"{name}/{k}": v for k, v in evaluate_benchmark(encoder, csv).items()})
+        if zero_shot_clips is not None:
+            metrics.update(zero_shot_by_group(encoder, zero_shot_clips))
+        write_metrics(run_dir, {**metrics, "scored": True})
+        saved = json.loads(path.read_text())
+    return {k: float(v) for k, v in saved.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "epochs"}
 
 
 def format_table(rows: dict[str, list[dict[str, float]]], columns: tuple[str, ...] = SCORES) -> str:
     """Markdown table: one row per method, ``mean ± std`` over its seeds for each column."""
-    lines = ["| method | seeds | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
+    lines = ["| method | stages | seeds | " + " | ".join(columns) + " |", "|---|---|---|" + "---|" * len(columns)]
     for name, runs in rows.items():
         cells = []
         for c in columns:
             v = np.array([r[c] for r in runs if c in r], dtype=float)
             cells.append(f"{v.mean():.1f} ± {v.std(ddof=1) if len(v) > 1 else 0.0:.1f}" if len(v) else "–")
-        lines.append(f"| {name} | {len(runs)} | " + " | ".join(cells) + " |")
+        stages = " → ".join(METHODS[name]) if name in METHODS else ""
+        lines.append(f"| {name} | {stages} | {len(runs)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def study(methods: tuple[str, ...] = tuple(METHODS), seeds: tuple[int, ...] = (0, 1), epochs: int = 5,
-          train_size: int = 1000, benchmark_size: int = 200, batch_size: int = 32,
+def study(methods: tuple[str, ...] = tuple(METHODS), seeds: tuple[int, ...] = (0, 1), epochs: int = 10,
+          finetune_epochs: int = 4, train_size: int = 1000, benchmark_size: int = 200, batch_size: int = 32,
           clips: ClipConfig = ClipConfig(), root: str = "runs", name: str = "study",  # noqa: B008
           resume: bool = False, progress: bool = False) -> dict[str, dict[str, float]]:
-    """Methods x seeds on the built order and attribute benchmarks -> results.md (mean ± std).
+    """The paper's ablation rows x seeds on the built order and attribute benchmarks -> results.md (mean ± std).
 
-    Runs go to ``<root>/audiolang/<name>/version_K/runs/<method>_seed<S>/``.
+    Each row trains its chain of stages (module docstring), every stage after the first initialised
+    from the previous one's checkpoint; shared prefixes are trained once per seed.
 
     Args:
-        methods: names from ``audiolang.study.METHODS``.
-        seeds: one run per seed (the training set is built once, with the first seed).
-        epochs: epochs per run.
+        methods: rows, names from ``audiolang.study.METHODS``.
+        seeds: one chain per seed (the training set and benchmarks are built once, with the first seed).
+        epochs: epochs of stage 1 (CLAP).
+        finetune_epochs: epochs of each later stage (2 and 3).
         train_size: built training compositions.
         benchmark_size: pairs per benchmark.
         batch_size: training batch.
         clips: sources and test groups (``--clips.sources '[esc10, fsdd]'`` for the real clips).
         root: runs folder.
         name: the study's run name.
-        resume: continue the newest run of that name (finished (method, seed) runs are kept).
+        resume: continue the newest run of that name (finished stages are kept, an unfinished one
+            continues from its last.ckpt).
         progress: show Lightning's progress bars.
     """
     from contrastkit.train import announce_run, failure_marked, open_run, write_metrics
@@ -90,8 +139,9 @@ def study(methods: tuple[str, ...] = tuple(METHODS), seeds: tuple[int, ...] = (0
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"unknown method(s) {unknown}; known: {sorted(METHODS)}")
-    config = {"methods": list(methods), "seeds": list(seeds), "epochs": epochs, "train_size": train_size,
-              "benchmark_size": benchmark_size, "batch_size": batch_size, "clips": asdict(clips)}
+    config = {"methods": list(methods), "seeds": list(seeds), "epochs": epochs, "finetune_epochs": finetune_epochs,
+              "train_size": train_size, "benchmark_size": benchmark_size, "batch_size": batch_size,
+              "clips": asdict(clips)}
     run_dir = open_run(root, "audiolang", name, config, resume)
     with failure_marked(run_dir):
         cache = Path(root) / "audiolang" / "cache"
@@ -101,17 +151,25 @@ def study(methods: tuple[str, ...] = tuple(METHODS), seeds: tuple[int, ...] = (0
                       for kind in ("order", "attribute")}
         rows: dict[str, list[dict[str, float]]] = {}
         flat = {}
-        for method in methods:
-            for seed in seeds:
-                sub = run_dir / "runs" / f"{method}_seed{seed}"
-                sub.mkdir(parents=True, exist_ok=True)
-                metrics = train_and_evaluate(sub, METHODS[method], manifest, benchmarks, seed, epochs, batch_size,
-                                             clips.sample_rate, progress, zero_shot_clips=test_clips)
+        for seed in seeds:
+            for method in methods:
+                ckpt, chain = None, METHODS[method]
+                for depth, stage in enumerate(chain, start=1):
+                    stage_dir = run_dir / "runs" / f"seed{seed}" / "-".join(chain[:depth])
+                    ckpt = train_stage(stage_dir, STAGES[stage], ckpt, manifest, seed,
+                                       epochs if depth == 1 else finetune_epochs, batch_size, clips.sample_rate,
+                                       progress)
+                metrics = score_checkpoint(stage_dir, ckpt, benchmarks, test_clips)
+                print(f"{method} seed {seed}: " + ", ".join(f"{k} {metrics[k]:.1f}" for k in SCORES), flush=True)
                 rows.setdefault(method, []).append(metrics)
                 flat.update({f"{method}/seed{seed}/{k}": v for k, v in metrics.items()})
         table = format_table(rows)
         (run_dir / "results.md").write_text(table + "\n")
         write_metrics(run_dir, flat)
+        from audiolang.plots import plot_scores
+
+        plot_scores(rows, run_dir / "plots" / "scores.png")
     print(table)
     announce_run(run_dir)
-    return {m: {k: float(np.mean([r[k] for r in runs])) for k in runs[0]} for m, runs in rows.items()}
+    return {m: {k: float(np.mean([r[k] for r in runs])) for k in set.intersection(*(set(r) for r in runs))}
+            for m, runs in rows.items()}

@@ -67,19 +67,30 @@ def score(ckpt_path: str = "", audio: list[str] | None = None, captions: list[st
     return sim.tolist()
 
 
-def evaluate(ckpt_path: str = "", benchmark: str = "", audio_dir: str | None = None) -> dict[str, float]:
+def evaluate(ckpt_path: str = "", benchmark: str = "", audio_dir: str | None = None,
+             pretrained: str | None = None) -> dict[str, float]:
     """Winoground text/audio/group scores (and R@k) of a checkpoint on a benchmark CSV (official format).
 
     Args:
         ckpt_path: a checkpoint written by ``audiolang fit``.
         benchmark: the CSV (``pair_caption, reversed_pair_caption, pair_file, reversed_pair_file``).
         audio_dir: folder the CSV's file names are relative to (default: the CSV's folder).
+        pretrained: instead of ``ckpt_path``: the CLAP baseline as released, a local ``ClapModel``
+            folder scored without training (:func:`audiolang.baselines.pretrained_clap`).
     """
     from audiolang.evaluate import CHANCE, evaluate_benchmark
 
     if not benchmark:
         raise ValueError("--benchmark is required (a CSV in the official CompA format)")
-    metrics = evaluate_benchmark(load_model(ckpt_path), benchmark, audio_dir)
+    if pretrained and ckpt_path:
+        raise ValueError("give --ckpt_path (a trained model) or --pretrained (CLAP as released), not both")
+    if pretrained:
+        from audiolang.baselines import pretrained_clap
+
+        encoder = pretrained_clap(pretrained)
+    else:
+        encoder = load_model(ckpt_path)
+    metrics = evaluate_benchmark(encoder, benchmark, audio_dir)
     for k, v in metrics.items():
         print(f"{k:<18} {v:6.2f}" + (f"   (chance {CHANCE[k]:.2f})" if k in CHANCE else ""))
     return metrics

@@ -43,8 +43,9 @@ class TS2Vec(EncoderPretraining):
         self.lambdas = {"sample": lambda_sample, "observation": lambda_observation}
 
     def compute_losses(self, batch: dict, stage: str) -> dict[str, Tensor]:
-        z1, z2 = self.encode_views(batch["x"], [self.hparams.instance_mask])
-        raw = hierarchical_levels({k: INSTANCE_LOSSES[k] for k, w in self.lambdas.items() if w > 0}, z1, z2)
+        z1, z2 = self.encode_views(batch["x"], [self.hparams.instance_mask], batch.get("index"))
+        raw = hierarchical_levels({k: INSTANCE_LOSSES[k] for k, w in self.lambdas.items() if w > 0}, z1, z2,
+                                  self.gathers(stage))
         total = sum(self.lambdas[k] * v for k, v in raw.items())
         return {"loss": total, **{f"loss_{k}": v.detach() for k, v in raw.items()}}
 
@@ -72,7 +73,7 @@ class SimCLR(EncoderPretraining):
         x, hp = batch["x"], self.hparams
         h1 = max_pool_time(self.encoder(jitter_scale(x, hp.jitter, hp.scale), mask="all_true"))
         h2 = max_pool_time(self.encoder(jitter_scale(x, hp.jitter, hp.scale), mask="all_true"))
-        loss = nt_xent_loss(h1, h2, temperature=hp.temperature)
+        loss = nt_xent_loss(h1, h2, temperature=hp.temperature, distributed=self.gathers(stage))
         return {"loss": loss, "loss_instance": loss.detach()}
 
 

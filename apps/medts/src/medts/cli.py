@@ -33,5 +33,6 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None):
-    """Console entry point (see :func:`contrastkit.train.run_cli`)."""
+    """Console entry point (see :func:`contrastkit.train.run_cli`): the command's result when
+    called with ``argv``, None from the console script."""
     return run_cli("medts", "medts.method:COMET", "medts.data.datamodule:MedTSDataModule", COMMANDS, argv)

@@ -11,7 +11,14 @@ import time
 from functools import partial
 
 import torch
-from contrastkit.train import announce_run, failure_marked, open_run, write_metrics
+from contrastkit.train import (
+    TrainerOptions,
+    announce_run,
+    failure_marked,
+    is_rank_zero,
+    open_run,
+    write_metrics,
+)
 
 from medts.data.build import Construction
 from medts.data.datamodule import MedTSDataModule
@@ -49,6 +56,8 @@ def demo(
     batch_size: int = 64,
     seed: int = 0,
     progress: bool = True,
+    resume: bool = False,
+    trainer: TrainerOptions | None = None,
 ) -> dict:
     """Pretrain COMET on synthetic patients, linear probe, fine-tune on a label fraction; print a table.
 
@@ -59,6 +68,10 @@ def demo(
         output_dims / hidden_dims / depth: the encoder's size.
         batch_size / seed: the batches; ``seed`` also draws the cohort, the split and the weights.
         progress: show progress bars.
+        resume: continue the newest demo run that has a checkpoint (found in its ``pretrain/`` or
+            ``finetune/`` sub-run): a finished pretraining is not run again, an unfinished one
+            continues from its ``last.ckpt``, and so does the fine-tuning.
+        trainer: accelerator, devices, strategy... of both fits (default: one device).
 
     CPU threads: ``medts demo --threads N`` (default: the cores this process may use).
     """
@@ -68,17 +81,18 @@ def demo(
     run_dir = open_run(runs_root, "medts", "demo", {
         "data": dict(dm.hparams), "comet": dict(model.keywords), "pretrain_epochs": pretrain_epochs,
         "finetune_epochs": finetune_epochs, "finetune_fraction": finetune_fraction, "finetune_lr": finetune_lr,
-        "seed": seed, "progress": progress})
+        "seed": seed, "progress": progress}, resume=resume)
     with failure_marked(run_dir):
-        module = pretrain(dm, model, seed, run_dir / "pretrain", pretrain_epochs, progress)
+        module = pretrain(dm, model, seed, run_dir / "pretrain", pretrain_epochs, progress, options=trainer)
         embed = lambda x: module.embed(torch.from_numpy(x))
         metrics: dict = {"linear": run_linear_probe(embed, dm.parts, seed)}
         metrics[f"finetune_{finetune_fraction:g}"] = run_finetune(
             module.export_encoder(), dm.parts, run_dir / "finetune", finetune_fraction, "sample", seed,
-            finetune_epochs, finetune_lr, batch_size, progress=progress)
+            finetune_epochs, finetune_lr, batch_size, progress=progress, options=trainer)
         metrics["seconds"] = time.time() - t0
         write_metrics(run_dir, metrics)
-        write_figures(run_dir / "plots", run_dir / "pretrain", module.averaged_encoder(), dm.parts["test"], "demo")
+        if is_rank_zero():
+            write_figures(run_dir / "plots", run_dir / "pretrain", module.averaged_encoder(), dm.parts["test"], "demo")
     print(table(metrics))
     announce_run(run_dir)
     return metrics

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from contrastkit.eval import classification_metrics, linear_probe
-from contrastkit.train import fit_resumable, load_checkpoint, make_trainer, plot_loss_curves
+from contrastkit.train import TrainerOptions, fit_resumable, load_checkpoint, make_trainer, plot_loss_curves
 
 from medts.data.datamodule import loader
 from medts.data.hierarchy import HierarchicalSet
@@ -71,15 +71,21 @@ def run_finetune(
     batch_size: int = 128,
     encoder_kwargs: dict | None = None,
     progress: bool = False,
+    options: TrainerOptions | None = None,
 ) -> dict[str, float]:
     """Fine-tune ``encoder`` (None: from scratch) on ``fraction`` of the training labels, keep the
     epoch with the best validation macro-F1, and score it on the test patients; the loss curve
-    goes to ``run_dir/plots/loss.png``."""
+    goes to ``run_dir/plots/loss.png``.
+
+    Under DDP (``options``) the training samples are sharded by Lightning's sampler wrapper, the
+    head's BatchNorm becomes SyncBatchNorm (Lightning's ``sync_batchnorm``: statistics over the
+    global batch, as on one device), and every rank scores the whole validation set itself
+    (the macro-F1 that selects the checkpoint is the full-set one on every rank)."""
     torch.manual_seed(seed)
     train = label_fraction(parts["train"], fraction, label_by, seed)
     module = FineTuner(len(train.class_names), encoder, encoder_kwargs, train.class_names, lr=lr)
     trainer = make_trainer(run_dir, epochs, monitor="val/macro_f1", mode="max", progress=progress,
-                           num_sanity_val_steps=0)
+                           num_sanity_val_steps=0, options=options, sync_batchnorm=True)
     best = fit_resumable(trainer, module, run_dir=run_dir,
                          train_dataloaders=loader(train, batch_size, shuffle=True, seed=seed),
                          val_dataloaders=loader(parts["val"], 512))

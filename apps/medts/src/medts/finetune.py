@@ -47,14 +47,21 @@ class FineTuner(ContrastiveModule):
         return {"loss": F.cross_entropy(self(batch["x"]), batch["label"])}
 
     def validation_step(self, batch, batch_idx):
-        self._val.append((self(batch["x"]).softmax(-1).float().cpu(), batch["label"].cpu()))
+        self._val.append((self(batch["x"]).softmax(-1).float(), batch["label"], batch["index"]))
 
     def on_validation_epoch_end(self):
-        probs = torch.cat([p for p, _ in self._val])
-        y = torch.cat([t for _, t in self._val])
+        """Macro-F1 over the whole validation set. Under DDP each rank scored its shard (Lightning's
+        sampler pads the shards to equal sizes with repeated samples): the shards are gathered and
+        every sample is counted once (by its index), so every rank logs the full-set F1."""
+        probs, y, index = (torch.cat(parts) for parts in zip(*self._val, strict=True)) if self._val else (
+            torch.zeros(0, self.hparams.n_classes), torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long))
         self._val.clear()
-        f1 = classification_metrics(y, probs)["f1"] if len(y) else 0.0
-        self.log("val/macro_f1", float(f1), prog_bar=True)
+        if self.trainer.world_size > 1:
+            probs, y, index = (self.all_gather(t).flatten(0, 1) for t in (probs, y, index))
+            _, first = np.unique(index.cpu().numpy(), return_index=True)
+            probs, y = probs[first], y[first]
+        f1 = classification_metrics(y.cpu(), probs.cpu())["f1"] if len(y) else 0.0
+        self.log("val/macro_f1", float(f1), prog_bar=True, batch_size=len(y))
 
     @torch.no_grad()
     def predict_proba(self, x: np.ndarray | Tensor, batch_size: int = 256) -> np.ndarray:

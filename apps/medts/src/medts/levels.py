@@ -9,20 +9,26 @@ patients, mean ± std over seeds. ``random`` is the same encoder without pretrai
 
 from __future__ import annotations
 
-import json
 import time
 from functools import partial
 from typing import Literal
 
 import torch
-from contrastkit.train import announce_run, failure_marked, load_checkpoint, open_run, write_metrics
+from contrastkit.train import (
+    TrainerOptions,
+    announce_run,
+    failure_marked,
+    is_rank_zero,
+    open_run,
+    write_metrics,
+)
 
 from medts.baselines import PRETRAINING
 from medts.demo import demo_data
 from medts.evaluate import mean_std, run_linear_probe
 from medts.method import COMET
 from medts.plots import write_figures
-from medts.study import pretrain, save_progress
+from medts.study import finished_pairs, pretrain, save_finished_pairs
 
 # name -> (label, method, lambda_patient, lambda_trial); method None = no pretraining
 VARIANTS = {
@@ -37,7 +43,8 @@ Variant = Literal["random", "comet", "comet_no_patient", "comet_no_trial", "ts2v
 ENCODER = {"output_dims": 64, "hidden_dims": 32, "depth": 6}
 
 
-def probe(variant: str, dm, seed: int, epochs: int, run_dir, progress: bool) -> dict[str, float]:
+def probe(variant: str, dm, seed: int, epochs: int, run_dir, progress: bool,
+          options: TrainerOptions | None = None) -> dict[str, float]:
     """Linear-probe scores of one variant pretrained on ``dm`` (the demo cohort of ``seed``); the
     pretraining run and its figures go to ``run_dir``."""
     label, method, lp, lt = VARIANTS[variant]
@@ -47,9 +54,10 @@ def probe(variant: str, dm, seed: int, epochs: int, run_dir, progress: bool) -> 
     else:
         kw = {"lambda_patient": lp, "lambda_trial": lt} if method == "comet" else {}
         module = pretrain(dm, partial(PRETRAINING[method], **ENCODER, **kw), seed, run_dir / "pretrain", epochs,
-                          progress)
-        write_figures(run_dir / "plots", run_dir / "pretrain", module.averaged_encoder(), dm.parts["test"],
-                      f"{label}, seed {seed}")
+                          progress, options=options)
+        if is_rank_zero():
+            write_figures(run_dir / "plots", run_dir / "pretrain", module.averaged_encoder(), dm.parts["test"],
+                          f"{label}, seed {seed}")
     return run_linear_probe(lambda x: module.embed(torch.from_numpy(x)), dm.parts, seed)
 
 
@@ -65,7 +73,8 @@ def format_levels(results: dict[str, list[dict[str, float]]]) -> str:
 
 
 def levels(seeds: list[int] = (0, 1, 2), epochs: int = 20, variants: list[Variant] | None = None,
-           name: str = "levels", runs_root: str = "runs", resume: bool = False, progress: bool = False) -> dict:
+           name: str = "levels", runs_root: str = "runs", resume: bool = False, progress: bool = False,
+           trainer: TrainerOptions | None = None) -> dict:
     """Linear probe of COMET without each id level, TS2Vec, SimCLR and a random encoder on the demo cohort.
 
     Args:
@@ -75,28 +84,30 @@ def levels(seeds: list[int] = (0, 1, 2), epochs: int = 20, variants: list[Varian
         name / runs_root: the run directory ``<runs_root>/medts/<name>/version_K``.
         resume: continue the newest run of that name (finished variant x seed pairs are kept).
         progress: show progress bars.
+        trainer: accelerator, devices, strategy... of every pretraining (default: one device).
+
+    ``per_seed.json`` records the finished variant x seed pairs (rewritten atomically after each);
+    ``--resume`` finds the run by its pretraining checkpoints and skips them.
     """
     variants = list(variants or VARIANTS)
     run_dir = open_run(runs_root, "medts", name, {"seeds": list(seeds), "epochs": epochs, "variants": variants,
                                                   "encoder": ENCODER, "progress": progress}, resume=resume)
     with failure_marked(run_dir):
-        progress_file = run_dir / "checkpoints" / "progress.ckpt"
-        done: dict = load_checkpoint(progress_file)["per_seed"] if resume else {}
-        save_progress(progress_file, done)
+        done: dict = finished_pairs(run_dir) if resume else {}
         cohorts = {s: demo_data(seed=s) for s in seeds}  # built once, shared by the variants
         for variant in variants:
             t0 = time.time()
             for s in seeds:
                 if str(s) not in done.get(variant, {}):
                     done.setdefault(variant, {})[str(s)] = probe(variant, cohorts[s], s, epochs,
-                                                                 run_dir / variant / f"seed{s}", progress)
-                    save_progress(progress_file, done)
+                                                                 run_dir / variant / f"seed{s}", progress, trainer)
+                    save_finished_pairs(run_dir, done)
             print(format_levels({variant: list(done[variant].values())}).splitlines()[-1],
                   f"({time.time() - t0:.0f} s)", flush=True)
         results = {v: [done[v][str(s)] for s in seeds] for v in variants}
         text = format_levels(results)
-        (run_dir / "table.md").write_text(text + "\n")
-        (run_dir / "per_seed.json").write_text(json.dumps(done, indent=1))
+        if is_rank_zero():
+            (run_dir / "table.md").write_text(text + "\n")
         write_metrics(run_dir, {v: {k: list(m) for k, m in mean_std(r).items()} for v, r in results.items()})
     print(text)
     announce_run(run_dir)

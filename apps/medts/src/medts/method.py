@@ -16,6 +16,14 @@ Weights: every lambda multiplies its level. The official code multiplies only th
 observation terms by their factors; the patient and trial factors only switch those terms on
 (factor != 0) and the terms enter with weight 1. ``official_weighting=True`` reproduces that.
 
+Across processes (DDP): training steps gather the candidates of the cross-sample levels and the
+patient/trial ids from every rank (``distributed=self.gather_across_ranks``; see
+:mod:`medts.losses`); validation and test steps stay local, because every rank evaluates every
+validation batch (:class:`medts.data.sampler.HierarchyBatchSampler`). In eval mode the random view
+masks are drawn per sample from its dataset index (``batch["index"]``), so that a validation loss
+does not depend on the process, the batch or the RNG state: a 2-process fit and a 1-process
+``medts validate`` of its checkpoint report the same numbers.
+
 The baselines (TS2Vec, SimCLR, supervised) are in :mod:`medts.baselines`; they share
 :class:`EncoderPretraining` (the encoder, its weight average, the optimizer and embeddings).
 """
@@ -38,7 +46,7 @@ from medts.losses import (
     sample_loss,
 )
 from medts.models.encoder import DETERMINISTIC_MASKS, TSEncoder, embed_samples
-from medts.views import stacked_masks
+from medts.views import indexed_masks, stacked_masks
 
 LEVELS = ("patient", "trial", "sample", "observation")
 INSTANCE_LOSSES = {"sample": sample_loss, "observation": observation_loss}
@@ -64,18 +72,24 @@ class EncoderPretraining(ContrastiveModule):
             self.swa_encoder.requires_grad_(False)
             self.swa_encoder.update_parameters(self.encoder)  # the initial weights are the first iterate, as official
 
-    def encode_views(self, x: Tensor, modes: list[str]) -> list[Tensor]:
+    def encode_views(self, x: Tensor, modes: list[str], index: Tensor | None = None) -> list[Tensor]:
         """One encoder pass for the view pairs ``modes`` (two views per mode), ``2 * len(modes)``
         tensors ``(B, T, output_dims)``.
 
         A pair with a deterministic mask (``all_true``...) differs only by the encoder's final
         dropout, so its two views are two dropout draws on one pass's features: the same values
-        two passes would give for those dropout masks. Random masks get one pass per view.
+        two passes would give for those dropout masks. Random masks get one pass per view; in
+        eval mode with the samples' dataset ``index`` ``(B,)`` given, they are drawn per sample
+        from its index (:func:`medts.views.indexed_masks`), else from the global RNG.
         """
         b, t, _ = x.shape
         per_pass = [[m] if m in DETERMINISTIC_MASKS else [m, m] for m in modes]
         flat = [m for group in per_pass for m in group]
-        h = self.encoder.features(x.repeat(len(flat), 1, 1), mask=stacked_masks(flat, b, t, x.device))
+        if index is not None and not self.training:
+            masks = indexed_masks(flat, index, t, x.device)
+        else:
+            masks = stacked_masks(flat, b, t, x.device)
+        h = self.encoder.features(x.repeat(len(flat), 1, 1), mask=masks)
         h = h.view(len(flat), b, t, -1)
         views, k = [], 0
         for group in per_pass:
@@ -85,6 +99,11 @@ class EncoderPretraining(ContrastiveModule):
                 views += [self.encoder.repr_dropout(h[k]), self.encoder.repr_dropout(h[k + 1])]
             k += len(group)
         return views
+
+    def gathers(self, stage: str) -> bool:
+        """Whether a step of ``stage`` gathers across ranks: training steps under DDP only (every
+        rank evaluates every validation and test batch, so those stay local)."""
+        return stage == "train" and self.gather_across_ranks
 
     def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
         if self.swa_encoder is not None:
@@ -169,10 +188,12 @@ class COMET(EncoderPretraining):
             return [(m, [k]) for m, ks in groups for k in ks]
         return [(m, ks) for m, ks in groups if ks]
 
-    def level_losses(self, x: Tensor, patient: Tensor, trial: Tensor) -> dict[str, Tensor]:
-        """Raw (unweighted) loss of every active level on freshly encoded views."""
+    def level_losses(self, x: Tensor, patient: Tensor, trial: Tensor, distributed: bool = False,
+                     index: Tensor | None = None) -> dict[str, Tensor]:
+        """Raw (unweighted) loss of every active level on freshly encoded views; ``distributed``:
+        candidates and ids from every rank (:mod:`medts.losses`); ``index``: see :meth:`encode_views`."""
         plan = self._view_plan()
-        z = self.encode_views(x, [m for m, _ in plan])
+        z = self.encode_views(x, [m for m, _ in plan], index)
         out: dict[str, Tensor] = {}
         hp = self.hparams
         ids = {"patient": patient, "trial": trial}
@@ -180,17 +201,17 @@ class COMET(EncoderPretraining):
             z1, z2 = z[2 * i], z[2 * i + 1]
             id_levels = [k for k in levels if k in ids]
             if id_levels:
-                sim = id_similarity(z1, z2)  # shared by the trial and patient levels of this pair
+                sim = id_similarity(z1, z2, distributed)  # shared by the trial and patient levels of this pair
                 for k in id_levels:
                     out[k] = id_loss_from_similarity(sim, ids[k], hp.id_temperature, hp.id_pairing)
             fns = {k: INSTANCE_LOSSES[k] for k in levels if k in INSTANCE_LOSSES}
             if fns:
-                out.update(hierarchical_levels(fns, z1, z2))
+                out.update(hierarchical_levels(fns, z1, z2, distributed))
         return out
 
     def compute_losses(self, batch: dict, stage: str) -> dict[str, Tensor]:
         x = batch["x"]
-        raw = self.level_losses(x, batch["patient"], batch["trial"])
+        raw = self.level_losses(x, batch["patient"], batch["trial"], self.gathers(stage), batch.get("index"))
         total = x.new_zeros(())
         for lvl, value in raw.items():
             w = self.lambdas[lvl]

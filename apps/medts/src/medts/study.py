@@ -12,14 +12,17 @@ checks their types (a wrong one is an error naming the field):
 
 A study's run directory holds ``<method>/seed<k>/`` (``pretrain/`` and ``finetune_<fraction>/``
 sub-runs with their checkpoints, logs and ``plots/``), ``per_seed.json`` (the finished pairs),
-``table.md`` and ``metrics.json``. ``checkpoints/progress.ckpt`` records the finished pairs: with
-``--resume`` a killed study skips them and its unfinished sub-runs continue from their
-``last.ckpt``; a resume with other settings is refused, naming the fields.
+``table.md`` and ``metrics.json``. ``per_seed.json`` is rewritten atomically after every pair: with
+``--resume`` (which finds the study by its sub-runs' checkpoints) a killed study skips the pairs
+it records and its unfinished sub-runs continue from their ``last.ckpt``; a resume with other
+settings is refused, naming the fields.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -29,10 +32,11 @@ from typing import Any, Literal
 import numpy as np
 import torch
 from contrastkit.train import (
+    TrainerOptions,
     announce_run,
     failure_marked,
     fit_resumable,
-    load_checkpoint,
+    is_rank_zero,
     make_trainer,
     open_run,
     write_metrics,
@@ -81,15 +85,16 @@ def device() -> torch.device:
 
 
 def pretrain(dm: MedTSDataModule, model: Callable[[int], EncoderPretraining], seed: int, run_dir: Path, epochs: int,
-             progress: bool = True, max_minutes: float | None = None, val_every: int = 1) -> EncoderPretraining:
+             progress: bool = True, max_minutes: float | None = None, val_every: int = 1,
+             options: TrainerOptions | None = None) -> EncoderPretraining:
     """Pretrain ``model(n_channels)`` (resumes from ``run_dir/checkpoints/last.ckpt``);
-    ``max_minutes`` caps the wall time (Lightning's ``max_time``)."""
+    ``max_minutes`` caps the wall time (Lightning's ``max_time``); ``options``: devices, strategy..."""
     torch.manual_seed(seed)
     np.random.seed(seed)
     module = model(dm.n_channels)
     limit = {"max_time": {"minutes": max_minutes}} if max_minutes else {}
     trainer = make_trainer(run_dir, epochs, progress=progress, num_sanity_val_steps=0,
-                           check_val_every_n_epoch=val_every, **limit)
+                           check_val_every_n_epoch=val_every, options=options, **limit)
     t0 = time.time()
     fit_resumable(trainer, module, dm, run_dir=run_dir)
     module.pretrain_stats = {"epochs": float(trainer.current_epoch), "steps": float(trainer.global_step),
@@ -98,7 +103,7 @@ def pretrain(dm: MedTSDataModule, model: Callable[[int], EncoderPretraining], se
 
 
 def run_method(dm: MedTSDataModule, method: str, model: Callable[[int], Any], proto: Protocol, seed: int,
-               run_dir: Path) -> dict[str, dict[str, float]]:
+               run_dir: Path, options: TrainerOptions | None = None) -> dict[str, dict[str, float]]:
     """Pretrain (unless ``supervised``, where ``model`` builds the fresh encoder), probe, fine-tune;
     ``{setting: metrics}`` for one seed."""
     parts = dm.parts
@@ -106,10 +111,11 @@ def run_method(dm: MedTSDataModule, method: str, model: Callable[[int], Any], pr
     module = None
     if method != "supervised":
         module = pretrain(dm, model, seed, run_dir / "pretrain", proto.pretrain_epochs, proto.progress,
-                          proto.pretrain_max_minutes, proto.val_every)
+                          proto.pretrain_max_minutes, proto.val_every, options)
         out["pretrain"] = module.pretrain_stats
-        write_figures(run_dir / "plots", run_dir / "pretrain", module.averaged_encoder(), parts["test"],
-                      f"{method}, seed {seed}")
+        if is_rank_zero():
+            write_figures(run_dir / "plots", run_dir / "pretrain", module.averaged_encoder(), parts["test"],
+                          f"{method}, seed {seed}")
         if proto.linear_probe:
             out["linear"] = run_linear_probe(lambda x: module.embed(torch.from_numpy(x)), parts, seed)
     for frac in proto.fractions:
@@ -117,7 +123,7 @@ def run_method(dm: MedTSDataModule, method: str, model: Callable[[int], Any], pr
         enc = module.export_encoder() if module is not None else model(dm.n_channels)
         out[f"finetune_{frac:g}"] = run_finetune(
             enc, parts, run_dir / f"finetune_{frac:g}", frac, proto.label_by, seed, proto.finetune_epochs,
-            proto.finetune_lr, proto.finetune_batch_size, progress=proto.progress)
+            proto.finetune_lr, proto.finetune_batch_size, progress=proto.progress, options=options)
     return out
 
 
@@ -165,6 +171,7 @@ def study(
     simclr: Callable[[int], SimCLR] = SimCLR,
     supervised: Callable[[int], TSEncoder] = TSEncoder,
     protocol: Protocol | None = None,
+    trainer: TrainerOptions | None = None,
     name: str = "study",
     runs_root: str = "runs",
     resume: bool = False,
@@ -179,6 +186,8 @@ def study(
         simclr: SimCLR's arguments.
         supervised: the fresh encoder (TSEncoder's arguments) fine-tuned from scratch.
         protocol: methods, seeds, label fractions, epochs.
+        trainer: accelerator, devices, num_nodes, strategy, precision of every fit
+            (``--trainer.devices 2 --trainer.strategy ddp``; default: one device).
         name: run name: the run goes to ``<runs_root>/medts/<name>/version_K``.
         runs_root: the run root.
         resume: continue the newest run of that name (finished method x seed pairs are kept, the
@@ -198,35 +207,43 @@ def study(
     run_dir = open_run(runs_root, "medts", name, config, resume=resume)
     with failure_marked(run_dir):
         write_metrics(run_dir, {"data": {k: v.summary() for k, v in data.parts.items()}})
-        progress = run_dir / "checkpoints" / "progress.ckpt"
-        results: dict = load_checkpoint(progress)["per_seed"] if resume else {}
-        save_progress(progress, results)  # from here on the run is resumable
+        results = finished_pairs(run_dir) if resume else {}
         for method in protocol.methods:
             for seed in protocol.seeds:
                 if str(seed) in results.get(method, {}):
                     continue  # finished before an interruption
                 t0 = time.time()
-                res = run_method(data, method, models[method], protocol, seed, run_dir / method / f"seed{seed}")
+                res = run_method(data, method, models[method], protocol, seed, run_dir / method / f"seed{seed}",
+                                 trainer)
                 res["seconds"] = {"wall": time.time() - t0}
                 results.setdefault(method, {})[str(seed)] = res
-                (run_dir / "per_seed.json").write_text(json.dumps(results, indent=1))
-                save_progress(progress, results)
+                save_finished_pairs(run_dir, results)
                 print(f"[medts] {method} seed {seed}: " + ", ".join(
                     f"{s} f1={m['sample/f1']:.3f}" for s, m in res.items() if "sample/f1" in m), flush=True)
         summary = summarize(results)
         write_metrics(run_dir, {"per_seed": results, "summary": summary})
-        (run_dir / "table.md").write_text(format_table(summary) + "\n")
+        if is_rank_zero():
+            (run_dir / "table.md").write_text(format_table(summary) + "\n")
     print(format_table(summary))
     announce_run(run_dir)
     return summary
 
 
-def save_progress(path: Path, results: dict) -> None:
-    """``{"per_seed": results}`` (plain types: it loads with ``weights_only=True``), written atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save({"per_seed": results}, tmp)
-    tmp.replace(path)
+def finished_pairs(run_dir: Path) -> dict:
+    """The results of the pairs a run finished (``per_seed.json``; empty when there is none)."""
+    path = run_dir / "per_seed.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def save_finished_pairs(run_dir: Path, results: dict) -> None:
+    """Write ``per_seed.json`` atomically (a unique temporary name, then ``os.replace``): a kill
+    never leaves half a record to resume from. Rank 0 only under DDP."""
+    if not is_rank_zero():
+        return
+    fd, tmp = tempfile.mkstemp(prefix=".per_seed.", suffix=".tmp", dir=run_dir)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(json.dumps(results, indent=1))
+    os.replace(tmp, run_dir / "per_seed.json")
 
 
 def table(runs: list[str], out: str | None = None, name: str = "table", runs_root: str = "runs") -> str:

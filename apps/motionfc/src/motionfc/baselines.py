@@ -26,7 +26,7 @@ from torch import Tensor
 
 from motionfc.metrics import displacement_metrics, log_displacement, update_displacement
 from motionfc.models.stgat import STGAT
-from motionfc.risks import even_odd_risks, irm_penalty, vrex_penalty
+from motionfc.risks import combined_risks, environment_terms, vrex_penalty
 
 RISKS = ("erm", "irm", "vrex")
 
@@ -89,25 +89,23 @@ class StgatForecaster(ContrastiveModule):
     def compute_losses(self, batch: dict[str, dict[str, Tensor]], stage: str) -> dict[str, Tensor]:
         """``{"loss"}`` of one training step over ``{env: scene batch}`` in the current STGAT stage."""
         hp, stage = self.hparams, self.stage()
-        risks = []
+        irm = hp.risk == "irm" and bool(hp.lambda_penalty)
+        terms = []
         for b in batch.values():
-            scale = torch.ones((), device=self.device, requires_grad=True)
-            pred = self.net(self.inputs(b), b["seq_start_end"], stage) * scale
+            pred = self.net(self.inputs(b), b["seq_start_end"], stage)
             target = b["obs_rel"] if stage < 3 else b["fut_rel"]
-            r_even, r_odd = even_odd_risks(pred, target, b["seq_start_end"])
-            risk = r_even + r_odd
-            if hp.risk == "irm" and hp.lambda_penalty:
-                risk = risk + hp.lambda_penalty * irm_penalty(r_even, r_odd, scale, unbiased=hp.unbiased)
-            risks.append(risk)
-        risks = torch.stack(risks)
+            terms.append(environment_terms(pred, target, b["seq_start_end"], irm=irm))
+        risks = combined_risks(torch.stack(terms), lambda_irm=hp.lambda_penalty if irm else 0.0, unbiased=hp.unbiased,
+                               distributed=self.gather_across_ranks)
         loss = risks.sum()
         if hp.risk == "vrex" and hp.lambda_penalty and len(risks) > 1:
             loss = loss + hp.lambda_penalty * vrex_penalty(risks)
         return {"loss": loss}
 
     def training_step(self, batch: dict[str, dict[str, Tensor]], batch_idx: int) -> Tensor:
-        self.log("stage", float(self.stage()), on_step=True, on_epoch=False)  # loss curves split by stage
-        return self.log_losses(self.compute_losses(batch, "train"), "train", len(batch))
+        scenes = sum(len(b["seq_start_end"]) for b in batch.values())
+        self.log("stage", float(self.stage()), on_step=True, on_epoch=False, batch_size=scenes)  # loss curves by stage
+        return self.log_losses(self.compute_losses(batch, "train"), "train", scenes)
 
     def predict_abs(self, b: dict[str, Tensor]) -> Tensor:
         rel = self.net(self.inputs(b), b["seq_start_end"], 3)

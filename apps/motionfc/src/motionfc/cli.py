@@ -37,8 +37,12 @@ def simulate(styles: list[float] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8], num
 
 def evaluate(checkpoint: str = "", style_source: str | None = None, num_train: int = 1000, num_val: int = 200,
              num_test: int = 500, num_ref: int = 64, seed: int = 0, cache_dir: str | None = None,
-             refine_steps: int = 0, refine_lr: float = 1e-3) -> dict:
+             refine_steps: int = 0, refine_lr: float = 1e-3, runs_root: str = "runs", name: str = "evaluate") -> dict:
     """Score a style-study checkpoint on all eight styles (IID / OoD-inter / OoD-extra ADE/FDE).
+
+    Writes a run directory ``<runs_root>/motionfc/<name>/version_K``: ``config.yaml``, the table
+    as ``metrics.json`` (``{row: {env or group: {ade, fde, peds}}}``) and ``table.md``, and
+    ``plots/predictions_0.7.png`` (constant velocity and the model on four extrapolation scenes).
 
     Args:
         checkpoint: a CausalMotion checkpoint (``runs/motionfc/.../checkpoints/last.ckpt``), read with
@@ -46,20 +50,39 @@ def evaluate(checkpoint: str = "", style_source: str | None = None, num_train: i
         style_source: override the style source ("reference", "leak"; "observed" models stay observed).
         num_train, num_val, num_test, num_ref, seed, cache_dir: the dataset (as trained).
         refine_steps: test-time refinement steps (0: none), with learning rate ``refine_lr``.
+        runs_root, name: where the run directory is written.
     """
-    import torch
+    args = {"command": "evaluate", **locals()}
+    from contrastkit.train import announce_run, failure_marked, open_run
 
     from motionfc.checkpoints import load_module
-    from motionfc.data.datamodule import StyleDataModule
-    from motionfc.evaluate import batches_of, style_table
     from motionfc.method import CausalMotion
-    from motionfc.metrics import displacement_errors
-    from motionfc.study import format_table, reference_styles, score
-    from motionfc.transfer import refine_batch
 
     if not checkpoint:
         raise ValueError("evaluate needs --checkpoint (a CausalMotion .ckpt)")
-    m = load_module(CausalMotion, checkpoint)
+    m = load_module(CausalMotion, checkpoint)  # a bad checkpoint stops before a run directory exists
+    run = open_run(runs_root, "motionfc", name, args)
+    with failure_marked(run):
+        rows = _evaluate(m, run, args)
+    announce_run(run)
+    return rows
+
+
+def _evaluate(m, run, args: dict) -> dict:
+    """The work of :func:`evaluate` in its run directory ``run``."""
+    import torch
+    from contrastkit.train import write_metrics
+
+    from motionfc.data.datamodule import StyleDataModule
+    from motionfc.evaluate import batches_of, style_table
+    from motionfc.metrics import displacement_errors
+    from motionfc.plots import plot_scenes
+    from motionfc.study import example_predictions, format_table, reference_styles, score
+    from motionfc.transfer import refine_batch
+
+    num_train, num_val, num_test, num_ref, seed, cache_dir, style_source, refine_steps, refine_lr = (
+        args[k] for k in ("num_train", "num_val", "num_test", "num_ref", "seed", "cache_dir", "style_source",
+                          "refine_steps", "refine_lr"))
     dm = StyleDataModule(num_train=num_train, num_val=num_val, num_test=num_test, num_ref=num_ref, seed=seed,
                          cache_dir=cache_dir)
     dm.setup()
@@ -77,117 +100,18 @@ def evaluate(checkpoint: str = "", style_source: str | None = None, num_train: i
                  for b in batches_of(w, dm.labels[env], 64)]
             errs[env] = torch.cat(e).double().numpy()
         rows[f"refined ({refine_steps} steps)"] = style_table(errs)
-    print(format_table(rows))
+    table = format_table(rows)
+    print(table)
+    write_metrics(run, rows)
+    (run / "table.md").write_text(table + "\n")
+    if "0.7" in dm.splits["test"]:
+        if style_source:
+            m.hparams.style_source = style_source
+        reference_styles(m, dm)
+        ex = example_predictions({"CV": None, "model": m}, dm, "0.7")
+        plot_scenes(ex["obs"], ex["fut"], ex["preds"], ex["seq_start_end"], run / "plots" / "predictions_0.7.png",
+                    "style 0.7: observed, truth (dashed), predictions")
     return rows
-
-
-# eth-ucy settings that may change when a run is resumed: how it is shown and how long it may run,
-# and the stage lengths (extending the schedule; the first two stages must match, checked below)
-ETH_UCY_MAY_DIFFER = ("resume", "progress", "max_minutes", "epochs")
-
-
-def eth_ucy(fold: str = "eth", risk: str = "erm", lambda_penalty: float = 0.0,
-            epochs: list[int] = [150, 100, 150],  # noqa: B006
-            spurious: bool = False, test_alphas: list[float] = [1, 2, 4, 8, 16, 32, 64],  # noqa: B006
-            max_train_scenes: int = 0, seed: int = 0, runs_root: str = "runs", name: str = "",
-            max_minutes: float = 0.0, root: str | None = None, format: str = "eth_ucy", resume: bool = False,
-            progress: bool = True) -> dict:
-    """Train STGAT on a leave-one-scene-out fold with ERM / IRM / v-REx and score it (ADE/FDE, meters).
-
-    Args:
-        fold: eth, hotel, univ, zara1 or zara2.
-        risk: erm, irm or vrex.
-        lambda_penalty: the IRMv1 penalty weight (λ) or the v-REx one (β); ignored by erm.
-        epochs: STGAT's three stage lengths; only stage 3 forecasts, and the scored checkpoint is
-            the stage-3 epoch with the best validation ADE (the last checkpoint, with a warning,
-            when a time budget ends before stage 3 is validated). ``metrics.json`` names it:
-            ``scored_checkpoint``, ``scored_epoch`` (0-based) and ``scored_stage``. A resumed run
-            may extend the last stage; the first two must stay as they were.
-        spurious: add the spurious channel (training alphas hotel 1, univ 2, zara1 4, zara2 8);
-            the test is then run once per alpha in ``test_alphas``.
-        max_train_scenes: subsample each training environment (0: all).
-        seed, runs_root, name: seed and run directory (``runs/motionfc/<name>/version_K``).
-        max_minutes: wall-clock budget of the training (0: none); the epochs run are recorded.
-        root: the data folder (ETH/UCY ``raw``, default ``$CONTRASTKIT_DATA/eth_ucy/raw``; Trajnet++:
-            ``train/``, ``val/``, ``test/`` folders of ``.ndjson`` files named by scene).
-        format: "eth_ucy" (``frame ped x y`` text files) or "trajnetpp" (ndjson).
-        resume: continue the newest run of this name that has a checkpoint (its settings must
-            match but for ``progress``, ``max_minutes`` and a longer last stage).
-        progress: show Lightning's progress bar (one line per stage is always printed).
-    """
-    args = dict(locals())  # the command's arguments, as resolved by jsonargparse (before any other name exists)
-    from contrastkit.train import (
-        ResumeError,
-        announce_run,
-        failure_marked,
-        fit_resumable,
-        make_trainer,
-        open_run,
-        plot_loss_curves,
-        save_config,
-        seed_everything,
-        write_metrics,
-    )
-
-    from motionfc.baselines import RISKS, FinalStageBest, StgatForecaster
-    from motionfc.checkpoints import load_checkpoint, load_module
-    from motionfc.data.datamodule import EthUcyDataModule
-    from motionfc.data.eth_ucy import FOLDS
-    from motionfc.plots import plot_eth_ucy_predictions
-    from motionfc.progress import StageLines
-
-    if risk not in RISKS or (format == "eth_ucy" and fold not in FOLDS):
-        raise ValueError(f"unknown fold {fold!r} or risk {risk!r}; expected a fold in {FOLDS} and a risk in {RISKS}")
-    if len(epochs) != 3 or lambda_penalty < 0:
-        raise ValueError(f"epochs must be three stage lengths and lambda_penalty >= 0; got {epochs}, {lambda_penalty}")
-    seed_everything(seed)
-    dm = EthUcyDataModule(fold, root=root, spurious=spurious, test_alpha=float(test_alphas[0]), seed=seed,
-                          max_train_scenes=max_train_scenes, format=format)
-    m = StgatForecaster(risk=risk, lambda_penalty=lambda_penalty, epochs=tuple(epochs), extra_channels=int(spurious),
-                        obs_len=dm.obs_len)
-    name = args["name"] = name or f"ethucy_{fold}_{risk}{lambda_penalty:g}{'_spurious' if spurious else ''}_s{seed}"
-    # the full resolved configuration: the command's arguments and every hyper-parameter of the
-    # model and the data (what a resume must match)
-    config = {"command": "eth-ucy", **args, "model": dict(m.hparams), "data": dict(dm.hparams)}
-    run = open_run(runs_root, "motionfc", name, config, resume=resume, may_differ=ETH_UCY_MAY_DIFFER)
-    if resume:
-        import yaml
-
-        saved = yaml.safe_load((run / "config.yaml").read_text())["epochs"]
-        if list(saved[:2]) != list(epochs[:2]) or epochs[2] < saved[2]:
-            raise ResumeError(f"--resume: {run / 'config.yaml'} has stage lengths {saved}; a resume may only "
-                              f"lengthen the last stage, got {list(epochs)}")
-        save_config(run, config)  # the run now follows the extended schedule
-    with failure_marked(run):
-        select = FinalStageBest(run / "checkpoints" / "best.ckpt")
-        extra = {"max_time": {"minutes": max_minutes}} if max_minutes else {}
-        trainer = make_trainer(run, sum(epochs), progress=progress, num_sanity_val_steps=0,
-                               check_val_every_n_epoch=2, callbacks=[select, StageLines(name)], **extra)
-        fit_resumable(trainer, m, dm, run_dir=run)
-        if select.epoch is not None:  # the official code keeps the best validation ADE (of stage 3)
-            scored = select.path
-        else:
-            scored = run / "checkpoints" / "last.ckpt"
-            print(f"[{name}] warning: stage 3 (forecasting) was never validated (the run stopped after "
-                  f"{trainer.current_epoch} of {sum(epochs)} epochs): scoring {scored}, whose forecaster is untrained",
-                  flush=True)
-        scored_epoch = int(load_checkpoint(scored)["epoch"])
-        m = load_module(StgatForecaster, scored)
-        metrics = {"epochs_run": trainer.current_epoch, "scored_checkpoint": str(scored), "scored_epoch": scored_epoch,
-                   "scored_stage": m.stage_of(scored_epoch), "best_val_ade": select.best}
-        for a in test_alphas if spurious else [None]:
-            if a is not None:
-                dm.hparams.test_alpha = float(a)
-                dm.splits = {}
-            res = trainer.test(m, datamodule=dm, verbose=False)[0]
-            key = f"alpha{a:g}/" if a is not None else ""
-            metrics[f"{key}ade"], metrics[f"{key}fde"] = res["test/ade"], res["test/fde"]
-        write_metrics(run, metrics)
-        plot_loss_curves(run, columns=["train/loss_epoch"], title=f"{name}: training loss per STGAT stage")
-        plot_eth_ucy_predictions(m, dm, run / "plots" / "predictions.png", f"{name}: test scene {fold}")
-    print(json.dumps(metrics, indent=1))
-    announce_run(run)
-    return metrics
 
 
 def main(argv: list[str] | None = None):
@@ -196,7 +120,7 @@ def main(argv: list[str] | None = None):
     from contrastkit.train.cli import run_cli
 
     return run_cli("motionfc", "motionfc.method:CausalMotion", "motionfc.data.datamodule:StyleDataModule",
-                   {"simulate": simulate, "evaluate": evaluate, "eth-ucy": eth_ucy, "demo": "motionfc.demo:demo",
+                   {"simulate": simulate, "evaluate": evaluate, "eth-ucy": "motionfc.commands:eth_ucy", "demo": "motionfc.demo:demo",
                     "study": "motionfc.experiments:Study", "report": "motionfc.report:report",
                     "embed": "motionfc.use:embed", "forecast": "motionfc.use:forecast",
                     "export": "motionfc.use:export"}, argv)

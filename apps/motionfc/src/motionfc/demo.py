@@ -1,15 +1,23 @@
 """``motionfc demo``: simulate a small multi-style set, train ERM and the modular model briefly,
-print the IID / OoD-inter / OoD-extra table and write the run directory."""
+print the IID / OoD-inter / OoD-extra table and write the run directory.
+
+Under DDP (``--trainer.devices 2 --trainer.strategy ddp``) every process trains (the launcher
+re-runs the command for ranks 1..N-1); the table is then computed by rank 0 alone, over the whole
+test split, from its copy of the trained weights (the same on every rank).
+"""
 
 from __future__ import annotations
 
 import json
 import time
 
+from contrastkit.train.trainer import TrainerOptions
+
 
 def demo(runs_root: str = "runs", num_train: int = 1000, num_val: int = 100, num_test: int = 200, num_ref: int = 64,
          epochs_p3: int = 200, epochs_p4: int = 50, epochs_p5: int = 20, epochs_p6: int = 100, seed: int = 0,
-         cache_dir: str | None = None, name: str = "demo", progress: bool = True) -> dict:
+         cache_dir: str | None = None, name: str = "demo", progress: bool = True, resume: bool = False,
+         trainer: TrainerOptions = TrainerOptions()) -> dict:  # noqa: B008 - a dataclass of plain values
     """Run the style-study demo (a few minutes on two CPU cores) and return its metrics.
 
     Args:
@@ -21,45 +29,71 @@ def demo(runs_root: str = "runs", num_train: int = 1000, num_val: int = 100, num
         cache_dir: simulation cache (default ``$MOTIONFC_CACHE`` or ``~/.cache/motionfc``).
         name: run name under ``runs/motionfc/``.
         progress: show Lightning's progress bar while training (a line per step of the demo and
-            per training stage is always printed).
+            per training stage is always printed); the same flag as ``seqrec``'s.
+        resume: continue the newest ``demo`` run of this name that has a checkpoint (a finished
+            model is kept, an interrupted one continues from its ``last.ckpt``); the settings
+            must match but for ``progress`` and where it runs (devices, nodes, strategy,
+            accelerator).
+        trainer: where it trains (``--trainer.devices 2 --trainer.strategy ddp``...).
     """
+    from dataclasses import asdict
+
     from contrastkit.train import announce_run, failure_marked, open_run
+
+    from motionfc.commands import WHERE_IT_RUNS
 
     t0 = time.time()
     config = {"command": "demo", "runs_root": runs_root, "name": name, "num_train": num_train, "num_val": num_val,
               "num_test": num_test, "num_ref": num_ref, "seed": seed,
-              "epochs": [epochs_p3, epochs_p4, epochs_p5, epochs_p6], "cache_dir": cache_dir, "progress": progress}
-    run = open_run(runs_root, "motionfc", name, config)
+              "epochs": [epochs_p3, epochs_p4, epochs_p5, epochs_p6], "cache_dir": cache_dir, "progress": progress,
+              "resume": resume, "trainer": asdict(trainer)}
+    run = open_run(runs_root, "motionfc", name, config, resume=resume, may_differ=("resume", "progress", *WHERE_IT_RUNS))
     with failure_marked(run):
-        metrics = _demo(run, config, t0, progress)
+        metrics = _demo(run, config, t0, progress, trainer)
     announce_run(run)
     return metrics
 
 
-def _demo(run, config: dict, t0: float, progress: bool) -> dict:
+def say(line: str) -> None:
+    """Print ``line`` (flushed) from rank 0 only: one console under DDP."""
+    from contrastkit.train import is_rank_zero
+
+    if is_rank_zero():
+        print(line, flush=True)
+
+
+def _demo(run, config: dict, t0: float, progress: bool, options: TrainerOptions) -> dict:
     """The demo's work in its run directory ``run`` (see :func:`demo`)."""
     import torch
-    from contrastkit.train import plot_embeddings, plot_loss_curves, seed_everything, write_metrics
+    from contrastkit.train import (
+        is_rank_zero,
+        plot_embeddings,
+        plot_loss_curves,
+        seed_everything,
+        write_metrics,
+    )
 
     from motionfc.data.datamodule import StyleDataModule
     from motionfc.plots import plot_scenes
     from motionfc.study import example_predictions, format_table, score, train_method
 
     seed, epochs = config["seed"], tuple(config["epochs"])
-    print(f"motionfc demo: run {run}; simulating the eight ORCA styles (cached after the first run)", flush=True)
+    say(f"motionfc demo: run {run}; simulating the eight ORCA styles (cached after the first run)")
     seed_everything(seed)
     dm = StyleDataModule(**{k: config[k] for k in ("num_train", "num_val", "num_test", "num_ref", "seed", "cache_dir")})
     dm.setup()
     models = {}
     for method in ("erm", "modular"):
-        print(f"motionfc demo: training {method} ({time.time() - t0:.0f} s)", flush=True)
-        models[method] = train_method(method, dm, run / method, epochs=epochs, progress=progress)
-    print(f"motionfc demo: scoring on the eight styles ({time.time() - t0:.0f} s)", flush=True)
+        say(f"motionfc demo: training {method} ({time.time() - t0:.0f} s)")
+        models[method] = train_method(method, dm, run / method, epochs=epochs, progress=progress, options=options)
+    if not is_rank_zero():  # the other ranks have trained; rank 0 scores and writes
+        return {}
+    say(f"motionfc demo: scoring on the eight styles ({time.time() - t0:.0f} s)")
     rows = {"constant velocity": score(None, dm), "ERM": score(models["erm"], dm),
             "modular (style from reference scenes)": score(models["modular"], dm),
             "modular, official leak (style from scored futures)": score(models["modular"], dm, "leak")}
     table = format_table(rows)
-    print(table)
+    say(table)
     (run / "table.json").write_text(json.dumps(rows, indent=1))  # per style and group; metrics.json stays flat
     metrics = {"seconds": time.time() - t0}
     for key, row in zip(("cv", "erm", "modular", "modular_leak"), rows.values()):
@@ -70,7 +104,7 @@ def _demo(run, config: dict, t0: float, progress: bool) -> dict:
 
     metrics["modular/style_error_8_styles"] = style_error_rate(models["modular"].model.style_encoder, dm.splits["ref"],
                                                                dm.splits["test"], dm.labels)
-    print(f"style encoder: linear-probe error rate over the 8 styles = {metrics['modular/style_error_8_styles']:.3f}")
+    say(f"style encoder: linear-probe error rate over the 8 styles = {metrics['modular/style_error_8_styles']:.3f}")
     write_metrics(run, metrics)
     ex = example_predictions({"CV": None, "ERM": models["erm"], "modular": models["modular"]}, dm, "0.7")
     plot_scenes(ex["obs"], ex["fut"], ex["preds"], ex["seq_start_end"], run / "plots" / "predictions_0.7.png",
@@ -89,6 +123,6 @@ def _demo(run, config: dict, t0: float, progress: bool) -> dict:
             labs += [float(env)] * w.num_scenes
     plot_embeddings(torch.cat(embs).numpy(), labs, run / "plots" / "style_embeddings.png", "style embeddings (test)")
     (run / "table.md").write_text(table + "\n")
-    print(f"motionfc demo: done in {time.time() - t0:.0f} s")
+    say(f"motionfc demo: done in {time.time() - t0:.0f} s")
     metrics["run_dir"] = str(run)
     return json.loads(json.dumps(metrics))

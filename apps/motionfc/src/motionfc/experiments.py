@@ -55,7 +55,7 @@ def _eth_ucy_job(job: dict) -> dict:
     """One run of the ETH/UCY grid (in its own process, one thread)."""
     from contrastkit.train import set_threads
 
-    from motionfc.cli import eth_ucy
+    from motionfc.commands import eth_ucy
 
     set_threads(1)  # one process per run, one thread each
 

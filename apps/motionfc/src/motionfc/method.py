@@ -27,12 +27,13 @@ the very scenes being scored (kept only as an ablation).
 from __future__ import annotations
 
 import torch
+from contrastkit.distributed import gather_labels
 from contrastkit.train.module import ContrastiveModule
 from torch import Tensor
 
 from motionfc.metrics import displacement_metrics, log_displacement, update_displacement
 from motionfc.models.modular import ModularForecaster
-from motionfc.risks import even_odd_risks, irm_penalty, vrex_penalty
+from motionfc.risks import combined_risks, environment_terms, sum_across_ranks, vrex_penalty
 from motionfc.style_loss import style_contrastive_loss
 
 STYLE_SOURCES = ("reference", "observed", "leak")
@@ -110,6 +111,7 @@ class CausalMotion(ContrastiveModule):
         return self.hparams.modular and stage in ("P5", "P6")
 
     def on_fit_start(self) -> None:
+        super().on_fit_start()  # every submodule in train mode (an evaluated model comes back in eval mode)
         self._fitting = True
 
     def on_fit_end(self) -> None:
@@ -175,11 +177,31 @@ class CausalMotion(ContrastiveModule):
             return
         self.set_reference_styles({dm.labels[e]: torch.from_numpy(w.traj) for e, w in dm.splits["ref"].items()})
 
+    def batch_style(self, batch: dict[str, Tensor], distributed: bool) -> tuple[Tensor, Tensor]:
+        """``(style vector (1, style_dim), embeddings (B, proj_dim))`` of one environment's training
+        batch: the style vector is the mean style code of the batch's scenes, of the global batch
+        under DDP (codes summed over the ranks with gradients, divided by the global count)."""
+        enc = self.model.style_encoder
+        codes = enc.codes(self.style_traj(batch))
+        total = sum_across_ranks(codes.sum(0, keepdim=True), distributed)
+        count = gather_labels(torch.tensor([len(codes)], device=codes.device), distributed).sum()
+        return total / count, enc.embed(codes)
+
     # ---- losses -----------------------------------------------------------------------
     def compute_loss(self, batches: dict[str, dict[str, Tensor]], stage: str, training: bool = True) -> dict[str, Tensor]:
-        """The official ``CustomLoss`` for one step over ``{env: batch}``."""
+        """The official ``CustomLoss`` for one step over ``{env: batch}``.
+
+        Under DDP (:attr:`gather_across_ranks`) the risks, IRMv1 and v-REx are those of the global
+        batch (:func:`motionfc.risks.combined_risks`: each environment's risk terms are summed
+        over the ranks, so every rank's ``risk`` is the global one), and the style loss takes its
+        candidates and their environment labels from every rank (SupCon with
+        ``distributed=True``; anchors stay local). DDP's gradient averaging then gives the step of
+        one process holding the whole batch (tests/motionfc/test_distributed.py).
+        """
         hp = self.hparams
-        env_risks, embeds, labels = [], [], []
+        distributed = self.gather_across_ranks
+        irm = stage == "P3" and bool(hp.lambda_irm) and training
+        terms, embeds, labels = [], [], []
         for env, b in batches.items():
             label = b["env"][0]
             if env in self.contrast_only:
@@ -189,7 +211,7 @@ class CausalMotion(ContrastiveModule):
                 continue
             style, emb = (None, None)
             if stage == "P4" or (stage in ("P5", "P6") and hp.modular):
-                style, emb = self.model.style_encoder(self.style_traj(b))
+                style, emb = self.batch_style(b, distributed)
             if stage == "P4":
                 embeds.append(emb)
                 labels.append(label)
@@ -197,17 +219,12 @@ class CausalMotion(ContrastiveModule):
             if stage == "P6":
                 embeds.append(emb)
                 labels.append(label)
-            scale = torch.ones((), device=b["obs"].device, requires_grad=True)
-            pred = self.model(b["obs"], style) * scale
-            r_even, r_odd = even_odd_risks(pred, b["fut_rel"], b["seq_start_end"])
-            risk = r_even + r_odd
-            if stage == "P3" and hp.lambda_irm and training:
-                risk = risk + hp.lambda_irm * irm_penalty(r_even, r_odd, scale, unbiased=hp.unbiased)
-            env_risks.append(risk)
+            terms.append(environment_terms(self.model(b["obs"], style), b["fut_rel"], b["seq_start_end"], irm=irm))
         out: dict[str, Tensor] = {}
         loss = torch.zeros((), device=self.device)
-        if env_risks:
-            risks = torch.stack(env_risks)
+        if terms:
+            risks = combined_risks(torch.stack(terms), lambda_irm=hp.lambda_irm if irm else 0.0,
+                                   unbiased=hp.unbiased, distributed=distributed)
             out["risk"] = risks.sum()
             loss = loss + out["risk"]
             if stage == "P3" and hp.lambda_vrex and len(risks) > 1:
@@ -216,7 +233,8 @@ class CausalMotion(ContrastiveModule):
         if training and (stage == "P4" or (stage == "P6" and hp.lambda_contrastive)) and embeds:
             if len({int(x) for x in labels}) < 2:
                 raise RuntimeError("the style contrastive loss needs at least two environments")
-            out["style"] = style_contrastive_loss(embeds, torch.stack(labels), temperature=hp.style_temperature)
+            out["style"] = style_contrastive_loss(embeds, torch.stack(labels), temperature=hp.style_temperature,
+                                                  distributed=distributed)
             loss = loss + (hp.lambda_contrastive if stage == "P6" else 1.0) * out["style"]
         out["loss"] = loss
         return out
@@ -233,8 +251,9 @@ class CausalMotion(ContrastiveModule):
         for opt, step in zip(opts, self._stepping(stage)):
             if step:
                 opt.step()
-        self.log("stage", float(stage[1]), on_step=True, on_epoch=False)  # loss curves split by stage
-        return self.log_losses(losses, "train", sum(len(b["seq_start_end"]) for b in batch.values())).detach()
+        scenes = sum(len(b["seq_start_end"]) for b in batch.values())
+        self.log("stage", float(stage[1]), on_step=True, on_epoch=False, batch_size=scenes)  # loss curves by stage
+        return self.log_losses(losses, "train", scenes).detach()
 
     # ---- evaluation -------------------------------------------------------------------
     def predict_abs(self, batch: dict[str, Tensor], style: Tensor | None = None, use_eval_style: bool = True) -> Tensor:
@@ -266,4 +285,4 @@ class CausalMotion(ContrastiveModule):
             from motionfc.evaluate import style_error_rate
 
             err = style_error_rate(self.model.style_encoder, dm.splits["train"], dm.splits["val"], dm.labels)
-            self.log("val/style_error", err)
+            self.log("val/style_error", err, batch_size=1, sync_dist=True)  # the whole split, on every rank

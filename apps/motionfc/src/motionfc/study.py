@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from contrastkit.train.trainer import TrainerOptions
 
 from motionfc.data.datamodule import StyleDataModule
 from motionfc.evaluate import constant_velocity_predict, errors_per_env, module_predict, style_table
@@ -22,10 +23,12 @@ METHODS = {
 
 
 def train_method(name: str, dm: StyleDataModule, run_dir: Path, *, epochs: tuple[int, int, int, int],
-                 style_source: str = "reference", progress: bool = False, **overrides) -> CausalMotion:
+                 style_source: str = "reference", progress: bool = False, options: TrainerOptions | None = None,
+                 **overrides) -> CausalMotion:
     """Train one method (``METHODS[name]``) and return it (last epoch's weights, eval mode).
 
     ``progress``: Lightning's progress bar; a line is printed when each stage starts.
+    ``options``: where it trains (devices, strategy...; default one device).
     """
     from contrastkit.train import fit_resumable, make_trainer
 
@@ -35,10 +38,20 @@ def train_method(name: str, dm: StyleDataModule, run_dir: Path, *, epochs: tuple
     ep = tuple(epochs) if cfg["modular"] else (epochs[0], 0, 0, 0)
     module = CausalMotion(epochs=ep, style_source=style_source, **cfg)
     trainer = make_trainer(run_dir, max(1, sum(ep)), progress=progress, num_sanity_val_steps=0,
-                           callbacks=[StageLines(name)])
+                           callbacks=[StageLines(name)], options=staged_options(options))
     fit_resumable(trainer, module, dm, run_dir=run_dir)
     module.eval()
     return module
+
+
+def staged_options(options: TrainerOptions | None) -> TrainerOptions:
+    """``options`` with ``strategy="ddp"`` made ``"ddp_find_unused_parameters_true"``: a staged
+    model leaves whole submodules without a gradient in a stage (the style encoder in P3, all
+    but the modulator in P5), which plain DDP stops on."""
+    from dataclasses import replace
+
+    options = options or TrainerOptions()
+    return replace(options, strategy="ddp_find_unused_parameters_true") if options.strategy == "ddp" else options
 
 
 def reference_styles(module: CausalMotion, dm: StyleDataModule) -> None:

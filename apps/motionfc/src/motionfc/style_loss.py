@@ -15,13 +15,15 @@ from torch import Tensor
 
 
 def style_contrastive_loss(embeddings: list[Tensor] | Tensor, labels: Tensor | list[int], *,
-                           temperature: float) -> Tensor:
+                           temperature: float, distributed: bool = False) -> Tensor:
     """SupCon over style embeddings grouped by environment.
 
     Args:
         embeddings: ``(E, B, D)`` or a list of ``E`` tensors ``(B_e, D)`` (sizes may differ).
         labels: ``(E,)`` environment label of each group (groups may share a label).
         temperature: τ (the model's ``style_temperature``; the official code uses 0.07).
+        distributed: gather the embeddings and their environment labels from every rank (the
+            local ones stay the anchors); every rank must hold the same number of embeddings.
     """
     import torch
 
@@ -33,8 +35,8 @@ def style_contrastive_loss(embeddings: list[Tensor] | Tensor, labels: Tensor | l
         if len(labels) != len(embeddings):
             raise ValueError(f"{len(embeddings)} groups of embeddings but {len(labels)} labels")
         lab = torch.cat([labels[i].expand(len(e)) for i, e in enumerate(embeddings)])
-        return supcon_loss(torch.cat(list(embeddings)), lab, temperature=temperature)
+        return supcon_loss(torch.cat(list(embeddings)), lab, temperature=temperature, distributed=distributed)
     labels = torch.as_tensor(labels, device=embeddings.device)
     if embeddings.dim() != 3 or labels.shape != (embeddings.shape[0],):
         raise ValueError(f"embeddings must be (E, B, D) with labels (E,); got {tuple(embeddings.shape)}, {tuple(labels.shape)}")
-    return supcon_loss(embeddings, labels, temperature=temperature)
+    return supcon_loss(embeddings, labels, temperature=temperature, distributed=distributed)

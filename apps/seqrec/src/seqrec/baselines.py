@@ -63,9 +63,13 @@ class CL4SRec(SeqRecModule):
         self.ratios = {"crop_keep": crop_keep, "mask_ratio": mask_ratio, "reorder_ratio": reorder_ratio}
 
     def compute_losses(self, batch: dict[str, Tensor], stage: str = "train") -> dict[str, Tensor]:
-        x, n = batch["input"], batch["length"]
-        v1, n1, v2, n2 = two_views(x, n, distinct=False, **self.ratios)
+        return self.view_losses(batch, two_views(batch["input"], batch["length"], distinct=False, **self.ratios))
+
+    def view_losses(self, batch: dict[str, Tensor], views: tuple[Tensor, Tensor, Tensor, Tensor]) -> dict[str, Tensor]:
+        """``L_rec + λ NT-Xent(r1, r2)`` for given views ``(v1 (B, L), n1 (B,), v2, n2)``; under DDP
+        the views are gathered from all ranks (in-batch negatives from the global batch)."""
+        v1, n1, v2, n2 = views
         h, (r1, r2) = self.encode(batch, (v1, n1), (v2, n2))
         rec = self.rec_loss(h, batch)
-        cl = view_info_nce(r1, r2, self.temperature, self.sim)
+        cl = view_info_nce(r1, r2, self.temperature, self.sim, self.gather_across_ranks)
         return {"loss": rec + self.lambda_cl * cl, "rec": rec, "cl": cl}

@@ -1,10 +1,13 @@
 """The ``seqrec`` console script, through ``contrastkit.train.run_cli``:
 
     seqrec demo
+    seqrec demo --resume
     seqrec fit --config apps/seqrec/configs/beauty.yaml
     seqrec fit --config apps/seqrec/configs/beauty.yaml --resume
+    seqrec fit --data.dataset synthetic --model.method mclrec --trainer.devices 2 --trainer.strategy ddp --trainer.accelerator cpu
     seqrec test --checkpoint runs/seqrec/beauty_mclrec/version_0/checkpoints/best.ckpt
     seqrec evaluate --model.method popularity --data.dataset Beauty
+    seqrec study --config apps/seqrec/configs/beauty.yaml --name study_beauty
     seqrec embed --ckpt_path runs/seqrec/beauty_mclrec/version_0/checkpoints/best.ckpt --users true
     seqrec recommend --ckpt_path runs/seqrec/beauty_mclrec/version_0/checkpoints/best.ckpt --k 10
     seqrec export --ckpt_path runs/seqrec/beauty_mclrec/version_0/checkpoints/best.ckpt
@@ -24,6 +27,7 @@ COMMANDS = {
     "fit": "seqrec.commands:fit",
     "test": "seqrec.commands:test",
     "evaluate": "seqrec.commands:evaluate",
+    "study": "seqrec.study:study",
     "embed": "seqrec.use:embed",
     "recommend": "seqrec.use:recommend",
     "export": "seqrec.use:export",

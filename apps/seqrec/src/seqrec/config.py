@@ -88,10 +88,12 @@ DataConfig = _data_config()
 
 @dataclass
 class TrainConfig:
-    """Training loop: epochs, early stopping, seed, run directory, device.
+    """Training loop: epochs, early stopping, seed, run directory.
 
-    ``--resume``, ``--threads`` and ``--progress`` are the command's own flags, spelled as in
-    every app (``--threads`` is handled by ``contrastkit.train.run_cli``).
+    Where it trains (accelerator, devices, nodes, strategy, precision) is ``--trainer.*``
+    (:class:`contrastkit.train.TrainerOptions`). ``--resume``, ``--threads`` and ``--progress`` are
+    the command's own flags, spelled as in every app (``--threads`` is handled by
+    ``contrastkit.train.run_cli``).
 
     Args:
         max_epochs: the most epochs to train (may grow on --resume).
@@ -100,8 +102,6 @@ class TrainConfig:
         seed: seed of the weights, the augmentations and the training order.
         root: the runs folder; the run is ``<root>/seqrec/<name>/version_K``.
         name: the run name.
-        accelerator: Lightning's accelerator ("auto", "cpu", "gpu").
-        precision: Lightning's precision ("32-true", "bf16-mixed").
         limit_train_batches: fraction (float) or number (int) of training batches per epoch.
         val_check_interval: validate every fraction of an epoch (float) or every n batches (int).
         max_time: wall-clock budget "DD:HH:MM:SS" over all resumed parts of the run (Lightning's Timer).
@@ -113,8 +113,6 @@ class TrainConfig:
     seed: int = 2020
     root: str = "runs"
     name: str = "synthetic"
-    accelerator: str = "auto"
-    precision: str = "32-true"
     limit_train_batches: float = 1.0
     val_check_interval: float | int = 1.0
     max_time: str | None = None

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from contrastkit.train import announce_run, failure_marked, open_run, plot_loss_curves, write_metrics
+from contrastkit.train import (
+    TrainerOptions,
+    announce_run,
+    failure_marked,
+    is_rank_zero,
+    open_run,
+    plot_loss_curves,
+    write_metrics,
+)
 
 from seqrec.config import DataConfig, ModelConfig, TrainConfig
-from seqrec.runner import fit_run, format_table
+from seqrec.runner import MAY_DIFFER, check_method, fit_parts, format_table
 
 DEMO_DATA = {"num_users": 1500, "num_items": 300, "num_topics": 20, "seed": 0}
 # The demo's MCLRec weights (its README table was made with them); the paper's are in configs/.
@@ -13,12 +21,13 @@ DEMO_MCLREC = {"lambda_cl1": 0.1, "lambda_cl2": 0.1}
 
 
 def demo(root: str = "runs", epochs: int = 15, num_users: int = 1500, num_items: int = 300,
-         methods: tuple[str, ...] = ("popularity", "sasrec", "mclrec"), progress: bool = True) -> dict[str, float]:
+         methods: tuple[str, ...] = ("popularity", "sasrec", "mclrec"), progress: bool = True,
+         resume: bool = False, trainer: TrainerOptions = TrainerOptions()) -> dict[str, float]:  # noqa: B008
     """Train and evaluate on synthetic sequences (no real data), a few minutes on a CPU.
 
     Writes ``<root>/seqrec/demo/version_K/`` (config.yaml, metrics.json, results.md, plots/) with
-    each method's run under ``<root>/seqrec/demo_<method>/``; prints the test table and returns
-    the metrics (``<method>/test/<metric>``).
+    each method's run inside it, ``<method>/`` (checkpoints, logs, metrics.json); prints the test
+    table and returns the metrics (``<method>/test/<metric>``).
 
     Args:
         root: the runs folder.
@@ -27,26 +36,30 @@ def demo(root: str = "runs", epochs: int = 15, num_users: int = 1500, num_items:
         num_items: synthetic items.
         methods: the methods to run, in order (popularity, sasrec, cl4srec, mclrec).
         progress: show Lightning's progress bars.
+        resume: continue the newest demo run that has a checkpoint: methods that early stopping
+            ended are read back, the interrupted one continues from its last epoch.
+        trainer: where the methods train (``--trainer.devices 2 --trainer.strategy ddp``...).
     """
+    for method in methods:
+        check_method(method)
     synthetic = {**DEMO_DATA, "num_users": num_users, "num_items": num_items}
     data = DataConfig(dataset="synthetic", batch_size=128, synthetic=synthetic)
-    train = TrainConfig(max_epochs=epochs, patience=5, root=root)
-    config = {"data": vars(data), "train": vars(train), "methods": list(methods)}
-    run_dir = open_run(root, "seqrec", "demo", config)
+    train = TrainConfig(max_epochs=epochs, patience=5, root=root, name="demo")
+    config = {"data": vars(data), "train": vars(train), "methods": list(methods), "trainer": vars(trainer)}
+    run_dir = open_run(root, "seqrec", "demo", config, resume=resume, may_differ=MAY_DIFFER)
     with failure_marked(run_dir):
-        rows, flat, trained = {}, {}, None
-        for method in methods:
-            model = ModelConfig(method=method, **(DEMO_MCLREC if method == "mclrec" else {}))
-            method_run, metrics = fit_run(data, model, TrainConfig(**{**vars(train), "name": f"demo_{method}"}),
-                                          progress=progress)
-            rows[method] = metrics
-            flat.update({f"{method}/{k}": v for k, v in metrics.items() if k.startswith("test/")})
-            trained = method_run if method != "popularity" else trained
+        parts = {m: (ModelConfig(method=m, **(DEMO_MCLREC if m == "mclrec" else {})), train) for m in methods}
+        rows = fit_parts(run_dir, data, parts, progress, trainer)
+        flat = {f"{m}/{k}": v for m, metrics in rows.items() for k, v in metrics.items() if k.startswith("test/")}
         write_metrics(run_dir, flat)
         table = format_table(rows)
-        (run_dir / "results.md").write_text(table + "\n")
-        if trained is not None:  # the loss curves of the last method that trained
-            plot_loss_curves(trained, run_dir / "plots" / "loss.png", title=f"losses of {trained.parent.name}")
-    print(table)
+        trained = [m for m in methods if m != "popularity"]
+        if is_rank_zero():
+            (run_dir / "results.md").write_text(table + "\n")
+            if trained:  # the loss curves of the last method that trained
+                plot_loss_curves(run_dir / trained[-1], run_dir / "plots" / "loss.png",
+                                 title=f"losses of {trained[-1]}")
+    if is_rank_zero():
+        print(table)
     announce_run(run_dir)
     return flat

@@ -4,14 +4,40 @@ Contrastive terms go through ContrastKit's kernel (``contrastkit.functional.nt_x
 official MCLRec ``info_nce`` is NT-Xent over the ``2B`` views (positive: the other view of the
 same sequence; negatives: the other ``2B - 2`` views; self excluded), dot-product similarity
 divided by the temperature (``sim='dot'``), or cosine (``sim='cos'``).
+
+Under DDP (``distributed=True``, W processes holding B sequences each) every contrastive term
+gathers both views from all ranks, with gradients: the local ``2B`` views are the anchors, the
+``2BW`` global views their candidates, as on one device with a batch of ``BW``. The next-item
+losses stay local (per sequence); :func:`global_mean_factor` weights them so that DDP's gradient
+average is the gradient of the mean over all ranks' rows.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
+from contrastkit.distributed import gather_candidates, world
 from contrastkit.functional import nt_xent_loss
+from contrastkit.functional.infonce import two_view_indices
 from torch import Tensor
+
+
+def global_mean_factor(rows: int, like: Tensor, distributed: bool) -> Tensor | float:
+    """``rows * W / sum_r rows_r``: the factor that turns a mean over this rank's ``rows`` into its
+    share of the mean over every rank's rows (1.0 on one process or with equal counts), in the
+    dtype and on the device of ``like`` (the loss it multiplies).
+
+    DDP averages the ranks' gradients; with unequal counts (the shifted form has one target per
+    non-padded position) a plain local mean would weight the ranks' rows unequally. One scalar
+    all-reduce per call.
+    """
+    _, size = world()
+    if not distributed or size == 1:
+        return 1.0
+    total = torch.tensor(float(rows), dtype=torch.float64, device=like.device)
+    dist.all_reduce(total)
+    return (rows * size / total).to(like.dtype)
 
 
 def next_item_ce(hidden: Tensor, items: Tensor, targets: Tensor) -> Tensor:
@@ -39,11 +65,12 @@ def next_item_bce(hidden: Tensor, items: Tensor, targets: Tensor, generator: tor
     return -(F.logsigmoid(pos_logit) + F.logsigmoid(-neg_logit)).mean()
 
 
-def view_info_nce(a: Tensor, b: Tensor, temperature: float, sim: str = "dot") -> Tensor:
-    """NT-Xent between two batches of views ``(B, D)``: official MCLRec ``info_nce`` + CE."""
+def view_info_nce(a: Tensor, b: Tensor, temperature: float, sim: str = "dot", distributed: bool = False) -> Tensor:
+    """NT-Xent between two batches of views ``(B, D)``: official MCLRec ``info_nce`` + CE
+    (``distributed``: both views gathered from all ranks, local views the anchors)."""
     if sim not in ("dot", "cos"):
         raise ValueError(f"sim must be 'dot' or 'cos'; got {sim!r}")
-    return nt_xent_loss(a, b, temperature=temperature, normalize=sim == "cos")
+    return nt_xent_loss(a, b, temperature=temperature, normalize=sim == "cos", distributed=distributed)
 
 
 def meta_pairs(h1: Tensor, h2: Tensor, z1: Tensor, z2: Tensor) -> tuple[tuple[Tensor, Tensor], ...]:
@@ -52,13 +79,13 @@ def meta_pairs(h1: Tensor, h2: Tensor, z1: Tensor, z2: Tensor) -> tuple[tuple[Te
     return (h1, z2), (h2, z1), (z1, z2)
 
 
-def mclrec_cl2(h1: Tensor, h2: Tensor, z1: Tensor, z2: Tensor) -> Tensor:
+def mclrec_cl2(h1: Tensor, h2: Tensor, z1: Tensor, z2: Tensor, distributed: bool = False) -> Tensor:
     """``L_cl2 = l(h1, z2) + l(h2, z1) + l(z1, z2)`` with ``l`` NT-Xent, dot product, temperature 1
     (the official ``meta_contrast``: ``info_nce(..., 1.0, batch_size, "dot")``)."""
-    return sum(view_info_nce(a, b, 1.0, "dot") for a, b in meta_pairs(h1, h2, z1, z2))
+    return sum(view_info_nce(a, b, 1.0, "dot", distributed) for a, b in meta_pairs(h1, h2, z1, z2))
 
 
-def contrastive_regularization_pair(a: Tensor, b: Tensor, temperature: float) -> Tensor:
+def contrastive_regularization_pair(a: Tensor, b: Tensor, temperature: float, distributed: bool = False) -> Tensor:
     """MCLRec's contrastive regularization of one pair of view batches (official ``meta_contrast_rl_1``).
 
     Over the ``2B`` views ``[a; b]`` with ``s = [a; b] [a; b]^T / t``: each view ``k`` has its
@@ -69,25 +96,30 @@ def contrastive_regularization_pair(a: Tensor, b: Tensor, temperature: float) ->
 
     It penalizes positives that stand above the hardest negative and negatives far below it,
     which keeps the augmenters from producing trivially easy pairs. A margin hinge, not a softmax
-    cross-entropy, so it is written here rather than through the kernel.
+    cross-entropy, so it is written here rather than through the kernel. ``distributed``: the
+    ``2B`` local views are anchors against the ``2BW`` views gathered from all ranks (both means
+    taken over the local anchors, which DDP's gradient average turns into the global means).
     """
     n = a.shape[0]
-    z = torch.cat([a, b])
-    s = (z @ z.T) / temperature
-    idx = torch.arange(2 * n, device=z.device)
-    partner = (idx + n) % (2 * n)
-    pos = s[idx, partner]
+    ga, gb = gather_candidates(a, distributed), gather_candidates(b, distributed)
+    big_n = ga.candidates.shape[0]
+    anchors = torch.cat([a, b])
+    s = (anchors @ torch.cat([ga.candidates, gb.candidates]).T) / temperature  # (2n, 2N)
+    partner, self_index = two_view_indices(n, big_n, ga.offset, a.device)
+    rows = torch.arange(2 * n, device=a.device)
+    pos = s[rows, partner]
     invalid = torch.zeros_like(s, dtype=torch.bool)
-    invalid[idx, idx] = True
-    invalid[idx, partner] = True
+    invalid[rows, self_index] = True
+    invalid[rows, partner] = True
     hardest = s.masked_fill(invalid, float("-inf")).amax(1)
     low, high = torch.minimum(pos, hardest), torch.maximum(pos, hardest)
     first = F.relu(pos - low).mean()
-    second = F.relu(high[:, None] - s).masked_fill(invalid, 0.0).sum() / (2 * n * (2 * n - 2))
+    second = F.relu(high[:, None] - s).masked_fill(invalid, 0.0).sum() / (2 * n * (2 * big_n - 2))
     return first + second
 
 
-def contrastive_regularization(h1: Tensor, h2: Tensor, z1: Tensor, z2: Tensor, temperature: float) -> Tensor:
+def contrastive_regularization(h1: Tensor, h2: Tensor, z1: Tensor, z2: Tensor, temperature: float,
+                               distributed: bool = False) -> Tensor:
     """``R`` = sum of :func:`contrastive_regularization_pair` over the three pairs of
     :func:`meta_pairs` (the official ``meta_rl`` returns ``0.1 * R``; the 0.1 is ``lambda_reg`` (γ) here)."""
-    return sum(contrastive_regularization_pair(a, b, temperature) for a, b in meta_pairs(h1, h2, z1, z2))
+    return sum(contrastive_regularization_pair(a, b, temperature, distributed) for a, b in meta_pairs(h1, h2, z1, z2))

@@ -29,6 +29,14 @@ so with ``reuse_forward=True`` the forward pass of step 2 (made with the step-1-
 which step 3 uses unchanged) is kept with its graph and reused by step 3. The official code
 redraws the dropout masks for step 3; here steps 2 and 3 share them (``reuse_forward=False``
 recomputes step 3's forward exactly as the official code does).
+
+Under DDP (W processes, B sequences each): ``L_cl1``, ``L_cl2`` and ``R`` gather their views
+from all ranks (in-batch negatives from the global batch of BW sequences); each of the three
+backward passes is a ``manual_backward``, so the DDP wrapper (the encoder and the augmenters are
+submodules of this module) averages the encoder's gradients (steps 1 and 3) and the augmenters'
+(step 2) across ranks. Each backward reaches only one of the two, so DDP must be told to look for
+unused parameters: :func:`seqrec.runner.trainer_options_for` turns ``ddp`` into
+``ddp_find_unused_parameters_true`` for this class.
 """
 
 from __future__ import annotations
@@ -94,8 +102,10 @@ class MCLRec(SeqRecModule):
     # ---- objectives ------------------------------------------------------------------------
     def _meta_terms(self, r1: Tensor, r2: Tensor) -> tuple[Tensor, Tensor]:
         z1, z2 = self.augmenters[0](r1), self.augmenters[1](r2)
-        cl2 = mclrec_cl2(r1, r2, z1, z2)
-        reg = contrastive_regularization(r1, r2, z1, z2, self.temperature) if self.lambda_reg > 0 else cl2.new_zeros(())
+        distributed = self.gather_across_ranks
+        cl2 = mclrec_cl2(r1, r2, z1, z2, distributed)
+        reg = (contrastive_regularization(r1, r2, z1, z2, self.temperature, distributed) if self.lambda_reg > 0
+               else cl2.new_zeros(()))
         return cl2, reg
 
     def encoder_objective(self, h: Tensor, r1: Tensor, r2: Tensor, batch: dict[str, Tensor]) -> dict[str, Tensor]:
@@ -103,7 +113,8 @@ class MCLRec(SeqRecModule):
         sequences (``(B, L, D)``, or ``(B, D)`` for prefix batches) and the view representations
         ``r1, r2`` (B, D)."""
         rec = self.rec_loss(h, batch)
-        cl1 = view_info_nce(r1, r2, self.temperature, self.sim) if self.lambda_cl1 > 0 else rec.new_zeros(())
+        cl1 = (view_info_nce(r1, r2, self.temperature, self.sim, self.gather_across_ranks) if self.lambda_cl1 > 0
+               else rec.new_zeros(()))
         cl2, reg = self._meta_terms(r1, r2)
         loss = rec + self.lambda_cl1 * cl1 + self.lambda_cl2 * (cl2 + self.lambda_reg * reg)
         return {"loss": loss, "rec": rec, "cl1": cl1, "cl2": cl2, "reg": reg}
@@ -115,6 +126,9 @@ class MCLRec(SeqRecModule):
 
     # ---- the meta loop ---------------------------------------------------------------------
     def _backward(self, loss: Tensor) -> None:
+        # Under DDP, manual_backward lets the DDP wrapper (which holds the encoder and the
+        # augmenters: they are this module's submodules) average the gradients across ranks; the
+        # trainer uses DDP's find_unused_parameters, since each backward reaches one of the two.
         if self._trainer is not None:
             self.manual_backward(loss)
         else:
@@ -131,10 +145,13 @@ class MCLRec(SeqRecModule):
         return h, r1, r2
 
     def meta_step(self, batch: dict[str, Tensor], enc_opt, aug_opt,
-                  on_update: Callable[[str], None] | None = None) -> dict[str, Tensor]:
+                  on_update: Callable[[str], None] | None = None,
+                  views: tuple[Tensor, Tensor, Tensor, Tensor] | None = None) -> dict[str, Tensor]:
         """One batch of the meta loop (module docstring); ``on_update(name)`` is called after each
-        optimizer step (``"encoder_1"``, ``"augmenters"``, ``"encoder_2"``). Returns the losses."""
-        views = two_views(batch["input"], batch["length"], distinct=True, **self.ratios)
+        optimizer step (``"encoder_1"``, ``"augmenters"``, ``"encoder_2"``). ``views``
+        ``(v1, n1, v2, n2)`` are drawn here unless given. Returns the losses."""
+        if views is None:
+            views = two_views(batch["input"], batch["length"], distinct=True, **self.ratios)
         self.augmenters.requires_grad_(False)
         h, r1, r2 = self._forward_views(batch, views)
         losses = self.encoder_objective(h, r1, r2, batch)

@@ -6,6 +6,13 @@ The training base is :class:`contrastkit.train.ContrastiveModule`: subclasses im
 manual optimization (MCLRec), their own ``training_step`` that calls ``self.log_losses``.
 Validation and test log ``{stage}/HR@k`` and ``{stage}/NDCG@k`` for k in 5, 10, 20 (early
 stopping watches one of them).
+
+Under DDP: the contrastive terms of the subclasses gather their views from all ranks
+(``distributed=self.gather_across_ranks``); the next-item loss stays local, weighted by
+:func:`seqrec.losses.global_mean_factor` so that the averaged gradient is the full batch's;
+evaluation counts every user exactly once (each rank scores its own users, see
+:class:`seqrec.data.datamodule.EvalShardSampler`, and the torchmetrics means are summed over
+ranks with their user counts as weights), so every rank logs the metric of the whole set.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from contrastkit.train.module import ContrastiveModule
 from torch import Tensor
 
 from seqrec.evaluate import KS, RankingMetrics
-from seqrec.losses import next_item_bce, next_item_ce
+from seqrec.losses import global_mean_factor, next_item_bce, next_item_ce
 from seqrec.models import SASRecEncoder
 
 LOSS_TYPES = ("ce", "bce")
@@ -86,9 +93,8 @@ class SeqRecModule(ContrastiveModule):
         else:
             hidden = h if h.dim() == 2 else h[torch.arange(h.shape[0], device=h.device), batch["length"] - 1]
         items = self.encoder.item_table()
-        if self.loss_type == "ce":
-            return next_item_ce(hidden, items, target)
-        return next_item_bce(hidden, items, target)
+        loss = next_item_ce(hidden, items, target) if self.loss_type == "ce" else next_item_bce(hidden, items, target)
+        return loss * global_mean_factor(target.shape[0], loss, self.gather_across_ranks)
 
     def scores(self, batch: dict[str, Tensor]) -> Tensor:
         """Scores of all items ``(B, N)`` for ``batch["input"]``: ``<h_u, e_i>``."""
@@ -105,8 +111,8 @@ class SeqRecModule(ContrastiveModule):
     def _eval_end(self, stage: str) -> None:
         values = self.metrics[stage].compute()
         self.metrics[stage].reset()
-        for name, value in values.items():
-            self.log(f"{stage}/{name}", value, prog_bar=name == "NDCG@20")
+        for name, value in values.items():  # already the whole set's (synced); sync_dist averages equal values
+            self.log(f"{stage}/{name}", value, prog_bar=name == "NDCG@20", sync_dist=True)
 
     def validation_step(self, batch, batch_idx: int) -> None:
         self._eval_step(batch, "val")

@@ -6,28 +6,39 @@ best checkpoint; writes ``config.yaml``, ``item_ids.json`` (the data's id of eac
 ``plots/loss.png``; the run directory follows the shared convention (``open_run``: ``--resume``
 continues the newest run of that name that has a checkpoint, with the same settings;
 ``failure_marked``: a run that fails before its first checkpoint is removed or marked FAILED).
+``fit_parts``: several such fits as sub-runs ``<run>/<part>/`` of one run (``demo``, ``study``),
+each continued or skipped on ``--resume``.
 ``evaluate_run``: full-ranking evaluation of a checkpoint, on the data it records (Lightning
 stores the data module's arguments in every checkpoint) unless told otherwise. Checkpoints are
 loaded with :func:`contrastkit.train.load_checkpoint` (weights only: a file that needs code to
 unpickle is refused).
+
+Where a fit runs is ``--trainer.*`` (:class:`contrastkit.train.TrainerOptions`: accelerator,
+devices, num_nodes, strategy, precision). Under DDP Lightning re-runs the command for ranks
+1..W-1; they train and evaluate in step with rank 0 and leave every file to it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 from contrastkit.train import (
+    TrainerOptions,
     failure_marked,
     fit_resumable,
+    is_rank_zero,
+    last_checkpoint,
     load_checkpoint,
     make_trainer,
     open_run,
     plot_loss_curves,
+    save_config,
     seed_everything,
     write_metrics,
 )
@@ -48,6 +59,10 @@ from seqrec.data.datamodule import SeqRecDataModule
 from seqrec.evaluate import evaluate_scores
 from seqrec.module import SeqRecModule
 
+# settings a --resume may change: the shared ones, and where the run trains (a CPU run may go on
+# on a GPU, or on another number of processes: docs/scale-out.md says what then holds)
+MAY_DIFFER = (*RESUME_MAY_DIFFER, "accelerator", "devices", "num_nodes", "strategy", "max_times")
+
 
 def _prefixed(metrics: dict[str, Any], prefix: str) -> dict[str, float]:
     return {f"{prefix}/{k.split('/', 1)[-1]}": float(v) for k, v in metrics.items()}
@@ -67,28 +82,53 @@ def popularity_metrics(data: DataConfig | SeqRecDataModule, exclude_history: boo
 def _record_data(run_dir: Path, dm: SeqRecDataModule) -> None:
     """``item_ids.json`` and the reader's counts (``read/*`` in ``metrics.json``) of the run's data."""
     dm.prepare_split()
-    (run_dir / "item_ids.json").write_text(json.dumps(dm.item_ids))
+    if is_rank_zero():
+        (run_dir / "item_ids.json").write_text(json.dumps(dm.item_ids))
     report = dm.data.report
     write_metrics(run_dir, {"dataset": dm.hparams.dataset, "read/users": len(dm.data.sequences),
                             "read/items": dm.data.num_items, "read/blank_lines": report.blank_lines,
                             "read/short_users": report.short_users})
 
 
+def check_method(method: str) -> None:
+    """A clear error for a method that is neither popularity nor one of :data:`seqrec.config.METHODS`."""
+    if method != "popularity" and method not in METHODS:
+        raise ValueError(f"model.method must be popularity or one of {tuple(METHODS)}; got {method!r}")
+
+
+def trainer_options_for(module: SeqRecModule, options: TrainerOptions) -> TrainerOptions:
+    """``options``, with DDP told to find unused parameters for a module with its own optimization
+    loop (MCLRec): each of its backward passes reaches only the encoder or only the augmenters,
+    which plain ``ddp`` refuses ("Expected to have finished reduction in the prior iteration").
+    ``auto`` with more than one device is Lightning's ``ddp``."""
+    several = options.num_nodes > 1 or str(options.devices) not in ("1", "auto")
+    strategy = "ddp" if options.strategy == "auto" and several else options.strategy
+    if module.automatic_optimization or strategy not in ("ddp", "ddp_spawn"):
+        return options
+    return replace(options, strategy=f"{strategy}_find_unused_parameters_true")
+
+
 def fit_run(data: DataConfig, model: ModelConfig, train: TrainConfig, resume: bool = False,
-            progress: bool = True) -> tuple[Path, dict[str, float]]:
+            progress: bool = True, trainer: TrainerOptions | None = None) -> tuple[Path, dict[str, float]]:
     """Train ``model`` on ``data`` (or evaluate popularity) in a new run directory, or (``resume``)
-    continue the newest run of ``train.name`` that has a checkpoint; returns ``(run_dir, metrics)``."""
-    torch.set_float32_matmul_precision("high")  # TF32 on GPUs that have it; no effect on CPU
-    if model.method != "popularity" and model.method not in METHODS:
-        raise ValueError(f"model.method must be popularity or one of {tuple(METHODS)}; got {model.method!r}")
-    run_dir = open_run(train.root, "seqrec", train.name, as_dict(data, model, train), resume=resume,
-                       may_differ=RESUME_MAY_DIFFER)
+    continue the newest run of ``train.name`` that has a checkpoint; returns ``(run_dir, metrics)``.
+    ``trainer``: where it trains (default one device, ``accelerator="auto"``)."""
+    trainer = trainer or TrainerOptions()
+    check_method(model.method)
+    config = {**as_dict(data, model, train), "trainer": asdict(trainer)}
+    run_dir = open_run(train.root, "seqrec", train.name, config, resume=resume, may_differ=MAY_DIFFER)
     with failure_marked(run_dir):
-        return run_dir, _fit_in(run_dir, data, model, train, progress)
+        return run_dir, fit_in(run_dir, data, model, train, progress, trainer)
 
 
-def _fit_in(run_dir: Path, data: DataConfig, model: ModelConfig, train: TrainConfig,
-            progress: bool) -> dict[str, float]:
+def fit_in(run_dir: Path, data: DataConfig, model: ModelConfig, train: TrainConfig,
+           progress: bool = True, trainer: TrainerOptions | None = None) -> dict[str, float]:
+    """Train and test in ``run_dir`` (an opened run or a sub-run folder), continuing from its
+    ``checkpoints/last.ckpt`` when there is one; writes its metrics.json and returns the metrics.
+
+    metrics.json's ``stopped_early`` says whether early stopping ended the fit (a resumed demo or
+    study does not reopen such a part)."""
+    torch.set_float32_matmul_precision("high")  # TF32 on GPUs that have it; no effect on CPU
     seed_everything(train.seed, workers=True)
     dm = build_datamodule(data, train.seed)
     _record_data(run_dir, dm)
@@ -98,25 +138,55 @@ def _fit_in(run_dir: Path, data: DataConfig, model: ModelConfig, train: TrainCon
         return metrics
     split = dm.prepare_split()
     module = build_module(model, split.num_items, data.max_len)
-    callbacks = [EarlyStopping(monitor=train.monitor, mode="max", patience=train.patience)]
-    trainer = make_trainer(run_dir, train.max_epochs, monitor=train.monitor, mode="max", callbacks=callbacks,
-                           progress=progress, accelerator=train.accelerator, precision=train.precision,
-                           limit_train_batches=train.limit_train_batches, num_sanity_val_steps=0,
-                           val_check_interval=train.val_check_interval, max_time=train.max_time)
+    stopper = EarlyStopping(monitor=train.monitor, mode="max", patience=train.patience)
+    options = trainer_options_for(module, trainer or TrainerOptions())
+    pl_trainer = make_trainer(run_dir, train.max_epochs, monitor=train.monitor, mode="max", callbacks=[stopper],
+                              progress=progress, options=options, limit_train_batches=train.limit_train_batches,
+                              num_sanity_val_steps=0, val_check_interval=train.val_check_interval,
+                              max_time=train.max_time)
     start = time.perf_counter()
-    best = fit_resumable(trainer, module, dm, run_dir=run_dir)
+    best = fit_resumable(pl_trainer, module, dm, run_dir=run_dir)
     fit_seconds = time.perf_counter() - start
-    best_val = float(trainer.checkpoint_callback.best_model_score or float("nan"))
-    result = trainer.test(module, datamodule=dm, ckpt_path=str(best) if best else None, verbose=False)[0]
-    metrics = {"method": model.method, "epochs_run": trainer.current_epoch,
+    best_val = next((float(cb.best_model_score) for cb in pl_trainer.checkpoint_callbacks  # best.ckpt's, not last's
+                     if cb.monitor and cb.best_model_score is not None), float("nan"))
+    result = pl_trainer.test(module, datamodule=dm, ckpt_path=str(best) if best else None, verbose=False)[0]
+    metrics = {"method": model.method, "epochs_run": pl_trainer.current_epoch,
                "fit_seconds": fit_seconds, f"best_{train.monitor}": best_val,
+               "stopped_early": bool(stopper.stopped_epoch), "processes": pl_trainer.world_size,
                "best_checkpoint": str(best) if best else None, **_prefixed(result, "test")}
     write_metrics(run_dir, metrics)
-    try:
-        plot_loss_curves(run_dir)
-    except (FileNotFoundError, ValueError):
-        pass  # no training step logged (e.g. zero batches): nothing to plot
+    if is_rank_zero():
+        try:
+            plot_loss_curves(run_dir)
+        except (FileNotFoundError, ValueError):
+            pass  # no training step logged (e.g. zero batches): nothing to plot
     return {k: v for k, v in metrics.items() if isinstance(v, float)}
+
+
+def fit_parts(run_dir: Path, data: DataConfig, parts: dict[str, tuple[ModelConfig, TrainConfig]],
+              progress: bool = True, trainer: TrainerOptions | None = None) -> dict[str, dict[str, float]]:
+    """Each part ``name -> (model, train)`` fitted in its own folder ``run_dir/<name>/`` (config.yaml,
+    item_ids.json, checkpoints/, logs/, metrics.json); returns ``{name: metrics}``.
+
+    On a resumed run (the shared rule finds the parts' checkpoints under ``run_dir``) a part that
+    early stopping ended is read back from its metrics.json, a part with a checkpoint continues from
+    its ``last.ckpt`` (a budget-stopped part goes on when ``max_time`` or ``max_epochs`` grew; a
+    finished one is only tested again), and the others start."""
+    trainer = trainer or TrainerOptions()
+    out = {}
+    for name, (model, train) in parts.items():
+        part = run_dir / name
+        saved = part / "metrics.json"
+        if saved.is_file() and json.loads(saved.read_text()).get("stopped_early"):
+            out[name] = {k: v for k, v in json.loads(saved.read_text()).items() if isinstance(v, float)}
+            print(f"{name}: read back (early stopping ended it in an earlier part of this run)", flush=True)
+            continue
+        if last_checkpoint(part) is not None:
+            print(f"{name}: continuing from {last_checkpoint(part)}", flush=True)
+        part.mkdir(exist_ok=True)
+        save_config(part, {**as_dict(data, model, train), "trainer": asdict(trainer)})
+        out[name] = fit_in(part, data, model, train, progress, trainer)
+    return out
 
 
 def load_module(path: str | Path, map_location: str = "cpu") -> tuple[SeqRecModule, DataConfig | None]:
@@ -158,9 +228,19 @@ def describe_data(data: DataConfig) -> str:
     return name + (f" (max_len {data.max_len})" if data.max_len != 50 else "")
 
 
-def evaluate_run(checkpoint: str | Path, data: DataConfig | None = None, *, other_data: bool = False,
-                 exclude_history: bool = False, device: str = "cpu") -> tuple[dict[str, float], str]:
-    """Full-ranking validation and test metrics of a checkpoint, and a line saying what was scored.
+@dataclass
+class Scoring:
+    """A checkpoint made ready to score: the module, the data module and a line saying what is scored."""
+
+    module: SeqRecModule
+    datamodule: SeqRecDataModule
+    data: DataConfig
+    what: str
+
+
+def prepare_scoring(checkpoint: str | Path, data: DataConfig | None = None, *, other_data: bool = False,
+                    device: str = "cpu") -> Scoring:
+    """Load a checkpoint and the data to score it on, checking both before anything is written.
 
     ``data`` None scores the checkpoint on the data it records; other data than that is an error
     unless ``other_data`` (the item count must match in any case).
@@ -180,14 +260,40 @@ def evaluate_run(checkpoint: str | Path, data: DataConfig | None = None, *, othe
     if split.num_items != module.encoder.num_items:
         raise ValueError(f"{checkpoint}: the model scores {module.encoder.num_items} items but "
                          f"{describe_data(data)} has {split.num_items}; it cannot be evaluated there")
-    module = module.to(device)
-    out = {}
-    for stage, loader in (("val", dm.val_dataloader()), ("test", dm.test_dataloader())):
-        out.update(_prefixed(evaluate_scores(module.scores, loader, exclude_history=exclude_history,
-                                             device=device), stage))
     trained = describe_data(trained_on) if trained_on is not None else "unrecorded data"
-    return out, (f"{type(module).__name__} from {checkpoint} (trained on {trained}), scored on "
-                 f"{describe_data(data)}: {len(split.test.targets):,} users, {split.num_items:,} items")
+    what = (f"{type(module).__name__} from {checkpoint} (trained on {trained}), scored on "
+            f"{describe_data(data)}: {len(split.test.targets):,} users, {split.num_items:,} items")
+    return Scoring(module.to(device), dm, data, what)
+
+
+def score(scoring: Scoring, exclude_history: bool = False, device: str = "cpu") -> dict[str, float]:
+    """Full-ranking validation and test metrics (``val/HR@5`` ... ``test/NDCG@20``) of a prepared checkpoint."""
+    out = {}
+    dm = scoring.datamodule
+    for stage, loader in (("val", dm.val_dataloader()), ("test", dm.test_dataloader())):
+        out.update(_prefixed(evaluate_scores(scoring.module.scores, loader, exclude_history=exclude_history,
+                                             device=device), stage))
+    return out
+
+
+def evaluate_run(checkpoint: str | Path, data: DataConfig | None = None, *, other_data: bool = False,
+                 exclude_history: bool = False, device: str = "cpu") -> tuple[dict[str, float], str]:
+    """Full-ranking validation and test metrics of a checkpoint, and a line saying what was scored
+    (:func:`prepare_scoring`, then :func:`score`)."""
+    scoring = prepare_scoring(checkpoint, data, other_data=other_data, device=device)
+    return score(scoring, exclude_history, device), scoring.what
+
+
+def run_name_of(checkpoint: str | Path) -> str:
+    """The name of the run a checkpoint belongs to: ``beauty_mclrec`` for
+    ``runs/seqrec/beauty_mclrec/version_0/checkpoints/best.ckpt``, ``demo_mclrec`` for a part of a
+    demo or study (``runs/seqrec/demo/version_0/mclrec/checkpoints/best.ckpt``); the file's stem
+    when it lies outside a run directory."""
+    parts = Path(checkpoint).resolve().parts
+    for i in range(len(parts) - 2, 0, -1):
+        if re.fullmatch(r"version_\d+", parts[i]):
+            return "_".join([parts[i - 1], *(p for p in parts[i + 1:-1] if p != "checkpoints")])
+    return Path(checkpoint).stem
 
 
 def format_table(rows: dict[str, dict[str, float]], stage: str = "test") -> str:

@@ -1,8 +1,18 @@
 """The compact CPU towers (about 1 M parameters together at the defaults).
 
 Audio: log-mel ``(B, n_mels, F)`` -> two stride-2 conv blocks -> sinusoidal positions -> a small transformer over time ->
-masked mean. Text: token embedding + sinusoidal positions -> a small transformer -> masked mean.
-Both return ``(B, width)``; the dual encoder projects them.
+segment pooling. Text: token embedding + sinusoidal positions -> a small transformer -> segment pooling.
+Both return ``(B, segments * width)``; the dual encoder projects them.
+
+Why segment pooling and not a plain masked mean: a pre-norm transformer's output is its input plus
+small updates, and the mean of ``content_t + position_t`` over time is the same for "A, then B" and
+"B, then A" (the same contents, the same positions). A mean-pooled tower is therefore nearly
+order-invariant (measured at initialisation on the built ESC-10/FSDD order benchmark: cosine 0.998
+between the two orders' audio embeddings, 0.9995 between the two captions'), the hard-negative
+losses can then only lower their value by pulling the two captions together, and the Winoground
+scores fall to about 0 instead of chance (text needs ``(t0 - t1) . a0 > 0 > (t0 - t1) . a1``, which
+fails whenever ``a0 ~ a1``). Pooling the valid frames (tokens) into ``segments`` consecutive equal
+parts and concatenating the parts' means keeps where in the clip (caption) each event sits.
 """
 
 from __future__ import annotations
@@ -28,17 +38,33 @@ def _sinusoid(length: int, width: int, device) -> Tensor:
     return out
 
 
-def _masked_mean(x: Tensor, mask: Tensor) -> Tensor:
-    m = mask.unsqueeze(-1).to(x.dtype)
-    return (x * m).sum(1) / m.sum(1).clamp_min(1.0)
+def segment_pool(x: Tensor, mask: Tensor, segments: int) -> Tensor:
+    """``x`` ``(B, L, W)``, ``mask`` ``(B, L)`` (True on the valid, leading items) -> ``(B, segments * W)``.
+
+    Valid item ``t`` of a row with ``n`` valid items goes to segment ``floor(t * segments / n)``;
+    each segment is the mean of its items (zeros when a row has fewer items than segments).
+    ``segments = 1`` is the masked mean.
+    """
+    n = mask.sum(1, keepdim=True).clamp_min(1)  # (B, 1)
+    t = torch.arange(x.shape[1], device=x.device)[None, :]
+    seg = torch.div(t * segments, n, rounding_mode="floor")  # (B, L)
+    weight = (seg[:, None, :] == torch.arange(segments, device=x.device)[None, :, None]) & mask[:, None, :]
+    weight = weight.to(x.dtype)
+    pooled = weight @ x / weight.sum(-1, keepdim=True).clamp_min(1.0)  # (B, S, W)
+    return pooled.reshape(x.shape[0], -1)
 
 
 class AudioTower(nn.Module):
-    """Waveform ``(B, T)`` at ``sample_rate`` with lengths ``(B,)`` -> ``(B, width)``."""
+    """Waveform ``(B, T)`` at ``sample_rate`` with lengths ``(B,)`` -> ``(B, segments * width)``.
+
+    Args:
+        segments: consecutive parts of the clip pooled separately (:func:`segment_pool`).
+    """
 
     def __init__(self, sample_rate: int = 16000, n_mels: int = 64, hop_ms: float = 20.0, width: int = 128,
-                 layers: int = 2, heads: int = 4) -> None:
+                 layers: int = 2, heads: int = 4, segments: int = 4) -> None:
         super().__init__()
+        self.segments = segments
         self.hop = int(sample_rate * hop_ms / 1000)
         self.mel = torchaudio.transforms.MelSpectrogram(sample_rate, n_fft=2 * self.hop, hop_length=self.hop,
                                                         n_mels=n_mels)
@@ -56,18 +82,24 @@ class AudioTower(nn.Module):
         x = self.proj_in(x.permute(0, 3, 1, 2).reshape(b, f, c * m)) + _sinusoid(f, self.proj_in.out_features, x.device)
         frames = (lengths // self.hop + 1 + 3) // 4
         mask = torch.arange(f, device=x.device)[None, :] < frames.clamp(1, f)[:, None]
-        return _masked_mean(self.encoder(x, src_key_padding_mask=~mask), mask)
+        return segment_pool(self.encoder(x, src_key_padding_mask=~mask), mask, self.segments)
 
 
 class TextTower(nn.Module):
-    """Token ids ``(B, L)`` with mask ``(B, L)`` -> ``(B, width)``."""
+    """Token ids ``(B, L)`` with mask ``(B, L)`` -> ``(B, segments * width)``.
 
-    def __init__(self, vocab_size: int = 400, width: int = 128, layers: int = 2, heads: int = 4) -> None:
+    Args:
+        segments: consecutive parts of the caption pooled separately (:func:`segment_pool`).
+    """
+
+    def __init__(self, vocab_size: int = 400, width: int = 128, layers: int = 2, heads: int = 4,
+                 segments: int = 4) -> None:
         super().__init__()
+        self.segments = segments
         self.embed = nn.Embedding(vocab_size, width, padding_idx=0)
         self.encoder = _encoder(width, layers, heads)
 
     def forward(self, ids: Tensor, mask: Tensor) -> Tensor:
         # fixed positions at the embeddings' scale: "A, then B" and "B, then A" must differ from the start
         x = self.embed(ids) + _sinusoid(ids.shape[1], self.embed.embedding_dim, ids.device)
-        return _masked_mean(self.encoder(x, src_key_padding_mask=~mask), mask)
+        return segment_pool(self.encoder(x, src_key_padding_mask=~mask), mask, self.segments)

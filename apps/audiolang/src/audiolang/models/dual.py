@@ -27,13 +27,18 @@ class DualEncoder(nn.Module):
         pretrained: a local folder written by ``ClapModel.save_pretrained`` (with its tokenizer and
             feature extractor); nothing is downloaded.
         max_text_length: tokens kept per caption.
+        segments: compact towers: consecutive parts of a clip / caption pooled separately, so that
+            "A, then B" and "B, then A" differ (1 = a plain mean: nearly order-invariant).
     """
 
     def __init__(self, dim: int = 128, width: int = 128, layers: int = 2, sample_rate: int = 16000,
-                 temperature: float = 0.07, pretrained: str | None = None, max_text_length: int = 32) -> None:
+                 temperature: float = 0.07, pretrained: str | None = None, max_text_length: int = 32,
+                 segments: int = 4) -> None:
         super().__init__()
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0; got {temperature}")
+        if segments < 1:
+            raise ValueError(f"segments must be >= 1; got {segments}")
         self.sample_rate, self.max_text_length = sample_rate, max_text_length
         self.log_scale = nn.Parameter(torch.tensor(math.log(1.0 / temperature)))
         self.hf = None
@@ -43,10 +48,10 @@ class DualEncoder(nn.Module):
             self.hf = HFClapTowers(pretrained, sample_rate)
             return
         self.tokenizer = build_tokenizer()
-        self.audio = AudioTower(sample_rate, width=width, layers=layers)
-        self.text = TextTower(self.tokenizer.get_vocab_size(), width=width, layers=layers)
-        self.audio_proj = nn.Linear(width, dim)
-        self.text_proj = nn.Linear(width, dim)
+        self.audio = AudioTower(sample_rate, width=width, layers=layers, segments=segments)
+        self.text = TextTower(self.tokenizer.get_vocab_size(), width=width, layers=layers, segments=segments)
+        self.audio_proj = nn.Linear(segments * width, dim)
+        self.text_proj = nn.Linear(segments * width, dim)
 
     def logit_scale(self) -> Tensor:
         """``exp(log_scale)``, at most 100."""

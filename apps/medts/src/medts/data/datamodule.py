@@ -37,7 +37,10 @@ class SampleDataset(Dataset):
             "index": torch.from_numpy(i.astype(np.int64)),
         }
 
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+    def __getitem__(self, i: int | list[int]) -> dict[str, torch.Tensor]:
+        """One sample, or the collated batch of an index list (a batch-yielding sampler)."""
+        if isinstance(i, list):
+            return self.__getitems__(i)
         return {k: v[0] for k, v in self.__getitems__([i]).items()}
 
 
@@ -52,12 +55,15 @@ def loader(ds: HierarchicalSet, batch_size: int, *, hierarchy: bool = False, shu
     The order of epoch ``e`` is a function of ``(seed, e)`` (both samplers have ``set_epoch``,
     which Lightning calls before each epoch), so a resumed fit sees the epochs it would have seen.
     Hierarchy batches without ``shuffle`` (validation, test) are the same at every evaluation.
+    Under DDP the hierarchy sampler shards the training batches itself and gives every rank every
+    evaluation batch (:mod:`medts.data.sampler`); the shuffled sample loader (fine-tuning) is
+    sharded by Lightning's ``DistributedSamplerWrapper``.
     """
     data = SampleDataset(ds)
     if hierarchy:
         sampler = HierarchyBatchSampler(ds.sample_trial, ds.sample_patient, min(batch_size, max(ds.n_samples, 2)),
                                         trials_per_packet, seed, fixed=not shuffle)
-        return DataLoader(data, batch_sampler=sampler, collate_fn=_batch)
+        return DataLoader(data, sampler=sampler, batch_size=None, collate_fn=_batch)
     # a training batch of one sample would stop the head's BatchNorm; drop it (one sample an epoch)
     drop_last = shuffle and ds.n_samples % batch_size == 1 and ds.n_samples > 1
     return DataLoader(data, batch_size=batch_size, sampler=EpochShuffleSampler(ds.n_samples, seed, shuffle),

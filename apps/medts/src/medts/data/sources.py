@@ -117,5 +117,8 @@ def open_dataset(src: Source, construction: Construction, cache_dir: str | Path 
     if exists and not rebuild:
         check_cache_config(cache_dir, cache_config(src, construction))
         return read_cache(cache_dir)
-    prepare(src, construction, cache_dir, overwrite=exists)
+    try:
+        prepare(src, construction, cache_dir, overwrite=exists)
+    except FileExistsError:  # another process (a DDP rank, a parallel run) finished it meanwhile
+        check_cache_config(cache_dir, cache_config(src, construction))
     return read_cache(cache_dir)

@@ -3,6 +3,17 @@
 Training draws one batch from every training environment per step (the heterogeneous batches
 of the official code: a ``CombinedLoader`` in ``min_size`` mode, so an epoch is as long as the
 smallest environment allows); validation and test run one loader per environment.
+
+Under DDP (several processes): Lightning shards each training environment's loader by rank (it
+wraps the :class:`~contrastkit.train.sampling.EpochShuffleSampler` in a
+``DistributedSamplerWrapper``, which pads an environment to a multiple of the world size), so a
+step still draws one batch of every environment on each rank, each batch from one environment,
+and every rank runs the same number of steps with equally sized batches (the style loss gathers
+them). ``batch_size`` is per process: a step sees ``world_size x batch_size`` scenes of each
+environment. Validation and test loaders are sharded here without padding
+(``UnrepeatedDistributedSampler``, which Lightning leaves alone): every scene is scored exactly
+once, and the ADE/FDE metric objects sum their counts over the ranks
+(:class:`~motionfc.metrics.DisplacementError`).
 """
 
 from __future__ import annotations
@@ -33,10 +44,17 @@ class EnvDataModule(L.LightningDataModule):
         """One environment's loader. Its order is a function of ``(seed, epoch)`` only
         (:class:`~contrastkit.train.sampling.EpochShuffleSampler`, whose ``set_epoch`` Lightning
         calls before each epoch), so a resumed fit sees the epochs an uninterrupted one would."""
+        from contrastkit.distributed import world
         from contrastkit.train.sampling import EpochShuffleSampler
+        from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 
         ds = SceneDataset(w, self.labels.get(w.env, -1))
-        return DataLoader(ds, batch_size=self.env_batch_size(w.env), sampler=EpochShuffleSampler(len(ds), self.seed, shuffle),
+        rank, size = world()
+        if shuffle or size == 1:
+            sampler = EpochShuffleSampler(len(ds), self.seed, shuffle)
+        else:  # evaluation under DDP: rank r scores scenes r, r + W, ... (no repeats)
+            sampler = UnrepeatedDistributedSampler(ds, num_replicas=size, rank=rank, shuffle=False)
+        return DataLoader(ds, batch_size=self.env_batch_size(w.env), sampler=sampler,
                           collate_fn=partial(collate_scenes, obs_len=w.obs_len))
 
     def train_dataloader(self):

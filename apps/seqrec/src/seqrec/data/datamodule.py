@@ -12,6 +12,11 @@ source's id of item ``k`` is ``item_ids[k - 1]``.
 The training order is a function of ``(seed, epoch)`` (:class:`EpochShuffleSampler`, whose
 ``set_epoch`` Lightning calls), so a resumed fit sees the epochs an uninterrupted one would.
 
+Under DDP, Lightning wraps the training sampler in a ``DistributedSampler`` (each rank a distinct
+``1/W`` of the users per epoch, padded to equal counts, the order a function of seed and epoch);
+evaluation uses :class:`EvalShardSampler`, which Lightning leaves alone: rank ``r`` scores users
+``r, r + W, ...``, every user exactly once, no padding.
+
 Batches are dicts of tensors. Columns past the longest sequence in the batch are cut (inputs are
 right-padded and the encoder is causal, so this changes nothing but the cost). Evaluation rows
 are served sorted by length, which makes that cut effective; the metrics are means over users,
@@ -26,10 +31,11 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import torch
+from contrastkit.distributed import world
 from contrastkit.paths import data_root
 from contrastkit.train.sampling import EpochShuffleSampler
 from torch import Tensor
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, DistributedSampler
 
 from seqrec.data.recbole import read_inter_file
 from seqrec.data.sequences import SequenceData, read_sequence_file
@@ -62,6 +68,29 @@ def load_sequences(dataset: str, synthetic: dict | None = None) -> SequenceData:
     log.info("read %s: %d users, %d items; %s", data.source, len(data.sequences), data.num_items,
              data.report.summary())
     return data
+
+
+class EvalShardSampler(DistributedSampler):
+    """Rows ``rank, rank + W, rank + 2W, ...`` of ``0 .. n-1`` (all of them on one process): every
+    row is evaluated exactly once over the ranks, without the padding rows (repeats) of a plain
+    ``DistributedSampler``. Ranks may hold one row fewer, and so a batch fewer; the metric means are
+    weighted by rows and synced once at the end, so the whole-set mean stays exact. A
+    ``DistributedSampler`` so that Lightning does not wrap it again.
+
+    Args:
+        n: number of rows (>= 1).
+    """
+
+    def __init__(self, n: int) -> None:
+        rank, size = world()
+        super().__init__(range(n), num_replicas=size, rank=rank, shuffle=False, drop_last=False)
+        self.n = n
+
+    def __iter__(self):
+        return iter(range(self.rank, self.n, self.num_replicas))
+
+    def __len__(self) -> int:
+        return len(range(self.rank, self.n, self.num_replicas))
 
 
 class _Batches:
@@ -99,8 +128,10 @@ class SeqRecDataModule(L.LightningDataModule):
         dataset: ``"synthetic"``, a ``seqrec_5core`` name or a file path.
         max_len: maximum input length (50 in the paper).
         train_form: ``"shifted"`` (one row per user, loss at every position) or ``"prefix"``.
-        batch_size: training rows per batch (256 in the paper).
-        eval_batch_size: users per evaluation batch.
+        batch_size: training rows per batch and process (256 in the paper); under DDP with W
+            processes a step sees W * batch_size rows, and the contrastive terms draw their
+            negatives from all of them.
+        eval_batch_size: users per evaluation batch (and process).
         synthetic: keyword arguments of :func:`seqrec.data.synthetic.make_synthetic`.
         seed: shuffling seed of the training loader (epoch ``e`` uses ``seed + e``).
     """
@@ -145,16 +176,20 @@ class SeqRecDataModule(L.LightningDataModule):
         ids = self.data.item_ids
         return (np.arange(1, self.data.num_items + 1) if ids is None else ids).tolist()
 
-    def _loader(self, tensors: dict[str, Tensor], batch_size: int, shuffle: bool) -> DataLoader:
+    def _loader(self, tensors: dict[str, Tensor], batch_size: int, train: bool) -> DataLoader:
         n = tensors["input"].shape[0]
-        return DataLoader(range(n), batch_size=batch_size, sampler=EpochShuffleSampler(n, self.hparams.seed, shuffle),
+        sampler = EpochShuffleSampler(n, self.hparams.seed) if train else EvalShardSampler(n)
+        return DataLoader(range(n), batch_size=batch_size, sampler=sampler,
                           collate_fn=_Batches(tensors, ("input", "target")), num_workers=0)
 
     def train_dataloader(self) -> DataLoader:
+        """Shuffled training rows; under DDP Lightning shards them (module docstring)."""
         return self._loader(_train_tensors(self.prepare_split().train), self.hparams.batch_size, True)
 
     def val_dataloader(self) -> DataLoader:
+        """Validation users sorted by length; under DDP this rank's share (:class:`EvalShardSampler`)."""
         return self._loader(_eval_tensors(self.prepare_split().valid), self.hparams.eval_batch_size, False)
 
     def test_dataloader(self) -> DataLoader:
+        """Test users sorted by length; under DDP this rank's share (:class:`EvalShardSampler`)."""
         return self._loader(_eval_tensors(self.prepare_split().test), self.hparams.eval_batch_size, False)

@@ -28,8 +28,10 @@ from pathlib import Path
 from typing import Any
 
 LIGHTNING_COMMANDS = ("fit", "validate", "test")
-# settings that may change when a run is resumed (anything else must match its config.yaml)
-RESUME_MAY_DIFFER = ("resume", "ckpt_path", "enable_progress_bar", "max_epochs", "max_time", "config")
+# settings that may change when a run is resumed (anything else must match its config.yaml):
+# the length of training, where it runs (see docs/scale-out.md for a changed world size), display
+RESUME_MAY_DIFFER = ("resume", "ckpt_path", "enable_progress_bar", "progress", "max_epochs", "max_time", "config",
+                     "accelerator", "devices", "num_nodes", "strategy")
 
 Command = Callable[..., Any] | str
 
@@ -115,11 +117,11 @@ def run_cli(
     returned dict of metrics would become exit status 1.
     """
     result = _dispatch(app, module_class, datamodule_class, dict(commands or {}),
-                       sys.argv[1:] if argv is None else list(argv), from_console=argv is None)
+                       sys.argv[1:] if argv is None else list(argv))
     return None if argv is None else result
 
 
-def _dispatch(app, module_class, datamodule_class, commands, argv, from_console: bool):
+def _dispatch(app, module_class, datamodule_class, commands, argv):
     lightning = module_class is not None
     if not argv or argv[0] in ("-h", "--help"):
         print(_usage(app, commands, lightning))
@@ -138,6 +140,6 @@ def _dispatch(app, module_class, datamodule_class, commands, argv, from_console:
     if lightning and name in LIGHTNING_COMMANDS:
         from contrastkit.train.lightning_cli import run_lightning_command
 
-        return run_lightning_command(app, name, _load(module_class), _load(datamodule_class), rest, from_console)
+        return run_lightning_command(app, name, _load(module_class), _load(datamodule_class), rest)
     print(f"{app}: unknown command {name!r}\n\n{_usage(app, commands, lightning)}", file=sys.stderr)
     sys.exit(2)

@@ -10,7 +10,6 @@ same rule as every other command.
 
 from __future__ import annotations
 
-import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -65,15 +64,14 @@ class ContrastKitCLI(LightningCLI):
 
 
 def run_lightning_command(app: str, command: str, module_class: type, datamodule_class: type | None,
-                          args: list[str], from_console: bool) -> ContrastKitCLI:
+                          args: list[str]) -> ContrastKitCLI:
     """Parse ``args`` for ``command`` (fit, validate or test), run it in its run directory, write
     ``metrics.json`` and the loss plot, and print where they are; returns the CLI object."""
     quiet_lightning()
-    if from_console:  # LightningCLI reads sys.argv itself (given both, it warns)
-        sys.argv[1:] = args
-        args = None
-    else:  # called from Python with its own arguments: the process's sys.argv is not ours to check
-        warnings.filterwarnings("ignore", message=r"LightningCLI's args parameter is intended")
+    # The arguments are always passed explicitly (run_cli removed --threads and rewrote --resume),
+    # and sys.argv is left whole: Lightning's DDP launcher starts ranks 1..N-1 by running sys.argv
+    # again, command word included. LightningCLI's warning about having both is then expected.
+    warnings.filterwarnings("ignore", message=r"LightningCLI's args parameter is intended")
     cli = ContrastKitCLI(module_class, datamodule_class, args=args, run=False, app=app, command=command,
                          save_config_callback=None, parser_kwargs={"prog": f"{app} {command}"},
                          trainer_defaults=TRAINER_DEFAULTS, seed_everything_default=0)

@@ -6,6 +6,8 @@ import lightning as L
 import torch
 from torch import Tensor
 
+from contrastkit.distributed import world
+
 
 class NonFiniteLossError(FloatingPointError):
     """A loss became NaN or infinite; the message says at which epoch and step."""
@@ -30,8 +32,29 @@ class ContrastiveModule(L.LightningModule):
         self.lr = lr
         self.weight_decay = weight_decay
 
+    @property
+    def gather_across_ranks(self) -> bool:
+        """True when the run has more than one process: pass it as every contrastive loss's
+        ``distributed`` argument, so that candidates come from the global batch as on one device."""
+        return world()[1] > 1
+
     def compute_losses(self, batch, stage: str) -> dict[str, Tensor]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def on_fit_start(self) -> None:
+        """Every submodule in train mode when a fit starts, except :meth:`modules_kept_in_eval`.
+
+        Lightning (2.2 and later) keeps the mode each submodule was left in: a model evaluated
+        before (``.eval()``, a task of a continual study, a pretrained encoder) would otherwise be
+        trained with dropout off and BatchNorm statistics frozen, without a word.
+        """
+        self.train()
+        for module in self.modules_kept_in_eval():
+            module.eval()
+
+    def modules_kept_in_eval(self) -> list[torch.nn.Module]:
+        """Submodules meant to train in eval mode (a frozen feature extractor); none by default."""
+        return []
 
     def check_finite(self, loss: Tensor, stage: str) -> None:
         """Raise :class:`NonFiniteLossError` naming the stage, epoch and step when ``loss`` is not finite."""
@@ -48,7 +71,7 @@ class ContrastiveModule(L.LightningModule):
         self.check_finite(losses["loss"], stage)
         for name, value in losses.items():
             self.log(f"{stage}/{name}", value.detach(), prog_bar=name == "loss", on_step=stage == "train",
-                     on_epoch=True, batch_size=batch_size)
+                     on_epoch=True, batch_size=batch_size, sync_dist=self.gather_across_ranks)
         return losses["loss"]
 
     def _shared_step(self, batch, stage: str) -> Tensor:

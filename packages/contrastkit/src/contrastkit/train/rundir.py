@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -28,6 +29,15 @@ import yaml
 
 _VERSION = re.compile(r"^version_(\d+)$")
 FAILED_MARKER = "FAILED"
+
+
+def is_rank_zero() -> bool:
+    """False in a process that a launcher started as another rank than 0 (``RANK``,
+    ``SLURM_PROCID``, ``NODE_RANK`` or ``LOCAL_RANK`` above 0); True when run alone.
+
+    Lightning's DDP launcher starts ranks 1..N-1 by running the same command again: they must
+    find the run directory rank 0 opened, and leave every file in it to rank 0."""
+    return all(int(os.environ.get(var) or 0) == 0 for var in ("RANK", "SLURM_PROCID", "NODE_RANK", "LOCAL_RANK"))
 
 
 class ResumeError(RuntimeError):
@@ -121,7 +131,10 @@ def open_run(root: str | Path, app: str, name: str, config: dict[str, Any], resu
     """The run directory of a command: a new version with ``config.yaml`` written, or (``resume``)
     the newest version with a checkpoint whose ``config.yaml`` matches ``config`` but for
     ``may_differ``; a differing one raises :class:`ResumeError` naming the fields."""
+    if not is_rank_zero():
+        return _rank_zero_run_dir(Path(root) / app / name, resume)
     run_dir = new_run_dir(root, app, name, resume=resume)
+    _announce_to_other_ranks(Path(root) / app / name, run_dir)
     if not resume:
         save_config(run_dir, config)
         return run_dir
@@ -135,6 +148,52 @@ def open_run(root: str | Path, app: str, name: str, config: dict[str, Any], resu
     return run_dir
 
 
+def _launch_id() -> str | None:
+    """What the ranks of one launch share when a launcher starts them all at once: torchrun's run
+    id and rendezvous address, or SLURM's job and step; None under Lightning's own launcher, which
+    starts ranks 1..N-1 only after rank 0 has opened its run."""
+    env = os.environ
+    if env.get("TORCHELASTIC_RUN_ID"):
+        return f"torchrun-{env['TORCHELASTIC_RUN_ID']}-{env.get('MASTER_ADDR', '')}-{env.get('MASTER_PORT', '')}"
+    if env.get("SLURM_JOB_ID"):
+        return f"slurm-{env['SLURM_JOB_ID']}-{env.get('SLURM_STEP_ID', '0')}"
+    return None
+
+
+def _launch_marker(parent: Path, launch: str) -> Path:
+    return parent / f".launch-{re.sub(r'[^A-Za-z0-9_.-]', '_', launch)}"
+
+
+def _announce_to_other_ranks(parent: Path, run_dir: Path) -> None:
+    """Rank 0 leaves the run directory it opened where the other ranks of its launch look."""
+    launch = _launch_id()
+    if launch is not None:
+        _write_atomic(_launch_marker(parent, launch), run_dir.name)
+
+
+def _rank_zero_run_dir(parent: Path, resume: bool, timeout_s: float = 600.0) -> Path:
+    """The run directory rank 0 opened: announced for this launch (torchrun, SLURM: every rank
+    starts at once, so wait for it), else (Lightning's launcher, which starts the other ranks
+    after rank 0 opened its run) rank 0's choice made again: the newest version, or with
+    ``resume`` the newest with a checkpoint."""
+    launch = _launch_id()
+    if launch is None:
+        if resume:
+            return resumable_run_dir(parent.parent.parent, parent.parent.name, parent.name)
+        versions = _versions(parent)
+        if not versions:
+            raise ResumeError(f"a rank other than 0 found no run opened by rank 0 under {parent}")
+        return parent / f"version_{versions[-1]}"
+    marker, waited = _launch_marker(parent, launch), 0.0
+    while not marker.is_file():
+        if waited >= timeout_s:
+            raise ResumeError(f"a rank other than 0 waited {timeout_s:.0f} s for rank 0 to open its run under "
+                              f"{parent} ({marker.name} never appeared; is {parent} on a shared filesystem?)")
+        time.sleep(0.5)
+        waited += 0.5
+    return parent / marker.read_text().strip()
+
+
 @contextmanager
 def failure_marked(run_dir: str | Path) -> Iterator[Path]:
     """Run a block; if it raises before ``run_dir`` has a checkpoint, remove ``run_dir`` when it
@@ -144,7 +203,7 @@ def failure_marked(run_dir: str | Path) -> Iterator[Path]:
     try:
         yield run_dir
     except BaseException as error:
-        if run_dir.is_dir() and not checkpoints_of(run_dir):
+        if is_rank_zero() and run_dir.is_dir() and not checkpoints_of(run_dir):
             files = [p for p in run_dir.rglob("*") if p.is_file()]
             if all(p.name == "config.yaml" and p.parent == run_dir for p in files):
                 shutil.rmtree(run_dir, ignore_errors=True)
@@ -169,8 +228,11 @@ def _jsonable(value: Any) -> Any:
 
 
 def write_metrics(run_dir: str | Path, metrics: dict[str, Any]) -> Path:
-    """Merge ``metrics`` into ``run_dir/metrics.json`` (tensors and numpy scalars become numbers)."""
+    """Merge ``metrics`` into ``run_dir/metrics.json`` (tensors and numpy scalars become numbers);
+    only rank 0 writes under DDP."""
     path = Path(run_dir) / "metrics.json"
+    if not is_rank_zero():
+        return path
     current = json.loads(path.read_text()) if path.exists() else {}
     current.update(_jsonable(metrics))
     _write_atomic(path, json.dumps(current, indent=2, sort_keys=True))
@@ -191,8 +253,10 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def save_config(run_dir: str | Path, config: dict[str, Any]) -> Path:
-    """Write the resolved configuration to ``run_dir/config.yaml``."""
+    """Write the resolved configuration to ``run_dir/config.yaml`` (rank 0 only under DDP)."""
     path = Path(run_dir) / "config.yaml"
+    if not is_rank_zero():
+        return path
     _write_atomic(path, yaml.safe_dump(_jsonable(config), sort_keys=False))
     return path
 
@@ -200,6 +264,8 @@ def save_config(run_dir: str | Path, config: dict[str, Any]) -> Path:
 def announce_run(run_dir: str | Path) -> str:
     """The closing line of every command: where the run and its metrics are."""
     run_dir = Path(run_dir)
+    if not is_rank_zero():
+        return ""
     line = f"run: {run_dir}" + (f"  metrics: {run_dir / 'metrics.json'}" if (run_dir / "metrics.json").exists() else "")
     print(line, flush=True)
     return line

@@ -14,6 +14,7 @@ import logging
 import random
 import warnings
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,35 +24,91 @@ import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
+from contrastkit.distributed import world
 from contrastkit.train.checkpoint import load_checkpoint
 from contrastkit.train.sampling import SetBatchSamplerEpoch
 
 
+@dataclass
+class TrainerOptions:
+    """Where and how a command trains: Lightning's own arguments, one route for every app
+    (``--trainer.devices 2 --trainer.strategy ddp --trainer.accelerator cpu``).
+
+    Args:
+        accelerator: ``"auto"``, ``"cpu"``, ``"gpu"``...
+        devices: devices per node (``1``, ``2``, ``"auto"``).
+        num_nodes: machines taking part.
+        strategy: ``"auto"``, ``"ddp"``, ``"ddp_spawn"``...; with more than one process every
+            contrastive loss gathers its candidates from all ranks (see docs/scale-out.md).
+        precision: ``"32-true"``, ``"bf16-mixed"``, ``"16-mixed"``...
+    """
+
+    accelerator: str = "auto"
+    devices: int | str = 1
+    num_nodes: int = 1
+    strategy: str = "auto"
+    precision: str = "32-true"
+
+    def as_kwargs(self) -> dict[str, Any]:
+        return {"accelerator": self.accelerator, "devices": self.devices, "num_nodes": self.num_nodes,
+                "strategy": self.strategy, "precision": self.precision}
+
+
 class RngStateCallback(Callback):
-    """Saves the Python, NumPy and torch RNG states in each checkpoint and restores them on resume,
-    so that a resumed run draws the same random numbers (dropout, masks) as an uninterrupted one."""
+    """Saves the Python, NumPy and torch RNG states of every rank in each checkpoint and restores
+    each rank's own on resume, so that a resumed run draws the same random numbers (dropout,
+    augmentations, masks) as an uninterrupted one, also under DDP where ranks draw different
+    amounts. A resume with more ranks than were saved gives the new ranks rank 0's state."""
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict[str, Any]) -> None:
-        checkpoint["contrastkit_rng"] = {
+        state = {
             "python": random.getstate(),
             # plain types only: checkpoints load with torch.load(weights_only=True)
             "numpy": _numpy_state_to_plain(np.random.get_state()),
             "torch": torch.get_rng_state(),
         }
+        world_size = world()[1]
+        states: list = [state]
+        if world_size > 1:  # every rank dumps the checkpoint; rank 0 writes it
+            states = [None] * world_size
+            torch.distributed.all_gather_object(states, state)
+        checkpoint["contrastkit_rng"] = {"ranks": states}
 
     def on_load_checkpoint(self, trainer, pl_module, checkpoint: dict[str, Any]) -> None:
-        state = checkpoint.get("contrastkit_rng")
-        if state is None:
+        saved = checkpoint.get("contrastkit_rng")
+        if saved is None:
             return
-        random.setstate(state["python"])
+        states = saved.get("ranks", [saved])  # checkpoints before per-rank states held one
+        rank, _ = world()
+        state = states[rank] if rank < len(states) else states[0]
+        random.setstate(_python_state_from_plain(state["python"]))
         kind, key, pos, has_gauss, gauss = state["numpy"]
         np.random.set_state((kind, np.asarray(key, dtype=np.uint32), pos, has_gauss, gauss))
         torch.set_rng_state(state["torch"])
 
 
+def _python_state_from_plain(state) -> tuple:
+    """``random.setstate`` wants tuples; a state that went through pickling between ranks or a
+    checkpoint may come back with lists."""
+    version, internal, gauss = state
+    return version, tuple(internal), gauss
+
+
 def _numpy_state_to_plain(state) -> tuple:
     kind, key, pos, has_gauss, gauss = state
     return kind, key.tolist(), int(pos), int(has_gauss), float(gauss)
+
+
+class LastCheckpoint(ModelCheckpoint):
+    """``last.ckpt``: after every epoch, and once more when training stops between two saves (a
+    time budget ending mid-epoch), so that a stopped run never resumes from further back than
+    where it stopped."""
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        super().on_train_end(trainer, pl_module)
+        # Lightning's own test for "a step was taken since the last save" (fit only, no sanity check)
+        if not self._should_skip_saving_checkpoint(trainer):
+            self._save_checkpoint(trainer, str(Path(self.dirpath) / "last.ckpt"))
 
 
 class ProgressBar(TQDMProgressBar):
@@ -92,14 +149,17 @@ def trainer_conventions(run_dir: str | Path, *, monitor: str | None = None, mode
         raise ValueError(f"mode must be 'min' or 'max'; got {mode!r}")
     run_dir = Path(run_dir)
     logs = run_dir / "logs"
-    # monitor=None with save_top_k=1 keeps exactly the newest epoch: last.ckpt, every epoch
-    callbacks: list[Callback] = [ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="last", monitor=None,
-                                                 save_top_k=1, save_on_train_epoch_end=True,
-                                                 enable_version_counter=False)]
+    callbacks: list[Callback] = []
     if monitor:
         callbacks.append(ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best", monitor=monitor,
                                          mode=mode, save_top_k=1, auto_insert_metric_name=False,
                                          enable_version_counter=False))
+    # monitor=None with save_top_k=1 keeps exactly the newest epoch: last.ckpt, every epoch. It
+    # comes after "best" and, with a validation loop, saves at validation end (Lightning's
+    # default), so that last.ckpt carries the best-so-far of the epoch it ends: a resumed run
+    # compares its next epochs with the right best.
+    callbacks.append(LastCheckpoint(dirpath=run_dir / "checkpoints", filename="last", monitor=None, save_top_k=1,
+                                    enable_version_counter=False))
     callbacks += [RngStateCallback(), SetBatchSamplerEpoch()]
     if progress:
         callbacks.append(ProgressBar(refresh_rate=10))
@@ -115,13 +175,15 @@ def make_trainer(
     mode: str = "max",
     callbacks: Iterable[Callback] = (),
     progress: bool = True,
+    options: TrainerOptions | None = None,
     **trainer_kwargs: Any,
 ) -> L.Trainer:
     """A Trainer writing logs to ``run_dir/logs`` and checkpoints to ``run_dir/checkpoints``:
     ``last.ckpt`` after every epoch, ``best.ckpt`` by ``monitor`` (``mode`` min or max) when given.
 
-    ``trainer_kwargs`` go to ``lightning.Trainer`` (``accelerator``, ``devices``, ``num_nodes``,
-    ``strategy``, ``precision``, ``max_time``...); defaults: ``accelerator="auto"``, ``devices=1``.
+    ``options`` (:class:`TrainerOptions`) and ``trainer_kwargs`` go to ``lightning.Trainer``
+    (``trainer_kwargs`` last: ``max_time``, ``limit_train_batches``...); defaults:
+    ``accelerator="auto"``, ``devices=1``.
     """
     if max_epochs < 1:
         raise ValueError(f"max_epochs must be >= 1; got {max_epochs}")
@@ -139,6 +201,7 @@ def make_trainer(
         "log_every_n_steps": 1,
         "deterministic": False,
     }
+    defaults.update((options or TrainerOptions()).as_kwargs())
     defaults.update(trainer_kwargs)
     return L.Trainer(**defaults)
 

@@ -1,0 +1,131 @@
+"""``motionfc eth-ucy``: STGAT on a leave-one-scene-out ETH/UCY fold (a module of its own so that
+``motionfc --help`` imports no torch)."""
+
+from __future__ import annotations
+
+import json
+
+from contrastkit.train.trainer import TrainerOptions
+
+# where a run trains may change on a resume (see docs/scale-out.md: the sampler order changes with
+# the world size; weights, optimizer states and the epoch carry over)
+WHERE_IT_RUNS = ("devices", "num_nodes", "strategy", "accelerator")
+
+# eth-ucy settings that may change when a run is resumed: how it is shown and how long it may run,
+# and the stage lengths (extending the schedule; the first two stages must match, checked below)
+ETH_UCY_MAY_DIFFER = ("resume", "progress", "max_minutes", "epochs", *WHERE_IT_RUNS)
+
+
+def eth_ucy(fold: str = "eth", risk: str = "erm", lambda_penalty: float = 0.0,
+            epochs: list[int] = [150, 100, 150],  # noqa: B006
+            spurious: bool = False, test_alphas: list[float] = [1, 2, 4, 8, 16, 32, 64],  # noqa: B006
+            max_train_scenes: int = 0, seed: int = 0, runs_root: str = "runs", name: str = "",
+            max_minutes: float = 0.0, root: str | None = None, format: str = "eth_ucy", resume: bool = False,
+            progress: bool = True, trainer: TrainerOptions = TrainerOptions()) -> dict:  # noqa: B008
+    """Train STGAT on a leave-one-scene-out fold with ERM / IRM / v-REx and score it (ADE/FDE, meters).
+
+    Args:
+        fold: eth, hotel, univ, zara1 or zara2.
+        risk: erm, irm or vrex.
+        lambda_penalty: the IRMv1 penalty weight (λ) or the v-REx one (β); ignored by erm.
+        epochs: STGAT's three stage lengths; only stage 3 forecasts, and the scored checkpoint is
+            the stage-3 epoch with the best validation ADE (the last checkpoint, with a warning,
+            when a time budget ends before stage 3 is validated). ``metrics.json`` names it:
+            ``scored_checkpoint``, ``scored_epoch`` (0-based) and ``scored_stage``. A resumed run
+            may extend the last stage; the first two must stay as they were.
+        spurious: add the spurious channel (training alphas hotel 1, univ 2, zara1 4, zara2 8);
+            the test is then run once per alpha in ``test_alphas``.
+        max_train_scenes: subsample each training environment (0: all).
+        seed, runs_root, name: seed and run directory (``runs/motionfc/<name>/version_K``).
+        max_minutes: wall-clock budget of the training (0: none); the epochs run are recorded.
+        root: the data folder (ETH/UCY ``raw``, default ``$CONTRASTKIT_DATA/eth_ucy/raw``; Trajnet++:
+            ``train/``, ``val/``, ``test/`` folders of ``.ndjson`` files named by scene).
+        format: "eth_ucy" (``frame ped x y`` text files) or "trajnetpp" (ndjson).
+        resume: continue the newest run of this name that has a checkpoint (its settings must
+            match but for ``progress``, ``max_minutes`` and a longer last stage).
+        progress: show Lightning's progress bar (one line per stage is always printed); the same
+            flag as ``seqrec``'s.
+        trainer: where it trains (``--trainer.devices 2 --trainer.strategy ddp``...). Under DDP
+            the test metrics are summed over the ranks' disjoint shards of the test scenes;
+            STGAT draws its noise per scene from each rank's generator, so they are not
+            bit-identical to a one-process test (nor is one one-process test to another).
+    """
+    args = dict(locals())  # the command's arguments, as resolved by jsonargparse (before any other name exists)
+    from dataclasses import asdict
+
+    args["trainer"] = asdict(trainer)
+    from contrastkit.train import (
+        ResumeError,
+        announce_run,
+        failure_marked,
+        fit_resumable,
+        is_rank_zero,
+        make_trainer,
+        open_run,
+        plot_loss_curves,
+        save_config,
+        seed_everything,
+        write_metrics,
+    )
+
+    from motionfc.baselines import RISKS, FinalStageBest, StgatForecaster
+    from motionfc.checkpoints import load_checkpoint, load_module
+    from motionfc.data.datamodule import EthUcyDataModule
+    from motionfc.data.eth_ucy import FOLDS
+    from motionfc.plots import plot_eth_ucy_predictions
+    from motionfc.progress import StageLines
+    from motionfc.study import staged_options
+
+    if risk not in RISKS or (format == "eth_ucy" and fold not in FOLDS):
+        raise ValueError(f"unknown fold {fold!r} or risk {risk!r}; expected a fold in {FOLDS} and a risk in {RISKS}")
+    if len(epochs) != 3 or lambda_penalty < 0:
+        raise ValueError(f"epochs must be three stage lengths and lambda_penalty >= 0; got {epochs}, {lambda_penalty}")
+    seed_everything(seed)
+    dm = EthUcyDataModule(fold, root=root, spurious=spurious, test_alpha=float(test_alphas[0]), seed=seed,
+                          max_train_scenes=max_train_scenes, format=format)
+    m = StgatForecaster(risk=risk, lambda_penalty=lambda_penalty, epochs=tuple(epochs), extra_channels=int(spurious),
+                        obs_len=dm.obs_len)
+    name = args["name"] = name or f"ethucy_{fold}_{risk}{lambda_penalty:g}{'_spurious' if spurious else ''}_s{seed}"
+    # the full resolved configuration: the command's arguments and every hyper-parameter of the
+    # model and the data (what a resume must match)
+    config = {"command": "eth-ucy", **args, "model": dict(m.hparams), "data": dict(dm.hparams)}
+    run = open_run(runs_root, "motionfc", name, config, resume=resume, may_differ=ETH_UCY_MAY_DIFFER)
+    if resume:
+        import yaml
+
+        saved = yaml.safe_load((run / "config.yaml").read_text())["epochs"]
+        if list(saved[:2]) != list(epochs[:2]) or epochs[2] < saved[2]:
+            raise ResumeError(f"--resume: {run / 'config.yaml'} has stage lengths {saved}; a resume may only "
+                              f"lengthen the last stage, got {list(epochs)}")
+        save_config(run, config)  # the run now follows the extended schedule
+    with failure_marked(run):
+        select = FinalStageBest(run / "checkpoints" / "best.ckpt")
+        extra = {"max_time": {"minutes": max_minutes}} if max_minutes else {}
+        fitter = make_trainer(run, sum(epochs), progress=progress, num_sanity_val_steps=0, check_val_every_n_epoch=2,
+                              callbacks=[select, StageLines(name)], options=staged_options(trainer), **extra)
+        fit_resumable(fitter, m, dm, run_dir=run)
+        if select.epoch is not None:  # the official code keeps the best validation ADE (of stage 3)
+            scored = select.path
+        else:
+            scored = run / "checkpoints" / "last.ckpt"
+            print(f"[{name}] warning: stage 3 (forecasting) was never validated (the run stopped after "
+                  f"{fitter.current_epoch} of {sum(epochs)} epochs): scoring {scored}, whose forecaster is untrained",
+                  flush=True)
+        scored_epoch = int(load_checkpoint(scored)["epoch"])
+        m = load_module(StgatForecaster, scored)
+        metrics = {"epochs_run": fitter.current_epoch, "scored_checkpoint": str(scored), "scored_epoch": scored_epoch,
+                   "scored_stage": m.stage_of(scored_epoch), "best_val_ade": select.best}
+        for a in test_alphas if spurious else [None]:
+            if a is not None:
+                dm.hparams.test_alpha = float(a)
+                dm.splits = {}
+            res = fitter.test(m, datamodule=dm, verbose=False)[0]
+            key = f"alpha{a:g}/" if a is not None else ""
+            metrics[f"{key}ade"], metrics[f"{key}fde"] = res["test/ade"], res["test/fde"]
+        write_metrics(run, metrics)
+        if is_rank_zero():
+            plot_loss_curves(run, columns=["train/loss_epoch"], title=f"{name}: training loss per STGAT stage")
+            plot_eth_ucy_predictions(m, dm, run / "plots" / "predictions.png", f"{name}: test scene {fold}")
+            print(json.dumps(metrics, indent=1))
+    announce_run(run)
+    return metrics

@@ -1,0 +1,101 @@
+"""Two CPU processes (gloo) against one: the check every app's distributed test makes.
+
+:func:`ddp_step_matches_full_batch` runs one training step of a module twice: in one process on
+the whole batch, and on ``world`` processes that each hold ``1 / world`` of it, with the
+module's contrastive losses gathering across ranks (``ContrastiveModule.gather_across_ranks`` is
+True there) and the gradients averaged as DDP averages them (all-reduce sum / world). It returns
+both results so that the test asserts what it expects (the same loss and the same gradients,
+in float64 where the app allows).
+
+Everything handed to the ranks is pickled (``torch.multiprocessing.spawn``): pass module-level
+functions, not lambdas.
+"""
+
+from __future__ import annotations
+
+import socket
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from torch import Tensor, nn
+
+
+def free_port() -> int:
+    """A TCP port that was free a moment ago on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def spawn_ranks(worker: Callable[..., None], world: int, *args: Any, attempts: int = 3) -> None:
+    """``mp.spawn(worker, (port, *args), nprocs=world)``; a port taken by another process between
+    choosing and binding it (a race outside the code under test) gets a fresh one, up to
+    ``attempts`` times. A failure of the code under test fails every attempt and is re-raised."""
+    for attempt in range(attempts):
+        try:
+            mp.spawn(worker, args=(free_port(), *args), nprocs=world, join=True)
+            return
+        except mp.ProcessRaisedException as err:
+            address_race = "Address already in use" in str(err) or "connect" in str(err).lower()
+            if attempt == attempts - 1 or not address_race:
+                raise
+
+
+StepFn = Callable[[nn.Module, Any], Tensor]
+SliceFn = Callable[[Any, int, int], Any]
+
+
+def _step(make_module: Callable[[], nn.Module], step: StepFn, batch: Any) -> dict[str, Any]:
+    module = make_module()
+    loss = step(module, batch)
+    loss.backward()
+    grads = {n: p.grad.detach().clone() for n, p in module.named_parameters() if p.grad is not None}
+    return {"loss": loss.detach().clone(), "grads": grads}
+
+
+def _rank(rank: int, port: int, world: int, make_module, step, take, batch, out: str) -> None:
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    try:
+        result = _step(make_module, step, take(batch, rank, world))
+        dist.all_reduce(result["loss"])
+        result["loss"] /= world
+        for grad in result["grads"].values():  # DDP's averaging
+            dist.all_reduce(grad)
+            grad /= world
+        torch.save(result, Path(out) / f"rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def ddp_step_matches_full_batch(make_module: Callable[[], nn.Module], step: StepFn, take: SliceFn, batch: Any,
+                                world: int = 2) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``(full, ranks)``: the loss and parameter gradients of ``step(make_module(), batch)`` in
+    this process, and of each of ``world`` gloo ranks running ``step`` on
+    ``take(batch, rank, world)`` with loss and gradients averaged over the ranks.
+
+    ``make_module`` must build the same weights in every process (seed inside it); ``step``
+    must be deterministic (no dropout or random augmentation, or seeded the same way).
+    """
+    full = _step(make_module, step, batch)
+    with tempfile.TemporaryDirectory() as out:
+        spawn_ranks(_rank, world, world, make_module, step, take, batch, out)
+        ranks = [torch.load(Path(out) / f"rank{r}.pt", weights_only=True) for r in range(world)]
+    return full, ranks
+
+
+def assert_same_step(full: dict[str, Any], ranks: list[dict[str, Any]], rtol: float = 1e-9,
+                     atol: float = 1e-11) -> None:
+    """Every rank's averaged loss and gradients equal the full-batch ones."""
+    for rank, result in enumerate(ranks):
+        torch.testing.assert_close(result["loss"], full["loss"], rtol=rtol, atol=atol,
+                                   msg=lambda m, r=rank: f"rank {r} loss: {m}")
+        assert result["grads"].keys() == full["grads"].keys()
+        for name, grad in full["grads"].items():
+            torch.testing.assert_close(result["grads"][name], grad, rtol=rtol, atol=atol,
+                                       msg=lambda m, r=rank, n=name: f"rank {r} gradient of {n}: {m}")
