@@ -6,12 +6,15 @@ and CompA-CLAP (stages 2 and 3 on top of that CLAP) briefly, scores both and wri
 
 from __future__ import annotations
 
+from contrastkit.train.trainer import TrainerOptions
+
 from audiolang.data.build import ClipConfig
+from audiolang.study import CPU
 
 
 def demo(root: str = "runs", epochs: int = 3, finetune_epochs: int = 2, train_size: int = 256, benchmark_size: int = 60,
          batch_size: int = 32, methods: tuple[str, ...] = ("clap", "compa_clap"), seed: int = 0,
-         progress: bool = False) -> dict[str, dict[str, float]]:
+         progress: bool = False, trainer: TrainerOptions = CPU) -> dict[str, dict[str, float]]:
     """Train CLAP and CompA-CLAP on synthetic sounds and score them; under two minutes on 2 CPU cores.
 
     Args:
@@ -24,9 +27,11 @@ def demo(root: str = "runs", epochs: int = 3, finetune_epochs: int = 2, train_si
         methods: names from ``audiolang.study.METHODS``.
         seed: one seed.
         progress: show progress bars.
+        trainer: where it trains (``--trainer.devices 2 --trainer.strategy ddp``...; default: one CPU
+            process); ``batch_size`` is per process.
     """
     from audiolang.study import study
 
     return study(methods=methods, seeds=(seed,), epochs=epochs, finetune_epochs=finetune_epochs, train_size=train_size,
                  benchmark_size=benchmark_size, batch_size=batch_size, clips=ClipConfig(sources=("synthetic",)),
-                 root=root, name="demo", progress=progress)
+                 root=root, name="demo", progress=progress, trainer=trainer)

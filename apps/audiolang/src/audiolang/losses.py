@@ -22,6 +22,20 @@ Stages 2 and 3 (:func:`compositional_loss`), as the official ``src-stage2/3 .../
 ``text_hard_negatives=True`` (not in the paper): each primary caption's text->audio row also
 contrasts with its own hard-negative audio (the rendering of its first negative caption).
 
+Across processes (``distributed=True``, :mod:`contrastkit.distributed`): the candidates every
+anchor shares are gathered from all ranks with gradients, anchors stay local, and the per-anchor
+candidates stay where their anchor is:
+
+- stage 1: audio and text are both gathered (the core :func:`~contrastkit.functional.clip_loss`);
+- audio->text: the primary captions ``t_1..t_{WB}`` are gathered; each audio's own positives and
+  hard negatives are not (they are candidates of that audio alone);
+- text->audio: the audios are gathered; a caption's hard-negative audio stays local;
+- ``mask="multiplicative"``: every other audio's positives and negatives (global row ``j != offset + i``)
+  are gathered too, since the official product keeps them in every row.
+
+With equal local batches and DDP's gradient averaging this is the step of one process holding
+the global batch (``tests/audiolang/test_distributed.py``).
+
 ``mask="multiplicative"`` reproduces the official masking for the ablation: the official code
 multiplies the (B, T) audio->text logits by a mask of 1 (kept) and -1e5 (other audios' positives
 and negatives). A kept-out caption with a negative cosine then gets a huge *positive* logit, and the
@@ -32,6 +46,7 @@ loss explodes. Here that is the same kernel call with those captions as extra ca
 from __future__ import annotations
 
 import torch
+from contrastkit.distributed import gather_candidates
 from contrastkit.functional import clip_loss as core_clip_loss
 from contrastkit.functional import contrastive_cross_entropy
 from torch import Tensor
@@ -40,9 +55,10 @@ OFFICIAL_MASK = -1e5
 MASKS = ("additive", "multiplicative")
 
 
-def clap_loss(audio: Tensor, text: Tensor, logit_scale: Tensor) -> dict[str, Tensor]:
-    """Stage 1: the symmetric CLIP loss; ``audio``, ``text`` ``(B, D)`` unit norm."""
-    return {"loss": core_clip_loss(audio, text, logit_scale, normalize=False)}
+def clap_loss(audio: Tensor, text: Tensor, logit_scale: Tensor, distributed: bool = False) -> dict[str, Tensor]:
+    """Stage 1: the symmetric CLIP loss; ``audio``, ``text`` ``(B, D)`` unit norm; ``distributed``:
+    both are gathered from all ranks (local rows are the anchors)."""
+    return {"loss": core_clip_loss(audio, text, logit_scale, normalize=False, distributed=distributed)}
 
 
 def _check(audio: Tensor, primary: Tensor, negatives: Tensor, positives: Tensor | None) -> tuple[int, int, int]:
@@ -67,6 +83,7 @@ def compositional_loss(
     positives: Tensor | None = None,
     negative_audio: Tensor | None = None,
     mask: str = "additive",
+    distributed: bool = False,
 ) -> dict[str, Tensor]:
     """Stage 2 (``positives=None``) or stage 3 (module docstring).
 
@@ -77,6 +94,8 @@ def compositional_loss(
         negative_audio: ``(B, Ka, D)`` hard-negative audios for the text->audio direction, or None.
         mask: ``"additive"`` (other audios' captions are not candidates) or ``"multiplicative"``
             (the official -1e5 product, for the ablation).
+        distributed: gather the shared candidates from all ranks (module docstring); positives,
+            negatives and negative audios stay per anchor.
 
     Returns:
         ``{"loss", "audio_to_text", "text_to_audio"}``.
@@ -89,23 +108,29 @@ def compositional_loss(
     if k + p == 0:
         raise ValueError("compositional_loss needs negatives or positives (stage 1 is clap_loss)")
     temperature = 1.0 / logit_scale
+    primaries = gather_candidates(primary, enabled=distributed)  # (W*B, D); this rank's rows at offset
+    audios = gather_candidates(audio, enabled=distributed)
+    index = torch.arange(b, device=audio.device) + primaries.offset  # global row of each local anchor
     own = negatives if positives is None else torch.cat([positives, negatives], dim=1)  # (B, P+K, D)
     extra = own
-    if mask == "multiplicative" and b > 1:
-        # row i also holds every other audio's positives and negatives, times -1e5
-        others = torch.stack([torch.cat([own[j] for j in range(b) if j != i]) for i in range(b)])
-        extra = torch.cat([own, OFFICIAL_MASK * others], dim=1)
-    index = torch.arange(b, device=audio.device)
-    a2t = contrastive_cross_entropy(audio, primary, positive_index=index, temperature=temperature,
+    if mask == "multiplicative":
+        everyone = gather_candidates(own, enabled=distributed).candidates  # (W*B, P+K, D)
+        n = everyone.shape[0]
+        if n > 1:
+            # row i also holds every other audio's positives and negatives (global rows j != index[i]), times -1e5
+            rows = torch.arange(n, device=audio.device)
+            others = torch.stack([rows[rows != g] for g in index.tolist()])  # (B, n-1)
+            extra = torch.cat([own, OFFICIAL_MASK * everyone[others].reshape(b, -1, own.shape[-1])], dim=1)
+    a2t = contrastive_cross_entropy(audio, primaries.candidates, positive_index=index, temperature=temperature,
                                     extra_negatives=extra).loss
     if p:
         z_primary = (audio * primary).sum(-1)  # (B,)
         z_pos = torch.einsum("bd,bpd->bp", audio, positives)
         a2t = a2t + logit_scale * ((z_primary[:, None] - z_pos).sum(1) / (p + 1)).mean()
-    t2a = contrastive_cross_entropy(primary, audio, positive_index=index, temperature=temperature,
+    t2a = contrastive_cross_entropy(primary, audios.candidates, positive_index=index, temperature=temperature,
                                     extra_negatives=negative_audio, reduction="sum").loss
     if p:
-        t2a = t2a + contrastive_cross_entropy(positives.reshape(b * p, -1), audio,
+        t2a = t2a + contrastive_cross_entropy(positives.reshape(b * p, -1), audios.candidates,
                                               positive_index=index.repeat_interleave(p),
                                               temperature=temperature, reduction="sum").loss
     t2a = t2a / (b * (1 + p))

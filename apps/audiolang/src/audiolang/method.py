@@ -52,8 +52,11 @@ class CompaClap(ContrastiveModule):
         audio = self.encoder.encode_audio(batch["audio"], batch["lengths"])
         scale = self.encoder.logit_scale()
         b = audio.shape[0]
+        # training batches are sharded over the ranks: gather the shared candidates (see
+        # audiolang.losses); validation runs on the whole set on every rank (AudioTextDataModule)
+        distributed = self.gather_across_ranks and stage == "train"
         if self.stage == 1:
-            out = clap_loss(audio, self._texts(batch["captions"]), scale)
+            out = clap_loss(audio, self._texts(batch["captions"]), scale, distributed=distributed)
         else:
             k = len(batch["negatives"][0]) if (self.stage == 2 or self.use_negatives) else 0
             p = len(batch["positives"][0]) if self.stage == 3 else 0
@@ -66,7 +69,8 @@ class CompaClap(ContrastiveModule):
             if self.text_hard_negatives:
                 neg_audio = self.encoder.encode_audio(batch["negative_audio"], batch["negative_lengths"])[:, None]
             out = compositional_loss(audio, primary, rest[:, p:] if k else None, scale,
-                                     positives=rest[:, :p] if p else None, negative_audio=neg_audio, mask=self.mask)
+                                     positives=rest[:, :p] if p else None, negative_audio=neg_audio, mask=self.mask,
+                                     distributed=distributed)
         out["logit_scale"] = scale.detach()
         return out
 

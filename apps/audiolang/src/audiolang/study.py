@@ -9,6 +9,11 @@ Each stage's run directory is ``<study>/runs/seed<S>/<chain joined by "-">/`` (`
 ``clap-hn``, ``clap-hn-mod``...); the last stage of a row is scored on the order and attribute
 benchmarks (``metrics.json`` there). A study resumed with ``--resume`` keeps finished stages, and
 continues an unfinished one from its ``last.ckpt``.
+
+Under DDP (``--trainer.devices 2 --trainer.strategy ddp``) every rank runs the whole study: the
+fits run together (``batch_size`` per process), rank 0 writes every file, the ranks wait for each
+other after each stage (so that all see the same finished stages), and the benchmark scores are
+computed on the full benchmarks by every rank alike (no gathering; rank 0's are written).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+from contrastkit.train.trainer import TrainerOptions
 
 from audiolang.baselines import CLAP
 from audiolang.data.build import ClipConfig, build_benchmark, build_training_set, load_clips
@@ -44,17 +50,29 @@ METHODS: dict[str, tuple[str, ...]] = {
 }
 SCORES = ("order/text", "order/audio", "order/group", "attribute/text", "attribute/audio", "attribute/group")
 DONE = "STAGE_DONE"  # written in a stage's directory once its fit has finished
+CPU = TrainerOptions(accelerator="cpu")  # the study's default: one CPU process
+
+
+def wait_for_other_ranks() -> None:
+    """A barrier when several processes run (DDP): files rank 0 wrote are then seen by all."""
+    from contrastkit.distributed import world
+
+    if world()[1] > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
 
 
 def train_stage(run_dir: Path, settings: dict, init_from: Path | None, manifest: Path, seed: int, epochs: int,
-                batch_size: int, sample_rate: int, progress: bool = False) -> Path:
+                batch_size: int, sample_rate: int, progress: bool = False, options: TrainerOptions = CPU) -> Path:
     """Fit one stage for ``epochs`` in ``run_dir``, initialised from ``init_from`` (the previous
-    stage's checkpoint, weights only); resumable; a finished stage is reused. Returns its last.ckpt."""
+    stage's checkpoint, weights only); resumable; a finished stage is reused. ``options``: where
+    it trains (devices, strategy...). Returns its last.ckpt."""
     last = run_dir / "checkpoints" / "last.ckpt"
     if (run_dir / DONE).is_file() and last.is_file():
         return last
     import lightning as L
-    from contrastkit.train import fit_resumable, make_trainer, write_metrics
+    from contrastkit.train import fit_resumable, is_rank_zero, make_trainer, write_metrics
 
     from audiolang.data.datamodule import AudioTextDataModule
     from audiolang.method import CompaClap
@@ -64,17 +82,20 @@ def train_stage(run_dir: Path, settings: dict, init_from: Path | None, manifest:
     module = CompaClap(sample_rate=sample_rate, init_from=str(init_from) if init_from else None, **settings)
     data = AudioTextDataModule(manifest=str(manifest), batch_size=batch_size, seed=seed, val_fraction=0.0,
                                negative_audio=bool(settings.get("text_hard_negatives")))
-    trainer = make_trainer(run_dir, epochs, progress=progress, accelerator="cpu", num_sanity_val_steps=0)
+    trainer = make_trainer(run_dir, epochs, progress=progress, num_sanity_val_steps=0, options=options)
     fit_resumable(trainer, module, data, run_dir=run_dir)
     write_metrics(run_dir, {"train/loss_last": trainer.callback_metrics.get("train/loss_epoch", float("nan")),
                             "init_from": str(init_from) if init_from else None, "epochs": epochs})
-    (run_dir / DONE).write_text("complete\n")
+    if is_rank_zero():
+        (run_dir / DONE).write_text("complete\n")
+    wait_for_other_ranks()  # every rank now sees DONE: the next row's check agrees on all of them
     return last
 
 
 def score_checkpoint(run_dir: Path, ckpt: Path, benchmarks: dict[str, Path], zero_shot_clips=None) -> dict[str, float]:
     """Benchmark scores (``<kind>/<score>``) and zero-shot accuracy of a checkpoint, cached in
-    ``run_dir/metrics.json`` (``scored``)."""
+    ``run_dir/metrics.json`` (``scored``). Computed on the full benchmarks in this process (every
+    rank under DDP computes the same figures; rank 0 writes them)."""
     import json
 
     from contrastkit.train import write_metrics
@@ -92,7 +113,7 @@ def score_checkpoint(run_dir: Path, ckpt: Path, benchmarks: dict[str, Path], zer
         if zero_shot_clips is not None:
             metrics.update(zero_shot_by_group(encoder, zero_shot_clips))
         write_metrics(run_dir, {**metrics, "scored": True})
-        saved = json.loads(path.read_text())
+        saved = {**saved, **metrics}  # not read back: only rank 0 writes
     return {k: float(v) for k, v in saved.items()
             if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "epochs"}
 
@@ -113,7 +134,8 @@ def format_table(rows: dict[str, list[dict[str, float]]], columns: tuple[str, ..
 def study(methods: tuple[str, ...] = tuple(METHODS), seeds: tuple[int, ...] = (0, 1), epochs: int = 10,
           finetune_epochs: int = 4, train_size: int = 1000, benchmark_size: int = 200, batch_size: int = 32,
           clips: ClipConfig = ClipConfig(), root: str = "runs", name: str = "study",  # noqa: B008
-          resume: bool = False, progress: bool = False) -> dict[str, dict[str, float]]:
+          resume: bool = False, progress: bool = False,
+          trainer: TrainerOptions = CPU) -> dict[str, dict[str, float]]:
     """The paper's ablation rows x seeds on the built order and attribute benchmarks -> results.md (mean ± std).
 
     Each row trains its chain of stages (module docstring), every stage after the first initialised
@@ -133,16 +155,19 @@ def study(methods: tuple[str, ...] = tuple(METHODS), seeds: tuple[int, ...] = (0
         resume: continue the newest run of that name (finished stages are kept, an unfinished one
             continues from its last.ckpt).
         progress: show Lightning's progress bars.
+        trainer: where every stage trains (``--trainer.accelerator gpu``, ``--trainer.devices 2
+            --trainer.strategy ddp``...; default: one CPU process). ``batch_size`` is per process.
     """
-    from contrastkit.train import announce_run, failure_marked, open_run, write_metrics
+    from contrastkit.train import announce_run, failure_marked, is_rank_zero, open_run, write_metrics
+    from contrastkit.train.cli import RESUME_MAY_DIFFER
 
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"unknown method(s) {unknown}; known: {sorted(METHODS)}")
     config = {"methods": list(methods), "seeds": list(seeds), "epochs": epochs, "finetune_epochs": finetune_epochs,
               "train_size": train_size, "benchmark_size": benchmark_size, "batch_size": batch_size,
-              "clips": asdict(clips)}
-    run_dir = open_run(root, "audiolang", name, config, resume)
+              "clips": asdict(clips), "trainer": asdict(trainer)}
+    run_dir = open_run(root, "audiolang", name, config, resume, may_differ=RESUME_MAY_DIFFER)
     with failure_marked(run_dir):
         cache = Path(root) / "audiolang" / "cache"
         manifest = build_training_set(cache, train_size, seeds[0], clips)
@@ -158,18 +183,20 @@ def study(methods: tuple[str, ...] = tuple(METHODS), seeds: tuple[int, ...] = (0
                     stage_dir = run_dir / "runs" / f"seed{seed}" / "-".join(chain[:depth])
                     ckpt = train_stage(stage_dir, STAGES[stage], ckpt, manifest, seed,
                                        epochs if depth == 1 else finetune_epochs, batch_size, clips.sample_rate,
-                                       progress)
+                                       progress, trainer)
                 metrics = score_checkpoint(stage_dir, ckpt, benchmarks, test_clips)
-                print(f"{method} seed {seed}: " + ", ".join(f"{k} {metrics[k]:.1f}" for k in SCORES), flush=True)
+                if is_rank_zero():
+                    print(f"{method} seed {seed}: " + ", ".join(f"{k} {metrics[k]:.1f}" for k in SCORES), flush=True)
                 rows.setdefault(method, []).append(metrics)
                 flat.update({f"{method}/seed{seed}/{k}": v for k, v in metrics.items()})
         table = format_table(rows)
-        (run_dir / "results.md").write_text(table + "\n")
         write_metrics(run_dir, flat)
-        from audiolang.plots import plot_scores
+        if is_rank_zero():
+            (run_dir / "results.md").write_text(table + "\n")
+            from audiolang.plots import plot_scores
 
-        plot_scores(rows, run_dir / "plots" / "scores.png")
-    print(table)
+            plot_scores(rows, run_dir / "plots" / "scores.png")
+            print(table)
     announce_run(run_dir)
     return {m: {k: float(np.mean([r[k] for r in runs])) for k in set.intersection(*(set(r) for r in runs))}
             for m, runs in rows.items()}

@@ -1,8 +1,11 @@
 """``motionfc report``: the README's tables (markdown, printed) and figures
 (``apps/motionfc/docs/*.png``) from the summaries of ``motionfc study``.
 
-    motionfc report --style runs/motionfc/style_study/summary.json \
-        --eth "[runs/motionfc/eth_ucy_device/eth_ucy_summary.json]" --readme apps/motionfc/README.md
+    motionfc report --style runs/motionfc/style_study/version_0 \
+        --eth "[runs/motionfc/eth_ucy_grid/version_0]" --readme apps/motionfc/README.md
+
+Every input is a run directory (``runs/motionfc/<name>/version_K``) or the file in it that is read
+(``summary.json``; ``metrics.json`` of a spurious-setting run, ``table.md`` of a demo).
 """
 
 from __future__ import annotations
@@ -17,6 +20,22 @@ from motionfc.plots import plot_curves
 GROUPS = ("iid", "ood_inter", "ood_extra")
 CV_ETH_UCY = {"eth": (0.995, 2.234), "hotel": (0.323, 0.617), "univ": (0.524, 1.165), "zara1": (0.431, 0.960),
               "zara2": (0.326, 0.728)}  # reproduced exactly by tests/motionfc/test_eth_ucy.py
+
+
+def run_file(path: str | Path, filename: str = "summary.json") -> Path:
+    """``path/filename`` when ``path`` is a run directory, else ``path`` itself; an error naming
+    the path when that file does not exist."""
+    path = Path(path)
+    file = path / filename if path.is_dir() else path
+    if not file.is_file():
+        raise FileNotFoundError(f"{file}: not found; expected a run directory (runs/motionfc/<name>/version_K) "
+                                f"holding {filename}, or the file itself")
+    return file
+
+
+def read_summary(path: str | Path, filename: str = "summary.json") -> dict:
+    """The JSON of :func:`run_file`."""
+    return json.loads(run_file(path, filename).read_text())
 
 
 def ms(values: list[float]) -> str:
@@ -120,8 +139,8 @@ def irm_sweep_table(sweep: dict, study: dict | None) -> str:
     return "\n".join(lines)
 
 
-def eth_tables(paths: list[Path], docs: Path) -> str:
-    runs = [json.loads(p.read_text()) for p in paths]
+def eth_tables(runs: list[dict], docs: Path) -> str:
+    """The ETH/UCY table (and the spurious-feature one) from ``motionfc study eth_ucy_grid`` summaries."""
     res = [r for d in runs for r in d["results"] if "error" not in r]
     lines = [(f"Budget: {', '.join(str(d['args']['max_minutes']) + ' min' for d in runs)} of training per run "
              f"(epochs run: {min(r['epochs_run'] for r in res)}–{max(r['epochs_run'] for r in res)} of the official 400), "
@@ -157,11 +176,11 @@ def eth_tables(paths: list[Path], docs: Path) -> str:
 
 
 def spurious_runs_table(runs: list[str]) -> str:
-    """``label=metrics.json`` pairs of single spurious-setting runs -> ADE / FDE against alpha."""
+    """``label=path`` pairs of single spurious-setting runs (run directory or metrics.json) -> ADE / FDE against alpha."""
     rows = []
     for item in runs:
         label, path = item.rsplit("=", 1)
-        rows.append((label, json.loads(Path(path).read_text())))
+        rows.append((label, read_summary(path, "metrics.json")))
     alphas = sorted({float(k.split("/")[0][5:]) for _, m in rows for k in m if k.startswith("alpha")})
     lines = ["| method | epochs | " + " | ".join(f"α={a:g}" for a in alphas) + " |", "|" + " --- |" * (len(alphas) + 2)]
     for label, m in rows:
@@ -183,39 +202,42 @@ def fill_readme(path: Path, blocks: dict[str, str]) -> None:
     path.write_text(text)
 
 
-def report(style: str | None = None, ablation: str | None = None, irm_sweep: str | None = None,
+def report(style: str | None = None, ablation: str | None = None, irm_sweep: list[str] = [],  # noqa: B006
            eth: list[str] = [], demo: str | None = None, docs: str = "apps/motionfc/docs",  # noqa: B006
            readme: str | None = None, spurious_runs: list[str] = []) -> dict[str, str]:  # noqa: B006
     """Print the README's generated blocks (and write its figures) from the experiment summaries.
 
+    Each summary is given as its run directory (``runs/motionfc/<name>/version_K``) or its
+    ``summary.json``.
+
     Args:
-        style: ``motionfc study style``'s summary.json; ablation: ``motionfc study ablation``'s
-            ablation.json; irm_sweep: ``motionfc study irm_sweep``'s summary.json.
-        eth: summary JSONs of ``motionfc study eth_ucy_grid`` (one per seed).
-        demo: a demo run's table.md.
+        style: a ``motionfc study style`` run; ablation: a ``motionfc study ablation`` run;
+            irm_sweep: ``motionfc study irm_sweep`` runs (their summaries are merged: one per seed).
+        eth: ``motionfc study eth_ucy_grid`` runs (one per seed).
+        demo: a demo run (or its table.md).
         docs: where the figures are written.
         readme: rewrite the generated blocks (``<!-- begin:NAME -->``) of this README.
-        spurious_runs: ``label=metrics.json`` pairs of single spurious-setting runs.
+        spurious_runs: ``label=path`` pairs of single spurious-setting runs (run directory or metrics.json).
     """
     docs_dir = Path(docs)
     docs_dir.mkdir(parents=True, exist_ok=True)
     blocks: dict[str, str] = {}
-    study = json.loads(Path(style).read_text()) if style else None
+    study = read_summary(style) if style else None
+    sweep = {key: row for path in irm_sweep for key, row in read_summary(path).items()} or None
     if study:
-        sweep = json.loads(Path(irm_sweep).read_text()) if irm_sweep else None
         text = style_tables(study, docs_dir, sweep)
         if ablation:
-            abl = ablation_table(json.loads(Path(ablation).read_text()))
+            abl = ablation_table(read_summary(ablation))
             marker = "**Test-time refinement**"
             text = text.replace(marker, "**More style sources** (`motionfc study ablation`, same checkpoints):"
                                 "\n\n" + abl + "\n\n" + marker, 1)
         blocks["style"] = text
-    if irm_sweep:
-        blocks["irm"] = irm_sweep_table(json.loads(Path(irm_sweep).read_text()), study)
+    if sweep:
+        blocks["irm"] = irm_sweep_table(sweep, study)
     if eth:
-        blocks["eth"] = eth_tables([Path(p) for p in eth], docs_dir)
+        blocks["eth"] = eth_tables([read_summary(p) for p in eth], docs_dir)
     if demo:
-        blocks["demo"] = Path(demo).read_text()
+        blocks["demo"] = run_file(demo, "table.md").read_text()
     if spurious_runs:
         blocks["spurious"] = spurious_runs_table(spurious_runs)
     if readme:

@@ -3,6 +3,12 @@
 A batch is ``{"audio": (B, T) float, "lengths": (B,), "captions": [B], "negatives": [B][K],
 "positives": [B][P], "negative_audio": (B, T'), "negative_lengths": (B,)}``; captions are tokenized by
 the model (the tokenizer is the model's).
+
+Under DDP (W processes), ``batch_size`` is per process: Lightning shards the training order
+(:class:`~contrastkit.train.EpochShuffleSampler`, wrapped in its ``DistributedSamplerWrapper``,
+which pads with repeats to equal shares) and a step's losses see the ``W * batch_size`` global
+batch. Validation runs on the whole validation set on every rank (:class:`WholeSetSampler`), with
+the losses local: every rank computes the same full-set figure, equal to one process's.
 """
 
 from __future__ import annotations
@@ -12,8 +18,9 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import torch
-from contrastkit.train import EpochShuffleSampler
-from torch.utils.data import DataLoader, Dataset
+from contrastkit.distributed import world
+from contrastkit.train import EpochShuffleSampler, is_rank_zero
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from audiolang.data.audio import load_audio
 from audiolang.data.build import ClipConfig, build_training_set
@@ -63,6 +70,25 @@ def collate(rows: list[dict]) -> dict:
     return batch
 
 
+class WholeSetSampler(DistributedSampler):
+    """``0 .. n-1`` in order on every rank: each rank evaluates the whole set (one process's
+    figure, no padding repeats). A ``DistributedSampler`` so that Lightning does not shard it.
+
+    Args:
+        n: number of items (>= 1).
+    """
+
+    def __init__(self, n: int) -> None:
+        super().__init__(range(n), num_replicas=1, rank=0, shuffle=False)
+        self.n = n
+
+    def __iter__(self):
+        return iter(range(self.n))
+
+    def __len__(self) -> int:
+        return self.n
+
+
 class AudioTextDataModule(L.LightningDataModule):
     """Training data for the three stages.
 
@@ -74,7 +100,7 @@ class AudioTextDataModule(L.LightningDataModule):
         num_negatives: K hard negatives per item (items with fewer are dropped and counted).
         num_positives: P sub-compositions per item (idem).
         negative_audio: load each item's negative audio (for ``text_hard_negatives``).
-        batch_size: items per batch.
+        batch_size: items per batch, per process under DDP (the global batch is ``W * batch_size``).
         val_fraction: items held out for validation (the last ones after a seeded shuffle).
         seed: the split and the epoch order.
         num_workers: DataLoader workers.
@@ -92,12 +118,19 @@ class AudioTextDataModule(L.LightningDataModule):
         self.batch_size, self.val_fraction, self.seed, self.num_workers = batch_size, val_fraction, seed, num_workers
         self.report = None
 
+    def prepare_data(self) -> None:
+        """Build the training set once per machine before the ranks read it (Lightning calls this on
+        each node's first process, then lets the others go on to :meth:`setup`)."""
+        if self.manifest is None:
+            build_training_set(self.cache_dir, self.build_size, self.seed, self.clips)
+
     def setup(self, stage: str | None = None) -> None:
         if getattr(self, "train_set", None) is not None:
             return
         path = self.manifest or build_training_set(self.cache_dir, self.build_size, self.seed, self.clips)
         items, self.report = read_manifest(path, min_negatives=self.k, min_positives=self.p)
-        print(f"audiolang: {self.report}", flush=True)
+        if is_rank_zero():
+            print(f"audiolang: {self.report}", flush=True)
         if len(items) < 2:
             raise ValueError(f"{path}: {len(items)} usable items (need >= 2); {self.report}")
         order = np.random.default_rng(self.seed).permutation(len(items))
@@ -109,10 +142,15 @@ class AudioTextDataModule(L.LightningDataModule):
         self.source = str(Path(path))
 
     def train_dataloader(self) -> DataLoader:
+        """Shuffled by ``(seed, epoch)``; the incomplete last batch is dropped when this process's
+        share (``ceil(n / W)`` items under DDP) holds more than one batch."""
+        share = -(-len(self.train_set) // world()[1])
         return DataLoader(self.train_set, self.batch_size, sampler=EpochShuffleSampler(len(self.train_set), self.seed),
-                          collate_fn=collate, num_workers=self.num_workers, drop_last=len(self.train_set) > self.batch_size)
+                          collate_fn=collate, num_workers=self.num_workers, drop_last=share > self.batch_size)
 
     def val_dataloader(self) -> DataLoader | list:
+        """The whole validation set in order, on every rank (:class:`WholeSetSampler`)."""
         if self.val_set is None:
             return []
-        return DataLoader(self.val_set, self.batch_size, collate_fn=collate, num_workers=self.num_workers)
+        return DataLoader(self.val_set, self.batch_size, sampler=WholeSetSampler(len(self.val_set)), collate_fn=collate,
+                          num_workers=self.num_workers)

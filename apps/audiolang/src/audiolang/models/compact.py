@@ -76,7 +76,8 @@ class AudioTower(nn.Module):
 
     def forward(self, wave: Tensor, lengths: Tensor) -> Tensor:
         with torch.autocast(wave.device.type, enabled=False):
-            spec = torch.log(self.mel(wave.float()) + 1e-6)  # (B, M, F)
+            # the tower's own dtype (float32 under mixed precision, float64 in the exactness tests)
+            spec = torch.log(self.mel(wave.to(self.proj_in.weight.dtype)) + 1e-6)  # (B, M, F)
         x = self.conv(spec.unsqueeze(1))  # (B, C, M/4, F/4)
         b, c, m, f = x.shape
         x = self.proj_in(x.permute(0, 3, 1, 2).reshape(b, f, c * m)) + _sinusoid(f, self.proj_in.out_features, x.device)

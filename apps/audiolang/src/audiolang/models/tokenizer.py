@@ -1,8 +1,11 @@
-"""A WordPiece tokenizer trained offline with ``tokenizers`` on the caption vocabulary.
+"""A WordPiece tokenizer with a fixed vocabulary written from the caption vocabulary.
 
-Trained on every word the builders' captions use (clip sentences and nouns, operators, loudness
-and accent words) plus the alphabet, so any other word splits into known pieces. Deterministic:
-the same corpus gives the same vocabulary, so a model rebuilds its tokenizer from code.
+The vocabulary is every word the builders' captions use (clip sentences and nouns, operators,
+loudness and accent words), every character of the alphabet, and each character's ``##``
+continuation, so any other word splits into known pieces. Deterministic: the ids are the sorted
+vocabulary's positions, the same in every process, so a model rebuilds its tokenizer from code (a
+checkpoint read by another process, every rank of a DDP run). A ``tokenizers`` WordPiece *trainer*
+is not: its merges and ids change from one process to the next.
 """
 
 from __future__ import annotations
@@ -10,11 +13,12 @@ from __future__ import annotations
 from functools import lru_cache
 
 import torch
-from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 
 from audiolang.data.sources import ACCENTS, DIGITS, ESC10_WORDS, SYNTHETIC_WORDS
 
-SPECIAL = ["[PAD]", "[UNK]"]
+SPECIAL = ["[PAD]", "[UNK]"]  # ids 0 and 1: 0 is the padding
+ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789,."
 
 
 def caption_corpus() -> list[str]:
@@ -26,15 +30,24 @@ def caption_corpus() -> list[str]:
     return words
 
 
-@lru_cache(maxsize=4)
-def build_tokenizer(vocab_size: int = 400) -> Tokenizer:
-    """The WordPiece tokenizer (lower-cased, punctuation split)."""
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.Sequence([normalizers.NFD(), normalizers.Lowercase(), normalizers.StripAccents()])
+def _normalizer() -> normalizers.Normalizer:
+    return normalizers.Sequence([normalizers.NFD(), normalizers.Lowercase(), normalizers.StripAccents()])
+
+
+def vocabulary() -> list[str]:
+    """``SPECIAL``, then the corpus's words, the characters and their ``##`` continuations, sorted."""
+    norm, pre = _normalizer(), pre_tokenizers.BertPreTokenizer()
+    words = {w for text in caption_corpus() for w, _ in pre.pre_tokenize_str(norm.normalize_str(text))}
+    chars = set(ALPHABET) | {c for w in words for c in w}
+    return SPECIAL + sorted(words | chars | {f"##{c}" for c in chars})
+
+
+@lru_cache(maxsize=1)
+def build_tokenizer() -> Tokenizer:
+    """The WordPiece tokenizer (lower-cased, punctuation split) over :func:`vocabulary`."""
+    tok = Tokenizer(models.WordPiece({t: i for i, t in enumerate(vocabulary())}, unk_token="[UNK]"))
+    tok.normalizer = _normalizer()
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIAL, show_progress=False,
-                                        initial_alphabet=list("abcdefghijklmnopqrstuvwxyz0123456789,."))
-    tok.train_from_iterator(caption_corpus() * 3, trainer)
     return tok
 
 

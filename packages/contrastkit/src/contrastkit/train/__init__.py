@@ -32,6 +32,7 @@ _EXPORTS = {
     "set_threads": "threads",
     "ResumeError": "rundir",
     "announce_run": "rundir",
+    "checkpoints_of": "rundir",
     "failure_marked": "rundir",
     "is_rank_zero": "rundir",
     "new_run_dir": "rundir",
@@ -40,6 +41,7 @@ _EXPORTS = {
     "write_metrics": "rundir",
     "plot_embeddings": "plots",
     "plot_loss_curves": "plots",
+    "save_figure": "plots",
     "run_cli": "cli",
 }
 __all__ = [*_EXPORTS, "seed_everything"]  # noqa: PLE0604 (the names of the table above)

@@ -17,6 +17,16 @@ def _pyplot():
     return plt
 
 
+def save_figure(fig, path: str | Path, dpi: int = 120) -> Path:
+    """Write a matplotlib figure to ``path`` (folders created), close it, return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    _pyplot().close(fig)
+    return path
+
+
 def read_logged_rows(run_dir: str | Path) -> list[dict[str, str]]:
     """The rows of a run's CSV logs in training order, resume-aware.
 
@@ -66,12 +76,7 @@ def plot_loss_curves(run_dir: str | Path, out: str | Path | None = None, columns
     ax.set_title(title or f"losses of {run_dir.parent.name}/{run_dir.name}")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
-    out = Path(out) if out else run_dir / "plots" / "loss.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save_figure(fig, Path(out) if out else run_dir / "plots" / "loss.png")
 
 
 def loss_curves(rows: list[dict[str, str]], columns: list[str]) -> list[tuple[str, list[int], list[float]]]:
@@ -125,9 +130,4 @@ def plot_embeddings(embeddings, labels, path: str | Path, title: str = "embeddin
     ax.set_xlabel(axes[0])
     ax.set_ylabel(axes[1])
     ax.set_title(f"{title} (PCA)" if x.shape[1] > 2 else title)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

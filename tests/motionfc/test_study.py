@@ -1,0 +1,125 @@
+"""``motionfc study`` on the shared run convention (issue 11): a tiny style study end to end, its
+run directory and summary, a ``--resume`` that skips finished work and refuses other settings,
+and ``motionfc report`` / ``study ablation`` reading run directories."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from contrastkit.train import ResumeError
+from motionfc.cli import main
+
+TINY = ["--seeds", "[0]", "--num_train", "16", "--num_val", "8", "--num_test", "8", "--num_ref", "8",
+        "--epochs", "[1, 1, 1, 1]", "--shots", "[4]", "--finetune_epochs", "1", "--refine_steps", "1"]
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    """A tiny ``motionfc study style`` run: ``(its arguments, runs root, summary)``."""
+    tmp = tmp_path_factory.mktemp("study")
+    args = ["study", "style", *TINY, "--cache_dir", str(tmp / "cache"), "--runs_root", str(tmp / "runs")]
+    return args, tmp / "runs", main(args)
+
+
+def test_style_study_writes_its_run_directory(study, capsys):
+    """issue 11: the study is ``runs/motionfc/style_study/version_0`` with config.yaml, sub-runs and summary.json."""
+    _, runs, summary = study
+    run = runs / "motionfc" / "style_study" / "version_0"
+    assert json.loads((run / "summary.json").read_text()) == json.loads(json.dumps(summary))
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    assert config["command"] == "study style" and config["seeds"] == [0] and config["shots"] == [4]
+    variants = ("erm", "irm", "modular", "irm+modular", "irm+modular_observed")
+    assert all((run / v / "seed0" / "checkpoints" / "last.ckpt").is_file() for v in variants)
+    assert len(list((run / "lowshot").glob("*/checkpoints/last.ckpt"))) == 4
+    assert {k for k in summary if k.startswith("table/")} == {f"table/{v}/seed0" for v in
+                                                              ("erm", "irm", "modular", "irm+modular",
+                                                               "irm+modular/observed")}
+    assert {"cv", "refine/seed0", "lowshot/erm/all/k4/seed0", "lowshot/irm+modular/integ/k4/seed0"} <= set(summary)
+    assert not (runs / "motionfc" / "style_study" / "version_1").exists()
+
+
+def test_resume_skips_finished_work_and_refuses_other_settings(study, monkeypatch, capsys):
+    """issue 11: ``--resume`` continues the newest study, redoes only what its summary lacks, and
+    refuses other settings (naming the field) without touching the run."""
+    import motionfc.study
+    import motionfc.transfer
+
+    args, runs, full = study
+    run = runs / "motionfc" / "style_study" / "version_0"
+    cut = {k: v for k, v in full.items() if k != "lowshot/modular/integ/k4/seed0"}  # killed during that fine-tune
+    (run / "summary.json").write_text(json.dumps(cut))
+    calls = {"train": 0, "finetune": 0}
+
+    def counted(name, fn):
+        def wrapper(*a, **kw):
+            calls[name] += 1
+            return fn(*a, **kw)
+        return wrapper
+
+    monkeypatch.setattr(motionfc.study, "train_method", counted("train", motionfc.study.train_method))
+    monkeypatch.setattr(motionfc.transfer, "finetune", counted("finetune", motionfc.transfer.finetune))
+    resumed = main([*args, "--resume"])
+    assert calls == {"train": 0, "finetune": 1}
+    assert resumed.keys() == full.keys()
+    assert resumed["lowshot/modular/integ/k4/seed0"] == pytest.approx(full["lowshot/modular/integ/k4/seed0"])
+    assert json.loads((run / "summary.json").read_text()) == json.loads(json.dumps(resumed))
+    assert f"run: {run}" in capsys.readouterr().out
+    config = (run / "config.yaml").read_text()
+    with pytest.raises(ResumeError, match=r"finetune_epochs: 1 -> 2"):
+        main([*args, "--finetune_epochs", "2", "--resume"])
+    assert (run / "config.yaml").read_text() == config and not (run.parent / "version_1").exists()
+
+
+def test_resume_without_a_study_is_refused(tmp_path):
+    """issue 11: ``--resume`` with no study of that name holding a checkpoint says so and creates nothing."""
+    with pytest.raises(ResumeError, match="no run of .* has a checkpoint"):
+        main(["study", "style", *TINY, "--runs_root", str(tmp_path), "--name", "none", "--resume"])
+    assert not (tmp_path / "motionfc").exists()
+
+
+def test_ablation_and_report_read_run_directories(study, tmp_path):
+    """issue 11: ``study ablation`` reads a style-study run directory and writes its own; ``report``
+    takes run directories (or their summary.json) and names a path that is neither."""
+    _, runs, summary = study
+    run = runs / "motionfc" / "style_study" / "version_0"
+    ablation = main(["study", "ablation", "--study", str(run), "--seeds", "[0]", "--runs_root", str(tmp_path)])
+    ablation_run = tmp_path / "motionfc" / "style_ablation" / "version_0"
+    assert json.loads((ablation_run / "summary.json").read_text()) == json.loads(json.dumps(ablation))
+    assert set(ablation) == {"modular/seed0", "irm+modular/seed0"}
+    docs = tmp_path / "docs"
+    from_dirs = main(["report", "--style", str(run), "--ablation", str(ablation_run), "--docs", str(docs)])
+    from_files = main(["report", "--style", str(run / "summary.json"), "--ablation",
+                       str(ablation_run / "summary.json"), "--docs", str(docs)])
+    assert from_dirs == from_files
+    erm = summary["table/erm/seed0"]["default"]["iid"]
+    assert f"| ERM | {erm['ade']:.3f} | {erm['fde']:.3f} |" in from_dirs["style"]
+    assert "**More style sources**" in from_dirs["style"] and (docs / "lowshot.png").stat().st_size > 0
+    with pytest.raises(FileNotFoundError, match="summary.json: not found"):
+        main(["report", "--style", str(tmp_path), "--docs", str(docs)])
+    with pytest.raises(FileNotFoundError, match="config.yaml: not found"):
+        main(["study", "ablation", "--study", str(tmp_path / "nowhere"), "--runs_root", str(tmp_path)])
+
+
+def test_eth_ucy_grid_runs_inside_its_run_directory_and_resumes(eth_root, tmp_path):
+    """issue 11: the ETH/UCY grid is a run directory whose sub-runs are ``motionfc eth-ucy`` runs;
+    ``--resume`` keeps recorded runs, continues an unrecorded one in its own sub-run, and refuses
+    other settings."""
+    args = ["study", "eth_ucy_grid", "--only", "1", "--max_train_scenes", "2", "--epochs", "[0, 0, 1]", "--procs", "1",
+            "--root", str(eth_root), "--runs_root", str(tmp_path)]
+    first = main(args)
+    run = tmp_path / "motionfc" / "eth_ucy_grid" / "version_0"
+    sub = run / "motionfc" / "eth_irm_spurious"
+    assert [r["name"] for r in first] == ["eth_irm_spurious"] and "error" not in first[0]
+    assert (sub / "version_0" / "checkpoints" / "last.ckpt").is_file()
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["results"] == json.loads(json.dumps(first)) and summary["args"]["max_train_scenes"] == 2
+    assert main([*args, "--resume"]) == first  # recorded: nothing runs again
+    (run / "summary.json").write_text(json.dumps({**summary, "results": []}))  # killed before it was recorded
+    again = main([*args, "--procs", "2", "--resume"])
+    # continued in the same sub-run (STGAT's test noise differs from one test to another, so no equal ADE)
+    assert again[0]["scored_checkpoint"] == first[0]["scored_checkpoint"] and again[0]["epochs_run"] == 1
+    assert "alpha64/ade" in again[0] and not (sub / "version_1").exists() and not (run.parent / "version_1").exists()
+    with pytest.raises(ResumeError, match=r"lambda_spurious_irm: 3.0 -> 1.0"):
+        main([*args, "--lambda_spurious_irm", "1.0", "--resume"])
