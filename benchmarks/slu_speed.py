@@ -21,7 +21,7 @@ import time
 
 import torch
 from slu.memory import RehearsalMemory
-from slu.method import ContinualSLU, MethodConfig
+from slu.method import ContinualSLU
 from slu.models.seq2seq import build_model
 
 VOCAB, FRAMES, MELS, BATCH, REHEARSAL, TOKENS = 120, 140, 40, 16, 4, 10
@@ -40,7 +40,7 @@ def step_fn(method: str):
     """One training step of ``method`` on :func:`batch` (a closure over its own model and optimizer)."""
     torch.manual_seed(0)
     model = build_model(VOCAB, d_model=96, encoder_layers=2, decoder_layers=1, ff=192)
-    module = ContinualSLU(model, copy.deepcopy(model).eval(), MethodConfig(name=method), eos_id=2)
+    module = ContinualSLU(model, copy.deepcopy(model).eval(), eos_id=2, name=method)
     module.train(True)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     b = batch()
@@ -73,7 +73,7 @@ def herding_time(n: int = 23_132, classes: int = 31, dim: int = 96, percent: flo
     g = torch.Generator().manual_seed(0)
     labels = torch.randint(0, classes, (n,), generator=g)
     feats = torch.randn(n, dim, generator=g)
-    mem = RehearsalMemory(n, percent=percent, selection="herding")
+    mem = RehearsalMemory(n, memory_percent=percent, selection="herding")
     by_class = {c: torch.nonzero(labels == c).flatten().tolist() for c in range(classes)}
     t = time.perf_counter()
     mem.update(by_class, {c: feats[idx] for c, idx in by_class.items()})

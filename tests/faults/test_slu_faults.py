@@ -164,3 +164,77 @@ def _tokenizer_json() -> str:
     from slu.data.tokenizer import SLUTokenizer
 
     return SLUTokenizer.train(["a b"], ["a"], vocab_size=5).to_json()
+
+
+class _Payload:
+    """A pickle that creates a marker file when it is unpickled."""
+
+    def __init__(self, marker) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def _plant(path, marker) -> None:
+    """Overwrite ``path`` with a task-state-looking file whose unpickling would create ``marker``."""
+    import torch
+
+    path.unlink(missing_ok=True)
+    torch.save({"model": {}, "memory": {}, "payload": _Payload(marker)}, path)
+
+
+TINY = ["--data.dataset", "synthetic_fsc", "--data.n_tasks", "2", "--data.batch_size", "8", "--data.vocab_size", "40",
+        "--data.synthetic.train_speakers", "3", "--data.synthetic.test_speakers", "1",
+        "--data.synthetic.phrasings", "2", "--data.synthetic.max_classes", "4",
+        "--model.d_model", "32", "--model.encoder_layers", "1", "--model.decoder_layers", "1", "--model.heads", "2",
+        "--model.ff", "64", "--model.proj_dim", "16", "--train.epochs", "1", "--train.accelerator", "cpu",
+        "--train.memory_per_class", "2", "--method.name", "er", "--threads", "1"]
+
+
+def test_malicious_task_state_refused_by_evaluate_predict_embed(tmp_path):
+    """issue 9, item 1: a crafted pickle given to evaluate, predict or embed is refused naming the file; no code runs."""
+    from slu.cli import main
+
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "model.json").write_text(json.dumps({"model": {}, "n_mels": 40, "features": "logmel",
+                                                     "classes": ["a"], "tokenizer": _tokenizer_json()}))
+    path, marker = tmp_path / "checkpoints" / "evil.ckpt", tmp_path / "pwned"
+    _plant(path, marker)
+    wav = str(_wav(tmp_path / "a.wav", _tone()))
+    for argv in (["evaluate", "--checkpoint", str(path), "--data.cache_dir", str(tmp_path / "cache")],
+                 ["predict", "--checkpoint", str(path), "--audio", f"[{wav}]"],
+                 ["embed", "--checkpoint", str(path), "--audio", f"[{wav}]", "--out", str(tmp_path / "e.npy")]):
+        with pytest.raises(Exception, match=r"evil\.ckpt.*refused") as err:
+            main(argv)
+        assert not isinstance(err.value, SystemExit), argv[0]
+        assert not marker.exists(), argv[0]
+    import torch
+
+    torch.load(path, weights_only=False)
+    assert marker.exists()  # the probe is real: an unrestricted load runs its code
+
+
+def test_malicious_checkpoints_refused_on_fit_and_study_resume(tmp_path):
+    """issue 9, item 1: --resume of fit and study refuses a crafted task state and a crafted epoch
+    checkpoint of the interrupted task, naming the file; no code runs."""
+    from slu.cli import main
+
+    data = [*TINY, "--data.cache_dir", str(tmp_path / "cache"), "--root", str(tmp_path)]
+    marker = tmp_path / "pwned"
+    for command in ("fit", "study"):
+        extra = ["--methods", "[er]", "--seeds", "[0]"] if command == "study" else []
+        main([command, *data, *extra])
+        run = tmp_path / "slu" / command / "version_0"
+        (run / "checkpoints" / "task_1.ckpt").unlink()  # as if killed during the second task
+        _plant(run / "checkpoints" / "task_0.ckpt", marker)
+        with pytest.raises(Exception, match=r"task_0\.ckpt.*refused") as err:
+            main([command, *data, *extra, "--resume"])
+        assert not isinstance(err.value, SystemExit) and not marker.exists(), command
+        main([command, *data, *extra])  # a fresh run (version_1) for the epoch-checkpoint probe
+        run = tmp_path / "slu" / command / "version_1"
+        (run / "checkpoints" / "task_1.ckpt").unlink()
+        _plant(run / "tasks" / "task_1" / "checkpoints" / "last.ckpt", marker)
+        with pytest.raises(Exception, match=r"last\.ckpt.*refused") as err:
+            main([command, *data, *extra, "--resume"])
+        assert not isinstance(err.value, SystemExit) and not marker.exists(), command

@@ -43,3 +43,31 @@ def test_fit_then_evaluate_predict_embed(tmp_path, cache_dir):
     out = main(["embed", "--checkpoint", str(ckpt), "--audio", f"[{wav}, {wav}]", "--out", str(tmp_path / "e.npy")])
     emb = np.load(out)
     assert emb.shape == (2, 16) and np.array_equal(emb[0], emb[1])
+
+
+def test_config_sections_are_the_owners_init_arguments(capsys):
+    """One config route: the model, method and train settings are the typed, documented arguments of
+    build_model, ContinualSLU and RehearsalMemory, with their defaults; a wrong type names the field."""
+    import inspect
+    from dataclasses import fields
+
+    import pytest
+    from slu.continual import ModelConfig, TrainConfig
+    from slu.memory import RehearsalMemory
+    from slu.method import ContinualSLU, MethodConfig
+    from slu.models.seq2seq import build_model
+
+    for section, owners in ((ModelConfig, [build_model]), (MethodConfig, [ContinualSLU]),
+                            (TrainConfig, [ContinualSLU, RehearsalMemory])):
+        derived = 0
+        for f in fields(section):
+            for owner in owners:
+                p = inspect.signature(owner, eval_str=True).parameters.get(f.name)
+                if p is not None:
+                    assert f.default == p.default and f.type == p.annotation, (section.__name__, f.name)
+                    assert f"{f.name}: " in section.__doc__ and f"[{owner.__qualname__}]" in section.__doc__
+                    derived += 1
+        assert derived >= 3, section.__name__
+    with pytest.raises(SystemExit):
+        main(["fit", "--train.lr", "fast"])
+    assert "train.lr" in capsys.readouterr().err

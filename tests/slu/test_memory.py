@@ -41,7 +41,7 @@ def test_herding_mean_beats_random_subset():
 
 
 def test_percent_capacity_and_class_balance():
-    mem = RehearsalMemory(train_size=1000, percent=2.0)  # 20 exemplars
+    mem = RehearsalMemory(train_size=1000, memory_percent=2.0)  # 20 exemplars
     assert mem.capacity == 20
     mem.update({0: list(range(100)), 1: list(range(100, 200))})
     assert [len(v) for v in mem.exemplars.values()] == [10, 10]
@@ -54,7 +54,7 @@ def test_percent_capacity_and_class_balance():
 
 
 def test_per_class_capacity_and_herding_needs_features():
-    mem = RehearsalMemory(train_size=1000, per_class=3, selection="herding")
+    mem = RehearsalMemory(train_size=1000, memory_per_class=3, selection="herding")
     feats = {0: torch.randn(50, 4), 1: torch.randn(40, 4)}
     mem.update({0: list(range(50)), 1: list(range(50, 90))}, feats)
     assert mem.exemplars[0] == herding(feats[0], 3) and mem.exemplars[1] == [50 + i for i in herding(feats[1], 3)]
@@ -67,10 +67,10 @@ def test_per_class_capacity_and_herding_needs_features():
 
 
 def test_random_selection_is_seeded():
-    a, b = RehearsalMemory(100, percent=10, seed=3), RehearsalMemory(100, percent=10, seed=3)
+    a, b = RehearsalMemory(100, memory_percent=10, seed=3), RehearsalMemory(100, memory_percent=10, seed=3)
     for m in (a, b):
         m.update({0: list(range(50)), 1: list(range(50, 100))})
     assert a.exemplars == b.exemplars
-    c = RehearsalMemory(100, percent=10, seed=4)
+    c = RehearsalMemory(100, memory_percent=10, seed=4)
     c.update({0: list(range(50)), 1: list(range(50, 100))})
     assert c.exemplars != a.exemplars

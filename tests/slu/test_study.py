@@ -38,12 +38,39 @@ class Interrupt(Callback):
             raise Killed("killed for the test")
 
 
+class Modes(Callback):
+    """Records, at each task fit's first batch, whether the student and the teacher are in train mode."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[bool, bool | None]] = []
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self.first = True
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if self.first:
+            teacher = pl_module.teacher
+            self.seen.append((all(m.training for m in pl_module.model.modules()),
+                              None if teacher is None else any(m.training for m in teacher.modules())))
+            self.first = False
+
+
+MODES = Modes()
+
+
 @pytest.fixture(scope="module")
 def uninterrupted(tiny_data_config, tiny_model_config, tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     run_dir, rows = run_rows(tiny_data_config, tiny_model_config, MethodConfig(), TRAIN, METHODS, [0], "study",
-                             str(root), False)
+                             str(root), False, callbacks=(MODES,))
     return run_dir, rows
+
+
+def test_every_task_trains_the_student_in_train_mode_and_the_teacher_in_eval(uninterrupted):
+    """After a task's evaluation (model.eval()) the next task still trains with dropout on; the
+    teacher never does (the shared base's on_fit_start and ``modules_kept_in_eval``)."""
+    # fits: finetune task 0, task 1 (no teacher), coconut_skd task 0 (no teacher), task 1 (teacher)
+    assert MODES.seen == [(True, None), (True, None), (True, None), (True, False)]
 
 
 def test_study_outputs_and_matrix(uninterrupted, tiny_data):
@@ -80,7 +107,8 @@ def test_resume_mid_study_ends_with_the_same_numbers(uninterrupted, tiny_data_co
     run_dir = tmp_path / "slu" / "study" / "version_0"
     assert (run_dir / "checkpoints" / "coconut_skd-seed0-task_0.ckpt").is_file()
     assert not (run_dir / "checkpoints" / "coconut_skd-seed0-task_1.ckpt").exists()
-    assert (run_dir / "checkpoints" / "last.ckpt").resolve().parent.parent.name == "coconut_skd-seed0-task_1"
+    assert (run_dir / "tasks" / "coconut_skd-seed0-task_1" / "checkpoints" / "last.ckpt").is_file()
+    assert not (run_dir / "checkpoints" / "last.ckpt").exists()  # no link needed to find the run
     _, rows = run_rows(tiny_data_config, tiny_model_config, MethodConfig(), TRAIN, METHODS, [0], "study",
                        str(tmp_path), True)
     assert not (tmp_path / "slu" / "study" / "version_1").exists()
@@ -104,3 +132,18 @@ def test_resume_with_other_settings_is_refused(uninterrupted, tiny_data_config, 
     with pytest.raises(ResumeError, match="epochs"):
         run_rows(tiny_data_config, tiny_model_config, MethodConfig(), replace(TRAIN, epochs=3), METHODS, [0], "study",
                  root, True)
+
+
+def test_resume_finds_a_run_killed_in_its_first_task(tiny_data_config, tiny_model_config, tmp_path):
+    """--resume finds a study whose only checkpoint is the first task's ``tasks/task_0/checkpoints/last.ckpt``
+    (the shared run-directory rule looks in sub-runs) and continues it instead of failing."""
+    train = replace(TRAIN, epochs=2)
+    with pytest.raises(Killed):
+        run_rows(tiny_data_config, tiny_model_config, MethodConfig(), train, ["finetune"], [0], "first",
+                 str(tmp_path), False, callbacks=(Interrupt(fit=1, epoch=1),))
+    run_dir = tmp_path / "slu" / "first" / "version_0"
+    assert [p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*.ckpt")] == ["tasks/task_0/checkpoints/last.ckpt"]
+    resumed_dir, rows = run_rows(tiny_data_config, tiny_model_config, MethodConfig(), train, ["finetune"], [0],
+                                 "first", str(tmp_path), True)
+    assert resumed_dir == run_dir and (run_dir / "checkpoints" / "task_1.ckpt").is_file()
+    assert len(rows["finetune"][0]["matrix"]) == 2

@@ -13,8 +13,8 @@ For each task ``t`` of the scenario:
    it loads with ``weights_only=True``).
 
 A resumed study skips the tasks that have ``task_t.ckpt``, continues the interrupted task from its
-``last.ckpt`` (``checkpoints/last.ckpt`` links to it, so the run-directory rule finds the run), and
-ends with the numbers of an uninterrupted run: every task starts from a seed of its own, and the
+``tasks/task_t/checkpoints/last.ckpt`` (``--resume`` finds a run by any ``checkpoints/*.ckpt`` under
+it, sub-runs included), and ends with the numbers of an uninterrupted run: every task starts from a seed of its own, and the
 trainer restores the RNG state of the epoch it resumes.
 """
 
@@ -22,85 +22,40 @@ from __future__ import annotations
 
 import copy
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from slu.config import kwargs_of, section, settings
 from slu.data.datamodule import SLUData, TaskDataModule, eval_loader
+from slu.memory import RehearsalMemory
 from slu.method import ContinualSLU, MethodConfig
+from slu.models.seq2seq import build_model
 
+# the ``model`` section of the config: build_model's settings (not n_mels, which is the data's)
+ModelConfig = section("ModelConfig", "The seq2seq model.", [(build_model, settings(build_model, skip=("n_mels",)))])
+ModelConfig.__module__ = __name__
 
-@dataclass
-class ModelConfig:
-    """The seq2seq model.
-
-    Args:
-        encoder: ``conv`` (compact log-mel encoder) or ``hf`` (Wav2Vec2/HuBERT; needs ``--data.features wave``).
-        pretrained_path: a local Wav2Vec2/HuBERT folder for ``hf`` (None: random weights from ``hf_config``).
-        hf_config: ``Wav2Vec2Config`` arguments for a randomly initialized ``hf`` encoder.
-        d_model: hidden size of encoder and decoder.
-        encoder_layers, decoder_layers, heads, ff, dropout: transformer settings.
-        proj_dim: size of the contrastive embeddings.
-        text_model_path: a local ``transformers`` text model (with its tokenizer) as the audio-text
-            loss's text encoder, frozen; None: the decoder's token embeddings (COCONUT's choice).
-    """
-
-    encoder: str = "conv"
-    pretrained_path: str | None = None
-    hf_config: dict | None = None
-    d_model: int = 144
-    encoder_layers: int = 3
-    decoder_layers: int = 2
-    heads: int = 4
-    ff: int = 384
-    dropout: float = 0.1
-    proj_dim: int = 64
-    text_model_path: str | None = None
-
-
-@dataclass
-class TrainConfig:
-    """How each task is trained and evaluated.
-
-    Args:
-        epochs: epochs per task.
-        lr, weight_decay: AdamW settings.
-        label_smoothing: of the sequence cross-entropy.
-        memory_percent: rehearsal memory size in % of the training set (1 and 2 in the paper).
-        memory_per_class: exemplars per class instead (overrides ``memory_percent``).
-        selection: ``random`` or ``herding`` (iCaRL).
-        seed: model initialization, memory draws, each task's training randomness.
-        wer: compute the transcripts' WER after ``every`` task, the ``last`` one, or ``never``.
-        beam_size: 1 = greedy decoding for WER; more = beam search.
-        accelerator: Lightning accelerator (``cpu``, ``gpu``, ``auto``).
-        progress: show Lightning's progress bar.
-    """
-
-    epochs: int = 10
-    lr: float = 1e-3
-    weight_decay: float = 0.01
-    label_smoothing: float = 0.1
-    memory_percent: float = 1.0
-    memory_per_class: int | None = None
-    selection: str = "random"
-    seed: int = 0
-    wer: str = "last"
-    beam_size: int = 1
-    accelerator: str = "auto"
-    progress: bool = False
+# the ``train`` section: the optimizer's settings on ContinualSLU, the memory's on RehearsalMemory,
+# and the loop's own
+TrainConfig = section(
+    "TrainConfig", "How each task is trained and evaluated.",
+    [(ContinualSLU, settings(ContinualSLU, only=("lr", "weight_decay", "label_smoothing"))),
+     (RehearsalMemory, settings(RehearsalMemory, skip=("seed",)))],
+    own=[("epochs", int, 10, "epochs per task."),
+         ("seed", int, 0, "model initialization, memory draws, each task's training randomness."),
+         ("wer", str, "last", "compute the transcripts' WER after ``every`` task, the ``last`` one, or ``never``."),
+         ("beam_size", int, 1, "1 = greedy decoding for WER; more = beam search."),
+         ("accelerator", str, "auto", "Lightning accelerator (``cpu``, ``gpu``, ``auto``)."),
+         ("progress", bool, False, "show Lightning's progress bar.")])
+TrainConfig.__module__ = __name__
 
 
 def build(vocab_size: int, model_config: ModelConfig, n_mels: int):
     """The :class:`~slu.models.seq2seq.SLUModel` of ``model_config`` for a vocabulary and feature size."""
-    from slu.models.seq2seq import build_model
-
-    c = asdict(model_config)
-    return build_model(vocab_size, n_mels=n_mels, d_model=c["d_model"], encoder_layers=c["encoder_layers"],
-                       decoder_layers=c["decoder_layers"], heads=c["heads"], ff=c["ff"], dropout=c["dropout"],
-                       proj_dim=c["proj_dim"], encoder=c["encoder"], pretrained_path=c["pretrained_path"],
-                       hf_config=c["hf_config"], text_model_path=c["text_model_path"])
+    return build_model(vocab_size, n_mels=n_mels, **kwargs_of(model_config, build_model))
 
 
 @torch.no_grad()
@@ -128,17 +83,6 @@ def teacher_sequences(teacher, data: SLUData, indices: list[int]) -> dict[int, l
     return out
 
 
-def _link_last(run_dir: Path, task_dir: Path) -> None:
-    """``run_dir/checkpoints/last.ckpt`` -> the running task's ``last.ckpt`` (replaced atomically)."""
-    link = run_dir / "checkpoints" / "last.ckpt"
-    link.parent.mkdir(parents=True, exist_ok=True)
-    tmp = link.with_name(".last.ckpt.tmp")
-    if tmp.is_symlink() or tmp.exists():
-        tmp.unlink()
-    os.symlink(os.path.relpath(task_dir / "checkpoints" / "last.ckpt", link.parent), tmp)
-    os.replace(tmp, link)
-
-
 def _save_task(path: Path, state: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -147,7 +91,7 @@ def _save_task(path: Path, state: dict) -> None:
 
 
 def run_continual(data: SLUData, model_config: ModelConfig, method: MethodConfig, train: TrainConfig,
-                  run_dir: str | Path, n_mels: int = 40, batch_size: int = 32, spec_augment: bool = True,
+                  run_dir: str | Path, n_mels: int, batch_size: int, spec_augment: bool,
                   row: str = "", callbacks: tuple = ()) -> dict:
     """Train and evaluate ``method`` on every task of ``data.tasks``; returns the metrics.
 
@@ -157,13 +101,12 @@ def run_continual(data: SLUData, model_config: ModelConfig, method: MethodConfig
     from contrastkit.train import fit_resumable, load_checkpoint, make_trainer, seed_everything
 
     from slu.evaluate import accuracy_row, cl_metrics, decode, word_error_rate
-    from slu.memory import RehearsalMemory
 
     run_dir = Path(run_dir)
     seed_everything(train.seed, workers=False, verbose=False)
     model = build(data.tokenizer.vocab_size, model_config, n_mels)
     train_all = data.corpus.indices("train")
-    memory = RehearsalMemory(len(train_all), train.memory_percent, train.memory_per_class, train.selection, train.seed)
+    memory = RehearsalMemory(len(train_all), **kwargs_of(train, RehearsalMemory))
     ids, T = data.corpus.class_map, len(data.tasks)
     matrix = np.full((T, T), np.nan)
     counts: list[int] = []
@@ -187,9 +130,7 @@ def run_continual(data: SLUData, model_config: ModelConfig, method: MethodConfig
         teacher = copy.deepcopy(model).eval() if t > 0 and uses_teacher else None
         skd = teacher_sequences(teacher, data, sorted(rehearsal)) if teacher is not None and method.weight("skd") else {}
         task_dir = run_dir / "tasks" / f"{row}task_{t}"
-        _link_last(run_dir, task_dir)
-        module = ContinualSLU(model, teacher, method, data.tokenizer.eos_id, train.lr, train.weight_decay,
-                              train.label_smoothing)
+        module = ContinualSLU(model, teacher, data.tokenizer.eos_id, **asdict(method), **kwargs_of(train, ContinualSLU))
         dm = TaskDataModule(data, new + sorted(rehearsal - set(new)), rehearsal, skd, batch_size,
                             spec_augment, seed=train.seed * 1000 + t)
         trainer = make_trainer(task_dir, train.epochs, progress=train.progress, callbacks=list(callbacks),

@@ -1,6 +1,6 @@
 """The class-balanced rehearsal memory of experience replay, with random or iCaRL herding selection.
 
-The capacity is ``percent`` % of the training set (the paper's 1 % and 2 %) or ``per_class``
+The capacity is ``memory_percent`` % of the training set (the paper's 1 % and 2 %) or ``memory_per_class``
 exemplars per class seen. After each task every class seen keeps ``capacity // classes``
 exemplars (the first ``capacity % classes`` classes in the order seen keep one more). Each class's
 exemplars are an ordered list (herding order, or a seeded random order), so shrinking a class
@@ -40,21 +40,22 @@ class RehearsalMemory:
     """Class-balanced exemplar memory.
 
     Args:
-        train_size: the whole training set's size (for ``percent``).
-        percent: capacity in % of ``train_size`` (used when ``per_class`` is None).
-        per_class: exemplars per class (overrides ``percent``).
-        selection: ``random`` or ``herding``.
+        train_size: the whole training set's size (for ``memory_percent``).
+        memory_percent: capacity in % of ``train_size`` (1 and 2 in the paper; used when
+            ``memory_per_class`` is None).
+        memory_per_class: exemplars per class (overrides ``memory_percent``).
+        selection: ``random`` or ``herding`` (iCaRL).
         seed: the random selection's seed.
     """
 
-    def __init__(self, train_size: int, percent: float = 1.0, per_class: int | None = None,
+    def __init__(self, train_size: int, memory_percent: float = 1.0, memory_per_class: int | None = None,
                  selection: str = "random", seed: int = 0) -> None:
         if selection not in ("random", "herding"):
             raise ValueError(f"selection must be 'random' or 'herding'; got {selection!r}")
-        if per_class is None and not 0 < percent <= 100:
-            raise ValueError(f"percent must be in (0, 100]; got {percent}")
-        self.capacity = None if per_class is not None else max(1, round(train_size * percent / 100))
-        self.per_class, self.selection, self.seed = per_class, selection, seed
+        if memory_per_class is None and not 0 < memory_percent <= 100:
+            raise ValueError(f"memory_percent must be in (0, 100]; got {memory_percent}")
+        self.capacity = None if memory_per_class is not None else max(1, round(train_size * memory_percent / 100))
+        self.per_class, self.selection, self.seed = memory_per_class, selection, seed
         self.exemplars: dict[int, list[int]] = {}  # class id -> utterance indices, best first
 
     def quota(self, n_classes: int) -> list[int]:

@@ -14,13 +14,14 @@ previous task (frozen, always in eval mode).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import torch
 from contrastkit.train import ContrastiveModule
 from torch import Tensor, nn
 
 from slu.baselines import BASELINES
+from slu.config import section, settings
 from slu.losses import audio_text_loss, feature_kd_loss, nspt_loss, ntpt_loss
 
 # method -> (uses the rehearsal memory, trains on all tasks so far, active loss terms); the
@@ -33,28 +34,10 @@ METHODS: dict[str, tuple[bool, bool, tuple[str, ...]]] = {
 }
 
 
-@dataclass
-class MethodConfig:
-    """The continual-learning method and its loss weights.
+class _MethodRules:
+    """What a method's name implies (mixed into :data:`MethodConfig`)."""
 
-    Args:
-        name: one of :data:`METHODS`: finetune (lower bound), joint (upper bound: all data of
-            the tasks so far), er, er_kd, er_skd, ntpt, coconut, coconut_skd.
-        lambda_supcon: weight of the rehearsal contrastive loss (NSPT; NTPT for ``ntpt``).
-        supcon_temperature: its temperature tau (the paper reports Avg Acc insensitive to tau).
-        lambda_text: weight of the audio-text contrastive loss on the new task's clips.
-        text_temperature: its temperature.
-        lambda_kd: weight of audio-KD (MSE of pooled encoder features).
-        lambda_skd: weight of S-KD (cross-entropy on the teacher's decoded sequences).
-    """
-
-    name: str = "coconut"
-    lambda_supcon: float = 0.1
-    supcon_temperature: float = 0.1
-    lambda_text: float = 0.1
-    text_temperature: float = 0.1
-    lambda_kd: float = 1.0
-    lambda_skd: float = 1.0
+    name: str
 
     def __post_init__(self) -> None:
         if self.name not in METHODS:
@@ -79,32 +62,41 @@ class ContinualSLU(ContrastiveModule):
     Args:
         model: the :class:`~slu.models.seq2seq.SLUModel` being trained.
         teacher: the frozen previous-task model (None on the first task).
-        method: the method and its weights.
         eos_id: the tokenizer's end-of-sequence id (transcripts for the text embedding end there).
-        lr, weight_decay: AdamW settings.
+        name: the method, one of :data:`METHODS`: finetune (lower bound), joint (upper bound: all
+            data of the tasks so far), er, er_kd, er_skd, ntpt, coconut, coconut_skd.
+        lambda_supcon: weight of the rehearsal contrastive loss (NSPT; NTPT for ``ntpt``).
+        supcon_temperature: its temperature tau (the paper reports Avg Acc insensitive to tau).
+        lambda_text: weight of the audio-text contrastive loss on the new task's clips.
+        text_temperature: its temperature.
+        lambda_kd: weight of audio-KD (MSE of pooled encoder features).
+        lambda_skd: weight of S-KD (cross-entropy on the teacher's decoded sequences).
+        lr: AdamW learning rate.
+        weight_decay: AdamW weight decay.
         label_smoothing: of the sequence cross-entropy.
     """
 
-    def __init__(self, model: nn.Module, teacher: nn.Module | None, method: MethodConfig, eos_id: int,
+    def __init__(self, model: nn.Module, teacher: nn.Module | None, eos_id: int, name: str = "coconut",
+                 lambda_supcon: float = 0.1, supcon_temperature: float = 0.1, lambda_text: float = 0.1,
+                 text_temperature: float = 0.1, lambda_kd: float = 1.0, lambda_skd: float = 1.0,
                  lr: float = 1e-3, weight_decay: float = 0.01, label_smoothing: float = 0.1) -> None:
         super().__init__(lr, weight_decay)
-        self.model, self.teacher, self.method = model, teacher, method
+        self.method = MethodConfig(name, lambda_supcon, supcon_temperature, lambda_text, text_temperature,
+                                   lambda_kd, lambda_skd)
+        self.model, self.teacher = model, teacher
         self.eos_id, self.label_smoothing = eos_id, label_smoothing
         if teacher is not None:
             teacher.requires_grad_(False)
-        self.save_hyperparameters({"method": asdict(method), "lr": lr, "weight_decay": weight_decay,
+        self.save_hyperparameters({"method": asdict(self.method), "lr": lr, "weight_decay": weight_decay,
                                    "label_smoothing": label_smoothing})
 
-    def train(self, mode: bool = True):
-        super().train(mode)
-        if self.teacher is not None:
-            self.teacher.eval()  # the teacher never drops out
-        return self
-
-    def on_train_epoch_start(self) -> None:
-        # Lightning keeps the modes modules had before fit: the student must not inherit the eval
-        # mode of the previous task's evaluation (no dropout), and a resumed run must match.
-        self.train(True)
+    def modules_kept_in_eval(self) -> list[nn.Module]:
+        """The teacher and a frozen text model never drop out (the base puts the rest in train mode at fit start)."""
+        kept = [] if self.teacher is None else [self.teacher]
+        text = getattr(self.model, "text_encoder", None)
+        if text is not None and not any(p.requires_grad for p in text.model.parameters()):
+            kept.append(text.model)  # a frozen text model encodes without dropout
+        return kept
 
     def configure_optimizers(self):
         return torch.optim.AdamW(self.model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
@@ -141,3 +133,11 @@ class ContinualSLU(ContrastiveModule):
             loss = loss + w("text") * losses["text"]
         losses["loss"] = loss
         return losses
+
+
+METHOD_SETTINGS = ("name", "lambda_supcon", "supcon_temperature", "lambda_text", "text_temperature", "lambda_kd",
+                   "lambda_skd")
+# the ``method`` section of the config: ContinualSLU's method settings (its names, defaults, descriptions)
+MethodConfig = section("MethodConfig", "The continual-learning method and its loss weights.",
+                       [(ContinualSLU, settings(ContinualSLU, only=METHOD_SETTINGS))], bases=(_MethodRules,))
+MethodConfig.__module__ = __name__

@@ -2,9 +2,9 @@
 
 Both write a run directory ``<root>/slu/<name>/version_K/`` with ``config.yaml``, ``model.json``
 (what ``embed`` and ``predict`` need to rebuild the model), ``checkpoints/`` (one state per
-finished task, ``last.ckpt`` linking to the running task's newest epoch), ``tasks/`` (each task's
-trainer logs), ``metrics.json``, ``results.md`` and ``plots/``. ``--resume`` continues the newest
-such run: finished tasks are skipped, the interrupted one continues from its last epoch.
+finished task), ``tasks/`` (each task's trainer: ``checkpoints/last.ckpt`` every epoch, logs),
+``metrics.json``, ``results.md`` and ``plots/``. ``--resume`` continues the newest such run:
+finished tasks are skipped, the interrupted one continues from its last epoch.
 """
 
 from __future__ import annotations

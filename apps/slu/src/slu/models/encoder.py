@@ -31,8 +31,7 @@ class ConvTransformerEncoder(nn.Module):
         dropout: dropout in the transformer.
     """
 
-    def __init__(self, n_mels: int = 40, d_model: int = 144, layers: int = 3, heads: int = 4, ff: int = 384,
-                 dropout: float = 0.1) -> None:
+    def __init__(self, n_mels: int, d_model: int, layers: int, heads: int, ff: int, dropout: float) -> None:
         super().__init__()
         self.d_model = d_model
         self.conv = nn.Sequential(nn.Conv1d(n_mels, d_model, 5, stride=2, padding=2), nn.GELU(),

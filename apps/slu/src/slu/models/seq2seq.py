@@ -20,7 +20,7 @@ def masked_mean(x: Tensor, mask: Tensor) -> Tensor:
 
 
 class SLUModel(nn.Module):
-    """Encoder + decoder + projections.
+    """Encoder + decoder + projections (built by :func:`build_model`, which holds the defaults).
 
     Args:
         encoder: an audio encoder (``forward(feats, lengths) -> (hidden, lengths)``, ``d_model``).
@@ -33,9 +33,8 @@ class SLUModel(nn.Module):
             None uses the decoder's token embeddings, as COCONUT does.
     """
 
-    def __init__(self, encoder: nn.Module, vocab_size: int, d_model: int = 144, layers: int = 2, heads: int = 4,
-                 ff: int = 384, dropout: float = 0.1, proj_dim: int = 64, max_len: int = 64,
-                 text_encoder: nn.Module | None = None) -> None:
+    def __init__(self, encoder: nn.Module, vocab_size: int, d_model: int, layers: int, heads: int, ff: int,
+                 dropout: float, proj_dim: int, max_len: int = 64, text_encoder: nn.Module | None = None) -> None:
         super().__init__()
         self.encoder, self.max_len, self.d_model = encoder, max_len, d_model
         self.bridge = nn.Identity() if encoder.d_model == d_model else nn.Linear(encoder.d_model, d_model)
@@ -133,7 +132,25 @@ def build_model(vocab_size: int, n_mels: int = 40, d_model: int = 144, encoder_l
                 decoder_layers: int = 2, heads: int = 4, ff: int = 384, dropout: float = 0.1, proj_dim: int = 64,
                 encoder: str = "conv", pretrained_path: str | None = None, hf_config: dict | None = None,
                 text_model_path: str | None = None) -> SLUModel:
-    """The model of :class:`slu.continual.ModelConfig`'s fields (``encoder``: ``conv`` or ``hf``)."""
+    """The seq2seq model; its arguments with defaults are the ``model`` section of the config
+    (:data:`slu.continual.ModelConfig`).
+
+    Args:
+        vocab_size: the tokenizer's vocabulary (from the data).
+        n_mels: log-mel bands of the features (the data's ``n_mels``).
+        d_model: hidden size of encoder and decoder.
+        encoder_layers: transformer layers of the compact encoder.
+        decoder_layers: transformer decoder layers.
+        heads: attention heads.
+        ff: feed-forward size of the transformer layers.
+        dropout: dropout of the transformer layers.
+        proj_dim: size of the contrastive embeddings.
+        encoder: ``conv`` (compact log-mel encoder) or ``hf`` (Wav2Vec2/HuBERT; needs ``--data.features wave``).
+        pretrained_path: a local Wav2Vec2/HuBERT folder for ``hf`` (None: random weights from ``hf_config``).
+        hf_config: ``Wav2Vec2Config`` arguments for a randomly initialized ``hf`` encoder.
+        text_model_path: a local ``transformers`` text model (with its tokenizer) as the audio-text
+            loss's text encoder, frozen; None: the decoder's token embeddings (COCONUT's choice).
+    """
     if encoder == "conv":
         enc = ConvTransformerEncoder(n_mels, d_model, encoder_layers, heads, ff, dropout)
     elif encoder == "hf":
