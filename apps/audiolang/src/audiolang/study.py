@@ -125,7 +125,10 @@ def format_table(rows: dict[str, list[dict[str, float]]], columns: tuple[str, ..
         cells = []
         for c in columns:
             v = np.array([r[c] for r in runs if c in r], dtype=float)
-            cells.append(f"{v.mean():.1f} ± {v.std(ddof=1) if len(v) > 1 else 0.0:.1f}" if len(v) else "–")
+            if not len(v):
+                cells.append("–")
+            else:  # one seed has no spread to show
+                cells.append(f"{v.mean():.1f} ± {v.std(ddof=1):.1f}" if len(v) > 1 else f"{v.mean():.1f}")
         stages = " → ".join(METHODS[name]) if name in METHODS else ""
         lines.append(f"| {name} | {stages} | {len(runs)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

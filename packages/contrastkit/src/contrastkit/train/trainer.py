@@ -132,6 +132,7 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode at the start of training")
     # the base defines validation_step for every method; a run without validation data is no mistake
     warnings.filterwarnings("ignore", message=r"You defined a `validation_step` but have no `val_dataloader`")
+    warnings.filterwarnings("ignore", message=r"Total length of `\w+` across ranks is zero")  # no validation set
 
 
 def _csv_version(logs: Path) -> str:
