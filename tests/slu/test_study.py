@@ -58,6 +58,17 @@ class Modes(Callback):
 MODES = Modes()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Bit-for-bit resume is promised at a fixed thread count; this module's runs use one thread
+    whatever an earlier test in the same process set (several threads reorder float sums, e.g. in
+    the embedding gradient, so two runs can differ in the last bits)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def uninterrupted(tiny_data_config, tiny_model_config, tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")

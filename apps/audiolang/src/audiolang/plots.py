@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from contrastkit.train.plots import save_figure
 
 from audiolang.evaluate import CHANCE
 
@@ -30,9 +31,4 @@ def plot_scores(rows: dict[str, list[dict[str, float]]], path: str | Path, kinds
         ax.set_ylabel("%")
         ax.set_title(f"{kind} (dashed: chance)", fontsize=9)
     axes[0][0].legend(fontsize=7)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

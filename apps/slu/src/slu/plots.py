@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from contrastkit.train.plots import save_figure
 
 
 def _pyplot():
@@ -14,15 +15,6 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def _save(plt, fig, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
 
 
 def plot_matrix(matrix, path: str | Path, title: str = "accuracy after each task") -> Path:
@@ -38,7 +30,7 @@ def plot_matrix(matrix, path: str | Path, title: str = "accuracy after each task
     ax.set_ylabel("after training task")
     ax.set_title(title, fontsize=9)
     fig.colorbar(im, ax=ax)
-    return _save(plt, fig, path)
+    return save_figure(fig, path)
 
 
 def plot_seen_accuracy(curves: dict[str, list[float]], path: str | Path) -> Path:
@@ -51,4 +43,4 @@ def plot_seen_accuracy(curves: dict[str, list[float]], path: str | Path) -> Path
     ax.set_ylabel("accuracy on seen classes (%)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    return _save(plt, fig, path)
+    return save_figure(fig, path)
