@@ -1,7 +1,10 @@
 """audiolang speed: a stage-1, -2 and -3 training step at the same batch, split into audio tower, text
-tower and loss; and benchmark building (compositions per second).
+tower and loss; and building 4,000 training compositions and a 4,000-pair order benchmark from real clips.
 
-    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/audiolang_speed.py [--batch 16] [--repeats 5] [--build 4000]
+    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/audiolang_speed.py [--batch 16] [--repeats 5] [--build 4000] [--sources esc10,fsdd]
+
+The clips are read from ``../shared/data`` (``CONTRASTKIT_DATA``); ``--sources synthetic`` needs no data.
+Loading (decode, trim, resample) is timed apart from building (mixing, captions, WAV writing).
 
 Forward + backward per part (the loss's backward includes nothing of the towers: their outputs are
 detached leaves there). Stages 2 and 3 encode K negatives (and P positives) per audio as well.
@@ -14,7 +17,7 @@ import tempfile
 import time
 
 import torch
-from audiolang.data.build import ClipConfig, build_training_set
+from audiolang.data.build import ClipConfig, build_benchmark, build_training_set, load_clips
 from audiolang.data.datamodule import AudioTextDataModule
 from audiolang.method import CompaClap
 
@@ -57,12 +60,20 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--build", type=int, default=4000)
+    parser.add_argument("--sources", default="esc10,fsdd", help="clip sources, comma-separated")
     args = parser.parse_args()
     torch.manual_seed(0)
+    config = ClipConfig(sources=tuple(args.sources.split(",")))
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
-        build_training_set(tmp, args.build, 0, ClipConfig(sources=("synthetic",)))
+        train_clips, test_clips = load_clips(config, test=False), load_clips(config, test=True)
+        load_s = time.perf_counter() - t
+        t = time.perf_counter()
+        build_training_set(tmp, args.build, 0, config, clip_set=train_clips)
         build_s = time.perf_counter() - t
+        t = time.perf_counter()
+        build_benchmark(tmp, "order", args.build, 0, config, clip_set=test_clips)
+        bench_s = time.perf_counter() - t
         data = AudioTextDataModule(build_size=min(args.build, 256), cache_dir=tmp, batch_size=args.batch)
         data.setup()
         batch = next(iter(data.train_dataloader()))
@@ -74,7 +85,9 @@ def main() -> None:
             total = s["audio tower"] + s["text tower"] + s["loss"]
             print(f"| {stage} | {s['captions']} | {s['audio tower']:.4f} | {s['text tower']:.4f} | {s['loss']:.4f} | "
                   f"{100 * s['loss'] / total:.1f} % |")
-    print(f"\nbuilding {args.build} training compositions (+ their negative audio), synthetic clips: {build_s:.1f} s")
+    print(f"\nclips {args.sources}: loading {len(train_clips.clips) + len(test_clips.clips)} clips {load_s:.1f} s, "
+          f"building {args.build} training compositions (+ their negative audio) {build_s:.1f} s, "
+          f"a {args.build}-pair order benchmark (+ third pairs) {bench_s:.1f} s")
 
 
 if __name__ == "__main__":
