@@ -17,17 +17,15 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 from audiolang.data import datamodule
 from audiolang.data.sources import SYNTHETIC_WORDS
 from audiolang.method import CompaClap
-from contrastkit.testing.ddp import assert_same_step, ddp_step_matches_full_batch
+from contrastkit.testing.ddp import assert_same_step, ddp_step_matches_full_batch, run_on_two_cpu_processes
 
 RATE, B, K, P = 8000, 6, 2, 2
 # (stage, use_negatives, mask, text_hard_negatives): every loss path of the three stages
@@ -114,17 +112,10 @@ def test_two_process_fit_through_the_cli_matches_a_one_process_validation(tmp_pa
     """issue 15: `audiolang fit` on 2 CPU processes (Lightning's ddp launcher re-runs the console
     script): one run directory, and its validation losses equal a 1-process `audiolang validate` of
     its checkpoint (which also needs the same tokenizer in every process)."""
-    audiolang = Path(sys.executable).parent / "audiolang"
-    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "NODE_RANK")}
-    done = subprocess.run([str(audiolang), "fit", *TINY_FIT, "--model.stage", "3", "--trainer.max_epochs", "1",
-                           "--root", "runs", "--trainer.devices", "2", "--trainer.strategy", "ddp",
-                           "--trainer.accelerator", "cpu"],
-                          cwd=tmp_path, env={**env, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True,
-                          timeout=300, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
+    run_on_two_cpu_processes("audiolang", ["fit", *TINY_FIT, "--model.stage", "3", "--trainer.max_epochs", "1",
+                                           "--root", "runs"], cwd=tmp_path)
     runs = tmp_path / "runs/audiolang/fit"
     assert sorted(p.name for p in runs.iterdir()) == ["version_0"]
-    assert done.stdout.count("run: ") == 1  # rank 1 announces nothing
     fit = json.loads((runs / "version_0/metrics.json").read_text())
     assert fit["epochs_run"] == 1
     from audiolang.cli import main

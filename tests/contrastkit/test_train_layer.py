@@ -222,3 +222,16 @@ def test_loss_curve_draws_one_curve_per_stage(tmp_path):
     assert [label for label, _, _ in curves] == [f"train/loss (stage {k})" for k in (1, 2, 3)]
     assert curves[1][1] == [3, 4, 5]
     assert [label for label, _, _ in loss_curves([{"step": "0", "train/loss": "1"}], ["train/loss"])] == ["train/loss"]
+
+
+def test_finding_unused_parameters_applies_to_ddp_only():
+    """One switch for models whose backward leaves parameters idle (staged or manual optimization)."""
+    from contrastkit.train import TrainerOptions
+
+    found = "ddp_find_unused_parameters_true"
+    assert TrainerOptions(strategy="ddp", devices=2).finding_unused_parameters().strategy == found
+    assert TrainerOptions(devices=2).finding_unused_parameters().strategy == found  # auto: Lightning's ddp
+    assert TrainerOptions(num_nodes=2, strategy="ddp_spawn").finding_unused_parameters().strategy == \
+        "ddp_spawn_find_unused_parameters_true"
+    assert TrainerOptions().finding_unused_parameters() == TrainerOptions()  # one process: untouched
+    assert TrainerOptions(strategy="fsdp", devices=2).finding_unused_parameters().strategy == "fsdp"

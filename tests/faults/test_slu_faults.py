@@ -188,7 +188,7 @@ TINY = ["--data.dataset", "synthetic_fsc", "--data.n_tasks", "2", "--data.batch_
         "--data.synthetic.train_speakers", "3", "--data.synthetic.test_speakers", "1",
         "--data.synthetic.phrasings", "2", "--data.synthetic.max_classes", "4",
         "--model.d_model", "32", "--model.encoder_layers", "1", "--model.decoder_layers", "1", "--model.heads", "2",
-        "--model.ff", "64", "--model.proj_dim", "16", "--train.epochs", "1", "--train.accelerator", "cpu",
+        "--model.ff", "64", "--model.proj_dim", "16", "--train.epochs", "1", "--trainer.accelerator", "cpu",
         "--train.memory_per_class", "2", "--method.name", "er", "--threads", "1"]
 
 

@@ -4,15 +4,11 @@ hierarchy sampler shards its training batches by rank, and a 2-process `medts fi
 1-process validation of its checkpoint reports."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from contrastkit.testing.ddp import assert_same_step, ddp_step_matches_full_batch
+from contrastkit.testing.ddp import assert_same_step, ddp_step_matches_full_batch, run_on_two_cpu_processes
 from medts.data.sampler import HierarchyBatchSampler
 from medts.method import COMET
 
@@ -78,12 +74,7 @@ TINY_FIT = ["--model.input_dims", "4", "--model.depth", "1", "--model.hidden_dim
 def test_two_process_fit_through_the_cli_matches_a_one_process_validation(tmp_path):
     """`medts fit` on 2 CPU processes (Lightning's ddp launcher re-runs the console script): one run
     directory, and its validation losses equal a 1-process `medts validate` of its checkpoint."""
-    medts = Path(sys.executable).parent / "medts"
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([str(medts), "fit", *TINY_FIT, "--trainer.max_epochs", "1", "--root", "runs",
-                           "--trainer.devices", "2", "--trainer.strategy", "ddp", "--trainer.accelerator", "cpu"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
+    run_on_two_cpu_processes("medts", ["fit", *TINY_FIT, "--trainer.max_epochs", "1", "--root", "runs"], cwd=tmp_path)
     runs = tmp_path / "runs/medts/fit"
     assert sorted(p.name for p in runs.iterdir()) == ["version_0"]
     fit = json.loads((runs / "version_0/metrics.json").read_text())

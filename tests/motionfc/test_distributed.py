@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
-from contrastkit.testing.ddp import assert_same_step, ddp_step_matches_full_batch
+from contrastkit.testing.ddp import assert_same_step, ddp_step_matches_full_batch, run_on_two_cpu_processes
 from motionfc.data.batching import collate_scenes
 from motionfc.method import CausalMotion
 
@@ -90,14 +87,8 @@ def _last_logged(run: Path, column: str) -> float:
 def test_demo_on_two_processes_writes_one_run_with_the_metrics_of_its_checkpoint(tmp_path):
     from motionfc.cli import main
 
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    for var in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "NODE_RANK"):
-        env.pop(var, None)
-    cmd = [str(Path(sys.executable).parent / "motionfc"), "demo", *DEMO, "--runs_root", str(tmp_path / "runs"),
-           "--cache_dir", str(tmp_path / "cache"), "--trainer.devices", "2", "--trainer.strategy", "ddp",
-           "--trainer.accelerator", "cpu"]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=280, check=False)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    done = run_on_two_cpu_processes("motionfc", ["demo", *DEMO, "--runs_root", str(tmp_path / "runs"),
+                                                 "--cache_dir", str(tmp_path / "cache")])
     runs = tmp_path / "runs" / "motionfc" / "demo"
     assert sorted(p.name for p in runs.iterdir()) == ["version_0"]
     run = runs / "version_0"

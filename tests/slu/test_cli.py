@@ -25,7 +25,7 @@ def test_help_imports_no_torch():
 def test_fit_then_evaluate_predict_embed(tmp_path, cache_dir):
     data = [*TINY, "--data.cache_dir", str(cache_dir)]
     metrics = main(["fit", *data, *MODEL, "--method.name", "er", "--train.epochs", "3", "--train.lr", "0.003",
-                    "--train.accelerator", "cpu", "--train.memory_per_class", "2", "--root", str(tmp_path),
+                    "--trainer.accelerator", "cpu", "--train.memory_per_class", "2", "--root", str(tmp_path),
                     "--threads", "1"])
     assert metrics["method"] == "er" and metrics["memory_size"] == 8
     ckpt = tmp_path / "slu" / "fit" / "version_0" / "checkpoints" / "task_1.ckpt"

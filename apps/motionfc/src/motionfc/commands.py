@@ -74,7 +74,6 @@ def eth_ucy(fold: str = "eth", risk: str = "erm", lambda_penalty: float = 0.0,
     from motionfc.data.eth_ucy import FOLDS
     from motionfc.plots import plot_eth_ucy_predictions
     from motionfc.progress import StageLines
-    from motionfc.study import staged_options
 
     if risk not in RISKS or (format == "eth_ucy" and fold not in FOLDS):
         raise ValueError(f"unknown fold {fold!r} or risk {risk!r}; expected a fold in {FOLDS} and a risk in {RISKS}")
@@ -102,7 +101,7 @@ def eth_ucy(fold: str = "eth", risk: str = "erm", lambda_penalty: float = 0.0,
         select = FinalStageBest(run / "checkpoints" / "best.ckpt")
         extra = {"max_time": {"minutes": max_minutes}} if max_minutes else {}
         fitter = make_trainer(run, sum(epochs), progress=progress, num_sanity_val_steps=0, check_val_every_n_epoch=2,
-                              callbacks=[select, StageLines(name)], options=staged_options(trainer), **extra)
+                              callbacks=[select, StageLines(name)], options=(trainer or TrainerOptions()).finding_unused_parameters(), **extra)
         fit_resumable(fitter, m, dm, run_dir=run)
         if select.epoch is not None:  # the official code keeps the best validation ADE (of stage 3)
             scored = select.path

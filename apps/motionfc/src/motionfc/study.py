@@ -38,20 +38,10 @@ def train_method(name: str, dm: StyleDataModule, run_dir: Path, *, epochs: tuple
     ep = tuple(epochs) if cfg["modular"] else (epochs[0], 0, 0, 0)
     module = CausalMotion(epochs=ep, style_source=style_source, **cfg)
     trainer = make_trainer(run_dir, max(1, sum(ep)), progress=progress, num_sanity_val_steps=0,
-                           callbacks=[StageLines(name)], options=staged_options(options))
+                           callbacks=[StageLines(name)], options=(options or TrainerOptions()).finding_unused_parameters())
     fit_resumable(trainer, module, dm, run_dir=run_dir)
     module.eval()
     return module
-
-
-def staged_options(options: TrainerOptions | None) -> TrainerOptions:
-    """``options`` with ``strategy="ddp"`` made ``"ddp_find_unused_parameters_true"``: a staged
-    model leaves whole submodules without a gradient in a stage (the style encoder in P3, all
-    but the modulator in P5), which plain DDP stops on."""
-    from dataclasses import replace
-
-    options = options or TrainerOptions()
-    return replace(options, strategy="ddp_find_unused_parameters_true") if options.strategy == "ddp" else options
 
 
 def reference_styles(module: CausalMotion, dm: StyleDataModule) -> None:

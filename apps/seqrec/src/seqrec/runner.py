@@ -98,14 +98,8 @@ def check_method(method: str) -> None:
 
 def trainer_options_for(module: SeqRecModule, options: TrainerOptions) -> TrainerOptions:
     """``options``, with DDP told to find unused parameters for a module with its own optimization
-    loop (MCLRec): each of its backward passes reaches only the encoder or only the augmenters,
-    which plain ``ddp`` refuses ("Expected to have finished reduction in the prior iteration").
-    ``auto`` with more than one device is Lightning's ``ddp``."""
-    several = options.num_nodes > 1 or str(options.devices) not in ("1", "auto")
-    strategy = "ddp" if options.strategy == "auto" and several else options.strategy
-    if module.automatic_optimization or strategy not in ("ddp", "ddp_spawn"):
-        return options
-    return replace(options, strategy=f"{strategy}_find_unused_parameters_true")
+    loop (MCLRec): each of its backward passes reaches only the encoder or only the augmenters."""
+    return options if module.automatic_optimization else options.finding_unused_parameters()
 
 
 def fit_run(data: DataConfig, model: ModelConfig, train: TrainConfig, resume: bool = False,

@@ -16,6 +16,17 @@ A resumed study skips the tasks that have ``task_t.ckpt``, continues the interru
 ``tasks/task_t/checkpoints/last.ckpt`` (``--resume`` finds a run by any ``checkpoints/*.ckpt`` under
 it, sub-runs included), and ends with the numbers of an uninterrupted run: every task starts from a seed of its own, and the
 trainer restores the RNG state of the epoch it resumes.
+
+Under DDP (``--trainer.devices 2 --trainer.strategy ddp``) every rank runs this loop; only step 2
+is shared out (each rank trains on its share of the task's clips, see :mod:`slu.method`). The
+rest is computed by every rank on the full data, not by rank 0 and broadcast, because it needs
+no process group (Lightning's launcher starts ranks 1..W-1 at the first fit, and a resumed run
+computes the S-KD targets of its first task before any fit) and is identical on every rank by
+construction: the weights are DDP's (identical after every step) or one task file, the data is
+whole, the random selection is seeded by ``(seed, class)``, and the teacher's decodings and
+herding's features run on the CPU (``model.cpu()``). :func:`same_on_every_rank` checks the memory
+and the S-KD targets once the group exists. The accuracy row (step 3) is the full-set metric,
+computed on every rank alike; step 5 (and every other file) is written by rank 0 only.
 """
 
 from __future__ import annotations
@@ -27,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from contrastkit.train.trainer import TrainerOptions
 
 from slu.config import kwargs_of, section, settings
 from slu.data.datamodule import SLUData, TaskDataModule, eval_loader
@@ -48,7 +60,6 @@ TrainConfig = section(
          ("seed", int, 0, "model initialization, memory draws, each task's training randomness."),
          ("wer", str, "last", "compute the transcripts' WER after ``every`` task, the ``last`` one, or ``never``."),
          ("beam_size", int, 1, "1 = greedy decoding for WER; more = beam search."),
-         ("accelerator", str, "auto", "Lightning accelerator (``cpu``, ``gpu``, ``auto``)."),
          ("progress", bool, False, "show Lightning's progress bar.")])
 TrainConfig.__module__ = __name__
 
@@ -83,6 +94,23 @@ def teacher_sequences(teacher, data: SLUData, indices: list[int]) -> dict[int, l
     return out
 
 
+def same_on_every_rank(value, what: str):
+    """``value``, after checking that every rank of the process group (when one exists) holds the
+    same; a difference raises ValueError naming ``what`` (the ranks would train on different data)."""
+    import torch.distributed as dist
+    from contrastkit.distributed import world
+
+    size = world()[1]
+    if size == 1:
+        return value
+    values = [None] * size
+    dist.all_gather_object(values, value)
+    differing = [r for r, v in enumerate(values) if v != values[0]]
+    if differing:
+        raise ValueError(f"{what} differs between rank 0 and rank(s) {differing}: the ranks no longer agree")
+    return value
+
+
 def _save_task(path: Path, state: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -92,13 +120,14 @@ def _save_task(path: Path, state: dict) -> None:
 
 def run_continual(data: SLUData, model_config: ModelConfig, method: MethodConfig, train: TrainConfig,
                   run_dir: str | Path, n_mels: int, batch_size: int, spec_augment: bool,
-                  row: str = "", callbacks: tuple = ()) -> dict:
+                  row: str = "", callbacks: tuple = (), trainer: TrainerOptions | None = None) -> dict:
     """Train and evaluate ``method`` on every task of ``data.tasks``; returns the metrics.
 
     Task states go to ``run_dir/checkpoints/<row>task_t.ckpt`` and the trainers' folders to
     ``run_dir/tasks/<row>task_t/`` (``row`` tells a study's rows apart). ``callbacks`` go to every
-    task's trainer."""
-    from contrastkit.train import fit_resumable, load_checkpoint, make_trainer, seed_everything
+    task's trainer; ``trainer``: where every task trains (default one device, ``accelerator="auto"``;
+    ``batch_size`` is per process)."""
+    from contrastkit.train import fit_resumable, is_rank_zero, load_checkpoint, make_trainer, seed_everything
 
     from slu.evaluate import accuracy_row, cl_metrics, decode, word_error_rate
 
@@ -129,13 +158,14 @@ def run_continual(data: SLUData, model_config: ModelConfig, method: MethodConfig
         uses_teacher = any(method.weight(term) for term in ("kd", "skd", "supcon"))
         teacher = copy.deepcopy(model).eval() if t > 0 and uses_teacher else None
         skd = teacher_sequences(teacher, data, sorted(rehearsal)) if teacher is not None and method.weight("skd") else {}
+        skd = same_on_every_rank(skd, f"task {t}'s S-KD targets")
         task_dir = run_dir / "tasks" / f"{row}task_{t}"
         module = ContinualSLU(model, teacher, data.tokenizer.eos_id, **asdict(method), **kwargs_of(train, ContinualSLU))
         dm = TaskDataModule(data, new + sorted(rehearsal - set(new)), rehearsal, skd, batch_size,
                             spec_augment, seed=train.seed * 1000 + t)
-        trainer = make_trainer(task_dir, train.epochs, progress=train.progress, callbacks=list(callbacks),
-                               accelerator=train.accelerator)
-        fit_resumable(trainer, module, dm, run_dir=task_dir)
+        fitter = make_trainer(task_dir, train.epochs, progress=train.progress, callbacks=list(callbacks),
+                              options=(trainer or TrainerOptions()).finding_unused_parameters())
+        fit_resumable(fitter, module, dm, run_dir=task_dir)
         model = module.model.cpu()
         accs, counts = accuracy_row(model, data, t)
         matrix[t, : t + 1] = accs
@@ -148,8 +178,10 @@ def run_continual(data: SLUData, model_config: ModelConfig, method: MethodConfig
             feats = ({c: pooled_features(model, data, v) for c, v in by_class.items()}
                      if train.selection == "herding" else None)
             memory.update(by_class, feats)
-        _save_task(done, {"model": model.state_dict(), "memory": memory.state(), "row": accs, "counts": counts,
-                          "wer": wers})
+            same_on_every_rank(memory.state(), f"the rehearsal memory after task {t}")
+        if is_rank_zero():
+            _save_task(done, {"model": model.state_dict(), "memory": memory.state(), "row": accs, "counts": counts,
+                              "wer": wers})
     metrics = cl_metrics(matrix, counts)
     metrics.update(wers, matrix=[[None if np.isnan(v) else v for v in r] for r in matrix.tolist()], counts=counts,
                    tasks=data.tasks, method=method.name, memory_size=len(memory.indices()))

@@ -7,6 +7,8 @@ the report is ``results.md`` plus the accuracy matrices and the Avg Acc plot.
 
 from __future__ import annotations
 
+from contrastkit.train.trainer import TrainerOptions
+
 from slu.continual import ModelConfig, TrainConfig
 from slu.data.datamodule import DataConfig
 from slu.data.synthetic import SyntheticConfig
@@ -15,12 +17,13 @@ from slu.method import MethodConfig
 DEMO_DATA = DataConfig(dataset="synthetic_fsc", n_tasks=3, batch_size=16, vocab_size=100,
                        synthetic=SyntheticConfig(train_speakers=9, test_speakers=3, phrasings=2, max_classes=12))
 DEMO_MODEL = ModelConfig(d_model=96, encoder_layers=2, decoder_layers=1, ff=192)
-DEMO_TRAIN = TrainConfig(epochs=20, lr=2e-3, memory_percent=10.0, accelerator="cpu")
+DEMO_TRAIN = TrainConfig(epochs=20, lr=2e-3, memory_percent=10.0)
+CPU = TrainerOptions(accelerator="cpu")  # the demo's default: one CPU process
 
 
 def demo(root: str = "runs", methods: list[str] = ("finetune", "er", "coconut"),
          epochs: int = DEMO_TRAIN.epochs, seed: int = 0, cache_dir: str | None = None, name: str = "demo",
-         resume: bool = False) -> dict:
+         resume: bool = False, trainer: TrainerOptions = CPU) -> dict:
     """Synthetic speech, 3 tasks, fine-tune vs ER vs COCONUT; a report in ``<root>/slu/demo/``.
 
     Args:
@@ -31,6 +34,8 @@ def demo(root: str = "runs", methods: list[str] = ("finetune", "er", "coconut"),
         cache_dir: where the synthetic set is cached (default ``$SLU_CACHE`` or ``~/.cache/contrastkit/slu``).
         name: the run's name.
         resume: continue the newest demo run that has a checkpoint.
+        trainer: where every task trains (default one CPU process; ``--trainer.devices 2
+            --trainer.strategy ddp``...); the batch of 16 is per process.
     """
     from dataclasses import replace
 
@@ -38,5 +43,5 @@ def demo(root: str = "runs", methods: list[str] = ("finetune", "er", "coconut"),
 
     data = replace(DEMO_DATA, cache_dir=cache_dir)
     _, rows = run_rows(data, DEMO_MODEL, MethodConfig(), replace(DEMO_TRAIN, epochs=epochs, seed=seed),
-                       list(methods), [seed], name, root, resume)
+                       list(methods), [seed], name, root, resume, trainer=trainer)
     return {m: {k: runs[0][k] for k in ("avg_acc", "last_acc", "forgetting", "bwt")} for m, runs in rows.items()}

@@ -11,6 +11,9 @@
 Intent accuracy is read from decoded tokens: the first token after ``<bos>`` must be the clip's
 intent token. With greedy decoding that token depends on nothing else, so it is computed with one
 decoder step; :func:`decode` runs the whole greedy (or beam) search for transcripts and WER.
+
+Under DDP these run outside the trainer, on every rank, over the whole test set: each rank
+computes the same full-set metric (nothing is sharded, nothing counted twice); rank 0 writes it.
 """
 
 from __future__ import annotations

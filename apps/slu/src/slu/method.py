@@ -9,7 +9,9 @@ Per batch (new-task clips plus rehearsal clips, flagged by ``batch["rehearsal"]`
          + lambda_skd    * S-KD                  rehearsal clips: cross-entropy on the teacher's decoded sequences
 
 Which terms a method uses is :data:`METHODS`; the teacher is the model as it was after the
-previous task (frozen, always in eval mode).
+previous task (frozen, always in eval mode). Under DDP each rank holds ``batch_size`` clips of the
+global batch (new and rehearsal clips in any proportion); the terms are those of the global batch
+(:meth:`ContinualSLU.compute_losses`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 import torch
+from contrastkit.distributed import gather_labels, world
 from contrastkit.train import ContrastiveModule
 from torch import Tensor, nn
 
@@ -102,34 +105,57 @@ class ContinualSLU(ContrastiveModule):
         return torch.optim.AdamW(self.model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
 
     def compute_losses(self, batch: dict[str, Tensor], stage: str) -> dict[str, Tensor]:
+        """The terms of the module docstring. Under DDP (training, ``gather_across_ranks``) the
+        contrastive terms gather their candidates and labels from every rank (:mod:`slu.losses`),
+        and every term is this rank's share of the global batch's mean (its sum over this rank's
+        tokens, clips or anchors, divided by the global count, times W), so that DDP's average is
+        the step of one process on the whole global batch. Which terms run depends on global
+        counts only: every rank takes part in the same gathers."""
         m, w = self.model, self.method.weight
         feats, lengths, tokens, r = batch["feats"], batch["lengths"], batch["tokens"], batch["rehearsal"]
+        distributed = self.gather_across_ranks and stage == "train"
+        new = ~r
+        local = [int((tokens[:, 1:] != 0).sum()), int(r.sum()), int(new.sum()),
+                 int((batch["skd_tokens"][r, 1:] != 0).sum())]
+        total = gather_labels(torch.tensor(local, device=feats.device), enabled=distributed).reshape(-1, 4).sum(0).tolist()
+        scale = world()[1] if distributed else 1
+
+        def share(mean: Tensor, k: int) -> Tensor:  # a local mean over local[k] items as a share of the global mean
+            return mean * (local[k] * scale / total[k])
+
         memory, enc_len = m.encode(feats, lengths)
-        losses = {"seq": m.sequence_loss(memory, enc_len, tokens, self.label_smoothing)}
+        losses = {"seq": share(m.sequence_loss(memory, enc_len, tokens, self.label_smoothing), 0)}
         loss = losses["seq"]
-        n_r = int(r.sum())
-        if self.teacher is not None and n_r and (w("kd") or w("supcon")):
-            with torch.no_grad():
-                t_mem, t_len = self.teacher.encode(feats[r], lengths[r])
+        n_r = local[1]
+        if self.teacher is not None and total[1] and (w("kd") or w("supcon")):
+            if n_r:
+                with torch.no_grad():
+                    t_mem, t_len = self.teacher.encode(feats[r], lengths[r])
             if w("kd"):
-                losses["kd"] = feature_kd_loss(m.pooled(memory[r], enc_len[r]), self.teacher.pooled(t_mem, t_len))
+                losses["kd"] = (share(feature_kd_loss(m.pooled(memory[r], enc_len[r]), self.teacher.pooled(t_mem, t_len)),
+                                      1) if n_r else 0.0 * memory.sum())
                 loss = loss + w("kd") * losses["kd"]
-            if w("supcon") and n_r >= 2:
+            if w("supcon") and total[1] >= 2:
                 student = m.audio_embedding(memory[r], enc_len[r])
                 with torch.no_grad():
-                    teacher = self.teacher.audio_embedding(t_mem, t_len)
+                    teacher = self.teacher.audio_embedding(t_mem, t_len) if n_r else torch.zeros_like(student)
                 form = ntpt_loss if self.method.name == "ntpt" else nspt_loss
-                losses["supcon"] = form(student, teacher, batch["labels"][r], self.method.supcon_temperature)
+                losses["supcon"] = form(student, teacher, batch["labels"][r], self.method.supcon_temperature,
+                                        distributed=distributed)
                 loss = loss + w("supcon") * losses["supcon"]
-        if w("skd") and n_r and self.teacher is not None:
-            losses["skd"] = m.sequence_loss(memory[r], enc_len[r], batch["skd_tokens"][r])
+        if w("skd") and total[1] and self.teacher is not None:
+            losses["skd"] = (share(m.sequence_loss(memory[r], enc_len[r], batch["skd_tokens"][r]), 3) if local[3]
+                             else 0.0 * memory.sum())
             loss = loss + w("skd") * losses["skd"]
-        new = ~r
-        if w("text") and int(new.sum()) >= 2:
-            transcript = tokens[new, 2:].masked_fill(tokens[new, 2:] == self.eos_id, 0)
-            texts = [t for t, keep in zip(batch["transcripts"], new.tolist()) if keep] if "transcripts" in batch else None
-            losses["text"] = audio_text_loss(m.audio_embedding(memory[new], enc_len[new]),
-                                             m.text_embedding(transcript, texts), self.method.text_temperature)
+        if w("text") and total[2] >= 2:
+            audio = m.audio_embedding(memory[new], enc_len[new])
+            if local[2]:
+                transcript = tokens[new, 2:].masked_fill(tokens[new, 2:] == self.eos_id, 0)
+                texts = [t for t, keep in zip(batch["transcripts"], new.tolist()) if keep] if "transcripts" in batch else None
+                text = m.text_embedding(transcript, texts)
+            else:  # no new clip here: empty rows that still take part in the gathers
+                text = 0.0 * audio
+            losses["text"] = audio_text_loss(audio, text, self.method.text_temperature, distributed=distributed)
             loss = loss + w("text") * losses["text"]
         losses["loss"] = loss
         return losses

@@ -5,6 +5,11 @@ Both write a run directory ``<root>/slu/<name>/version_K/`` with ``config.yaml``
 finished task), ``tasks/`` (each task's trainer: ``checkpoints/last.ckpt`` every epoch, logs),
 ``metrics.json``, ``results.md`` and ``plots/``. ``--resume`` continues the newest such run:
 finished tasks are skipped, the interrupted one continues from its last epoch.
+
+``--trainer.*`` (:class:`~contrastkit.train.TrainerOptions`) says where every task trains
+(``--trainer.devices 2 --trainer.strategy ddp``): every rank runs the same study, rank 0 writes the
+files. A resume may change these options (the finished tasks are kept; the interrupted task's
+batches are cut differently from its last epoch on).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
+from contrastkit.train.trainer import TrainerOptions
 
 from slu.continual import ModelConfig, TrainConfig
 from slu.data.datamodule import DataConfig, SLUData
@@ -46,30 +52,40 @@ def format_table(rows: dict[str, list[dict]]) -> str:
 
 
 def run_rows(data_config: DataConfig, model: ModelConfig, method: MethodConfig, train: TrainConfig,
-             methods: list[str], seeds: list[int], name: str, root: str, resume: bool, callbacks: tuple = ()) -> tuple[Path, dict]:
-    """Every ``method x seed`` row in one run directory; returns it and ``{method: [metrics per seed]}``."""
-    from contrastkit.train import announce_run, failure_marked, open_run, plot_loss_curves, write_metrics
+             methods: list[str], seeds: list[int], name: str, root: str, resume: bool, callbacks: tuple = (),
+             trainer: TrainerOptions | None = None) -> tuple[Path, dict]:
+    """Every ``method x seed`` row in one run directory; returns it and ``{method: [metrics per seed]}``.
+    ``trainer``: where every task trains (default one device, ``accelerator="auto"``). Under DDP every
+    rank returns the same rows; only rank 0 writes files and prints."""
+    from contrastkit.train import announce_run, failure_marked, is_rank_zero, open_run, write_metrics
+    from contrastkit.train.cli import RESUME_MAY_DIFFER
+    from contrastkit.train.plots import plot_loss_curves
 
     from slu.continual import run_continual
     from slu.data.datamodule import prepare_data
     from slu.plots import plot_matrix, plot_seen_accuracy
 
+    trainer = trainer or TrainerOptions()
     config = _config(data=data_config, model=model, method=method, train=train, methods=list(methods),
-                     seeds=list(seeds))
-    run_dir = open_run(root, "slu", name, config, resume=resume)
+                     seeds=list(seeds), trainer=trainer)
+    run_dir = open_run(root, "slu", name, config, resume=resume, may_differ=RESUME_MAY_DIFFER)
+    say = print if is_rank_zero() else (lambda *_, **__: None)
     with failure_marked(run_dir):
         data = prepare_data(data_config)
-        print(data.corpus.summary() + f"; {len(data.tasks)} tasks: " + " | ".join(", ".join(t) for t in data.tasks),
-              flush=True)
-        write_model_json(run_dir, data, model, data_config)
+        say(data.corpus.summary() + f"; {len(data.tasks)} tasks: " + " | ".join(", ".join(t) for t in data.tasks),
+            flush=True)
+        if is_rank_zero():
+            write_model_json(run_dir, data, model, data_config)
         rows: dict[str, list[dict]] = {}
         for m in methods:
             for seed in seeds:
                 label = f"{m}-seed{seed}" if len(methods) > 1 or len(seeds) > 1 else ""
                 metrics = run_continual(data, model, replace(method, name=m), replace(train, seed=seed), run_dir,
                                         data_config.n_mels, data_config.batch_size, data_config.spec_augment,
-                                        row=f"{label}-" if label else "", callbacks=callbacks)
+                                        row=f"{label}-" if label else "", callbacks=callbacks, trainer=trainer)
                 rows.setdefault(m, []).append(metrics)
+                if not is_rank_zero():
+                    continue
                 suffix = f"_{label}" if label else ""
                 plot_matrix(metrics["matrix"], run_dir / "plots" / f"matrix{suffix}.png", f"{m}, seed {seed}")
                 last_task = run_dir / "tasks" / f"{label + '-' if label else ''}task_{len(data.tasks) - 1}"
@@ -78,6 +94,8 @@ def run_rows(data_config: DataConfig, model: ModelConfig, method: MethodConfig, 
                 print(f"{m} seed {seed}: Avg Acc {100 * metrics['avg_acc']:.2f}, Last Acc "
                       f"{100 * metrics['last_acc']:.2f}, forgetting {100 * metrics['forgetting']:.2f}", flush=True)
         table = format_table(rows)
+        if not is_rank_zero():
+            return run_dir, rows
         (run_dir / "results.md").write_text(table + "\n")
         plot_seen_accuracy({m: np.mean([r["seen_acc"] for r in runs], axis=0).tolist() for m, runs in rows.items()},
                            run_dir / "plots" / "avg_acc.png")
@@ -90,7 +108,8 @@ def run_rows(data_config: DataConfig, model: ModelConfig, method: MethodConfig, 
 
 def fit(data: DataConfig = DataConfig(), model: ModelConfig = ModelConfig(),  # noqa: B008
         method: MethodConfig = MethodConfig(), train: TrainConfig = TrainConfig(),  # noqa: B008
-        name: str = "fit", root: str = "runs", resume: bool = False) -> dict:
+        name: str = "fit", root: str = "runs", resume: bool = False,
+        trainer: TrainerOptions = TrainerOptions()) -> dict:  # noqa: B008
     """Train one method on one class-incremental scenario, task by task, and evaluate it.
 
     Args:
@@ -101,15 +120,18 @@ def fit(data: DataConfig = DataConfig(), model: ModelConfig = ModelConfig(),  # 
         name: the run's name (``<root>/slu/<name>/version_K``).
         root: the runs folder.
         resume: continue the newest run of this name that has a checkpoint.
+        trainer: where every task trains (``--trainer.accelerator gpu``, ``--trainer.devices 2
+            --trainer.strategy ddp``...); ``data.batch_size`` is per process.
     """
-    _, rows = run_rows(data, model, method, train, [method.name], [train.seed], name, root, resume)
+    _, rows = run_rows(data, model, method, train, [method.name], [train.seed], name, root, resume, trainer=trainer)
     return rows[method.name][0]
 
 
 def study(data: DataConfig = DataConfig(), model: ModelConfig = ModelConfig(),  # noqa: B008
           method: MethodConfig = MethodConfig(), train: TrainConfig = TrainConfig(),  # noqa: B008
           methods: list[str] = ("finetune", "er", "coconut"), seeds: list[int] = (0, 1, 2),
-          name: str = "study", root: str = "runs", resume: bool = False) -> dict:
+          name: str = "study", root: str = "runs", resume: bool = False,
+          trainer: TrainerOptions = TrainerOptions()) -> dict:  # noqa: B008
     """Run several methods x seeds on one scenario and write the mean ± std table (results.md).
 
     Args:
@@ -117,9 +139,9 @@ def study(data: DataConfig = DataConfig(), model: ModelConfig = ModelConfig(),  
         method: the loss weights shared by the methods (its name is replaced by each method).
         methods: the methods (finetune, joint, er, er_kd, er_skd, ntpt, coconut, coconut_skd).
         seeds: the seeds.
-        name, root, resume: as in ``fit``.
+        name, root, resume, trainer: as in ``fit``.
     """
     for m in methods:
         MethodConfig(name=m)  # an unknown name fails before any work
-    _, rows = run_rows(data, model, method, train, list(methods), list(seeds), name, root, resume)
+    _, rows = run_rows(data, model, method, train, list(methods), list(seeds), name, root, resume, trainer=trainer)
     return {m: {k: float(np.mean([r[k] for r in runs])) for k, _ in COLUMNS} for m, runs in rows.items()}

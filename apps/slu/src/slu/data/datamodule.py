@@ -195,7 +195,10 @@ def pad_ids(seqs) -> Tensor:
 class TaskDataModule(L.LightningDataModule):
     """The training loader of one task: its new utterances plus the rehearsal memory, shuffled by
     :class:`~contrastkit.train.EpochShuffleSampler` (seed fixed per task: a resumed task replays
-    the epochs an uninterrupted one would)."""
+    the epochs an uninterrupted one would). Under DDP Lightning wraps it in its
+    ``DistributedSamplerWrapper`` (which forwards ``set_epoch``): rank ``r`` of ``W`` takes every
+    ``W``-th index of the epoch's order, padded with repeats to equal counts, so ``batch_size`` is
+    per process."""
 
     def __init__(self, data: SLUData, indices: list[int], rehearsal: set[int], skd_targets: dict[int, list[int]],
                  batch_size: int, augment: bool, seed: int) -> None:

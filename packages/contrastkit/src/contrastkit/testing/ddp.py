@@ -13,7 +13,10 @@ functions, not lambdas.
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -99,3 +102,22 @@ def assert_same_step(full: dict[str, Any], ranks: list[dict[str, Any]], rtol: fl
         for name, grad in full["grads"].items():
             torch.testing.assert_close(result["grads"][name], grad, rtol=rtol, atol=atol,
                                        msg=lambda m, r=rank, n=name: f"rank {r} gradient of {n}: {m}")
+
+
+DDP_ON_TWO_CPU_PROCESSES = ("--trainer.devices", "2", "--trainer.strategy", "ddp", "--trainer.accelerator", "cpu")
+
+
+def run_on_two_cpu_processes(app: str, args: list[str], cwd: str | Path | None = None,
+                             timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the console script ``app`` (installed beside this Python) with ``args`` and the DDP
+    flags for 2 CPU processes, as a subprocess: Lightning's ``ddp`` launcher re-runs the command
+    line for rank 1, which must never happen inside pytest. The rank variables of an enclosing
+    launch are removed and each process gets one thread. Asserts a zero exit status (showing the
+    end of stdout and stderr otherwise) and that the run was announced once (rank 0 only)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "NODE_RANK")}
+    command = [str(Path(sys.executable).parent / app), *args, *DDP_ON_TWO_CPU_PROCESSES]
+    done = subprocess.run(command, cwd=cwd, env={**env, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.stdout.count("run: ") == 1, done.stdout[-3000:]  # rank 1 announces nothing
+    return done

@@ -14,7 +14,7 @@ import logging
 import random
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,19 @@ class TrainerOptions:
     def as_kwargs(self) -> dict[str, Any]:
         return {"accelerator": self.accelerator, "devices": self.devices, "num_nodes": self.num_nodes,
                 "strategy": self.strategy, "precision": self.precision}
+
+    def finding_unused_parameters(self) -> TrainerOptions:
+        """These options with DDP told to find unused parameters (``ddp`` ->
+        ``ddp_find_unused_parameters_true``, likewise ``ddp_spawn``), for a model whose backward
+        passes leave some parameters without a gradient (staged training, separate optimization
+        loops, a loss term absent on some ranks), which plain DDP refuses ("Expected to have
+        finished reduction in the prior iteration"). ``auto`` with more than one device is
+        Lightning's ``ddp``; other strategies are returned unchanged."""
+        several = self.num_nodes > 1 or str(self.devices) not in ("1", "auto")
+        strategy = "ddp" if self.strategy == "auto" and several else self.strategy
+        if strategy not in ("ddp", "ddp_spawn"):
+            return self
+        return replace(self, strategy=f"{strategy}_find_unused_parameters_true")
 
 
 class RngStateCallback(Callback):

@@ -1,0 +1,133 @@
+"""Per-epoch validation curves of our runs beside a reference curve (docs/parity.md).
+
+    .venv/bin/python scripts/parity_curves.py \\
+        --ours "MCLRec (ours)=runs/seqrec/parity_mclrec_prefix_s0/version_0,runs/seqrec/parity_mclrec_prefix_s1/version_0" \\
+        --reference "MCLRec (official)=docs/parity/official_mclrec_beauty.csv" \\
+        --metrics val/HR@10 val/HR@20 val/NDCG@10 val/NDCG@20 --out docs/parity/seqrec_beauty.png
+
+``--ours`` takes ``label=run_dir[,run_dir...]`` (one run per seed; repeatable): each run's
+validation metrics after every epoch are read from its CSV logs (resume-aware,
+:func:`contrastkit.train.plots.read_logged_rows`). ``--reference`` takes ``label=csv`` (repeatable):
+a CSV with an ``epoch`` column (0-based) and the same metric columns, e.g. figures copied from
+another program's log. Prints a markdown table (mean ± std over the runs of a label, per epoch)
+and draws one panel per metric with every label's curve (seed spread shaded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+
+import numpy as np
+from contrastkit.train.plots import read_logged_rows, save_figure
+
+Curves = dict[str, np.ndarray]  # metric -> (runs, epochs), NaN where a run has no such epoch
+
+
+def epoch_values(run_dir: str | Path, metrics: list[str]) -> dict[str, dict[int, float]]:
+    """``{metric: {epoch: value}}`` of one run: the last logged value of each metric in each epoch."""
+    out: dict[str, dict[int, float]] = {m: {} for m in metrics}
+    for row in read_logged_rows(run_dir):
+        for m in metrics:
+            if row.get(m) not in (None, "") and row.get("epoch") not in (None, ""):
+                out[m][int(row["epoch"])] = float(row[m])
+    empty = [m for m in metrics if not out[m]]
+    if empty:
+        raise ValueError(f"{run_dir}: no per-epoch value logged for {empty}")
+    return out
+
+
+def reference_values(path: str | Path, metrics: list[str]) -> dict[str, dict[int, float]]:
+    """``{metric: {epoch: value}}`` from a CSV with an ``epoch`` column and the metric columns."""
+    with Path(path).open() as f:
+        rows = list(csv.DictReader(f))
+    missing = [m for m in ["epoch", *metrics] if rows and m not in rows[0]]
+    if not rows or missing:
+        raise ValueError(f"{path}: need the columns epoch, {', '.join(metrics)} and at least one row; missing {missing}")
+    return {m: {int(r["epoch"]): float(r[m]) for r in rows} for m in metrics}
+
+
+def stack(runs: list[dict[str, dict[int, float]]], metrics: list[str]) -> Curves:
+    """Runs' values as ``(runs, epochs)`` arrays per metric, NaN-padded to the longest run."""
+    n_epochs = 1 + max(e for run in runs for m in metrics for e in run[m])
+    curves = {}
+    for m in metrics:
+        curves[m] = np.full((len(runs), n_epochs), np.nan)
+        for i, run in enumerate(runs):
+            for e, v in run[m].items():
+                curves[m][i, e] = v
+    return curves
+
+
+def _cell(column: np.ndarray) -> str:
+    values = column[~np.isnan(column)]
+    if len(values) == 0:
+        return ""
+    if len(values) == 1:
+        return f"{values[0]:.4f}"
+    return f"{values.mean():.4f} ± {values.std(ddof=1):.4f} ({len(values)})"
+
+
+def markdown_table(labelled: dict[str, Curves], metrics: list[str]) -> str:
+    """One row per (label, epoch); a cell is the mean ± std over runs (their count in brackets)."""
+    lines = ["| curve | epoch | " + " | ".join(metrics) + " |", "|---|---|" + "---|" * len(metrics)]
+    for label, curves in labelled.items():
+        for e in range(curves[metrics[0]].shape[1]):
+            lines.append(f"| {label} | {e + 1} | " + " | ".join(_cell(curves[m][:, e]) for m in metrics) + " |")
+    return "\n".join(lines)
+
+
+def plot(labelled: dict[str, Curves], metrics: list[str], out: str | Path, title: str) -> Path:
+    """One panel per metric: each label's mean over runs against the epoch, min-max shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.4 * len(metrics), 3.2), squeeze=False)
+    for ax, m in zip(axes[0], metrics):
+        for label, curves in labelled.items():
+            values = curves[m]
+            epochs = np.arange(1, values.shape[1] + 1)
+            with np.errstate(all="ignore"):
+                mean = np.nanmean(values, axis=0)
+            ax.plot(epochs, mean, marker="o", label=label)
+            if values.shape[0] > 1:
+                ax.fill_between(epochs, np.nanmin(values, axis=0), np.nanmax(values, axis=0), alpha=0.2)
+        ax.set_xlabel("epoch")
+        ax.set_title(m, fontsize=9)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    return save_figure(fig, out)
+
+
+def _split(spec: str) -> tuple[str, list[str]]:
+    label, sep, paths = spec.partition("=")
+    if not sep or not paths:
+        raise SystemExit(f"expected label=path[,path...], got {spec!r}")
+    return label, paths.split(",")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ours", action="append", default=[], help="label=run_dir[,run_dir...]")
+    parser.add_argument("--reference", action="append", default=[], help="label=csv")
+    parser.add_argument("--metrics", nargs="+", required=True)
+    parser.add_argument("--out", required=True, help="PNG path")
+    parser.add_argument("--title", default="validation after each epoch")
+    args = parser.parse_args()
+    labelled: dict[str, Curves] = {}
+    for spec in args.reference:
+        label, (path,) = _split(spec)
+        labelled[label] = stack([reference_values(path, args.metrics)], args.metrics)
+    for spec in args.ours:
+        label, runs = _split(spec)
+        labelled[label] = stack([epoch_values(r, args.metrics) for r in runs], args.metrics)
+    print(markdown_table(labelled, args.metrics))
+    print(f"figure: {plot(labelled, args.metrics, args.out, args.title)}")
+
+
+if __name__ == "__main__":
+    main()
