@@ -22,7 +22,7 @@ import contrastkit.functional as CF
 import pytest
 import torch
 import torch.distributed as dist
-from contrastkit.distributed import gather_candidates, gather_labels
+from contrastkit.distributed import gather_candidates, gather_labels, gather_rows, global_count
 from contrastkit.testing.ddp import spawn_ranks
 
 WORLD, N, F_IN, D = 2, 6, 5, 4
@@ -72,6 +72,17 @@ def _run_loss(name: str, inp: dict, rows: slice, distributed: bool) -> dict:
     return {"loss": loss.detach(), "theta": theta.grad, "x": [x.grad for x in xs]}
 
 
+def _uneven_rows(rank: int) -> dict:
+    """Rank r holds r + 1 rows (values 10 r + i): gathered with a gradient and with labels."""
+    x = (10.0 * rank + torch.arange(rank + 1, dtype=torch.float64)).reshape(-1, 1).requires_grad_()
+    labels = torch.full((rank + 1,), rank)
+    (x_all, y_all), offset = gather_rows(x, labels, distributed=True)
+    weights = torch.arange(1, x_all.shape[0] + 1, dtype=torch.float64).reshape(-1, 1)
+    (weights * x_all).sum().backward()
+    return {"x": x_all.detach(), "labels": y_all, "offset": offset, "grad": x.grad,
+            "count": global_count(rank + 1, x, distributed=True)}
+
+
 def _worker(rank: int, port: int, inp: dict, out_dir: str) -> None:
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=WORLD)
@@ -95,6 +106,7 @@ def _worker(rank: int, port: int, inp: dict, out_dir: str) -> None:
             except ValueError as err:
                 results[key] = str(err)
         results["labels"] = gather_labels(inp["labels"][rows])
+        results["rows"] = _uneven_rows(rank)
         torch.save(results, Path(out_dir) / f"rank{rank}.pt")
     finally:
         dist.destroy_process_group()
@@ -145,6 +157,19 @@ def test_labels_gathered_in_rank_order(two_ranks):
     inp, ranks = two_ranks
     for res in ranks:
         assert torch.equal(res["labels"], inp["labels"])
+
+
+def test_rows_of_uneven_sizes_gathered_with_labels_offsets_and_gradients(two_ranks):
+    """gather_rows: 1 row on rank 0, 2 on rank 1; each rank's gradient is what every rank's loss
+    sent to its rows (weights 1, 2, 3 on the gathered rows, summed over the two ranks)."""
+    _, ranks = two_ranks
+    for rank, res in enumerate(ranks):
+        r = res["rows"]
+        assert r["x"].flatten().tolist() == [0.0, 10.0, 11.0]
+        assert r["labels"].tolist() == [0, 1, 1]
+        assert r["offset"] == rank and r["count"] == 3
+    assert ranks[0]["rows"]["grad"].flatten().tolist() == [2.0]
+    assert ranks[1]["rows"]["grad"].flatten().tolist() == [4.0, 6.0]
 
 
 def test_not_initialized_is_identity():

@@ -21,7 +21,7 @@
 
 Across processes (``distributed=True``, Lightning DDP): the contrastive losses keep this rank's
 rows as anchors and take their candidates (and the labels that define positives) from every
-rank's rows (:func:`gather_rows`), so a step sees the global batch's candidates as one process
+rank's rows (:func:`contrastkit.distributed.gather_rows`), so a step sees the global batch's candidates as one process
 would. A rank's count of rehearsal (or new) clips differs from the next one's, so the rows are
 padded to the largest count before the core's equal-size gathers and the padding is dropped
 after. Each contrastive loss returns ``W * (sum over this rank's anchors) / (global anchor
@@ -36,38 +36,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from contrastkit.distributed import gather_candidates, gather_labels, world
+from contrastkit.distributed import gather_rows, global_count, world
 from contrastkit.functional import clip_loss, contrastive_cross_entropy
 from torch import Tensor
-
-
-def global_count(n: int, like: Tensor, distributed: bool) -> int:
-    """``n`` summed over the ranks (``n`` itself when ``distributed`` is False or one process runs)."""
-    return int(gather_labels(torch.tensor([n], device=like.device), enabled=distributed).sum())
-
-
-def gather_rows(*tensors: Tensor, distributed: bool) -> tuple[list[Tensor], int]:
-    """Every rank's rows of ``tensors`` (``(n_r, ...)`` each, ``n_r`` may differ between ranks),
-    concatenated in rank order, and where this rank's rows start.
-
-    The core's gathers need equal sizes: rows are padded to ``max_r n_r`` and the padding dropped
-    after. A tensor that requires grad is gathered with its gradient (the backward sums what every
-    rank's anchors sent to this rank's rows), the others (labels, the teacher's side) without;
-    which ones require grad must be the same on every rank. Without ``distributed`` (or with one
-    process) returns ``tensors`` and offset 0."""
-    rank, size = world()
-    if not distributed or size == 1:
-        return list(tensors), 0
-    n = tensors[0].shape[0]
-    counts = gather_labels(torch.tensor([n], device=tensors[0].device))
-    width = int(counts.max())
-    keep = (torch.arange(width, device=counts.device)[None, :] < counts[:, None]).flatten()
-    out = []
-    for x in tensors:
-        padded = torch.cat([x, x.new_zeros((width - n, *x.shape[1:]))])
-        gathered = gather_candidates(padded).candidates if x.requires_grad else gather_labels(padded)
-        out.append(gathered[keep.to(gathered.device)])
-    return out, int(counts[:rank].sum())
 
 
 def _share(total: Tensor, count: int, distributed: bool, like: Tensor) -> Tensor:

@@ -66,3 +66,33 @@ def gather_labels(x: Tensor, enabled: bool = True) -> Tensor:
     parts = [torch.empty_like(x) for _ in range(size)]
     dist.all_gather(parts, x.contiguous())
     return torch.cat(parts)
+
+
+def global_count(n: int, like: Tensor, distributed: bool) -> int:
+    """``n`` summed over the ranks (``n`` itself when ``distributed`` is False or one process runs)."""
+    return int(gather_labels(torch.tensor([n], device=like.device), enabled=distributed).sum())
+
+
+def gather_rows(*tensors: Tensor, distributed: bool) -> tuple[list[Tensor], int]:
+    """Every rank's rows of ``tensors`` (``(n_r, ...)`` each, ``n_r`` may differ between ranks),
+    concatenated in rank order, and where this rank's rows start: for losses over a subset of the
+    batch whose size varies by rank (e.g. the rehearsal samples of a continual-learning batch).
+
+    :func:`gather_candidates` and :func:`gather_labels` need equal sizes: rows are padded to
+    ``max_r n_r`` and the padding dropped after. A tensor that requires grad is gathered with its gradient (the backward sums what every
+    rank's anchors sent to this rank's rows), the others (labels, the teacher's side) without;
+    which ones require grad must be the same on every rank. Without ``distributed`` (or with one
+    process) returns ``tensors`` and offset 0."""
+    rank, size = world()
+    if not distributed or size == 1:
+        return list(tensors), 0
+    n = tensors[0].shape[0]
+    counts = gather_labels(torch.tensor([n], device=tensors[0].device))
+    width = int(counts.max())
+    keep = (torch.arange(width, device=counts.device)[None, :] < counts[:, None]).flatten()
+    out = []
+    for x in tensors:
+        padded = torch.cat([x, x.new_zeros((width - n, *x.shape[1:]))])
+        gathered = gather_candidates(padded).candidates if x.requires_grad else gather_labels(padded)
+        out.append(gathered[keep.to(gathered.device)])
+    return out, int(counts[:rank].sum())
