@@ -235,3 +235,29 @@ def test_finding_unused_parameters_applies_to_ddp_only():
         "ddp_spawn_find_unused_parameters_true"
     assert TrainerOptions().finding_unused_parameters() == TrainerOptions()  # one process: untouched
     assert TrainerOptions(strategy="fsdp", devices=2).finding_unused_parameters().strategy == "fsdp"
+
+
+def test_config_section_takes_names_defaults_and_descriptions_from_its_owner():
+    """contrastkit.train.sections: a section's fields are its owners' keyword arguments."""
+    import dataclasses
+
+    from contrastkit.train.sections import kwargs_of, section, settings
+
+    class Owner:
+        """Something configurable.
+
+        Args:
+            width, depth: sizes of the thing.
+            rate: how fast.
+        """
+
+        def __init__(self, data: list, width: int = 4, depth: int = 2, rate: float = 0.1) -> None:
+            self.width = width
+
+    with pytest.raises(TypeError, match="no settings \\['speed'\\]"):
+        settings(Owner, only=["speed"])
+    config = section("OwnerConfig", "The owner's settings.", [(Owner, settings(Owner, skip=("rate",)))],
+                     own=[("name", str, "x", "the run name")])
+    assert [(f.name, f.default) for f in dataclasses.fields(config)] == [("name", "x"), ("width", 4), ("depth", 2)]
+    assert "    depth: sizes of the thing. [" in config.__doc__ and "rate" not in config.__doc__
+    assert kwargs_of(config(width=8), Owner) == {"width": 8, "depth": 2}

@@ -12,6 +12,8 @@ import inspect
 from dataclasses import asdict, dataclass, make_dataclass
 from typing import Any
 
+from contrastkit.train.sections import arg_docs, section, settings
+
 from seqrec.baselines import CL4SRec, SASRec
 from seqrec.data.datamodule import SeqRecDataModule
 from seqrec.method import MCLRec
@@ -33,21 +35,14 @@ def _settings(cls: type[SeqRecModule]) -> dict[str, inspect.Parameter]:
     return out
 
 
-def _arg_docs(cls: type) -> dict[str, str]:
-    """The descriptions in a class docstring's ``Args:`` section, by argument name."""
-    import docstring_parser
-
-    return {p.arg_name: " ".join((p.description or "").split()) for p in docstring_parser.parse(cls.__doc__ or "").params}
-
-
 def _model_config() -> type:
     """``ModelConfig``: ``method`` plus the union of the method classes' settings, each with the
     type, default and description of the class that owns it (one name, one default)."""
     fields: dict[str, inspect.Parameter] = {}
-    docs = {"method": f"one of {ALL_METHODS}", **_arg_docs(SeqRecModule)}
+    docs = {"method": f"one of {ALL_METHODS}", **arg_docs(SeqRecModule)}
     users: dict[str, list[str]] = {}
     for cls in METHODS.values():
-        docs = {**_arg_docs(cls), **docs}
+        docs = {**arg_docs(cls), **docs}
         for name, p in _settings(cls).items():
             if name in fields and (fields[name].default, fields[name].annotation) != (p.default, p.annotation):
                 raise TypeError(f"{cls.__name__}.{name} differs from another method's {name} (type or default)")
@@ -72,14 +67,10 @@ ModelConfig = _model_config()
 def _data_config() -> type:
     """``DataConfig``: the ``__init__`` arguments of :class:`SeqRecDataModule` (but ``seed``, which is
     the run's ``train.seed``), with its types, defaults and descriptions (one name, one default)."""
-    params = [p for n, p in inspect.signature(SeqRecDataModule.__init__, eval_str=True).parameters.items()
-              if n not in ("self", "seed")]
-    config = make_dataclass("DataConfig", [(p.name, p.annotation, p.default) for p in params])
+    config = section("DataConfig", "Which sequences and how they are served: the arguments of\n"
+                     ":class:`seqrec.data.SeqRecDataModule`, which owns each name, default and description.",
+                     [(SeqRecDataModule, settings(SeqRecDataModule, skip=("seed",)))])
     config.__module__ = __name__
-    docs = _arg_docs(SeqRecDataModule)
-    config.__doc__ = ("Which sequences and how they are served: the arguments of\n"
-                      ":class:`seqrec.data.SeqRecDataModule`, which owns each name, default and description.\n\n"
-                      "Args:\n" + "\n".join(f"    {p.name}: {docs.get(p.name, '')}" for p in params) + "\n")
     return config
 
 

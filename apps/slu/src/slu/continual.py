@@ -38,9 +38,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from contrastkit.train.sections import kwargs_of, section, settings
 from contrastkit.train.trainer import TrainerOptions
 
-from slu.config import kwargs_of, section, settings
 from slu.data.datamodule import SLUData, TaskDataModule, eval_loader
 from slu.memory import RehearsalMemory
 from slu.method import ContinualSLU, MethodConfig

@@ -21,10 +21,10 @@ from dataclasses import asdict
 import torch
 from contrastkit.distributed import gather_labels, world
 from contrastkit.train import ContrastiveModule
+from contrastkit.train.sections import section, settings
 from torch import Tensor, nn
 
 from slu.baselines import BASELINES
-from slu.config import section, settings
 from slu.losses import audio_text_loss, feature_kd_loss, nspt_loss, ntpt_loss
 
 # method -> (uses the rehearsal memory, trains on all tasks so far, active loss terms); the

@@ -1,9 +1,11 @@
 """Config sections whose fields are the typed, documented ``__init__`` arguments of the classes
 (or builder functions) that use them: one name, one default, one description, kept there.
 
-``slu fit``/``study`` take ``--model.*``, ``--method.*``, ``--train.*`` (and ``--config x.yaml``)
-through jsonargparse; each section is a dataclass built here from the owners' signatures, so that
-a default or a description is never repeated (the pattern of ``seqrec.config``).
+An app's commands take sections such as ``--model.*``, ``--data.*``, ``--train.*`` (and
+``--config x.yaml``) through jsonargparse; each section is a dataclass built here from its owners'
+signatures (:func:`section`, :func:`settings`), described by their docstrings' ``Args:``
+(:func:`arg_docs`), so that a default or a description is never repeated. Used by ``slu``
+(model, method, train) and ``seqrec`` (model, data).
 """
 
 from __future__ import annotations
