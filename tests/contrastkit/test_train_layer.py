@@ -113,6 +113,18 @@ def test_epoch_sampler_order_depends_on_seed_and_epoch_only():
         EpochShuffleSampler(0)
 
 
+def test_neighbouring_seeds_do_not_replay_each_others_epochs():
+    """Seed 4's epoch 0 is not seed 3's epoch 1 (as it was with ``seed + epoch``)."""
+    def order(seed, epoch):
+        sampler = EpochShuffleSampler(50, seed=seed)
+        sampler.set_epoch(epoch)
+        return list(sampler)
+
+    assert all(order(4, e) != order(3, e + 1) for e in range(3))
+    with pytest.raises(ValueError, match="seed must be >= 0"):
+        EpochShuffleSampler(5, seed=-1)
+
+
 def test_loss_plot_and_embedding_plot(tmp_path):
     run_dir = new_run_dir(tmp_path, "toy", "plots")
     _train(run_dir, 1)

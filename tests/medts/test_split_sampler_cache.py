@@ -64,6 +64,9 @@ def test_sampler_keeps_trials_and_patients_together_and_reshuffles(syn):
             assert np.bincount(syn.sample_patient[b]).max() >= 18  # 2 trials of one patient x 9 samples
     assert [b.__len__() for b in epochs[0]] == [len(b) for b in epochs[1]]
     assert any(a != b for a, b in zip(epochs[0], epochs[1]))  # membership redrawn each epoch
+    # seeds are independent: seed 1's epoch 0 is not seed 0's epoch 1 (as with seed + epoch)
+    other = HierarchyBatchSampler(syn.sample_trial, syn.sample_patient, batch_size=36, trials_per_packet=2, seed=1)
+    assert not np.array_equal(other.epoch_order(0), s.epoch_order(1))
 
 
 def test_cache_round_trip_is_memory_mapped(syn, tmp_path):

@@ -144,3 +144,19 @@ def test_style_error_rate_probe(dm, tmp_path):
     trainer = make_trainer(tmp_path, 1, progress=False, num_sanity_val_steps=0)
     trainer.fit(m, datamodule=dm)
     assert 0.0 <= trainer.callback_metrics["val/style_error"].item() <= 1.0  # the official P4 validation metric
+
+
+def test_training_order_follows_the_run_seed_and_differs_per_environment(dm):
+    """Seeds vary the batch order (not only the initial weights); environments are shuffled apart."""
+    def first_batch(env):
+        return next(iter(dm._loader(dm.splits["train"][env], True)))["obs"]
+
+    envs = sorted(dm.splits["train"])
+    seed_everything(0)
+    a = {e: first_batch(e) for e in envs}
+    seed_everything(0)
+    assert all(torch.equal(a[e], first_batch(e)) for e in envs)  # reproducible
+    seed_everything(1)
+    assert not torch.equal(a[envs[0]], first_batch(envs[0]))
+    orders = [dm._loader(dm.splits["train"][e], True).sampler for e in envs]
+    assert len({tuple(s) for s in orders}) == len(envs)  # same sizes, different permutations

@@ -2,7 +2,7 @@
 
 COMET's trial and patient levels need positives inside the batch. The official code orders the
 data once (trials shuffled, samples of a trial kept together) and fixes batch membership for
-all epochs; here the packing is redrawn every epoch from ``seed + epoch``:
+all epochs; here the packing is redrawn every epoch from ``(seed, epoch)``:
 
 1. shuffle the samples inside each trial, and the trials of each patient;
 2. cut each patient's trial list into packets of ``trials_per_packet`` trials;
@@ -42,7 +42,8 @@ class HierarchyBatchSampler(DistributedSampler):
     Args:
         trial: ``(N,)`` trial id of each sample. patient: ``(N,)`` patient id of each sample.
         batch_size: samples per batch. trials_per_packet: trials of one patient kept together.
-        seed: base seed; epoch ``e`` uses ``seed + e``. Each ``__iter__`` call is one epoch and
+        seed: base seed; epoch ``e`` draws from ``np.random.default_rng([seed, e])`` (the pair, not
+            ``seed + e``, so that seeds ``s`` and ``s + 1`` are not the same orders shifted). Each ``__iter__`` call is one epoch and
             moves to the next; :meth:`set_epoch` (called by Lightning before each epoch) sets it,
             so a resumed fit replays the epochs an uninterrupted one would have seen.
         fixed: every ``__iter__`` yields epoch 0's batches (validation and test: the same batches
@@ -89,7 +90,7 @@ class HierarchyBatchSampler(DistributedSampler):
 
     def epoch_order(self, epoch: int) -> np.ndarray:
         """The sample order of ``epoch`` (before cutting into batches)."""
-        rng = np.random.default_rng(self.seed + epoch)
+        rng = np.random.default_rng([self.seed, epoch])
         packets = []
         for p in np.unique(self._trial_patient):
             tids = rng.permutation(np.flatnonzero(self._trial_patient == p))

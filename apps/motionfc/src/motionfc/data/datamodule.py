@@ -18,6 +18,7 @@ once, and the ADE/FDE metric objects sum their counts over the ranks
 
 from __future__ import annotations
 
+import os
 from functools import partial
 
 import lightning as L
@@ -40,8 +41,17 @@ class EnvDataModule(L.LightningDataModule):
     def env_batch_size(self, env: str) -> int:
         return self.batch_size
 
+    def shuffle_seed(self, env: str) -> int:
+        """The training-order seed of ``env``: the run's seed (the one ``seed_everything`` set,
+        which Lightning keeps in ``PL_GLOBAL_SEED``; ``seed`` when none was set) and the
+        environment's label. Every run seed draws its own batch order, as the official code's
+        loaders do (the data itself stays that of ``seed``), and the environments are shuffled
+        independently of each other."""
+        run_seed = int(os.environ.get("PL_GLOBAL_SEED", self.seed))
+        return run_seed * 1000 + self.labels.get(env, 0)
+
     def _loader(self, w: SceneWindows, shuffle: bool) -> DataLoader:
-        """One environment's loader. Its order is a function of ``(seed, epoch)`` only
+        """One environment's loader. Its order is a function of ``(shuffle_seed, epoch)`` only
         (:class:`~contrastkit.train.sampling.EpochShuffleSampler`, whose ``set_epoch`` Lightning
         calls before each epoch), so a resumed fit sees the epochs an uninterrupted one would."""
         from contrastkit.distributed import world
@@ -51,7 +61,7 @@ class EnvDataModule(L.LightningDataModule):
         ds = SceneDataset(w, self.labels.get(w.env, -1))
         rank, size = world()
         if shuffle or size == 1:
-            sampler = EpochShuffleSampler(len(ds), self.seed, shuffle)
+            sampler = EpochShuffleSampler(len(ds), self.shuffle_seed(w.env), shuffle)
         else:  # evaluation under DDP: rank r scores scenes r, r + W, ... (no repeats)
             sampler = UnrepeatedDistributedSampler(ds, num_replicas=size, rank=rank, shuffle=False)
         return DataLoader(ds, batch_size=self.env_batch_size(w.env), sampler=sampler,

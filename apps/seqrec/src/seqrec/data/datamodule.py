@@ -133,7 +133,8 @@ class SeqRecDataModule(L.LightningDataModule):
             negatives from all of them.
         eval_batch_size: users per evaluation batch (and process).
         synthetic: keyword arguments of :func:`seqrec.data.synthetic.make_synthetic`.
-        seed: shuffling seed of the training loader (epoch ``e`` uses ``seed + e``).
+        seed: shuffling seed of the training loader (epoch ``e`` uses
+            ``contrastkit.train.sampling.epoch_seed(seed, e)``).
     """
 
     def __init__(
