@@ -273,3 +273,24 @@ def test_config_section_takes_names_defaults_and_descriptions_from_its_owner():
     assert [(f.name, f.default) for f in dataclasses.fields(config)] == [("name", "x"), ("width", 4), ("depth", 2)]
     assert "    depth: sizes of the thing. [" in config.__doc__ and "rate" not in config.__doc__
     assert kwargs_of(config(width=8), Owner) == {"width": 8, "depth": 2}
+
+
+def test_a_fit_trains_in_train_mode_whatever_mode_the_model_was_left_in(tmp_path):
+    """issue 11: a model evaluated before (``.eval()``) trains with dropout on; only
+    ``modules_kept_in_eval`` stays in eval mode."""
+
+    class KeepsFirstLayerInEval(ToySimCLR):
+        def modules_kept_in_eval(self):
+            return [self.net[0]]
+
+    class Modes(L.Callback):
+        def __init__(self):
+            self.seen = []
+
+        def on_train_batch_start(self, trainer, module, batch, batch_idx):
+            self.seen.append((module.net[0].training, module.net[2].training))
+
+    model = KeepsFirstLayerInEval().eval()
+    modes = Modes()
+    make_trainer(tmp_path, 1, progress=False, callbacks=[modes], limit_train_batches=2).fit(model, ToyData())
+    assert modes.seen == [(False, True), (False, True)]
