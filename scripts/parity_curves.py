@@ -7,9 +7,9 @@
 
 ``--ours`` takes ``label=run_dir[,run_dir...]`` (one run per seed; repeatable): each run's
 validation metrics after every epoch are read from its CSV logs (resume-aware,
-:func:`contrastkit.train.plots.read_logged_rows`). ``--reference`` takes ``label=csv`` (repeatable):
-a CSV with an ``epoch`` column (0-based) and the same metric columns, e.g. figures copied from
-another program's log. Prints a markdown table (mean ± std over the runs of a label, per epoch)
+:func:`contrastkit.train.plots.read_logged_rows`). ``--reference`` takes ``label=csv[,csv...]``
+(one file per seed; repeatable): CSVs with an ``epoch`` column (0-based) and the same metric
+columns, e.g. figures copied from another program's log. Prints a markdown table (mean ± std over the runs of a label, per epoch)
 and draws one panel per metric with every label's curve (seed spread shaded).
 """
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -78,25 +79,29 @@ def markdown_table(labelled: dict[str, Curves], metrics: list[str]) -> str:
     return "\n".join(lines)
 
 
-def plot(labelled: dict[str, Curves], metrics: list[str], out: str | Path, title: str) -> Path:
-    """One panel per metric: each label's mean over runs against the epoch, min-max shaded."""
+def plot(labelled: dict[str, Curves], metrics: list[str], out: str | Path, title: str, logy: bool = False) -> Path:
+    """One panel per metric: each label's mean over runs against the epoch, min-max shaded
+    (``logy``: logarithmic value axis, for curves that fall by orders of magnitude)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(metrics), figsize=(3.4 * len(metrics), 3.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(max(6.5, 3.4 * len(metrics)), 3.6), squeeze=False)
     for ax, m in zip(axes[0], metrics):
         for label, curves in labelled.items():
             values = curves[m]
             epochs = np.arange(1, values.shape[1] + 1)
-            with np.errstate(all="ignore"):
-                mean = np.nanmean(values, axis=0)
-            ax.plot(epochs, mean, marker="o", label=label)
+            with warnings.catch_warnings():  # epochs no run logged (a stage without validation) stay gaps
+                warnings.simplefilter("ignore", RuntimeWarning)
+                mean, low, high = (f(values, axis=0) for f in (np.nanmean, np.nanmin, np.nanmax))
+            ax.plot(epochs, mean, marker="o" if len(epochs) <= 30 else None, label=label)
             if values.shape[0] > 1:
-                ax.fill_between(epochs, np.nanmin(values, axis=0), np.nanmax(values, axis=0), alpha=0.2)
+                ax.fill_between(epochs, low, high, alpha=0.2)
         ax.set_xlabel("epoch")
         ax.set_title(m, fontsize=9)
+        if logy:
+            ax.set_yscale("log")
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
@@ -113,20 +118,21 @@ def _split(spec: str) -> tuple[str, list[str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ours", action="append", default=[], help="label=run_dir[,run_dir...]")
-    parser.add_argument("--reference", action="append", default=[], help="label=csv")
+    parser.add_argument("--reference", action="append", default=[], help="label=csv[,csv...]")
     parser.add_argument("--metrics", nargs="+", required=True)
     parser.add_argument("--out", required=True, help="PNG path")
     parser.add_argument("--title", default="validation after each epoch")
+    parser.add_argument("--logy", action="store_true", help="logarithmic value axis")
     args = parser.parse_args()
     labelled: dict[str, Curves] = {}
     for spec in args.reference:
-        label, (path,) = _split(spec)
-        labelled[label] = stack([reference_values(path, args.metrics)], args.metrics)
+        label, paths = _split(spec)
+        labelled[label] = stack([reference_values(p, args.metrics) for p in paths], args.metrics)
     for spec in args.ours:
         label, runs = _split(spec)
         labelled[label] = stack([epoch_values(r, args.metrics) for r in runs], args.metrics)
     print(markdown_table(labelled, args.metrics))
-    print(f"figure: {plot(labelled, args.metrics, args.out, args.title)}")
+    print(f"figure: {plot(labelled, args.metrics, args.out, args.title, args.logy)}")
 
 
 if __name__ == "__main__":
