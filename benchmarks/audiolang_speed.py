@@ -69,12 +69,12 @@ def main() -> None:
         train_clips, test_clips = load_clips(config, test=False), load_clips(config, test=True)
         load_s = time.perf_counter() - t
         t = time.perf_counter()
-        build_training_set(tmp, args.build, 0, config, clip_set=train_clips)
+        manifest = build_training_set(tmp, args.build, 0, config, clip_set=train_clips)
         build_s = time.perf_counter() - t
         t = time.perf_counter()
         build_benchmark(tmp, "order", args.build, 0, config, clip_set=test_clips)
         bench_s = time.perf_counter() - t
-        data = AudioTextDataModule(build_size=min(args.build, 256), cache_dir=tmp, batch_size=args.batch)
+        data = AudioTextDataModule(manifest=str(manifest), batch_size=args.batch)  # the set just built
         data.setup()
         batch = next(iter(data.train_dataloader()))
         print(f"threads {torch.get_num_threads()}, batch {args.batch}, audio {tuple(batch['audio'].shape)}")
