@@ -11,6 +11,10 @@ validation metrics after every epoch are read from its CSV logs (resume-aware,
 (one file per seed; repeatable): CSVs with an ``epoch`` column (0-based) and the same metric
 columns, e.g. figures copied from another program's log. Prints a markdown table (mean ± std over the runs of a label, per epoch)
 and draws one panel per metric with every label's curve (seed spread shaded).
+
+``--epoch-minutes label=minutes`` (repeatable, then one per label) draws the curves against
+training time instead of epochs, epoch ``k`` (1-based) at ``k * minutes``: to compare runs whose
+epochs cost different times (the two training forms of seqrec) at equal wall-clock time.
 """
 
 from __future__ import annotations
@@ -79,9 +83,22 @@ def markdown_table(labelled: dict[str, Curves], metrics: list[str]) -> str:
     return "\n".join(lines)
 
 
-def plot(labelled: dict[str, Curves], metrics: list[str], out: str | Path, title: str, logy: bool = False) -> Path:
-    """One panel per metric: each label's mean over runs against the epoch, min-max shaded
-    (``logy``: logarithmic value axis, for curves that fall by orders of magnitude)."""
+def x_values(n_epochs: int, minutes_per_epoch: float | None = None) -> np.ndarray:
+    """Where epochs ``1..n_epochs`` sit on the x axis: the epoch itself, or with
+    ``minutes_per_epoch`` the training minutes at its end (``k * minutes_per_epoch``)."""
+    epochs = np.arange(1, n_epochs + 1, dtype=float)
+    if minutes_per_epoch is None:
+        return epochs
+    if not minutes_per_epoch > 0:
+        raise ValueError(f"minutes per epoch must be > 0; got {minutes_per_epoch}")
+    return epochs * minutes_per_epoch
+
+
+def plot(labelled: dict[str, Curves], metrics: list[str], out: str | Path, title: str, logy: bool = False,
+         minutes: dict[str, float] | None = None) -> Path:
+    """One panel per metric: each label's mean over runs against the epoch (or, with ``minutes``
+    ``{label: minutes per epoch}``, against training minutes), min-max shaded (``logy``:
+    logarithmic value axis, for curves that fall by orders of magnitude)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -91,14 +108,14 @@ def plot(labelled: dict[str, Curves], metrics: list[str], out: str | Path, title
     for ax, m in zip(axes[0], metrics):
         for label, curves in labelled.items():
             values = curves[m]
-            epochs = np.arange(1, values.shape[1] + 1)
+            epochs = x_values(values.shape[1], minutes[label] if minutes else None)
             with warnings.catch_warnings():  # epochs no run logged (a stage without validation) stay gaps
                 warnings.simplefilter("ignore", RuntimeWarning)
                 mean, low, high = (f(values, axis=0) for f in (np.nanmean, np.nanmin, np.nanmax))
             ax.plot(epochs, mean, marker="o" if len(epochs) <= 30 else None, label=label)
             if values.shape[0] > 1:
                 ax.fill_between(epochs, low, high, alpha=0.2)
-        ax.set_xlabel("epoch")
+        ax.set_xlabel("training minutes" if minutes else "epoch")
         ax.set_title(m, fontsize=9)
         if logy:
             ax.set_yscale("log")
@@ -123,6 +140,8 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="PNG path")
     parser.add_argument("--title", default="validation after each epoch")
     parser.add_argument("--logy", action="store_true", help="logarithmic value axis")
+    parser.add_argument("--epoch-minutes", action="append", default=[],
+                        help="label=minutes per epoch: x axis in training minutes (one per label)")
     args = parser.parse_args()
     labelled: dict[str, Curves] = {}
     for spec in args.reference:
@@ -131,8 +150,14 @@ def main() -> None:
     for spec in args.ours:
         label, runs = _split(spec)
         labelled[label] = stack([epoch_values(r, args.metrics) for r in runs], args.metrics)
+    minutes = {}
+    for spec in args.epoch_minutes:
+        label, values = _split(spec)
+        minutes[label] = float(values[0])
+    if minutes and set(minutes) != set(labelled):
+        raise SystemExit(f"--epoch-minutes needs one value per curve: {sorted(labelled)}; got {sorted(minutes)}")
     print(markdown_table(labelled, args.metrics))
-    print(f"figure: {plot(labelled, args.metrics, args.out, args.title, args.logy)}")
+    print(f"figure: {plot(labelled, args.metrics, args.out, args.title, args.logy, minutes or None)}")
 
 
 if __name__ == "__main__":

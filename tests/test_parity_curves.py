@@ -52,3 +52,14 @@ def test_reference_csv_needs_the_metric_columns_and_the_figure_is_written(tmp_pa
     curves = {"official": parity_curves.stack([parity_curves.reference_values(ref, ["m"])], ["m"])}
     out = parity_curves.plot(curves, ["m"], tmp_path / "fig.png", "t")
     assert out.stat().st_size > 1000
+
+
+def test_epochs_placed_at_training_minutes_when_given(tmp_path):
+    assert parity_curves.x_values(3).tolist() == [1.0, 2.0, 3.0]
+    assert parity_curves.x_values(3, 2.5).tolist() == [2.5, 5.0, 7.5]
+    with pytest.raises(ValueError, match="minutes per epoch"):
+        parity_curves.x_values(3, 0.0)
+    curves = {"a": parity_curves.stack([{"m": {0: 0.1, 1: 0.2}}], ["m"]),
+              "b": parity_curves.stack([{"m": {0: 0.1}}], ["m"])}
+    out = parity_curves.plot(curves, ["m"], tmp_path / "t.png", "t", minutes={"a": 1.0, "b": 6.0})
+    assert out.stat().st_size > 1000
