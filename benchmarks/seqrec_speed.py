@@ -41,7 +41,7 @@ README = Path(__file__).resolve().parents[1] / "apps" / "seqrec" / "README.md"
 BEGIN, END = "<!-- seqrec_speed:begin -->", "<!-- seqrec_speed:end -->"
 
 
-def _timed_round_robin(fns: dict, batches, warmup: int, steps: int) -> dict[str, float]:
+def timed_round_robin(fns: dict, batches, warmup: int, steps: int) -> dict[str, float]:
     """Median seconds of each function, calling them in turn on the same batch, so that a shared,
     busy CPU slows every method alike."""
     times: dict[str, list[float]] = {name: [] for name in fns}
@@ -114,7 +114,7 @@ def main() -> None:
         ("MCLRec, single update", _meta_step(fresh(MCLRec, meta_loop="single")), 3, 2),
     ]
     fns = {"fwd_bwd": fwd_bwd, "fwd": fwd, **{name: step for name, step, _, _ in rows}}
-    med = _timed_round_robin(fns, batches, args.warmup, args.steps)
+    med = timed_round_robin(fns, batches, args.warmup, args.steps)
     t_fb, t_f = med["fwd_bwd"], med["fwd"]
     results = [{"step": name, "seconds": med[name], "floor_seconds": n_fb * t_fb + n_f * t_f,
                 "passes": f"{n_fb} + {n_f} fwd"} for name, _, n_fb, n_f in rows]
