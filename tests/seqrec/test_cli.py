@@ -73,6 +73,6 @@ def test_fit_of_mclrec_ends_with_the_short_run_warning(tmp_path, capsys):
           "--model.augmenter_hidden", "[4]", "--train.max_epochs", "1", "--train.root", str(tmp_path),
           "--progress", "false"])
     note, last = capsys.readouterr().out.strip().splitlines()[-2:]
-    assert note.startswith("note: MCLRec learns slowly at first") and "not yet measured" in note
+    assert note.startswith("note: MCLRec learns slowly at first") and "docs/parity.md" in note
     run = tmp_path / "seqrec" / "synthetic" / "version_0"
     assert last == f"run: {run}  metrics: {run / 'metrics.json'}"  # the closing line of every command
