@@ -29,7 +29,7 @@ from seqrec.evaluate import evaluate_scores
 from seqrec.method import MCLRec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from seqrec_speed import _auto_step, _meta_step, timed_round_robin
+from seqrec_speed import auto_step, meta_step, timed_round_robin
 
 FORMS = ("shifted", "prefix")
 
@@ -63,8 +63,8 @@ def main() -> None:
 
     fns = {}
     for form in FORMS:
-        fns[("SASRec", form)] = on_form(_auto_step(fresh(SASRec)), form)
-        fns[("MCLRec", form)] = on_form(_meta_step(fresh(MCLRec)), form)
+        fns[("SASRec", form)] = on_form(auto_step(fresh(SASRec)), form)
+        fns[("MCLRec", form)] = on_form(meta_step(fresh(MCLRec)), form)
     pairs = [{form: samples[form][i] for form in FORMS} for i in range(args.batches)]
     med = timed_round_robin(fns, pairs, args.warmup, args.steps)
 

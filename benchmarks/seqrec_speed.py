@@ -55,7 +55,7 @@ def timed_round_robin(fns: dict, batches, warmup: int, steps: int) -> dict[str, 
     return {name: statistics.median(v) for name, v in times.items()}
 
 
-def _auto_step(module):
+def auto_step(module):
     opt = module.configure_optimizers()
 
     def step(batch):
@@ -66,7 +66,7 @@ def _auto_step(module):
     return step
 
 
-def _meta_step(module):
+def meta_step(module):
     enc, aug = module.configure_optimizers()
     return lambda batch: module.meta_step(batch, enc, aug)
 
@@ -107,11 +107,11 @@ def main() -> None:
             enc(batch["input"])
 
     rows = [
-        ("SASRec", _auto_step(sasrec), 1, 0),
-        ("CL4SRec", _auto_step(fresh(CL4SRec)), 3, 0),
-        ("MCLRec, 3 updates", _meta_step(fresh(MCLRec)), 6, 0),
-        ("MCLRec, 3 updates, official recomputation", _meta_step(fresh(MCLRec, reuse_forward=False)), 6, 2),
-        ("MCLRec, single update", _meta_step(fresh(MCLRec, meta_loop="single")), 3, 2),
+        ("SASRec", auto_step(sasrec), 1, 0),
+        ("CL4SRec", auto_step(fresh(CL4SRec)), 3, 0),
+        ("MCLRec, 3 updates", meta_step(fresh(MCLRec)), 6, 0),
+        ("MCLRec, 3 updates, official recomputation", meta_step(fresh(MCLRec, reuse_forward=False)), 6, 2),
+        ("MCLRec, single update", meta_step(fresh(MCLRec, meta_loop="single")), 3, 2),
     ]
     fns = {"fwd_bwd": fwd_bwd, "fwd": fwd, **{name: step for name, step, _, _ in rows}}
     med = timed_round_robin(fns, batches, args.warmup, args.steps)
