@@ -89,3 +89,13 @@ def test_a_part_that_early_stopping_ended_is_read_back(tmp_path, capsys):
     got = fit_parts(tmp_path, DATA, {"sasrec": (ModelConfig(method="sasrec"), TrainConfig(root=str(tmp_path)))})
     assert got == {"sasrec": {"test/HR@5": 0.25}}
     assert not (part / "checkpoints").exists() and "read back" in capsys.readouterr().out
+
+
+def test_metrics_say_when_early_stopping_ended_the_fit(tmp_path):
+    """Testing the best checkpoint restores the callbacks' state of its epoch (before early
+    stopping fired): ``stopped_early`` must be read before that, or it always says False."""
+    train = TrainConfig(max_epochs=40, patience=1, root=str(tmp_path), name="stop")
+    run_dir, _ = fit_run(DATA, ModelConfig(method="sasrec", hidden=16, inner=32), train, progress=False)
+    saved = json.loads((run_dir / "metrics.json").read_text())
+    assert saved["epochs_run"] < 40  # patience 1 ends this tiny fit long before 40 epochs
+    assert saved["stopped_early"] is True

@@ -143,10 +143,12 @@ def fit_in(run_dir: Path, data: DataConfig, model: ModelConfig, train: TrainConf
     fit_seconds = time.perf_counter() - start
     best_val = next((float(cb.best_model_score) for cb in pl_trainer.checkpoint_callbacks  # best.ckpt's, not last's
                      if cb.monitor and cb.best_model_score is not None), float("nan"))
+    # read before test(): testing best.ckpt restores the callbacks' state of its epoch
+    stopped_early, epochs_run = bool(stopper.stopped_epoch), pl_trainer.current_epoch
     result = pl_trainer.test(module, datamodule=dm, ckpt_path=str(best) if best else None, verbose=False)[0]
-    metrics = {"method": model.method, "epochs_run": pl_trainer.current_epoch,
+    metrics = {"method": model.method, "epochs_run": epochs_run,
                "fit_seconds": fit_seconds, f"best_{train.monitor}": best_val,
-               "stopped_early": bool(stopper.stopped_epoch), "processes": pl_trainer.world_size,
+               "stopped_early": stopped_early, "processes": pl_trainer.world_size,
                "best_checkpoint": str(best) if best else None, **_prefixed(result, "test")}
     write_metrics(run_dir, metrics)
     if is_rank_zero():
