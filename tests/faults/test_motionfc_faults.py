@@ -48,7 +48,7 @@ def test_malicious_checkpoint_refused_by_every_motionfc_loader(malicious, tmp_pa
     path, marker = malicious
     data = ["--num_train", "8", "--num_val", "4", "--num_test", "4", "--num_ref", "4", "--cache_dir", str(tmp_path / "c")]
     calls = [
-        lambda: main(["evaluate", "--checkpoint", str(path), *data]),
+        lambda: main(["evaluate", "--ckpt_path", str(path), *data]),
         lambda: main(["test", "--ckpt_path", str(path), "--root", str(tmp_path / "runs"),
                       *[a.replace("--", "--data.", 1) if a.startswith("--") else a for a in data]]),
         lambda: finetune(path, tmp_path / "ft", k=4, epochs=1, num_train=8, num_val=4, num_test=4, num_ref=4,

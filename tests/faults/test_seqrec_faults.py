@@ -40,7 +40,7 @@ class _Payload:
         return open, (self.marker, "w")
 
 
-@pytest.mark.parametrize("command, flag", [("test", "--checkpoint"), ("evaluate", "--checkpoint"),
+@pytest.mark.parametrize("command, flag", [("test", "--ckpt_path"), ("evaluate", "--ckpt_path"),
                                            ("embed", "--ckpt_path"), ("recommend", "--ckpt_path"),
                                            ("export", "--ckpt_path")])
 def test_checkpoint_that_runs_code_is_refused(tmp_path, command, flag):
@@ -59,7 +59,7 @@ def test_damaged_checkpoint_names_the_file(tmp_path):
     path = tmp_path / "empty.ckpt"
     path.write_bytes(b"")
     with pytest.raises(ValueError, match=re.escape(str(path))):
-        main(["test", "--checkpoint", str(path)])
+        main(["test", "--ckpt_path", str(path)])
 
 
 def test_sparse_item_ids_are_remapped_and_stored_with_the_run(tmp_path):
@@ -109,7 +109,7 @@ def test_non_finite_timestamp_names_file_and_line(tmp_path, value):
 
 def test_checkpoint_is_scored_on_its_own_dataset(checkpoint, capsys, tmp_path):
     """issue 9, item 16: without --data the checkpoint's dataset is used, and the output names it."""
-    got = main(["test", "--checkpoint", str(checkpoint), "--root", str(tmp_path)])
+    got = main(["test", "--ckpt_path", str(checkpoint), "--root", str(tmp_path)])
     out = capsys.readouterr().out
     assert "trained on synthetic" in out and "scored on synthetic {'num_users': 150" in out
     assert 0.0 <= got["test/HR@20"] <= 1.0
@@ -124,12 +124,12 @@ def test_checkpoint_on_other_data_needs_the_flag(checkpoint, tmp_path):
     root = ["--root", str(tmp_path)]
     other = json.dumps({"dataset": "synthetic", "batch_size": 64, "synthetic": {**SYNTH, "seed": 1}})
     with pytest.raises(ValueError, match="trained on synthetic .* --other_data"):
-        main(["test", "--checkpoint", str(checkpoint), "--data", other, *root])
+        main(["test", "--ckpt_path", str(checkpoint), "--data", other, *root])
     wider = json.dumps({"dataset": "synthetic", "synthetic": {**SYNTH, "num_items": 50}})
     with pytest.raises(ValueError, match="scores 40 items but .* has 50"):
-        main(["test", "--checkpoint", str(checkpoint), "--data", wider, "--other_data", "true", *root])
+        main(["test", "--ckpt_path", str(checkpoint), "--data", wider, "--other_data", "true", *root])
     assert not (tmp_path / "seqrec").exists()
-    got = main(["evaluate", "--checkpoint", str(checkpoint), "--data", other, "--other_data", "true", *root])
+    got = main(["evaluate", "--ckpt_path", str(checkpoint), "--data", other, "--other_data", "true", *root])
     assert 0.0 <= got["test/HR@20"] <= 1.0
     assert (tmp_path / "seqrec" / "f_evaluate" / "version_0" / "metrics.json").is_file()
 

@@ -202,9 +202,9 @@ def test_malicious_task_state_refused_by_evaluate_predict_embed(tmp_path):
     path, marker = tmp_path / "checkpoints" / "evil.ckpt", tmp_path / "pwned"
     _plant(path, marker)
     wav = str(_wav(tmp_path / "a.wav", _tone()))
-    for argv in (["evaluate", "--checkpoint", str(path), "--data.cache_dir", str(tmp_path / "cache")],
-                 ["predict", "--checkpoint", str(path), "--audio", f"[{wav}]"],
-                 ["embed", "--checkpoint", str(path), "--audio", f"[{wav}]", "--out", str(tmp_path / "e.npy")]):
+    for argv in (["evaluate", "--ckpt_path", str(path), "--data.cache_dir", str(tmp_path / "cache")],
+                 ["predict", "--ckpt_path", str(path), "--audio", f"[{wav}]"],
+                 ["embed", "--ckpt_path", str(path), "--audio", f"[{wav}]", "--out", str(tmp_path / "e.npy")]):
         with pytest.raises(Exception, match=r"evil\.ckpt.*refused") as err:
             main(argv)
         assert not isinstance(err.value, SystemExit), argv[0]

@@ -61,7 +61,7 @@ def test_evaluate_with_refinement(tmp_path):
     dm = StyleDataModule(num_train=32, num_val=16, num_test=8, num_ref=8, cache_dir=str(tmp_path / "c"))
     make_trainer(tmp_path, 2, progress=False, num_sanity_val_steps=0).fit(CausalMotion(epochs=(1, 0, 0, 1)), datamodule=dm)
     ckpt = str(tmp_path / "checkpoints" / "last.ckpt")
-    rows = main(["evaluate", "--checkpoint", ckpt, *data, "--refine_steps", "2", "--refine_lr", "0.01",
+    rows = main(["evaluate", "--ckpt_path", ckpt, *data, "--refine_steps", "2", "--refine_lr", "0.01",
                  "--runs_root", str(tmp_path / "runs")])
     assert set(rows) == {"model", "refined (2 steps)"}
     # issue 11: evaluate writes a run directory: its table as metrics.json, table.md and a plot
@@ -72,7 +72,7 @@ def test_evaluate_with_refinement(tmp_path):
     for t in rows.values():
         assert {"iid", "ood_inter", "ood_extra", "0.8"} <= set(t) and t["0.8"]["peds"] == 16
     assert rows["model"]["iid"]["ade"] != rows["refined (2 steps)"]["iid"]["ade"]
-    leak = main(["evaluate", "--checkpoint", ckpt, *data, "--style_source", "leak", "--runs_root", str(tmp_path / "runs")])
+    leak = main(["evaluate", "--ckpt_path", ckpt, *data, "--style_source", "leak", "--runs_root", str(tmp_path / "runs")])
     assert (run.parent / "version_1" / "metrics.json").is_file()
     assert leak["model"]["ood_extra"]["ade"] > 0
 

@@ -98,7 +98,7 @@ def test_demo_on_two_processes_writes_one_run_with_the_metrics_of_its_checkpoint
     # the trained checkpoint, scored in this process: the demo's table
     data = ["--num_train", "16", "--num_val", "15", "--num_test", "8", "--num_ref", "8", "--cache_dir",
             str(tmp_path / "cache"), "--runs_root", str(tmp_path / "eval")]
-    rows = main(["evaluate", "--checkpoint", str(run / "modular" / "checkpoints" / "last.ckpt"), *data])
+    rows = main(["evaluate", "--ckpt_path", str(run / "modular" / "checkpoints" / "last.ckpt"), *data])
     for g in ("iid", "ood_inter", "ood_extra"):
         assert rows["model"][g]["ade"] == pytest.approx(saved[f"modular/{g}/ade"], rel=1e-6)
     # the last validation under DDP (15 scenes per style on 2 ranks: scored once each) = one process

@@ -41,7 +41,7 @@ def test_test_command_reproduces_the_demo_test_metrics_in_its_own_run(demo_run, 
     root, metrics = demo_run
     ckpt = root / "seqrec" / "demo" / "version_0" / "mclrec" / "checkpoints" / "best.ckpt"
     data = '{"dataset": "synthetic", "synthetic": {"num_users": 400, "num_items": 60, "num_topics": 20, "seed": 0}}'
-    got = main(["test", "--checkpoint", str(ckpt), "--data", data, "--root", str(root)])
+    got = main(["test", "--ckpt_path", str(ckpt), "--data", data, "--root", str(root)])
     assert got["test/HR@10"] == pytest.approx(metrics["mclrec/test/HR@10"], abs=1e-6)
     assert got["test/NDCG@20"] == pytest.approx(metrics["mclrec/test/NDCG@20"], abs=1e-6)
     run = root / "seqrec" / "demo_mclrec_test" / "version_0"
@@ -49,7 +49,7 @@ def test_test_command_reproduces_the_demo_test_metrics_in_its_own_run(demo_run, 
     assert saved["test/NDCG@20"] == pytest.approx(got["test/NDCG@20"]) and saved["checkpoint"] == str(ckpt.resolve())
     assert (run / "config.yaml").is_file()
     assert capsys.readouterr().out.strip().splitlines()[-1] == f"run: {run}  metrics: {run / 'metrics.json'}"
-    main(["evaluate", "--checkpoint", str(ckpt), "--root", str(root), "--name", "scored"])
+    main(["evaluate", "--ckpt_path", str(ckpt), "--root", str(root), "--name", "scored"])
     assert (root / "seqrec" / "scored" / "version_0" / "metrics.json").is_file()
 
 

@@ -29,7 +29,7 @@ def test_fit_then_evaluate_predict_embed(tmp_path, cache_dir):
                     "--threads", "1"])
     assert metrics["method"] == "er" and metrics["memory_size"] == 8
     ckpt = tmp_path / "slu" / "fit" / "version_0" / "checkpoints" / "task_1.ckpt"
-    scored = main(["evaluate", "--checkpoint", str(ckpt), *data])
+    scored = main(["evaluate", "--ckpt_path", str(ckpt), *data])
     assert scored["accuracy"] == metrics["last_acc"]  # full greedy decoding agrees with the one-step read-out
     import soundfile as sf
     from slu.data.synthetic import SyntheticConfig, load_or_generate
@@ -38,9 +38,9 @@ def test_fit_then_evaluate_predict_embed(tmp_path, cache_dir):
                                      cache_dir)
     wav = tmp_path / "clip.wav"
     sf.write(str(wav), waves[-1].numpy(), 16000)
-    (pred,) = main(["predict", "--checkpoint", str(ckpt), "--audio", f"[{wav}]"])
+    (pred,) = main(["predict", "--ckpt_path", str(ckpt), "--audio", f"[{wav}]"])
     assert pred["intent"] in corpus.classes or pred["intent"] is None
-    out = main(["embed", "--checkpoint", str(ckpt), "--audio", f"[{wav}, {wav}]", "--out", str(tmp_path / "e.npy")])
+    out = main(["embed", "--ckpt_path", str(ckpt), "--audio", f"[{wav}, {wav}]", "--out", str(tmp_path / "e.npy")])
     emb = np.load(out)
     assert emb.shape == (2, 16) and np.array_equal(emb[0], emb[1])
 

@@ -100,7 +100,7 @@ def test_two_process_continual_fit_through_the_cli_matches_a_one_process_evaluat
     from slu.cli import main
 
     monkeypatch.chdir(tmp_path)
-    scores = [main(["evaluate", "--checkpoint", str(run / f"checkpoints/task_{t}.ckpt"), *TINY]) for t in range(2)]
+    scores = [main(["evaluate", "--ckpt_path", str(run / f"checkpoints/task_{t}.ckpt"), *TINY]) for t in range(2)]
     matrix = [[scores[t][f"task_{j}_acc"] for j in range(t + 1)] for t in range(2)]
     assert fit["matrix"] == [[pytest.approx(matrix[0][0], abs=1e-12), None],
                              [pytest.approx(v, abs=1e-12) for v in matrix[1]]]

@@ -35,7 +35,7 @@ def simulate(styles: list[float] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8], num
     return out
 
 
-def evaluate(checkpoint: str = "", style_source: str | None = None, num_train: int = 1000, num_val: int = 200,
+def evaluate(ckpt_path: str = "", style_source: str | None = None, num_train: int = 1000, num_val: int = 200,
              num_test: int = 500, num_ref: int = 64, seed: int = 0, cache_dir: str | None = None,
              refine_steps: int = 0, refine_lr: float = 1e-3, runs_root: str = "runs", name: str = "evaluate") -> dict:
     """Score a style-study checkpoint on all eight styles (IID / OoD-inter / OoD-extra ADE/FDE).
@@ -45,7 +45,7 @@ def evaluate(checkpoint: str = "", style_source: str | None = None, num_train: i
     ``plots/predictions_0.7.png`` (constant velocity and the model on four extrapolation scenes).
 
     Args:
-        checkpoint: a CausalMotion checkpoint (``runs/motionfc/.../checkpoints/last.ckpt``), read with
+        ckpt_path: a CausalMotion checkpoint (``runs/motionfc/.../checkpoints/last.ckpt``), read with
             ``weights_only=True`` (a file that would run code is refused).
         style_source: override the style source ("reference", "leak"; "observed" models stay observed).
         num_train, num_val, num_test, num_ref, seed, cache_dir: the dataset (as trained).
@@ -58,9 +58,9 @@ def evaluate(checkpoint: str = "", style_source: str | None = None, num_train: i
     from motionfc.checkpoints import load_module
     from motionfc.method import CausalMotion
 
-    if not checkpoint:
-        raise ValueError("evaluate needs --checkpoint (a CausalMotion .ckpt)")
-    m = load_module(CausalMotion, checkpoint)  # a bad checkpoint stops before a run directory exists
+    if not ckpt_path:
+        raise ValueError("evaluate needs --ckpt_path (a CausalMotion .ckpt)")
+    m = load_module(CausalMotion, ckpt_path)  # a bad checkpoint stops before a run directory exists
     run = open_run(runs_root, "motionfc", name, args)
     with failure_marked(run):
         rows = _evaluate(m, run, args)

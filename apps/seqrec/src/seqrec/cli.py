@@ -5,7 +5,7 @@
     seqrec fit --config apps/seqrec/configs/beauty.yaml
     seqrec fit --config apps/seqrec/configs/beauty.yaml --resume
     seqrec fit --data.dataset synthetic --model.method mclrec --trainer.devices 2 --trainer.strategy ddp --trainer.accelerator cpu
-    seqrec test --checkpoint runs/seqrec/beauty_mclrec/version_0/checkpoints/best.ckpt
+    seqrec test --ckpt_path runs/seqrec/beauty_mclrec/version_0/checkpoints/best.ckpt
     seqrec evaluate --model.method popularity --data.dataset Beauty
     seqrec study --config apps/seqrec/configs/beauty.yaml --name study_beauty
     seqrec embed --ckpt_path runs/seqrec/beauty_mclrec/version_0/checkpoints/best.ckpt --users true

@@ -71,7 +71,7 @@ def _score_in_run(command: str, checkpoint: str, data: DataConfig | None, other_
     """Check the checkpoint and data, then score them in a new run ``<root>/seqrec/<name>/version_K``
     (name default: the checkpoint's run, ``_test`` or ``_evaluate`` appended)."""
     if not checkpoint:
-        raise ValueError(f"{command} needs --checkpoint PATH (a .ckpt written by seqrec fit)")
+        raise ValueError(f"{command} needs --ckpt_path PATH (a .ckpt written by seqrec fit)")
     scoring = prepare_scoring(checkpoint, data, other_data=other_data, device=device)  # before any run exists
     config = {"command": command, "checkpoint": str(checkpoint), "data": asdict(scoring.data),
               "other_data": other_data, "exclude_history": exclude_history}
@@ -84,7 +84,7 @@ def _score_in_run(command: str, checkpoint: str, data: DataConfig | None, other_
     return metrics
 
 
-def test(checkpoint: str = "", data: DataConfig | None = None, other_data: bool = False,
+def test(ckpt_path: str = "", data: DataConfig | None = None, other_data: bool = False,
          exclude_history: bool = False, device: str = "cpu", root: str = "runs",
          name: str | None = None) -> dict[str, float]:
     """Full-ranking validation and test metrics of a checkpoint written by ``seqrec fit``.
@@ -92,7 +92,7 @@ def test(checkpoint: str = "", data: DataConfig | None = None, other_data: bool 
     Writes ``<root>/seqrec/<name>/version_K/`` (config.yaml, metrics.json).
 
     Args:
-        checkpoint: the .ckpt file (loaded with weights_only=True: never runs code from it).
+        ckpt_path: the .ckpt file (loaded with weights_only=True: never runs code from it).
         data: the data to score on; by default the dataset the checkpoint records.
         other_data: allow data other than the checkpoint's (same item count).
         exclude_history: rank only items absent from each user's history.
@@ -100,11 +100,11 @@ def test(checkpoint: str = "", data: DataConfig | None = None, other_data: bool 
         root: the runs folder.
         name: the run name (default: the checkpoint's run name + ``_test``, e.g. ``beauty_mclrec_test``).
     """
-    return _score_in_run("test", checkpoint, data, other_data, exclude_history, device, root, name)
+    return _score_in_run("test", ckpt_path, data, other_data, exclude_history, device, root, name)
 
 
 def evaluate(data: DataConfig | None = None, model: ModelConfig = ModelConfig(method="popularity"),  # noqa: B008
-             checkpoint: str | None = None, other_data: bool = False, device: str = "cpu", root: str = "runs",
+             ckpt_path: str | None = None, other_data: bool = False, device: str = "cpu", root: str = "runs",
              name: str | None = None) -> dict[str, float]:
     """Evaluate the popularity ranking (``--model.method popularity``) or a checkpoint (as ``test``).
 
@@ -113,16 +113,16 @@ def evaluate(data: DataConfig | None = None, model: ModelConfig = ModelConfig(me
     Args:
         data: the data (popularity: default synthetic; a checkpoint: the dataset it records).
         model: ``method popularity`` and ``exclude_history``; other settings are unused here.
-        checkpoint: a .ckpt file written by ``seqrec fit`` (loaded with weights_only=True).
+        ckpt_path: a .ckpt file written by ``seqrec fit`` (loaded with weights_only=True).
         other_data: allow a checkpoint to be scored on data other than its own.
         device: torch device.
         root: the runs folder.
         name: the run name (default: ``popularity``, or the checkpoint's run name + ``_evaluate``).
     """
-    if checkpoint:
-        return _score_in_run("evaluate", checkpoint, data, other_data, model.exclude_history, device, root, name)
+    if ckpt_path:
+        return _score_in_run("evaluate", ckpt_path, data, other_data, model.exclude_history, device, root, name)
     if model.method != "popularity":
-        raise ValueError("evaluate without --checkpoint only evaluates --model.method popularity")
+        raise ValueError("evaluate without --ckpt_path only evaluates --model.method popularity")
     data = data or DataConfig()
     dm = build_datamodule(data)
     dm.prepare_split()  # a bad file fails here, before any run exists

@@ -5,9 +5,9 @@
     slu prepare --data.dataset fsdd --data.n_tasks 5          # read, cache features, show the tasks
     slu fit --config apps/slu/configs/fsdd_fit.yaml --method.name coconut
     slu study --config apps/slu/configs/fsdd.yaml --methods '[finetune, er, coconut]' --seeds '[0, 1, 2]'
-    slu evaluate --checkpoint runs/slu/fsdd_fit/version_0/checkpoints/task_4.ckpt --data.dataset fsdd --data.n_tasks 5
-    slu embed --checkpoint runs/slu/fsdd_fit/version_0/checkpoints/task_4.ckpt --audio '[a.wav, b.wav]'
-    slu predict --checkpoint runs/slu/fsdd_fit/version_0/checkpoints/task_4.ckpt --audio '[a.wav]'
+    slu evaluate --ckpt_path runs/slu/fsdd_fit/version_0/checkpoints/task_4.ckpt --data.dataset fsdd --data.n_tasks 5
+    slu embed --ckpt_path runs/slu/fsdd_fit/version_0/checkpoints/task_4.ckpt --audio '[a.wav, b.wav]'
+    slu predict --ckpt_path runs/slu/fsdd_fit/version_0/checkpoints/task_4.ckpt --audio '[a.wav]'
 
 Commands are imported only when run, so ``slu --help`` loads no torch.
 """

@@ -5,12 +5,12 @@ from __future__ import annotations
 from slu.data.datamodule import DataConfig
 
 
-def evaluate(checkpoint: str = "", data: DataConfig = DataConfig(), split: str = "test",  # noqa: B008
+def evaluate(ckpt_path: str = "", data: DataConfig = DataConfig(), split: str = "test",  # noqa: B008
              beam_size: int = 1) -> dict:
     """Score a task state on the scenario's tasks: accuracy per task, overall accuracy and WER.
 
     Args:
-        checkpoint: a task state (``runs/slu/<name>/version_K/checkpoints/task_T.ckpt``).
+        ckpt_path: a task state (``runs/slu/<name>/version_K/checkpoints/task_T.ckpt``).
         data: the data it is scored on (same classes and tokenizer as the run's).
         split: ``test`` or ``valid``.
         beam_size: 1 = greedy decoding.
@@ -19,12 +19,12 @@ def evaluate(checkpoint: str = "", data: DataConfig = DataConfig(), split: str =
     from slu.evaluate import decode, word_error_rate
     from slu.use import load_trained
 
-    if not checkpoint:
-        raise ValueError("evaluate needs --checkpoint (a checkpoints/task_T.ckpt written by fit or study)")
-    model, tok, meta = load_trained(checkpoint)
+    if not ckpt_path:
+        raise ValueError("evaluate needs --ckpt_path (a checkpoints/task_T.ckpt written by fit or study)")
+    model, tok, meta = load_trained(ckpt_path)
     prepared = prepare_data(data)
     if prepared.corpus.classes != meta["classes"]:
-        raise ValueError(f"{checkpoint}: trained on other classes than --data gives ({len(meta['classes'])} vs "
+        raise ValueError(f"{ckpt_path}: trained on other classes than --data gives ({len(meta['classes'])} vs "
                          f"{len(prepared.corpus.classes)})")
     prepared.tokenizer = tok  # the run's vocabulary, not one retrained here
     prepared.targets = [tok.encode(u.intent, u.transcript) for u in prepared.corpus.utterances]

@@ -38,18 +38,18 @@ def load_trained(checkpoint: str | Path):
     return model.eval(), tokenizer, meta
 
 
-def embed(checkpoint: str = "", audio: list[str] = (), out: str = "embeddings.npy",
+def embed(ckpt_path: str = "", audio: list[str] = (), out: str = "embeddings.npy",
           projected: bool = True) -> Path:
     """Audio embeddings of files: ``out`` ``(N, D)`` float32 and ``out`` with ``.ids.txt`` (the files).
 
     Args:
-        checkpoint: a task state (``runs/slu/<name>/version_K/checkpoints/task_T.ckpt``).
+        ckpt_path: a task state (``runs/slu/<name>/version_K/checkpoints/task_T.ckpt``).
         audio: audio files (WAV/FLAC), resampled to 16 kHz.
         out: the ``.npy`` file written.
         projected: the contrastive embedding (True) or the pooled encoder features (False).
     """
-    _need(checkpoint, audio, "embed")
-    model, _, meta = load_trained(checkpoint)
+    _need(ckpt_path, audio, "embed")
+    model, _, meta = load_trained(ckpt_path)
     rows = []
     with torch.no_grad():
         for path in audio:
@@ -63,9 +63,9 @@ def embed(checkpoint: str = "", audio: list[str] = (), out: str = "embeddings.np
     return out_path
 
 
-def _need(checkpoint: str, audio, command: str) -> None:
-    if not checkpoint or not audio:
-        raise ValueError(f"{command} needs --checkpoint (a checkpoints/task_T.ckpt) and --audio '[file, ...]'")
+def _need(ckpt_path: str, audio, command: str) -> None:
+    if not ckpt_path or not audio:
+        raise ValueError(f"{command} needs --ckpt_path (a checkpoints/task_T.ckpt) and --audio '[file, ...]'")
 
 
 def _encode(model, meta: dict, path: str):
@@ -76,16 +76,16 @@ def _encode(model, meta: dict, path: str):
     return model.encode(feats[None], torch.tensor([len(feats)]))
 
 
-def predict(checkpoint: str = "", audio: list[str] = (), beam_size: int = 1) -> list[dict]:
+def predict(ckpt_path: str = "", audio: list[str] = (), beam_size: int = 1) -> list[dict]:
     """Intent and transcript of each audio file, decoded greedily (or by beam search).
 
     Args:
-        checkpoint: a task state (``checkpoints/task_T.ckpt``).
+        ckpt_path: a task state (``checkpoints/task_T.ckpt``).
         audio: audio files.
         beam_size: 1 = greedy.
     """
-    _need(checkpoint, audio, "predict")
-    model, tok, meta = load_trained(checkpoint)
+    _need(ckpt_path, audio, "predict")
+    model, tok, meta = load_trained(ckpt_path)
     out = []
     with torch.no_grad():
         for path in audio:
