@@ -39,7 +39,7 @@ MCLREC_NOTE = ("note: MCLRec learns slowly at first. On Beauty (CPU, 1 thread) ~
                "below popularity (.0195), while SASRec reaches .0602 in 4 min. The official code does the same: "
                "after 5 epochs (prefix form) its MCLRec has .0944 and ours .0923-.0946, below SASRec's .1009. "
                "Run to beauty.yaml's 50 epochs (under 10 minutes on one GPU), ours reaches .1188-.1203 and passes SASRec "
-               "(.1173); the paper's .1243 (docs/parity.md).")
+               "(.1173); the paper reports .1243 (docs/parity.md).")
 
 
 # jsonargparse reads the dataclass defaults from the signature, hence the calls in the defaults.
