@@ -16,6 +16,7 @@ the two forms' validation curves against training time (``scripts/parity_curves.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
@@ -47,11 +48,9 @@ def main() -> None:
 
     modules = {form: SeqRecDataModule(args.dataset, train_form=form, batch_size=args.batch_size, seed=0)
                for form in FORMS}
-    batches_per_epoch = {form: len(dm.train_dataloader()) for form, dm in modules.items()}
-    samples = {}
-    for form, dm in modules.items():
-        loader = iter(dm.train_dataloader())
-        samples[form] = [next(loader) for _ in range(args.batches)]
+    loaders = {form: dm.train_dataloader() for form, dm in modules.items()}
+    batches_per_epoch = {form: len(loader) for form, loader in loaders.items()}
+    samples = {form: list(itertools.islice(loader, args.batches)) for form, loader in loaders.items()}
     n_items = modules["prefix"].num_items
 
     def fresh(cls):
