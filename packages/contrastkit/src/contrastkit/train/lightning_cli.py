@@ -59,6 +59,7 @@ class ContrastKitCLI(LightningCLI):
             logger=conventions["logger"],
             callbacks=[*(user_callbacks if isinstance(user_callbacks, list) else [user_callbacks]),
                        *conventions["callbacks"]],
+            plugins=conventions["plugins"],
         )
         return super().instantiate_trainer(**kwargs)
 

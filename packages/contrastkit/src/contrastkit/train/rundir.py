@@ -17,7 +17,6 @@ import math
 import os
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -26,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from contrastkit.atomic import write_text_atomic
 
 _VERSION = re.compile(r"^version_(\d+)$")
 FAILED_MARKER = "FAILED"
@@ -168,7 +169,7 @@ def _announce_to_other_ranks(parent: Path, run_dir: Path) -> None:
     """Rank 0 leaves the run directory it opened where the other ranks of its launch look."""
     launch = _launch_id()
     if launch is not None:
-        _write_atomic(_launch_marker(parent, launch), run_dir.name)
+        write_text_atomic(_launch_marker(parent, launch), run_dir.name)
 
 
 def _rank_zero_run_dir(parent: Path, resume: bool, timeout_s: float = 600.0) -> Path:
@@ -235,21 +236,8 @@ def write_metrics(run_dir: str | Path, metrics: dict[str, Any]) -> Path:
         return path
     current = json.loads(path.read_text()) if path.exists() else {}
     current.update(_jsonable(metrics))
-    _write_atomic(path, json.dumps(current, indent=2, sort_keys=True))
+    write_text_atomic(path, json.dumps(current, indent=2, sort_keys=True))
     return path
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write through a unique temporary file and ``os.replace``: an interrupted or concurrent
-    write never leaves a half file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_config(run_dir: str | Path, config: dict[str, Any]) -> Path:
@@ -257,7 +245,7 @@ def save_config(run_dir: str | Path, config: dict[str, Any]) -> Path:
     path = Path(run_dir) / "config.yaml"
     if not is_rank_zero():
         return path
-    _write_atomic(path, yaml.safe_dump(_jsonable(config), sort_keys=False))
+    write_text_atomic(path, yaml.safe_dump(_jsonable(config), sort_keys=False))
     return path
 
 

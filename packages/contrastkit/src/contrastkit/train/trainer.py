@@ -21,8 +21,11 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
+from lightning.fabric.plugins import TorchCheckpointIO
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+from contrastkit.atomic import torch_save_atomic
 
 from contrastkit.distributed import world
 from contrastkit.train.checkpoint import load_checkpoint
@@ -124,6 +127,19 @@ class LastCheckpoint(ModelCheckpoint):
             self._save_checkpoint(trainer, str(Path(self.dirpath) / "last.ckpt"))
 
 
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint writer, made safe against a kill or a full disk: the file is written
+    beside its target, fsync-ed and renamed over it (:mod:`contrastkit.atomic`). Lightning's own
+    writer stages the file in the system's temporary folder and, when that lies on another
+    filesystem than the runs folder, *copies* it over the target: a kill during the copy leaves
+    the previous ``last.ckpt`` truncated and the staged copy behind."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Any | None = None) -> None:
+        if storage_options is not None:
+            raise TypeError("storage_options are not supported by ContrastKit's checkpoint writer")
+        torch_save_atomic(checkpoint, path)
+
+
 class ProgressBar(TQDMProgressBar):
     """Lightning's bar without the logger version (``v_num=tb``), which says nothing to a reader."""
 
@@ -161,8 +177,9 @@ def _csv_version(logs: Path) -> str:
 
 def trainer_conventions(run_dir: str | Path, *, monitor: str | None = None, mode: str = "max",
                         progress: bool = True) -> dict[str, list]:
-    """The loggers and callbacks of every ContrastKit trainer (see the module docstring):
-    ``{"logger": [CSVLogger, TensorBoardLogger], "callbacks": [...]}``."""
+    """The loggers, callbacks and checkpoint writer of every ContrastKit trainer (see the module
+    docstring): ``{"logger": [CSVLogger, TensorBoardLogger], "callbacks": [...],
+    "plugins": [AtomicCheckpointIO()]}``."""
     if mode not in ("min", "max"):
         raise ValueError(f"mode must be 'min' or 'max'; got {mode!r}")
     run_dir = Path(run_dir)
@@ -182,7 +199,7 @@ def trainer_conventions(run_dir: str | Path, *, monitor: str | None = None, mode
     if progress:
         callbacks.append(ProgressBar(refresh_rate=10))
     loggers = [CSVLogger(logs, name="", version=_csv_version(logs)), TensorBoardLogger(logs, name="", version="tb")]
-    return {"logger": loggers, "callbacks": callbacks}
+    return {"logger": loggers, "callbacks": callbacks, "plugins": [AtomicCheckpointIO()]}
 
 
 def make_trainer(
@@ -214,6 +231,7 @@ def make_trainer(
         "default_root_dir": str(run_dir),
         "logger": conventions["logger"],
         "callbacks": [*conventions["callbacks"], *callbacks],
+        "plugins": conventions["plugins"],
         "enable_progress_bar": progress,
         "enable_model_summary": False,
         "log_every_n_steps": 1,
