@@ -28,6 +28,8 @@ _EXPORTS = {
     "export_encoder": "checkpoint",
     "load_checkpoint": "checkpoint",
     "load_encoder": "checkpoint",
+    "load_state_checked": "checkpoint",
+    "build_checked": "checkpoint",
     "EpochShuffleSampler": "sampling",
     "set_threads": "threads",
     "ResumeError": "rundir",

@@ -11,6 +11,7 @@ loads with :func:`load_encoder` without the training code's checkpoints or pickl
 
 from __future__ import annotations
 
+import inspect
 import json
 import pickle
 import zipfile
@@ -95,3 +96,43 @@ def load_encoder(path: str | Path) -> tuple[dict[str, torch.Tensor], str, dict[s
     if not isinstance(meta, dict) or "class" not in meta or "config" not in meta:
         raise CheckpointError(f"{meta_path}: expected {{'class': ..., 'config': {{...}}}}")
     return state, meta["class"], meta["config"]
+
+
+def load_state_checked(module: nn.Module, state: dict[str, torch.Tensor], source: str | Path) -> nn.Module:
+    """``module.load_state_dict(state)`` (strict), with one error naming ``source`` that lists the
+    missing and unexpected tensors and the shape mismatches, and a refusal of non-finite weights
+    (a damaged export of the right shape would otherwise give NaN outputs without a word)."""
+    own = module.state_dict()
+    missing = sorted(set(own) - set(state))
+    extra = sorted(set(state) - set(own))
+    shapes = [f"{k}: {tuple(state[k].shape)} where the model has {tuple(own[k].shape)}"
+              for k in sorted(set(own) & set(state)) if tuple(state[k].shape) != tuple(own[k].shape)]
+    problems = ([f"missing tensors: {', '.join(missing[:5])}" + (" ..." if len(missing) > 5 else "")] if missing else []) \
+        + ([f"unexpected tensors: {', '.join(extra[:5])}" + (" ..." if len(extra) > 5 else "")] if extra else []) \
+        + shapes[:5]
+    if problems:
+        raise CheckpointError(f"{source}: the weights do not fit {type(module).__name__} (another model, app or "
+                              "configuration?): " + "; ".join(problems))
+    bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise CheckpointError(f"{source}: non-finite (NaN or infinite) weights in {', '.join(bad[:5])}"
+                              + (" ..." if len(bad) > 5 else "") + "; the file is damaged")
+    module.load_state_dict(state)
+    return module
+
+
+def build_checked(cls: type, config: dict[str, Any], source: str | Path) -> Any:
+    """``cls(**config)``, with an error naming ``source`` for arguments ``cls`` does not take (a
+    config written for another class or version) or a constructor that rejects the values."""
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{source}: the stored configuration is a {type(config).__name__}, not a mapping")
+    params = inspect.signature(cls).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        unknown = sorted(set(config) - set(params))
+        if unknown:
+            raise CheckpointError(f"{source}: {cls.__name__} takes no argument(s) {', '.join(unknown)} "
+                                  "(written for another class or version?)")
+    try:
+        return cls(**config)
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(f"{source}: cannot build {cls.__name__} from the stored configuration ({error})") from error
