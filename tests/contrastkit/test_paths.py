@@ -17,6 +17,18 @@ def test_from_the_repository_root_the_data_beside_it_is_found(monkeypatch):
     assert found.path == (REPO.parent / "shared" / "data").resolve()
 
 
+def test_a_symbolic_link_to_the_data_is_found_and_resolved(monkeypatch, tmp_path):
+    """A checkout whose ../shared is a symbolic link (as on some CI machines) finds the data, as
+    the link's target, so that paths compare equal however they were reached."""
+    monkeypatch.delenv("CONTRASTKIT_DATA", raising=False)
+    (tmp_path / "real" / "data").mkdir(parents=True)
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "shared").symlink_to(tmp_path / "real")
+    (tmp_path / "x" / "main").mkdir()
+    monkeypatch.chdir(tmp_path / "x" / "main")
+    assert find_data_root() == ((tmp_path / "real" / "data").resolve(), "working directory")
+
+
 def test_working_directory_search_does_not_depend_on_the_package_location(monkeypatch, tmp_path):
     """issue 10, item 9: the root is found from the working directory, not from __file__."""
     monkeypatch.delenv("CONTRASTKIT_DATA", raising=False)

@@ -111,6 +111,50 @@ def test_float32_overflow_of_finite_inputs_is_an_error_not_a_drop():
         _kernel(a, a.clone())
 
 
+def _clip(a, c, **kw):
+    """The symmetric (CLIP) pass of the kernel."""
+    kw.pop("positive_index", None)
+    return CF.clip_loss(a, c[: a.shape[0]], 1.0, normalize=False, **kw)
+
+
+def _overflowing_pair(kind: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Finite float32 inputs whose first logit is exactly NaN or +inf under any BLAS and summation
+    order: each product 1e30 * ±1e30 overflows to ±inf, and ``inf + (-inf)`` is NaN however it is
+    accumulated (with or without FMA), ``inf + inf`` stays inf."""
+    a, c = l2n(_rand(N, 2)).float(), l2n(_rand(M, 2, seed=1)).float()
+    a[0] = torch.tensor([1e30, 1e30])
+    c[0] = torch.tensor([1e30, -1e30]) if kind == "nan" else torch.tensor([1e30, 1e30])
+    return a, c
+
+
+@pytest.mark.parametrize("kernel", [*KERNELS, pytest.param(_clip, id="clip")])
+@pytest.mark.parametrize("kind", ["nan", "inf"])
+def test_non_finite_logits_of_finite_inputs_raise_whatever_the_blas_gives(kernel, kind):
+    """A NaN logit (which some BLAS give for an overflowing product where others give inf) once
+    made the row look as if it had no valid candidate: the anchors were dropped and the loss was
+    0.0. NaN and inf logits are both an error."""
+    a, c = _overflowing_pair(kind)
+    with pytest.raises(ValueError, match="overflow float32"):
+        kernel(a, c)
+
+
+def test_a_nan_logit_injected_into_a_chunk_is_an_error_not_a_dropped_row(monkeypatch):
+    """The same, with the NaN put into the logits directly (no dependence on the BLAS at all)."""
+    import contrastkit.functional.kernel.rows as rows
+
+    real = rows.chunk_logits
+
+    def with_nan(*args, **kwargs):
+        z, pos = real(*args, **kwargs)
+        z[:, 1] = float("nan")
+        return z, pos
+
+    monkeypatch.setattr(rows, "chunk_logits", with_nan)
+    a, c = l2n(_rand(N, D)).float(), l2n(_rand(M, D, seed=1)).float()
+    with pytest.raises(ValueError, match="overflow float32"):
+        _kernel(a, c)
+
+
 @pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize(
     ("index", "message"),

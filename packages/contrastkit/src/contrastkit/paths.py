@@ -6,7 +6,7 @@ The data root is, in this order (the first that applies):
 2. the ``CONTRASTKIT_DATA`` environment variable, which must exist;
 3. the first ``shared/data`` folder found in the working directory or one of its parents, so a
    checkout at ``<x>/main`` run from its root finds ``<x>/shared/data`` beside it (its
-   ``../shared/data``), as in CI's clean clone.
+   ``../shared/data``), as in CI's clean clone; returned with symbolic links resolved.
 
 :func:`find_data_root` says which one it used; when none exists it raises a
 ``FileNotFoundError`` listing every place it tried.
@@ -53,8 +53,8 @@ def find_data_root(path: str | Path | None = None, *, cwd: str | Path | None = N
     start = Path(cwd or Path.cwd()).resolve()
     tried = [d / "shared" / "data" for d in (start, *start.parents)]
     for candidate in tried:
-        if candidate.is_dir():
-            return DataRoot(candidate, "working directory")
+        if candidate.is_dir():  # resolved: ../shared may be a symbolic link
+            return DataRoot(candidate.resolve(), "working directory")
     raise FileNotFoundError(
         "no real-data root found: no path was given, $" + ENV_VAR + " is not set, and none of "
         + ", ".join(str(t) for t in tried) + " exists; set " + ENV_VAR + " to the shared data folder"

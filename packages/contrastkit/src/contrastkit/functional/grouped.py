@@ -35,6 +35,7 @@ from contrastkit.functional.kernel.output import KernelOutput
 from contrastkit.functional.kernel.validate import (
     check_embeddings,
     check_finite_loss,
+    check_logsumexp,
     check_reduction,
     chunk_rows,
 )
@@ -70,6 +71,7 @@ class _GroupedCE(torch.autograd.Function):
                     _exclude_self_(z, self_index[g0:g1], self_all)
                 positive_logit = z.gather(2, pos).squeeze(2)
                 lse = torch.logsumexp(z, dim=2)
+                check_logsumexp(lse)
                 ok = kept[g0:g1] & (lse > float("-inf"))  # -inf: no valid candidate
                 kept[g0:g1] = ok
                 per_row[g0:g1] = torch.where(ok, lse - positive_logit, torch.zeros_like(lse))

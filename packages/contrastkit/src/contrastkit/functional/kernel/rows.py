@@ -20,7 +20,7 @@ from contrastkit.functional.kernel.grads import Grads
 from contrastkit.functional.kernel.labels import add_class_gradient_, class_sums
 from contrastkit.functional.kernel.positives import chunk_logits, grad_logits_
 from contrastkit.functional.kernel.spec import Spec
-from contrastkit.functional.kernel.validate import check_finite_loss
+from contrastkit.functional.kernel.validate import check_finite_loss, check_logsumexp
 
 
 def softmax_(z: Tensor) -> tuple[Tensor, Tensor]:
@@ -43,6 +43,7 @@ def rows_pass(spec: Spec, a_s: Tensor, c: Tensor, e: Tensor | None, grads: Grads
         r1 = min(r0 + spec.chunk_size, n)
         z, pos = chunk_logits(spec, a_s[r0:r1], c, e, r0, r1, sums)
         p, lse = softmax_(z)
+        check_logsumexp(lse)
         row_ok = pos.has_pos & (lse > float("-inf"))  # -inf: no valid candidate
         per_row[r0:r1] = torch.where(row_ok, lse - pos.numerator, torch.zeros_like(lse))
         kept[r0:r1] = row_ok

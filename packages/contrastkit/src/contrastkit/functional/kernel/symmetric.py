@@ -16,7 +16,7 @@ from torch import Tensor
 
 from contrastkit.functional.kernel.grads import Grads
 from contrastkit.functional.kernel.spec import Spec, dense_weights, self_columns
-from contrastkit.functional.kernel.validate import check_finite_loss
+from contrastkit.functional.kernel.validate import check_finite_loss, check_logsumexp
 
 
 def _exp_shifted(z: Tensor, dim: int, inplace: bool) -> tuple[Tensor, Tensor, Tensor]:
@@ -85,6 +85,8 @@ def symmetric_pass(spec: Spec, a_s: Tensor, c: Tensor, grads: Grads | None, per_
         if single:
             cache = (exp_r, sum_r, exp_c, sum_c, one_hot, w)
 
+    check_logsumexp(row_lse)
+    check_logsumexp(col_lse)
     row_ok = (row_w > 0) & (row_lse > float("-inf"))  # -inf: no valid candidate
     col_ok = (col_w > 0) & (col_lse > float("-inf"))
     row_loss = torch.where(row_ok, row_lse - row_num / row_w.clamp_min(1e-30), torch.zeros_like(row_lse))

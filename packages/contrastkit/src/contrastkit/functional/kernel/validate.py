@@ -83,6 +83,16 @@ def check_weights(weights: Tensor, n: int, m: int) -> Tensor:
     return weights.detach()
 
 
+def check_logsumexp(lse: Tensor) -> None:
+    """The row log-sum-exps of logits from finite inputs are finite, or ``-inf`` for a row with no
+    valid candidate. NaN or ``+inf`` means the float32 products overflowed: whether that shows as
+    ``inf`` or as ``NaN`` (``inf - inf`` inside the matrix product) depends on the BLAS and its
+    summation order, so both raise here, before a NaN row could pass for one with no candidate."""
+    if bool((torch.isnan(lse) | (lse == float("inf"))).any()):
+        raise ValueError("the logits are not finite although every input is: the logits <a, c> / t overflow "
+                         "float32; normalize the embeddings or raise the temperature")
+
+
 def check_finite_loss(values: Tensor, what: str) -> None:
     """Finite inputs can still overflow float32 logits (|<a, c> / t| > 3.4e38): raise, never drop."""
     if not bool(torch.isfinite(values).all()):
