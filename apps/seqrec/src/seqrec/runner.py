@@ -109,6 +109,7 @@ def fit_run(data: DataConfig, model: ModelConfig, train: TrainConfig, resume: bo
     ``trainer``: where it trains (default one device, ``accelerator="auto"``)."""
     trainer = trainer or TrainerOptions()
     check_method(model.method)
+    build_datamodule(data)  # a bad data setting is named here, before the run folder exists
     config = {**as_dict(data, model, train), "trainer": asdict(trainer)}
     run_dir = open_run(train.root, "seqrec", train.name, config, resume=resume, may_differ=MAY_DIFFER)
     with failure_marked(run_dir):

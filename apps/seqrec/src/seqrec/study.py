@@ -36,7 +36,7 @@ from contrastkit.train import (
 )
 from contrastkit.train.plots import read_logged_rows
 
-from seqrec.config import DataConfig, ModelConfig, TrainConfig, as_dict
+from seqrec.config import DataConfig, ModelConfig, TrainConfig, as_dict, build_datamodule
 from seqrec.runner import MAY_DIFFER, check_method, fit_parts, popularity_metrics
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -124,6 +124,7 @@ def study(data: DataConfig = DataConfig(), model: ModelConfig = ModelConfig(),  
     """
     for m in methods:
         check_method(m)
+    build_datamodule(data)  # a bad data setting is named here, before the run folder exists
     seeds = list(seeds) if seeds else [train.seed]
     budgets = list(max_times) if max_times else [train.max_time] * len(methods)
     if len(budgets) != len(methods):

@@ -40,7 +40,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from seqrec.data.recbole import read_inter_file
 from seqrec.data.sequences import SequenceData, read_sequence_file
 from seqrec.data.split import EvalSet, LeaveOneOut, TrainSet, leave_one_out
-from seqrec.data.synthetic import make_synthetic
+from seqrec.data.synthetic import make_synthetic, synthetic_settings
 
 REAL_DATASETS = ("Beauty", "Sports_and_Outdoors", "Toys_and_Games", "Yelp")
 log = logging.getLogger("seqrec")
@@ -132,7 +132,9 @@ class SeqRecDataModule(L.LightningDataModule):
             processes a step sees W * batch_size rows, and the contrastive terms draw their
             negatives from all of them.
         eval_batch_size: users per evaluation batch (and process).
-        synthetic: keyword arguments of :func:`seqrec.data.synthetic.make_synthetic`.
+        synthetic: keyword arguments of :func:`seqrec.data.synthetic.make_synthetic` (numbers; e.g.
+            ``--data.synthetic.num_topics 4``); an unknown name, a fraction where a count is
+            expected, or settings that disagree (more topics than items) are errors naming the field.
         seed: shuffling seed of the training loader (epoch ``e`` uses
             ``contrastkit.train.sampling.epoch_seed(seed, e)``).
     """
@@ -144,10 +146,11 @@ class SeqRecDataModule(L.LightningDataModule):
         train_form: str = "shifted",
         batch_size: int = 256,
         eval_batch_size: int = 1024,
-        synthetic: dict | None = None,
+        synthetic: dict[str, int | float] | None = None,
         seed: int = 0,
     ) -> None:
         super().__init__()
+        synthetic = synthetic_settings(synthetic) or None  # checked here, before any run folder exists
         for name, value in (("max_len", max_len), ("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
             if value < 1:
                 raise ValueError(f"{name} must be >= 1; got {value}")

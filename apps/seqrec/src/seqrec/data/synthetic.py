@@ -11,6 +11,9 @@ can learn both the chains and the tastes, so it beats popularity by a wide margi
 
 from __future__ import annotations
 
+import inspect
+from typing import Any
+
 import numpy as np
 
 from seqrec.data.sequences import SequenceData
@@ -32,12 +35,7 @@ def make_synthetic(
 
     Lengths are ``min_len + Poisson(mean_len - min_len)`` clipped to ``max_len``.
     """
-    if num_items < num_topics or num_topics < 1:
-        raise ValueError(f"need num_items >= num_topics >= 1; got {num_items}, {num_topics}")
-    if not 3 <= min_len <= max_len:
-        raise ValueError(f"need 3 <= min_len <= max_len; got {min_len}, {max_len}")
-    if not 0.0 <= p_follow <= 1.0:
-        raise ValueError(f"p_follow must be in [0, 1]; got {p_follow}")
+    _check_consistent(num_items, num_topics, min_len, max_len, p_follow)
     rng = np.random.default_rng(seed)
     items = rng.permutation(num_items) + 1
     topics = np.array_split(items, num_topics)  # each topic's chain order
@@ -63,3 +61,39 @@ def make_synthetic(
         seqs.append(seq)
         users.append(u + 1)
     return SequenceData(seqs, np.asarray(users, dtype=np.int64), num_items, f"synthetic(seed={seed})")
+
+
+def _check_consistent(num_items: int, num_topics: int, min_len: int, max_len: int, p_follow: float,
+                      prefix: str = "") -> None:
+    """The settings that must agree with each other; errors name them as ``<prefix><name>``."""
+    def n(name: str) -> str:
+        return prefix + name
+
+    if not 1 <= num_topics <= num_items:
+        raise ValueError(f"{n('num_topics')} ({num_topics}) must be between 1 and {n('num_items')} ({num_items}): "
+                         "each topic holds at least one item")
+    if not 3 <= min_len <= max_len:
+        raise ValueError(f"{n('min_len')} ({min_len}) must be at least 3 and at most {n('max_len')} ({max_len})")
+    if not 0.0 <= p_follow <= 1.0:
+        raise ValueError(f"{n('p_follow')} must be in [0, 1]; got {p_follow}")
+
+
+def synthetic_settings(settings: dict[str, Any] | None, prefix: str = "data.synthetic.") -> dict[str, Any]:
+    """``settings`` (keyword arguments of :func:`make_synthetic`) checked before anything is generated:
+    every name is one of its arguments, a whole number where it takes an ``int`` (``4.0`` becomes
+    ``4``), and the settings agree with each other. Errors name the field as ``<prefix><name>``."""
+    params = inspect.signature(make_synthetic).parameters
+    out: dict[str, Any] = {}
+    for name, value in (settings or {}).items():
+        if name not in params:
+            raise ValueError(f"{prefix}{name}: not a setting of the synthetic data (known: {', '.join(params)})")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{prefix}{name}: expected a number, got {value!r}")
+        if isinstance(params[name].default, int):
+            if not float(value).is_integer():
+                raise ValueError(f"{prefix}{name}: expected a whole number, got {value}")
+            value = int(value)
+        out[name] = value
+    full = {name: p.default for name, p in params.items()} | out
+    _check_consistent(full["num_items"], full["num_topics"], full["min_len"], full["max_len"], full["p_follow"], prefix)
+    return out
