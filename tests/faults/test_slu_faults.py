@@ -238,3 +238,58 @@ def test_malicious_checkpoints_refused_on_fit_and_study_resume(tmp_path):
         with pytest.raises(Exception, match=r"last\.ckpt.*refused") as err:
             main([command, *data, *extra, "--resume"])
         assert not isinstance(err.value, SystemExit) and not marker.exists(), command
+
+
+def _full_disk_after(nbytes: int):
+    """A stand-in for ``torch.save`` / a writer that writes ``nbytes`` and then finds the disk full."""
+    import errno
+
+    def save(obj, f, *args, **kwargs):
+        if hasattr(f, "write"):
+            f.write(b"\0" * nbytes)
+        else:
+            with open(f, "wb") as out:
+                out.write(b"\0" * nbytes)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    return save
+
+
+def test_a_task_state_write_that_fails_midway_keeps_the_previous_file(tmp_path, monkeypatch):
+    """A full disk while a task state is written leaves the previous state loadable and no
+    temporary file beside it (it used to leave a fixed-name ``.task_0.ckpt.tmp``)."""
+    import torch
+    from contrastkit.train import load_checkpoint
+    from slu.continual import save_task_state
+
+    path = tmp_path / "checkpoints" / "task_0.ckpt"
+    save_task_state(path, {"model": {"w": torch.ones(3)}, "row": [0.5]})
+    monkeypatch.setattr(torch, "save", _full_disk_after(100))
+    with pytest.raises(OSError, match="No space left"):
+        save_task_state(path, {"model": {"w": torch.zeros(3)}, "row": [0.9]})
+    monkeypatch.undo()
+    assert load_checkpoint(path)["row"] == [0.5]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["task_0.ckpt"]
+
+
+def test_a_feature_cache_write_that_fails_midway_leaves_no_file(tmp_path, monkeypatch):
+    """The feature cache is written beside its target and renamed: a full disk leaves the previous
+    cache whole and no temporary file."""
+    import os
+
+    import torch
+    from slu.data.features import load_features, save_features
+
+    path = tmp_path / "features" / "x.safetensors"
+    save_features(path, [torch.ones(2, 3), torch.ones(4, 3)])
+    real_fsync = os.fsync
+
+    def fsync(fd):  # the data went to the page cache; the disk refuses it at flush time
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with pytest.raises(OSError, match="No space left"):
+        save_features(path, [torch.zeros(5, 3)])
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    assert [f.shape[0] for f in load_features(path, 2)] == [2, 4]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["x.safetensors"]

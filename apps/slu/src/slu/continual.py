@@ -32,7 +32,6 @@ computed on every rank alike; step 5 (and every other file) is written by rank 0
 from __future__ import annotations
 
 import copy
-import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -111,11 +110,12 @@ def same_on_every_rank(value, what: str):
     return value
 
 
-def _save_task(path: Path, state: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+def save_task_state(path: Path, state: dict) -> None:
+    """``state`` to ``path`` atomically: a kill or a full disk leaves the previous file whole and no
+    temporary file behind (:func:`contrastkit.atomic.torch_save_atomic`)."""
+    from contrastkit.atomic import torch_save_atomic
+
+    torch_save_atomic(state, path)
 
 
 def run_continual(data: SLUData, model_config: ModelConfig, method: MethodConfig, train: TrainConfig,
@@ -180,7 +180,7 @@ def run_continual(data: SLUData, model_config: ModelConfig, method: MethodConfig
             memory.update(by_class, feats)
             same_on_every_rank(memory.state(), f"the rehearsal memory after task {t}")
         if is_rank_zero():
-            _save_task(done, {"model": model.state_dict(), "memory": memory.state(), "row": accs, "counts": counts,
+            save_task_state(done, {"model": model.state_dict(), "memory": memory.state(), "row": accs, "counts": counts,
                               "wer": wers})
     metrics = cl_metrics(matrix, counts)
     metrics.update(wers, matrix=[[None if np.isnan(v) else v for v in r] for r in matrix.tolist()], counts=counts,

@@ -19,6 +19,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
+from contrastkit.atomic import write_text_atomic
 from contrastkit.train.trainer import TrainerOptions
 
 from slu.continual import ModelConfig, TrainConfig
@@ -96,7 +97,7 @@ def run_rows(data_config: DataConfig, model: ModelConfig, method: MethodConfig, 
         table = format_table(rows)
         if not is_rank_zero():
             return run_dir, rows
-        (run_dir / "results.md").write_text(table + "\n")
+        write_text_atomic(run_dir / "results.md", table + "\n")
         plot_seen_accuracy({m: np.mean([r["seen_acc"] for r in runs], axis=0).tolist() for m, runs in rows.items()},
                            run_dir / "plots" / "avg_acc.png")
         summary = {f"{m}/{k}": float(np.mean([r[k] for r in runs])) for m, runs in rows.items() for k, _ in COLUMNS}

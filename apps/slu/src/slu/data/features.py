@@ -2,7 +2,8 @@
 raw 16 kHz waves for a Wav2Vec2/HuBERT encoder), cached on disk.
 
 The cache file is named by a hash of what made it (the files' paths, sizes and modification
-times, or the synthetic config, and the feature settings) and written atomically.
+times, or the synthetic config, and the feature settings) and written atomically; an unreadable
+cache (a truncated file) is rebuilt, with a warning naming it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import warnings
 from pathlib import Path
 
 import torch
@@ -38,25 +39,32 @@ def _key(corpus: Corpus, kind: str, n_mels: int, max_clipped: float) -> str:
 
 
 def save_features(path: Path, feats: list[Tensor]) -> None:
-    """``feats`` as one safetensors file, written to a temporary name and then renamed."""
-    from safetensors.torch import save_file
+    """``feats`` as one safetensors file (``values`` ``(sum T_i, F)``, ``lengths`` ``(N,)``), written
+    atomically (:func:`contrastkit.atomic.write_bytes_atomic`)."""
+    from contrastkit.atomic import write_bytes_atomic
+    from safetensors.torch import save
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    os.close(fd)
-    try:
-        save_file({"values": torch.cat(feats), "lengths": torch.tensor([len(f) for f in feats])}, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    write_bytes_atomic(path, save({"values": torch.cat(feats), "lengths": torch.tensor([len(f) for f in feats])}))
 
 
-def load_features(path: Path) -> list[Tensor]:
+def load_features(path: Path, count: int) -> list[Tensor] | None:
+    """The ``count`` feature tensors cached in ``path``, or None (with a warning naming the file)
+    when the cache is unreadable or holds another number of utterances: the caller rebuilds it."""
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    flat = load_file(str(path))
-    return list(torch.split(flat["values"], flat["lengths"].tolist()))
+    try:
+        flat = load_file(str(path))
+        feats = list(torch.split(flat["values"], flat["lengths"].tolist()))
+    except (SafetensorError, OSError, KeyError, RuntimeError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        warnings.warn(f"{path}: unreadable feature cache ({reason}); rebuilding it", stacklevel=3)
+        return None
+    if len(feats) != count:
+        warnings.warn(f"{path}: the feature cache holds {len(feats)} utterances, the corpus {count}; rebuilding it",
+                      stacklevel=3)
+        return None
+    return feats
 
 
 def corpus_features(corpus: Corpus, kind: str = "logmel", n_mels: int = N_MELS, max_clipped: float = 0.01,
@@ -65,7 +73,9 @@ def corpus_features(corpus: Corpus, kind: str = "logmel", n_mels: int = N_MELS, 
     path = Path(cache_dir) / "features" / f"{corpus.name}-{_key(corpus, kind, n_mels, max_clipped)}.safetensors" \
         if cache_dir else None
     if path is not None and path.is_file():
-        return load_features(path)
+        cached = load_features(path, len(corpus.utterances))
+        if cached is not None:
+            return cached
     feats = [featurize(read_audio(u.audio, max_clipped=max_clipped), kind, n_mels) for u in corpus.utterances]
     if path is not None:
         save_features(path, feats)

@@ -3,8 +3,9 @@
 Pseudo-speakers are (accent, voice variant, rate, pitch) draws; every speaker says every prompt
 once, with a little seeded noise; the split is by speaker (train / valid / test speakers never
 overlap). The set is a pure function of its :class:`SyntheticConfig`: it is cached once under
-``cache_dir`` in a folder named by the config's hash, written atomically (a temporary folder,
-then ``os.replace``), and read back on the next call.
+``cache_dir`` in a folder named by the config's hash, written atomically (a uniquely named
+temporary folder, then ``os.replace``), and read back on the next call (regenerated, with a
+warning naming the file, when the cache is damaged).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -114,30 +116,62 @@ def generate(config: SyntheticConfig) -> tuple[Corpus, list[torch.Tensor]]:
 
 def load_or_generate(config: SyntheticConfig, cache_dir: str | Path | None = None) -> tuple[Corpus, list[torch.Tensor]]:
     """:func:`generate`, cached under ``cache_dir/synthetic/<kind>-<hash>/`` (``$SLU_CACHE`` or
-    ``~/.cache/contrastkit/slu`` by default)."""
-    from safetensors.torch import load_file, save_file
-
+    ``~/.cache/contrastkit/slu`` by default). A damaged cache (truncated or unreadable files) is
+    regenerated, with a warning naming the file."""
     folder = Path(cache_dir or DEFAULT_CACHE) / "synthetic" / f"{config.kind}-{config.key()}"
-    if (folder / "waves.safetensors").is_file() and (folder / "utterances.json").is_file():
-        meta = json.loads((folder / "utterances.json").read_text())
-        if meta["config"] == asdict(config):
-            flat = load_file(str(folder / "waves.safetensors"))
-            waves = list(torch.split(flat["samples"], flat["lengths"].tolist()))
-            utts = [Utterance(**u) for u in meta["utterances"]]
-            return Corpus(f"synthetic_{config.kind}", utts, meta["report"]), waves
+    cached = read_cached(folder, config)
+    if cached is not None:
+        return cached
     corpus, waves = generate(config)
+    write_cache(folder, config, corpus, waves)
+    return corpus, waves
+
+
+def read_cached(folder: Path, config: SyntheticConfig) -> tuple[Corpus, list[torch.Tensor]] | None:
+    """The set cached in ``folder``; None when there is none, or (with a warning naming the file)
+    when it is unreadable or was made from another config."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    meta_path, waves_path = folder / "utterances.json", folder / "waves.safetensors"
+    if not (meta_path.is_file() and waves_path.is_file()):
+        return None
+    where = meta_path
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if meta["config"] != asdict(config):
+            return None
+        utts = [Utterance(**u) for u in meta["utterances"]]
+        where = waves_path
+        flat = load_file(str(waves_path))
+        waves = list(torch.split(flat["samples"], flat["lengths"].tolist()))
+        if len(waves) != len(utts):
+            raise ValueError(f"{len(waves)} waves for {len(utts)} utterances")
+        return Corpus(f"synthetic_{config.kind}", utts, meta["report"]), waves
+    except (ValueError, TypeError, KeyError, OSError, RuntimeError, SafetensorError) as error:  # JSONDecodeError is a ValueError
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        warnings.warn(f"{where}: unreadable synthetic-set cache ({reason}); synthesizing the set again", stacklevel=3)
+        return None
+
+
+def write_cache(folder: Path, config: SyntheticConfig, corpus: Corpus, waves: list[torch.Tensor]) -> None:
+    """The set into ``folder``, whole or not at all: its files go to a uniquely named folder beside
+    it (each written with :mod:`contrastkit.atomic`, fsync-ed), which is then renamed to ``folder``."""
+    from contrastkit.atomic import write_bytes_atomic, write_text_atomic
+    from safetensors.torch import save
+
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-"))
     try:
-        save_file({"samples": torch.cat(waves), "lengths": torch.tensor([len(w) for w in waves])},
-                  str(tmp / "waves.safetensors"))
-        (tmp / "utterances.json").write_text(json.dumps(
+        write_bytes_atomic(tmp / "waves.safetensors",
+                           save({"samples": torch.cat(waves), "lengths": torch.tensor([len(w) for w in waves])}))
+        write_text_atomic(tmp / "utterances.json", json.dumps(
             {"config": asdict(config), "report": corpus.report, "utterances": [asdict(u) for u in corpus.utterances]}))
-        if folder.exists():  # an older or concurrent copy: replace it whole
+        if folder.exists():  # an older, damaged or concurrent copy: replace it whole
             shutil.rmtree(folder, ignore_errors=True)
         os.replace(tmp, folder)
     except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not folder.exists():
+        if not folder.exists():  # a concurrent writer's copy is as good as ours; anything else is an error
             raise
-    return corpus, waves
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
