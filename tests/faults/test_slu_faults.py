@@ -35,12 +35,16 @@ def test_empty_audio_names_the_file(tmp_path):
         read_audio(path)
 
 
-def test_stereo_where_mono_is_expected(tmp_path):
-    """issue 13, bad audio: stereo where mono is expected (averaged only when asked)."""
-    path = _wav(tmp_path / "stereo.wav", np.stack([_tone(), _tone()], 1))
-    with pytest.raises(AudioError, match=r"stereo\.wav: 2 channels where mono"):
-        read_audio(path)
-    assert read_audio(path, mono=False).shape == (8000,)
+def test_stereo_is_averaged_to_mono_with_a_notice_naming_the_file(tmp_path, caplog):
+    """Stereo: the one policy of every audio app is to average the channels with a notice naming
+    the file (slu used to refuse it and advise a ``mono=False`` flag no command has)."""
+    left, right = _tone(), 0.5 * _tone()
+    path = _wav(tmp_path / "stereo.wav", np.stack([left, right], 1))
+    with caplog.at_level("WARNING"):
+        wave = read_audio(path)
+    assert np.allclose(wave.numpy(), (left + right) / 2, atol=1e-6)
+    assert "stereo.wav: 2 channels, averaged to mono" in caplog.text
+    assert "mono=False" not in caplog.text
 
 
 def test_wrong_rate_without_resampling(tmp_path):
@@ -73,7 +77,7 @@ def test_bad_audio_inside_a_dataset_names_that_file(tmp_path):
     from slu.data.features import corpus_features
 
     good = _wav(tmp_path / "good.wav", _tone())
-    bad = _wav(tmp_path / "two.wav", np.stack([_tone(), _tone()], 1))
+    bad = _wav(tmp_path / "two.wav", np.zeros(100, np.float32))
     corpus = Corpus("x", [Utterance(str(good), "a", "a", "s", "train"), Utterance(str(bad), "b", "b", "s", "test")])
     with pytest.raises(AudioError, match=r"two\.wav"):
         corpus_features(corpus)
@@ -293,3 +297,67 @@ def test_a_feature_cache_write_that_fails_midway_leaves_no_file(tmp_path, monkey
     monkeypatch.setattr(os, "fsync", real_fsync)
     assert [f.shape[0] for f in load_features(path, 2)] == [2, 4]
     assert sorted(p.name for p in path.parent.iterdir()) == ["x.safetensors"]
+
+
+def _trained_run(tmp_path, classes=("a", "b"), transcripts=("turn it on", "turn it off")):
+    """A run folder as ``fit`` leaves it (``model.json`` + ``checkpoints/task_0.ckpt``) with a small
+    untrained model: enough for embed, predict and evaluate to load it."""
+    import torch
+    from slu.continual import ModelConfig, build, save_task_state
+    from slu.data.tokenizer import SLUTokenizer
+    from slu.use import model_fingerprint, model_json
+
+    tok = SLUTokenizer.train(list(transcripts), list(classes), vocab_size=20)
+    config = ModelConfig(d_model=16, encoder_layers=1, decoder_layers=1, heads=2, ff=32, proj_dim=8)
+    torch.manual_seed(0)
+    model = build(tok.vocab_size, config, 40)
+    meta = model_json(config, list(classes), tok, n_mels=40, features="logmel")
+    (tmp_path / "model.json").write_text(json.dumps(meta))
+    path = tmp_path / "checkpoints" / "task_0.ckpt"
+    save_task_state(path, {"model": model.state_dict(), "model_json": model_fingerprint(meta)})
+    return path, model
+
+
+def _truncated_wav(path, declared_samples=7958, present_samples=3979):
+    """A 16-bit WAV whose header declares ``declared_samples`` (15,916 data bytes) and whose file
+    holds ``present_samples`` of them (an interrupted copy)."""
+    _wav(path, (0.3 * np.sin(np.arange(declared_samples) / 5)).astype(np.float64))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 2 * (declared_samples - present_samples)])
+    return path
+
+
+def test_a_truncated_wav_is_an_error_naming_the_file_in_predict(tmp_path):
+    """A WAV whose header declares 15,916 data bytes and holds 7,958 used to be read as half a
+    clip and predicted on, exit 0."""
+    from slu.cli import main
+
+    ckpt, _ = _trained_run(tmp_path)
+    wav = _truncated_wav(tmp_path / "cut.wav")
+    with pytest.raises(AudioError, match=r"cut\.wav: truncated WAV: its header declares 15,916 data bytes, the file "
+                                         r"holds 7,958"):
+        main(["predict", "--ckpt_path", str(ckpt), "--audio", f"[{wav}]"])
+
+
+@pytest.mark.parametrize("samples", [1, 160])
+def test_a_clip_shorter_than_one_window_is_an_error_naming_the_file(tmp_path, samples):
+    """A 1-sample or 10 ms clip used to fail deep inside torch's padding; now it names the file
+    and the 25 ms a clip needs, in reading and in predict."""
+    from slu.cli import main
+
+    ckpt, _ = _trained_run(tmp_path)
+    wav = _wav(tmp_path / "short.wav", (0.3 * np.ones(samples)).astype(np.float64))
+    with pytest.raises(AudioError, match=rf"short\.wav: {samples} samples at 16000 Hz .*at least 25 ms"):
+        read_audio(wav)
+    with pytest.raises(AudioError, match=r"short\.wav: .*at least 25 ms"):
+        main(["predict", "--ckpt_path", str(ckpt), "--audio", f"[{wav}]"])
+
+
+def test_float_samples_far_outside_full_scale_are_an_error_naming_the_file(tmp_path):
+    """A float WAV with a sample at 1e6 (raw counts or a broken export) among normal ones was
+    accepted (under 1 % of the samples are 'clipped'); it is refused naming the file."""
+    wave = _tone()
+    wave[10], wave[20] = 1e6, -1e6
+    path = _wav(tmp_path / "loud.wav", wave)
+    with pytest.raises(AudioError, match=r"loud\.wav: samples reach 1e\+06, far outside \[-1, 1\]"):
+        read_audio(path)

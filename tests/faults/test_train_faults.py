@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pickle
 import random
+from pathlib import Path
 
 import lightning as L
 import pytest
@@ -248,3 +249,163 @@ def test_a_time_budget_ending_mid_epoch_still_writes_last_checkpoint(tmp_path):
     trainer = make_trainer(run_dir, 5, progress=False, max_steps=3, num_sanity_val_steps=0)  # stops mid-epoch
     fit_resumable(trainer, Regressor(), Data(), run_dir=run_dir)
     assert load_checkpoint(run_dir / "checkpoints" / "last.ckpt")["global_step"] == 3
+
+
+# --- checkpoints that survive a kill, locked runs, no empty folders left --------------------------
+
+_WATCH_WRITES = r"""
+import os, signal, sys
+import torch
+from contrastkit.train.trainer import trainer_conventions
+
+run_dir, log_path, kill = sys.argv[1], sys.argv[2], sys.argv[3] == "kill"
+target = os.path.join(run_dir, "checkpoints", "last.ckpt")
+log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+
+def hook(event, args):
+    # every file opened for writing, by path; with "kill", a kill -9 once the staged file is
+    # complete, just before it is renamed over the target (the last moment of the write)
+    if event == "open" and isinstance(args[0], (str, bytes, os.PathLike)):
+        path, mode, flags = os.fsdecode(args[0]), args[1] or "", args[2] or 0
+        if "w" in mode or "a" in mode or "x" in mode or flags & (os.O_WRONLY | os.O_RDWR):
+            os.write(log, (os.path.abspath(path) + "\n").encode())
+    if kill and event == "os.rename":
+        os.kill(os.getpid(), signal.SIGKILL)
+
+(io,) = trainer_conventions(run_dir, progress=False)["plugins"]
+sys.addaudithook(hook)
+io.save_checkpoint({"epoch": 7, "weights": torch.ones(1000)}, target)
+"""
+
+
+def _save_watched(tmp_path, run_dir, kill: bool) -> tuple[list[str], int, Path]:
+    """Save a checkpoint over ``run_dir``'s ``last.ckpt`` with the trainer's writer, in a child whose
+    temporary folder is its own; returns the paths it opened for writing, its exit status and the
+    temporary folder."""
+    import subprocess
+    import sys
+
+    scratch = tmp_path / "system_tmp"
+    scratch.mkdir(exist_ok=True)
+    log = tmp_path / f"opened_{kill}.txt"
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    child = subprocess.run([sys.executable, "-c", _WATCH_WRITES, str(run_dir), str(log), "kill" if kill else "no"],
+                           env=env, capture_output=True, text=True, timeout=300)
+    opened = log.read_text().split() if log.exists() else []
+    return opened, child.returncode, scratch
+
+
+def test_a_checkpoint_is_staged_beside_its_target_and_a_kill_keeps_the_previous_one(tmp_path):
+    """Lightning's writer stages a checkpoint in the system's temporary folder and, when that is on
+    another filesystem than the runs folder, copies it over the target: a kill -9 during the copy
+    destroyed the previous last.ckpt and left the staged copy behind. The trainer's writer stages
+    it beside the target and renames it: nothing is written to the temporary folder or into the
+    target itself, and a kill at any moment leaves the previous checkpoint whole."""
+    run_dir = new_run_dir(tmp_path, "t", "kill")
+    target = run_dir / "checkpoints" / "last.ckpt"
+    target.parent.mkdir()
+    torch.save({"epoch": 3, "weights": torch.zeros(1000)}, target)
+
+    opened, status, scratch = _save_watched(tmp_path, run_dir, kill=False)
+    assert status == 0
+    assert opened and all(Path(p).parent == target.parent and Path(p) != target for p in opened), opened
+    assert load_checkpoint(target)["epoch"] == 7 and list(scratch.iterdir()) == []
+
+    torch.save({"epoch": 3, "weights": torch.zeros(1000)}, target)
+    _, status, scratch = _save_watched(tmp_path, run_dir, kill=True)
+    assert status == -9
+    assert load_checkpoint(target)["epoch"] == 3 and list(scratch.iterdir()) == []
+    stale = list(target.parent.glob(".last.ckpt.*.tmp"))
+    assert len(stale) == 1
+    # the next process to open the run (it holds the lock: nobody is writing) removes the stale file
+    from contrastkit.train.rundir import lock_run, release_run
+
+    release_run(run_dir)
+    lock_run(run_dir)
+    assert not stale[0].exists() and target.is_file()
+
+
+def test_a_trainer_writes_its_checkpoints_through_the_atomic_writer(tmp_path):
+    from contrastkit.train.trainer import AtomicCheckpointIO
+
+    trainer = make_trainer(new_run_dir(tmp_path, "t", "io"), 1, progress=False)
+    assert isinstance(trainer.strategy.checkpoint_io, AtomicCheckpointIO)
+
+
+_HOLD_RUN = r"""
+import sys, time
+from contrastkit.train import open_run
+open_run(sys.argv[1], "t", "busy", {"x": 1}, resume=True)
+print("holding", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_second_resume_of_a_running_run_is_refused_naming_the_holder(tmp_path):
+    """Two --resume of one run name at once both continued version_0, writing over each other."""
+    import subprocess
+    import sys
+
+    run_dir = open_run(tmp_path, "t", "busy", {"x": 1})
+    (run_dir / "checkpoints").mkdir()
+    torch.save({"epoch": 0}, run_dir / "checkpoints" / "last.ckpt")
+    from contrastkit.train.rundir import release_run
+
+    release_run(run_dir)  # this process opened it first: let the child hold it
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_RUN, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        lines = [holder.stdout.readline().strip() for _ in range(2)]
+        assert lines[0].startswith("resuming ") and lines[1] == "holding", lines
+        with pytest.raises(ResumeError, match=rf"in use by pid {holder.pid} "):
+            open_run(tmp_path, "t", "busy", {"x": 1}, resume=True)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert open_run(tmp_path, "t", "busy", {"x": 1}, resume=True) == run_dir  # free again once it ended
+
+
+def test_a_failed_first_run_leaves_no_empty_name_folder(tmp_path):
+    run_dir = open_run(tmp_path, "t", "gone", {"x": 1})
+    with pytest.raises(ValueError), failure_marked(run_dir):
+        raise ValueError("bad value")
+    assert not (tmp_path / "t" / "gone").exists()
+
+
+def test_a_resume_says_from_which_epoch_it_continues(tmp_path, capsys):
+    run_dir = tmp_path / "t" / "said" / "version_0"
+    _fit(run_dir, 2)
+    from contrastkit.train.rundir import release_run
+
+    release_run(run_dir)
+    assert open_run(tmp_path, "t", "said", {}, resume=True) == run_dir
+    out = capsys.readouterr().out
+    assert "from checkpoints/last.ckpt (saved in epoch 2 at step 8; training continues from there)" in out, out
+
+
+def test_a_full_disk_in_the_tensorboard_writer_names_the_log_folder(tmp_path, monkeypatch):
+    """TensorBoard writes in a background thread and re-raises '[Errno 28] No space left on
+    device' at the next logging call, without a path."""
+    import errno
+
+    from contrastkit.train.loggers import RunTensorBoardLogger
+    from lightning.pytorch.loggers import TensorBoardLogger
+
+    def full_disk(self, metrics, step=None):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(TensorBoardLogger, "log_metrics", full_disk)
+    logger = RunTensorBoardLogger(tmp_path / "logs", name="", version="tb")
+    with pytest.raises(OSError, match=r"writing TensorBoard logs to .*logs/tb: No space left on device") as caught:
+        logger.log_metrics({"loss": 1.0}, step=0)
+    assert caught.value.errno == errno.ENOSPC
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="asks for a GPU that this machine has")
+def test_asking_for_a_gpu_on_a_machine_without_one_leaves_no_run_folder(tmp_path):
+    """The Trainer is built after the run folder is opened; its failure left an unmarked folder."""
+    with pytest.raises(Exception, match="(?i)gpu|cuda"):
+        run_cli("t", Regressor, Data, {}, argv=["fit", "--root", str(tmp_path), "--name", "gpu",
+                                               "--trainer.accelerator", "gpu", "--trainer.enable_progress_bar=false"])
+    leftovers = list((tmp_path / "t" / "gpu").glob("version_*")) if (tmp_path / "t" / "gpu").exists() else []
+    assert all((v / "FAILED").is_file() for v in leftovers), leftovers
+    assert not (tmp_path / "t" / "gpu").exists() or leftovers

@@ -120,14 +120,17 @@ def save_task_state(path: Path, state: dict) -> None:
 
 def run_continual(data: SLUData, model_config: ModelConfig, method: MethodConfig, train: TrainConfig,
                   run_dir: str | Path, n_mels: int, batch_size: int, spec_augment: bool,
-                  row: str = "", callbacks: tuple = (), trainer: TrainerOptions | None = None) -> dict:
+                  row: str = "", callbacks: tuple = (), trainer: TrainerOptions | None = None,
+                  model_json: str = "") -> dict:
     """Train and evaluate ``method`` on every task of ``data.tasks``; returns the metrics.
 
     Task states go to ``run_dir/checkpoints/<row>task_t.ckpt`` and the trainers' folders to
     ``run_dir/tasks/<row>task_t/`` (``row`` tells a study's rows apart). ``callbacks`` go to every
     task's trainer; ``trainer``: where every task trains (default one device, ``accelerator="auto"``;
-    ``batch_size`` is per process)."""
-    from contrastkit.train import fit_resumable, is_rank_zero, load_checkpoint, make_trainer, seed_everything
+    ``batch_size`` is per process); ``model_json``: the fingerprint of the run's ``model.json``
+    (:func:`slu.use.model_fingerprint`), recorded in every task state."""
+    from contrastkit.train import (fit_resumable, is_rank_zero, load_checkpoint, load_state_checked, make_trainer,
+                                   seed_everything)
 
     from slu.evaluate import accuracy_row, cl_metrics, decode, word_error_rate
 
@@ -144,7 +147,7 @@ def run_continual(data: SLUData, model_config: ModelConfig, method: MethodConfig
         done = run_dir / "checkpoints" / f"{row}task_{t}.ckpt"
         if done.is_file():
             state = load_checkpoint(done)
-            model.load_state_dict(state["model"])
+            load_state_checked(model, state["model"], done)
             memory.load_state(state["memory"])
             matrix[t, : t + 1], counts = state["row"], state["counts"]
             wers.update(state["wer"])
@@ -181,7 +184,7 @@ def run_continual(data: SLUData, model_config: ModelConfig, method: MethodConfig
             same_on_every_rank(memory.state(), f"the rehearsal memory after task {t}")
         if is_rank_zero():
             save_task_state(done, {"model": model.state_dict(), "memory": memory.state(), "row": accs, "counts": counts,
-                              "wer": wers})
+                                   "wer": wers, "model_json": model_json or None})
     metrics = cl_metrics(matrix, counts)
     metrics.update(wers, matrix=[[None if np.isnan(v) else v for v in r] for r in matrix.tolist()], counts=counts,
                    tasks=data.tasks, method=method.name, memory_size=len(memory.indices()))

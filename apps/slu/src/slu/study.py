@@ -33,10 +33,17 @@ def _config(**parts) -> dict:
     return {k: asdict(v) if hasattr(v, "__dataclass_fields__") else v for k, v in parts.items()}
 
 
-def write_model_json(run_dir: Path, data: SLUData, model: ModelConfig, data_config: DataConfig) -> None:
-    (run_dir / "model.json").write_text(json.dumps({
-        "model": asdict(model), "n_mels": data_config.n_mels, "features": data_config.features,
-        "classes": data.corpus.classes, "tokenizer": data.tokenizer.to_json()}))
+def write_model_json(run_dir: Path, data: SLUData, model: ModelConfig, data_config: DataConfig) -> str:
+    """``run_dir/model.json`` (what ``embed``, ``predict`` and ``evaluate`` rebuild the model from);
+    returns its fingerprint, which every task state of the run records."""
+    from contrastkit.train import is_rank_zero
+
+    from slu.use import model_fingerprint, model_json
+
+    meta = model_json(model, data.corpus.classes, data.tokenizer, data_config.n_mels, data_config.features)
+    if is_rank_zero():
+        write_text_atomic(run_dir / "model.json", json.dumps(meta))
+    return model_fingerprint(meta)
 
 
 def format_table(rows: dict[str, list[dict]]) -> str:
@@ -75,15 +82,15 @@ def run_rows(data_config: DataConfig, model: ModelConfig, method: MethodConfig, 
         data = prepare_data(data_config)
         say(data.corpus.summary() + f"; {len(data.tasks)} tasks: " + " | ".join(", ".join(t) for t in data.tasks),
             flush=True)
-        if is_rank_zero():
-            write_model_json(run_dir, data, model, data_config)
+        fingerprint = write_model_json(run_dir, data, model, data_config)
         rows: dict[str, list[dict]] = {}
         for m in methods:
             for seed in seeds:
                 label = f"{m}-seed{seed}" if len(methods) > 1 or len(seeds) > 1 else ""
                 metrics = run_continual(data, model, replace(method, name=m), replace(train, seed=seed), run_dir,
                                         data_config.n_mels, data_config.batch_size, data_config.spec_augment,
-                                        row=f"{label}-" if label else "", callbacks=callbacks, trainer=trainer)
+                                        row=f"{label}-" if label else "", callbacks=callbacks, trainer=trainer,
+                                        model_json=fingerprint)
                 rows.setdefault(m, []).append(metrics)
                 if not is_rank_zero():
                     continue

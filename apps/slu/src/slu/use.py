@@ -2,40 +2,81 @@
 (intent and transcript of audio files).
 
 Both read a task state written by ``fit``/``study`` (``checkpoints/[<row>-]task_t.ckpt``, loaded
-with ``weights_only=True``) and the run's ``model.json`` beside its ``checkpoints/`` folder.
+with ``weights_only=True``) and the run's ``model.json`` beside its ``checkpoints/`` folder. A
+task state records the fingerprint of the ``model.json`` it was trained with, so a task state
+paired with another run's ``model.json`` is refused naming both files; weights that do not fit the
+model, or are not finite, are refused naming the task state; an embedding that comes out
+non-finite is refused naming its audio file, before anything is written.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 
 
+def model_json(model, classes: list[str], tokenizer, n_mels: int, features: str) -> dict:
+    """The content of a run's ``model.json``: what rebuilds the model (its ``ModelConfig``, the
+    feature settings, the classes and the tokenizer)."""
+    return {"model": asdict(model), "n_mels": n_mels, "features": features, "classes": list(classes),
+            "tokenizer": tokenizer.to_json()}
+
+
+def model_fingerprint(meta: dict) -> str:
+    """A short hash of a ``model.json`` content (as read back from JSON: tuples are lists)."""
+    text = json.dumps(json.loads(json.dumps(meta)), sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def read_model_json(checkpoint: Path) -> tuple[dict, Path]:
+    """``(meta, path)`` of the ``model.json`` of the run that wrote ``checkpoint``."""
+    meta_path = checkpoint.parent.parent / "model.json"
+    if not meta_path.is_file():
+        raise FileNotFoundError(f"{meta_path}: missing (embed, predict and evaluate need the model.json of the run "
+                                f"that wrote {checkpoint.name})")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{meta_path}: not a readable model.json ({error})") from None
+    missing = [k for k in ("model", "n_mels", "features", "classes", "tokenizer") if not isinstance(meta, dict) or k not in meta]
+    if missing:
+        raise ValueError(f"{meta_path}: not a model.json of slu (missing {missing})")
+    return meta, meta_path
+
+
 def load_trained(checkpoint: str | Path):
     """``(model, tokenizer, meta)`` of a task state and its run's ``model.json``."""
-    from contrastkit.train import load_checkpoint
+    from contrastkit.train import CheckpointError, build_checked, load_checkpoint, load_state_checked
 
-    from slu.continual import ModelConfig
+    from slu.continual import ModelConfig, build
     from slu.data.tokenizer import SLUTokenizer
 
     checkpoint = Path(checkpoint)
-    meta_path = checkpoint.parent.parent / "model.json"
-    if not meta_path.is_file():
-        raise FileNotFoundError(f"{meta_path}: missing (embed and predict need the model.json of the run "
-                                f"that wrote {checkpoint.name})")
-    meta = json.loads(meta_path.read_text())
-    tokenizer = SLUTokenizer.from_json(meta["tokenizer"], meta["classes"])
-    from slu.continual import build
-
-    model = build(tokenizer.vocab_size, ModelConfig(**meta["model"]), meta["n_mels"])
+    meta, meta_path = read_model_json(checkpoint)
     state = load_checkpoint(checkpoint)
     if "model" not in state:
-        raise ValueError(f"{checkpoint}: not a task state of slu (no 'model' entry; use checkpoints/task_t.ckpt)")
-    model.load_state_dict(state["model"])
+        raise CheckpointError(f"{checkpoint}: not a task state of slu (no 'model' entry; use checkpoints/task_t.ckpt)")
+    recorded = state.get("model_json")
+    if recorded is not None and recorded != model_fingerprint(meta):
+        raise CheckpointError(f"{checkpoint}: trained with another model.json than {meta_path} (another run's, or "
+                              "the run's settings changed); use the task state and the model.json of one run folder")
+    tokenizer = SLUTokenizer.from_json(meta["tokenizer"], meta["classes"])
+    config = build_checked(ModelConfig, meta["model"], meta_path)
+    model = build(tokenizer.vocab_size, config, meta["n_mels"])
+    load_state_checked(model, state["model"], f"{checkpoint} (with {meta_path})")
     return model.eval(), tokenizer, meta
+
+
+def check_beam_size(beam_size: int, field: str = "--beam_size") -> int:
+    """``beam_size`` when it is at least 1; a ValueError naming ``field`` otherwise."""
+    if isinstance(beam_size, bool) or not isinstance(beam_size, int) or beam_size < 1:
+        raise ValueError(f"{field} must be an integer >= 1 (1 = greedy decoding); got {beam_size!r}")
+    return beam_size
 
 
 def embed(ckpt_path: str = "", audio: list[str] = (), out: str = "embeddings.npy",
@@ -48,17 +89,23 @@ def embed(ckpt_path: str = "", audio: list[str] = (), out: str = "embeddings.npy
         out: the ``.npy`` file written.
         projected: the contrastive embedding (True) or the pooled encoder features (False).
     """
+    from contrastkit.atomic import write_atomic, write_text_atomic
+
     _need(ckpt_path, audio, "embed")
     model, _, meta = load_trained(ckpt_path)
     rows = []
     with torch.no_grad():
         for path in audio:
             memory, lengths = _encode(model, meta, path)
-            rows.append((model.audio_embedding if projected else model.pooled)(memory, lengths)[0].numpy())
+            row = (model.audio_embedding if projected else model.pooled)(memory, lengths)[0].numpy()
+            if not np.isfinite(row).all():
+                raise ValueError(f"{path}: its embedding is not finite (NaN or infinite values) with {ckpt_path}; "
+                                 "nothing was written")
+            rows.append(row)
     out_path = Path(out)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(out_path, np.stack(rows).astype(np.float32))
-    out_path.with_suffix(".ids.txt").write_text("\n".join(audio) + "\n")
+    matrix = np.stack(rows).astype(np.float32)
+    write_atomic(out_path, lambda f: np.save(f, matrix))
+    write_text_atomic(out_path.with_suffix(".ids.txt"), "\n".join(audio) + "\n")
     print(f"{len(rows)} embeddings -> {out_path}")
     return out_path
 
@@ -73,7 +120,10 @@ def _encode(model, meta: dict, path: str):
     from slu.data.features import featurize
 
     feats = featurize(read_audio(path), meta["features"], meta["n_mels"])
-    return model.encode(feats[None], torch.tensor([len(feats)]))
+    memory, lengths = model.encode(feats[None], torch.tensor([len(feats)]))
+    if not bool(torch.isfinite(memory).all()):
+        raise ValueError(f"{path}: the encoder's output is not finite (NaN or infinite values)")
+    return memory, lengths
 
 
 def predict(ckpt_path: str = "", audio: list[str] = (), beam_size: int = 1) -> list[dict]:
@@ -82,8 +132,9 @@ def predict(ckpt_path: str = "", audio: list[str] = (), beam_size: int = 1) -> l
     Args:
         ckpt_path: a task state (``checkpoints/task_T.ckpt``).
         audio: audio files.
-        beam_size: 1 = greedy.
+        beam_size: 1 = greedy; more = beam search of that width.
     """
+    check_beam_size(beam_size)
     _need(ckpt_path, audio, "predict")
     model, tok, meta = load_trained(ckpt_path)
     out = []

@@ -1,8 +1,11 @@
 """Audio in, log-mel features out: reading with checks, resampling to 16 kHz, SpecAugment.
 
-Every check names the file: unreadable or empty files, more than one channel (``mono=True``), a
-rate other than the expected one when resampling is off, NaN or infinite samples, and clipped
-audio (more than ``max_clipped`` of the samples at full scale).
+Files are read by :func:`contrastkit.audio.read_audio_file`, the one checked reader of every
+audio app: a missing, unreadable, empty or truncated file (a WAV whose header declares more data
+than it holds), NaN or infinite samples and float samples far outside [-1, 1] are errors naming
+the file, and several channels are averaged to mono with a notice naming the file. On top of it
+this app refuses clipped audio (more than ``max_clipped`` of the samples at full scale), a clip
+shorter than one 25 ms analysis window, and (with resampling off) another sampling rate.
 """
 
 from __future__ import annotations
@@ -12,57 +15,43 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from contrastkit.audio import AudioError, read_audio_file
 from torch import Tensor
+
+__all__ = ["AudioError", "read_audio", "check_clipping", "resample_wave", "log_mel", "spec_augment"]
 
 SAMPLE_RATE = 16_000
 N_MELS = 40
 CLIP_LEVEL = 0.999
+MIN_SAMPLES = 400  # one 25 ms window at 16 kHz: the log-mel front end and Wav2Vec2's CNN need a whole one
 
 
-class AudioError(ValueError):
-    """A bad audio file; the message starts with its path."""
-
-
-def check_wave(wave: np.ndarray, where: str, max_clipped: float = 0.01) -> np.ndarray:
-    """Check a mono float wave ``(T,)``: non-empty, finite, not clipped; returns it as float32."""
-    if wave.size == 0:
-        raise AudioError(f"{where}: empty audio (0 samples)")
-    if not np.isfinite(wave).all():
-        raise AudioError(f"{where}: {int((~np.isfinite(wave)).sum())} NaN or infinite samples")
+def check_clipping(wave: np.ndarray, where: str, max_clipped: float = 0.01) -> None:
+    """Refuse a wave ``(T,)`` with more than ``max_clipped`` of its samples at full scale."""
     clipped = float(np.mean(np.abs(wave) >= CLIP_LEVEL))
     if clipped > max_clipped:
         raise AudioError(f"{where}: clipped: {clipped:.1%} of the samples are at full scale "
                          f"(more than max_clipped={max_clipped:.1%})")
-    return wave.astype(np.float32, copy=False)
 
 
-def read_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, resample: bool = True, mono: bool = True,
+def read_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, resample: bool = True,
                max_clipped: float = 0.01) -> Tensor:
-    """Read a WAV/FLAC/OGG file as a float32 wave ``(T,)`` at ``sample_rate``.
+    """Read an audio file as a mono float32 wave ``(T,)`` at ``sample_rate``.
 
     Args:
-        path: the audio file.
+        path: a WAV/FLAC/OGG file (several channels are averaged, with a notice).
         sample_rate: the rate returned (16 kHz, what the paper's encoders expect).
         resample: resample other rates; False makes another rate an error.
-        mono: True makes a file with more than one channel an error; False averages the channels.
         max_clipped: the largest fraction of samples allowed at full scale.
 
     Raises:
-        AudioError: naming ``path`` and the problem.
+        AudioError: naming ``path`` and the problem (see the module docstring).
     """
-    import soundfile as sf
-
-    path = Path(path)
-    try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except Exception as error:  # noqa: BLE001  (soundfile raises LibsndfileError, RuntimeError, TypeError...)
-        raise AudioError(f"{path}: unreadable audio ({str(error).splitlines()[0] if str(error) else error!r})") from None
-    if data.shape[1] > 1:
-        if mono:
-            raise AudioError(f"{path}: {data.shape[1]} channels where mono audio is expected "
-                             "(mix it down, or read with mono=False to average the channels)")
-        data = data.mean(axis=1, keepdims=True)
-    wave = check_wave(data[:, 0], str(path), max_clipped)
+    wave, rate = read_audio_file(path, min_samples=1)
+    if wave.size * sample_rate < MIN_SAMPLES * rate:
+        raise AudioError(f"{path}: {wave.size} samples at {rate} Hz ({1000 * wave.size / rate:.1f} ms); a clip needs "
+                         f"at least {1000 * MIN_SAMPLES / SAMPLE_RATE:.0f} ms (one analysis window of the features)")
+    check_clipping(wave, str(path), max_clipped)
     if rate != sample_rate:
         if not resample:
             raise AudioError(f"{path}: sampled at {rate} Hz, expected {sample_rate} Hz (resampling is off)")

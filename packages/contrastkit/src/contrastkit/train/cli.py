@@ -9,9 +9,14 @@
   app's LightningModule and DataModule) with the same run convention as every other command:
   ``<root>/<app>/<name>/version_K/`` with ``config.yaml``, ``checkpoints/last.ckpt``,
   ``metrics.json``, CSV/TensorBoard logs and ``plots/loss.png``.
-- Two flags mean the same in every command of every app: ``--threads N`` (the thread policy of
-  :mod:`contrastkit.train.threads`) and ``--resume`` (continue the newest run of that name that has
-  a checkpoint; :mod:`contrastkit.train.rundir`).
+- Three flags mean the same in every command of every app: ``--threads N`` (the thread policy of
+  :mod:`contrastkit.train.threads`), ``--resume`` (continue the newest run of that name that has
+  a checkpoint; :mod:`contrastkit.train.rundir`) and ``--debug`` (show the traceback of an error).
+- From the console, an expected error (bad data, a bad config value, a refused checkpoint or
+  resume: ``ValueError``, ``OSError``, ``ResumeError``, a non-finite loss) prints one line
+  ``<app> <command>: error: <message>`` and exits with status 2; Ctrl-C prints what ``--resume``
+  will do and exits with status 130. ``--debug`` (or ``CONTRASTKIT_DEBUG=1``) shows the traceback.
+  Any other exception is a bug and keeps its traceback.
 
 ``<app> --help`` imports nothing heavy: it reads the commands' first docstring lines from their
 source files.
@@ -22,6 +27,7 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -71,7 +77,8 @@ def _usage(app: str, commands: dict[str, Command], lightning: bool) -> str:
             if name not in commands:
                 lines.append(f"  {name:<10} Lightning {name} of the app's model (--config YAML, --trainer.*, --model.*)")
     lines += ["", "  --threads N  CPU threads for torch (default: the cores this process may use)",
-              "  --resume     continue the newest run of the same name that has a checkpoint"]
+              "  --resume     continue the newest run of the same name that has a checkpoint",
+              "  --debug      show the full traceback of an error"]
     return "\n".join(lines)
 
 
@@ -91,6 +98,34 @@ def _take_threads(argv: list[str]) -> tuple[list[str], int | None]:
         rest.append(arg)
         i += 1
     return rest, threads
+
+
+EXIT_ERROR = 2  # an expected error, explained in one line
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, the shell's convention)
+
+
+def expected_error(error: BaseException) -> bool:
+    """True for the errors a user can act on (bad input, configuration, checkpoint, resume, a
+    diverged loss), which are reported in one line; anything else is a bug, with its traceback."""
+    if isinstance(error, (ValueError, OSError, FloatingPointError)):
+        return True
+    # by name: importing their modules here would load Lightning for every command's --help
+    return any(cls.__name__ in ("ResumeError", "MisconfigurationException") for cls in type(error).__mro__)
+
+
+def interrupted_message(run_dir: str | Path | None = None) -> str:
+    """What Ctrl-C leaves behind and how to continue."""
+    from contrastkit.train.rundir import checkpoints_of
+
+    if run_dir is not None and not checkpoints_of(run_dir):
+        return f"interrupted before the run's first checkpoint ({run_dir}): nothing to resume; run the command again"
+    where = f" ({run_dir})" if run_dir is not None else ""
+    return f"interrupted — the same command with --resume continues from the last checkpoint{where}"
+
+
+def _take_debug(argv: list[str]) -> tuple[list[str], bool]:
+    rest = [a for a in argv if a != "--debug"]
+    return rest, len(rest) != len(argv) or os.environ.get("CONTRASTKIT_DEBUG", "") not in ("", "0")
 
 
 def _bare_resume(argv: list[str]) -> list[str]:
@@ -116,9 +151,24 @@ def run_cli(
     read from ``sys.argv``: a console script passes ``main()``'s value to ``sys.exit``, where a
     returned dict of metrics would become exit status 1.
     """
-    result = _dispatch(app, module_class, datamodule_class, dict(commands or {}),
-                       sys.argv[1:] if argv is None else list(argv))
-    return None if argv is None else result
+    if argv is not None:
+        return _dispatch(app, module_class, datamodule_class, dict(commands or {}), _take_debug(list(argv))[0])
+    args, debug = _take_debug(sys.argv[1:])
+    command = f"{app} {args[0]}" if args and not args[0].startswith("-") else app
+    try:
+        _dispatch(app, module_class, datamodule_class, dict(commands or {}), args)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print(f"\n{command}: {interrupted_message()}", file=sys.stderr, flush=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as error:
+        if debug or not expected_error(error):
+            raise
+        message = str(error) or type(error).__name__
+        print(f"{command}: error: {message}\n(--debug shows the traceback)", file=sys.stderr, flush=True)
+        sys.exit(EXIT_ERROR)
+    return None
 
 
 def _dispatch(app, module_class, datamodule_class, commands, argv):

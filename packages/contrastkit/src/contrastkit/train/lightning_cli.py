@@ -61,7 +61,8 @@ class ContrastKitCLI(LightningCLI):
                        *conventions["callbacks"]],
             plugins=conventions["plugins"],
         )
-        return super().instantiate_trainer(**kwargs)
+        with failure_marked(self.run_dir):  # e.g. --trainer.accelerator gpu on a machine without one
+            return super().instantiate_trainer(**kwargs)
 
 
 def run_lightning_command(app: str, command: str, module_class: type, datamodule_class: type | None,

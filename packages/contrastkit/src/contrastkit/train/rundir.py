@@ -7,14 +7,22 @@ The rules every command of every app follows:
   none has one, and refuses when the resolved configuration differs from the run's
   ``config.yaml`` in anything but the fields an app declares free to change (``may_differ``);
 - a run that fails before its first checkpoint is removed when it holds nothing but its
-  ``config.yaml``, and otherwise marked with a ``FAILED`` file; neither is ever resumed.
+  ``config.yaml`` (and the ``runs/<app>/<name>/`` folder with it when that is left empty), and
+  otherwise marked with a ``FAILED`` file; neither is ever resumed;
+- a process that opens a run holds its lock (``.lock``, ``fcntl.flock``) until it ends: a second
+  ``--resume`` of the same run while the first is still going is refused, naming the holder;
+- temporary files that a killed writer left in the run's ``checkpoints/`` are removed when the run
+  is opened again (the lock guarantees that nobody else is writing them).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
+import socket
+import sys
 import re
 import shutil
 import time
@@ -30,6 +38,10 @@ from contrastkit.atomic import write_text_atomic
 
 _VERSION = re.compile(r"^version_(\d+)$")
 FAILED_MARKER = "FAILED"
+LOCK_FILE = ".lock"
+# the run locks this process holds, by run directory: kept open until the process ends (closing
+# the file would release the lock); a second open of the same run in this process reuses its lock
+_HELD_LOCKS: dict[Path, int] = {}
 
 
 def is_rank_zero() -> bool:
@@ -78,6 +90,46 @@ def resumable_run_dir(root: str | Path, app: str, name: str) -> Path:
                       "run the same command without --resume to start a new one")
 
 
+class RunLockedError(ResumeError):
+    """The run is being written by another process that is still alive."""
+
+
+def lock_run(run_dir: str | Path) -> None:
+    """Take ``run_dir``'s lock for the rest of this process (see the module docstring); raises
+    :class:`RunLockedError` naming the holder when another process has it."""
+    run_dir = Path(run_dir).resolve()
+    if run_dir in _HELD_LOCKS:
+        return
+    fd = os.open(run_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.read(fd, 4096).decode("utf-8", "replace").strip() or "another process"
+        os.close(fd)
+        raise RunLockedError(f"{run_dir} is in use by {holder}; wait for that run to end (or stop it) "
+                             "before resuming it, or run without --resume to start a new version") from None
+    os.ftruncate(fd, 0)
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    os.write(fd, f"pid {os.getpid()} on {socket.gethostname()} since {stamp}: {' '.join(sys.argv)}\n".encode())
+    _HELD_LOCKS[run_dir] = fd
+    _remove_stale_temporaries(run_dir)
+
+
+def release_run(run_dir: str | Path) -> None:
+    """Give up this process's lock on ``run_dir`` (when it holds one)."""
+    fd = _HELD_LOCKS.pop(Path(run_dir).resolve(), None)
+    if fd is not None:
+        os.close(fd)
+
+
+def _remove_stale_temporaries(run_dir: Path) -> None:
+    """``.<name>.*.tmp`` files of :mod:`contrastkit.atomic` left in the run's checkpoint folders
+    by a writer that was killed (we hold the lock: nobody is writing them now)."""
+    for tmp in run_dir.rglob(".*.tmp"):
+        if tmp.parent.name == "checkpoints" and tmp.is_file():
+            tmp.unlink(missing_ok=True)
+
+
 def new_run_dir(root: str | Path, app: str, name: str, resume: bool = False) -> Path:
     """Return ``root/app/name/version_K``, created.
 
@@ -88,7 +140,9 @@ def new_run_dir(root: str | Path, app: str, name: str, resume: bool = False) -> 
     _check_name("name", name)
     if resume:
         run_dir = resumable_run_dir(root, app, name)
-        print(f"resuming {run_dir} (newest checkpoint: {checkpoints_of(run_dir)[0].relative_to(run_dir)})", flush=True)
+        lock_run(run_dir)
+        newest = checkpoints_of(run_dir)[0]
+        print(f"resuming {run_dir} from {newest.relative_to(run_dir)}{_progress_of(newest)}", flush=True)
         return run_dir
     parent = Path(root) / app / name
     versions = _versions(parent)
@@ -97,9 +151,26 @@ def new_run_dir(root: str | Path, app: str, name: str, resume: bool = False) -> 
         path = parent / f"version_{k}"
         try:
             path.mkdir(parents=True, exist_ok=False)
-            return path
         except FileExistsError:
             k += 1
+            continue
+        lock_run(path)
+        return path
+
+
+def _progress_of(checkpoint: Path) -> str:
+    """``" (saved in epoch E at step S...)"`` read from a Lightning checkpoint (memory-mapped, nothing but
+    its counters is read), or ``""`` when the file holds no such counters."""
+    import torch
+
+    try:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # noqa: BLE001  (an unreadable file is reported with its path when it is loaded)
+        return ""
+    if not isinstance(state, dict) or "epoch" not in state:
+        return ""
+    return (f" (saved in epoch {int(state['epoch']) + 1} at step {int(state.get('global_step', 0))}; "
+            "training continues from there)")
 
 
 def _flat(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -205,13 +276,24 @@ def failure_marked(run_dir: str | Path) -> Iterator[Path]:
         yield run_dir
     except BaseException as error:
         if is_rank_zero() and run_dir.is_dir() and not checkpoints_of(run_dir):
-            files = [p for p in run_dir.rglob("*") if p.is_file()]
+            files = [p for p in run_dir.rglob("*") if p.is_file() and p.name != LOCK_FILE]
             if all(p.name == "config.yaml" and p.parent == run_dir for p in files):
+                release_run(run_dir)
                 shutil.rmtree(run_dir, ignore_errors=True)
+                _remove_if_empty(run_dir.parent)
             else:
                 stamp = datetime.now(UTC).isoformat(timespec="seconds")
                 (run_dir / FAILED_MARKER).write_text(f"{stamp} {type(error).__name__}: {error}\n")
         raise
+
+
+def _remove_if_empty(folder: Path) -> None:
+    """Remove ``folder`` when nothing is in it (another process may have just created a version
+    there: then it is not empty and stays)."""
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
 
 
 def _jsonable(value: Any) -> Any:

@@ -2,8 +2,9 @@
 
 Every trainer an app builds through :func:`make_trainer` writes, under its run directory:
 ``checkpoints/last.ckpt`` at the end of every epoch (whatever a monitored metric did),
-``checkpoints/best.ckpt`` when a metric is monitored, CSV logs (``logs/csv``, ``logs/csv_1`` after
-a resume...) and TensorBoard logs (``logs/tb``). It shows one progress bar, restores the RNG
+``checkpoints/best.ckpt`` when a metric is monitored (both written atomically, beside their
+target), CSV logs (``logs/csv``, ``logs/csv_1`` after a resume...) and TensorBoard logs
+(``logs/tb``), whose write errors name their folder. It shows one progress bar, restores the RNG
 states on resume and sets custom batch samplers' epochs, so that a resumed run ends with the
 numbers of an uninterrupted one.
 """
@@ -23,12 +24,12 @@ import numpy as np
 import torch
 from lightning.fabric.plugins import TorchCheckpointIO
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint, TQDMProgressBar
-from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from contrastkit.atomic import torch_save_atomic
 
 from contrastkit.distributed import world
 from contrastkit.train.checkpoint import load_checkpoint
+from contrastkit.train.loggers import RunCSVLogger, RunTensorBoardLogger
 from contrastkit.train.sampling import SetBatchSamplerEpoch
 
 
@@ -140,6 +141,19 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         torch_save_atomic(checkpoint, path)
 
 
+class InterruptNotice(Callback):
+    """On Ctrl-C, Lightning shuts the run down gracefully and exits with status 1; this says what
+    that left behind: ``--resume`` continues from the last checkpoint, or there is none yet."""
+
+    def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
+        if isinstance(exception, KeyboardInterrupt) and trainer.is_global_zero:
+            import sys
+
+            from contrastkit.train.cli import interrupted_message
+
+            print(f"\n{interrupted_message(trainer.default_root_dir)}", file=sys.stderr, flush=True)
+
+
 class ProgressBar(TQDMProgressBar):
     """Lightning's bar without the logger version (``v_num=tb``), which says nothing to a reader."""
 
@@ -195,10 +209,10 @@ def trainer_conventions(run_dir: str | Path, *, monitor: str | None = None, mode
     # compares its next epochs with the right best.
     callbacks.append(LastCheckpoint(dirpath=run_dir / "checkpoints", filename="last", monitor=None, save_top_k=1,
                                     enable_version_counter=False))
-    callbacks += [RngStateCallback(), SetBatchSamplerEpoch()]
+    callbacks += [RngStateCallback(), SetBatchSamplerEpoch(), InterruptNotice()]
     if progress:
         callbacks.append(ProgressBar(refresh_rate=10))
-    loggers = [CSVLogger(logs, name="", version=_csv_version(logs)), TensorBoardLogger(logs, name="", version="tb")]
+    loggers = [RunCSVLogger(logs, name="", version=_csv_version(logs)), RunTensorBoardLogger(logs, name="", version="tb")]
     return {"logger": loggers, "callbacks": callbacks, "plugins": [AtomicCheckpointIO()]}
 
 
