@@ -30,7 +30,7 @@ def test_nan_audio_names_the_file(tmp_path):
     x = np.zeros(100, dtype=np.float32)
     x[10] = np.nan
     sf.write(path, x, 16000, subtype="FLOAT")
-    with pytest.raises(AudioError, match=r"nan\.wav: 1 samples are NaN"):
+    with pytest.raises(AudioError, match=r"nan\.wav: 1 NaN or infinite samples"):
         load_audio(path, 16000)
 
 
@@ -107,7 +107,7 @@ def test_checkpoint_that_runs_code_is_refused_by_every_command(tmp_path, command
            "--data.cache_dir", str(tmp_path / "cache"), "--trainer.max_epochs", "1"]
     argv = {
         "evaluate": ["evaluate", "--ckpt_path", str(path), "--benchmark", str(tmp_path / "bench.csv")],
-        "score": ["score", "--ckpt_path", str(path), "--audio", f"[{wav}]", "--captions", "[a dog barks]"],
+        "score": ["score", "--ckpt_path", str(path), "--audio", f"[{wav}]", "--caption", "a dog barks"],
         "embed": ["embed", "--ckpt_path", str(path), "--audio", f"[{wav}]", "--out", str(tmp_path / "emb")],
         "fit --ckpt_path": ["fit", "--ckpt_path", str(path), *fit],
         "fit --model.init_from": ["fit", "--model.init_from", str(path), *fit],
@@ -117,3 +117,156 @@ def test_checkpoint_that_runs_code_is_refused_by_every_command(tmp_path, command
     assert not marker.exists()
     assert not list((tmp_path / "runs").rglob("*.ckpt")) and not list((tmp_path / "runs").rglob("config.yaml"))
     assert not (tmp_path / "emb.npy").exists()
+
+
+# --- the trained model in use: score / embed on bad audio and bad captions --------------------------
+
+RATE = 16000
+
+
+def tiny_checkpoint(path, **weights):
+    """A checkpoint of tiny stage-1 towers in the layout ``audiolang fit`` writes (hyper-parameters and
+    state dict), for the commands that use a trained model; ``weights`` replace tensors of the state."""
+    import torch
+    from audiolang.method import CompaClap
+
+    torch.manual_seed(0)
+    module = CompaClap(stage=1, dim=8, width=8, layers=1, segments=2)
+    state = {**module.state_dict(), **weights}
+    torch.save({"hyper_parameters": dict(module.hparams), "state_dict": state}, path)
+    return path
+
+
+def tone(path, seconds=0.5, rate=RATE, channels=1, subtype="PCM_16", scale=0.3):
+    """A sine tone file: ``(T,)`` or ``(T, channels)`` with channel c at ``scale / (c + 1)``."""
+    t = np.arange(int(seconds * rate)) / rate
+    wave = scale * np.sin(2 * np.pi * 440 * t)
+    data = wave if channels == 1 else np.stack([wave / (c + 1) for c in range(channels)], 1)
+    sf.write(path, data.astype(np.float32), rate, subtype=subtype)
+    return path
+
+
+def truncated_wav(path):
+    """A 16-bit WAV whose header declares 15,916 data bytes of which 7,958 are in the file (a copy cut
+    in half): libsndfile reads the half that is there without a word."""
+    sf.write(path, np.full(7958, 0.1, dtype=np.float32), RATE, subtype="PCM_16")
+    data = path.read_bytes()
+    start = data.index(b"data") + 8
+    path.write_bytes(data[:start + 7958])
+    return path
+
+
+def test_a_truncated_wav_is_an_error_naming_the_file_not_half_a_clip(tmp_path):
+    from audiolang.cli import main
+
+    wav = truncated_wav(tmp_path / "half.wav")
+    with pytest.raises(AudioError, match=r"half\.wav: truncated WAV: its header declares 15,916 data bytes, "
+                                         r"the file holds 7,958"):
+        load_audio(wav, RATE)
+    ckpt = tiny_checkpoint(tmp_path / "m.ckpt")
+    with pytest.raises(AudioError, match=r"half\.wav: truncated WAV"):
+        main(["score", "--ckpt_path", str(ckpt), "--audio", f"[{wav}]", "--caption", "a dog barks"])
+
+
+@pytest.mark.parametrize("samples", [1, 160])
+def test_a_clip_too_short_for_the_audio_tower_names_the_file(tmp_path, samples):
+    """1 sample and 10 ms (160 samples at 16 kHz): the tower's padding failed deep inside torch."""
+    from audiolang.cli import main
+
+    path = tmp_path / "short.wav"
+    sf.write(path, np.full(samples, 0.1, dtype=np.float32), RATE)
+    with pytest.raises(AudioError, match=r"short\.wav: .*at least"):
+        load_audio(path, RATE)
+    ckpt = tiny_checkpoint(tmp_path / "m.ckpt")
+    with pytest.raises(AudioError, match=r"short\.wav: "):
+        main(["embed", "--ckpt_path", str(ckpt), "--audio", f"[{path}]", "--out", str(tmp_path / "emb")])
+    assert not (tmp_path / "emb.npy").exists()
+
+
+def test_float_samples_far_outside_full_scale_are_refused(tmp_path):
+    path = tmp_path / "counts.wav"
+    tone(path, subtype="FLOAT", scale=1e6)
+    with pytest.raises(AudioError, match=r"counts\.wav: samples reach 1e\+06, far outside \[-1, 1\]"):
+        load_audio(path, RATE)
+
+
+def test_stereo_is_averaged_to_mono_with_a_notice_naming_the_file(tmp_path, caplog):
+    """The one channel policy of both audio apps (contrastkit.audio): mix down, and say so."""
+    import logging
+
+    path = tone(tmp_path / "stereo.wav", channels=2, subtype="FLOAT")
+    both, _ = sf.read(path, dtype="float32")
+    with caplog.at_level(logging.WARNING):
+        wave = load_audio(path, RATE)
+    np.testing.assert_allclose(wave, both.mean(1), rtol=0, atol=1e-7)
+    assert any("stereo.wav: 2 channels, averaged to mono" in r.getMessage() for r in caplog.records)
+
+
+def test_an_empty_caption_is_an_error_naming_it_and_nothing_is_written(tmp_path):
+    """An empty caption has no tokens: the text tower embedded it as NaN (a NaN row in emb.npy, NaN
+    scores, exit 0). The caption is named by where it was given: the flag, or the file and line."""
+    from audiolang.cli import main
+
+    ckpt, wav = tiny_checkpoint(tmp_path / "m.ckpt"), tone(tmp_path / "a.wav")
+    out = tmp_path / "emb"
+    with pytest.raises(ValueError, match=r"--caption: the caption '' has no tokens"):
+        main(["embed", "--ckpt_path", str(ckpt), "--audio", f"[{wav}]", "--caption", "", "--out", str(out)])
+    assert not list(tmp_path.glob("emb*"))
+    listed = tmp_path / "captions.txt"
+    listed.write_text("a dog barks, then a clock ticks\n   \na bell rings\n")
+    with pytest.raises(ValueError, match=r"captions\.txt, line 2: the caption '   ' has no tokens"):
+        main(["score", "--ckpt_path", str(ckpt), "--audio", f"[{wav}]", "--captions_file", str(listed)])
+
+
+def test_non_finite_weights_or_embeddings_stop_before_any_file_is_written(tmp_path, monkeypatch):
+    import torch
+    from audiolang.cli import main
+    from audiolang.models.dual import DualEncoder
+
+    wav = tone(tmp_path / "a.wav")
+    damaged = tiny_checkpoint(tmp_path / "damaged.ckpt", **{"encoder.text_proj.bias": torch.full((8,), float("nan"))})
+    with pytest.raises(ValueError, match=r"damaged\.ckpt: non-finite .* encoder\.text_proj\.bias"):
+        main(["embed", "--ckpt_path", str(damaged), "--audio", f"[{wav}]", "--out", str(tmp_path / "emb")])
+    # finite weights, a non-finite output all the same (an overflow): the rows are named, nothing written
+    ckpt = tiny_checkpoint(tmp_path / "m.ckpt")
+    monkeypatch.setattr(DualEncoder, "embed_texts", lambda self, texts: torch.full((len(texts), 8), float("nan")))
+    with pytest.raises(ValueError, match=r"non-finite .*--caption 'a bell rings'"):
+        main(["embed", "--ckpt_path", str(ckpt), "--audio", f"[{wav}]", "--caption", "a bell rings",
+              "--out", str(tmp_path / "emb")])
+    assert not list(tmp_path.glob("emb*"))
+
+
+def test_captions_of_unknown_words_and_captions_past_the_token_limit_are_warned_about(tmp_path, caplog):
+    """Words outside the tokenizer's vocabulary are read as [UNK]: captions made only of them embed
+    alike. Past 32 tokens a caption is cut: two captions differing only after that score the same."""
+    import logging
+
+    from audiolang.cli import main
+
+    ckpt, wav = tiny_checkpoint(tmp_path / "m.ckpt"), tone(tmp_path / "a.wav")
+    long = ", then ".join(["a dog barks"] * 8) + ", then a bell rings"
+    listed = tmp_path / "captions.txt"
+    listed.write_text(f"狗叫 吠\n{long}\na bell rings\n")
+    with caplog.at_level(logging.WARNING):
+        rows = main(["score", "--ckpt_path", str(ckpt), "--audio", f"[{wav}]", "--captions_file", str(listed)])
+    assert len(rows) == 3
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("captions.txt, line 1: every word of the caption '狗叫 吠' is unknown" in m for m in messages)
+    assert any(f"captions.txt, line 2: the caption {long!r} has 43 tokens; only the first 32 are read" in m
+               for m in messages)
+    assert not any("line 3" in m for m in messages)
+
+
+def test_the_documented_caption_is_scored_whole_not_split_at_its_comma(tmp_path, capsys):
+    """The README's example: a composed caption "A, then B" is one caption; --captions '[A, then B]'
+    (a list the parser split at the comma, scoring "A" and "then B") is no longer accepted."""
+    from audiolang.cli import main
+
+    ckpt = tiny_checkpoint(tmp_path / "m.ckpt")
+    a, b = tone(tmp_path / "a.wav"), tone(tmp_path / "b.wav", seconds=0.3)
+    caption = "a dog barks, then a clock ticks"
+    rows = main(["score", "--ckpt_path", str(ckpt), "--audio", f"[{a}, {b}]", "--caption", caption])
+    assert np.asarray(rows).shape == (1, 2)
+    assert capsys.readouterr().out.strip().endswith(f"| {caption}")
+    with pytest.raises(FileNotFoundError, match=r"a list of captions is not taken .* give --caption TEXT"):
+        main(["score", "--ckpt_path", str(ckpt), "--audio", f"[{a}]", "--captions", f"[{caption}]"])

@@ -6,7 +6,8 @@
     audiolang evaluate --ckpt_path runs/audiolang/fit/version_0/checkpoints/last.ckpt --benchmark BENCH.csv
     audiolang study --seeds '[0, 1]' --clips.sources '[esc10, fsdd]'
     audiolang embed --ckpt_path CKPT --out emb --audio '[a.wav, b.wav]'
-    audiolang score --ckpt_path CKPT --audio '[a.wav]' --captions '[a dog barks]'
+    audiolang score --ckpt_path CKPT --audio '[a.wav]' --caption 'a dog barks, then a clock ticks'
+    audiolang score --ckpt_path CKPT --audio '[a.wav, b.wav]' --captions_file captions.txt
 
 Commands are named as ``"module:function"`` strings: ``audiolang --help`` imports no torch.
 """

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from contrastkit.eval.retrieval import retrieval_recall_at_k
 
+from audiolang.captions import check_captions
 from audiolang.data.audio import load_audio
 from audiolang.data.benchmark_csv import read_benchmark_csv
 from audiolang.data.datamodule import pad
@@ -50,6 +51,15 @@ def three_way_scores(sim: np.ndarray) -> dict[str, float]:
             "third_group": 100 * float((text & audio).mean())}
 
 
+def check_finite(rows: torch.Tensor, names: list[str], what: str) -> None:
+    """Raise ``ValueError`` naming the rows of ``rows`` ``(N, D)`` that hold NaN or inf (``names[i]``
+    names row i): a result is never computed, printed or written from them."""
+    bad = [names[i] for i in torch.nonzero(~torch.isfinite(rows).all(1)).flatten().tolist()]
+    if bad:
+        raise ValueError(f"non-finite (NaN or infinite) {what} for {len(bad)} input(s): {', '.join(bad[:5])}"
+                         + (" ..." if len(bad) > 5 else "") + "; nothing written")
+
+
 @torch.no_grad()
 def embed_files(encoder: DualEncoder, files: list[Path], batch_size: int = 32) -> torch.Tensor:
     """Unit-norm audio embeddings ``(N, D)`` of files (resampled to the encoder's rate)."""
@@ -70,13 +80,15 @@ def evaluate_benchmark(encoder: DualEncoder, csv_path: str | Path, audio_dir: st
     rows = read_benchmark_csv(csv_path, audio_dir)
     n = len(rows)
     third = all(r.third_file is not None for r in rows)
-    captions = [r.caption for r in rows] + [r.reversed_caption for r in rows]
-    files = [r.file for r in rows] + [r.reversed_file for r in rows]
-    if third:
-        captions += [r.third_caption for r in rows]
-        files += [r.third_file for r in rows]
-    t = encoder.embed_texts(captions).cpu().double()
+    fields = (("caption", "pair_caption"), ("reversed_caption", "reversed_pair_caption"),
+              ("third_caption", "third_caption"))[:3 if third else 2]
+    given = [(f"{csv_path}, line {r.line} ({column})", getattr(r, field)) for field, column in fields for r in rows]
+    files = [r.file for r in rows] + [r.reversed_file for r in rows] + ([r.third_file for r in rows] if third else [])
+    check_captions(encoder, given)
+    t = encoder.embed_texts([text for _, text in given]).cpu().double()
+    check_finite(t, [f"{where} {text!r}" for where, text in given], "caption embeddings")
     a = embed_files(encoder, files).double()
+    check_finite(a, [str(f) for f in files], "audio embeddings")
     sim = lambda i, j: (t[i * n:(i + 1) * n] * a[j * n:(j + 1) * n]).sum(1).numpy()
     out = winoground_scores(sim(0, 0), sim(0, 1), sim(1, 0), sim(1, 1))
     if third:

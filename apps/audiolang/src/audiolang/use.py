@@ -1,5 +1,10 @@
 """The trained model in use: ``embed`` (audio files or captions -> .npy + ids) and ``score``
-(captions x audio files -> cosine similarities), and ``evaluate`` (a checkpoint on a benchmark CSV)."""
+(captions x audio files -> cosine similarities), and ``evaluate`` (a checkpoint on a benchmark CSV).
+
+Captions are given one per ``--caption`` or one per line of ``--captions_file`` and are never split
+at commas (this app's captions are "A, then B"); see :mod:`audiolang.captions`. Nothing is written
+and nothing printed until every input was read and every output row is finite.
+"""
 
 from __future__ import annotations
 
@@ -7,63 +12,104 @@ import json
 from pathlib import Path
 
 import numpy as np
+import torch
 
 
 def load_model(ckpt_path: str):
-    """The dual encoder of a ``fit`` checkpoint (read with weights_only=True: no code runs)."""
-    from contrastkit.train import load_checkpoint
+    """The dual encoder of a ``fit`` checkpoint, in eval mode.
+
+    Read with ``weights_only=True`` (no code runs); the stored hyper-parameters must be
+    :class:`~audiolang.method.CompaClap`'s and the weights must fit it and be finite, or one
+    ``CheckpointError`` names the file (another app's checkpoint, a damaged file).
+    """
+    from contrastkit.train import CheckpointError, build_checked, load_checkpoint, load_state_checked
 
     from audiolang.method import CompaClap
 
     if not ckpt_path:
         raise ValueError("--ckpt_path is required (a .ckpt written by audiolang fit)")
     ckpt = load_checkpoint(ckpt_path)
-    import inspect
-
-    known = set(inspect.signature(CompaClap.__init__).parameters) - {"self", "init_from"}
-    hparams = {k: v for k, v in (ckpt.get("hyper_parameters") or {}).items() if k in known}
-    module = CompaClap(**hparams)
-    module.load_state_dict(ckpt["state_dict"])
+    hparams, state = ckpt.get("hyper_parameters"), ckpt.get("state_dict")
+    if not isinstance(hparams, dict) or not isinstance(state, dict):
+        raise CheckpointError(f"{ckpt_path}: not a checkpoint written by audiolang fit (no hyper-parameters or "
+                              "state dict)")
+    # Lightning's own entries start with "_"; init_from is where training started, not needed here
+    config = {k: v for k, v in hparams.items() if not k.startswith("_") and k != "init_from"}
+    module = build_checked(CompaClap, config, ckpt_path)
+    load_state_checked(module, state, ckpt_path)
     return module.encoder.eval()
 
 
-def embed(ckpt_path: str = "", out: str = "embeddings", audio: list[str] | None = None, captions: list[str] | None = None) -> str:
+def _captions(encoder, caption: str | None, captions_file: str | None) -> tuple[list[str], torch.Tensor]:
+    """The captions given (checked, :mod:`audiolang.captions`) and their embeddings ``(N, D)``."""
+    from audiolang.captions import captions_from, check_captions
+    from audiolang.evaluate import check_finite
+
+    given = captions_from(caption, captions_file)
+    if not given:
+        return [], torch.zeros(0)
+    check_captions(encoder, given)
+    texts = [text for _, text in given]
+    emb = encoder.embed_texts(texts).cpu()
+    check_finite(emb, [f"{where} {text!r}" for where, text in given], "caption embeddings")
+    return texts, emb
+
+
+def _audio(encoder, audio: list[str] | None) -> torch.Tensor:
+    """Embeddings ``(N, D)`` of the audio files (each read and checked, named on error)."""
+    from audiolang.evaluate import check_finite, embed_files
+
+    if not audio:
+        return torch.zeros(0)
+    emb = embed_files(encoder, [Path(a) for a in audio])
+    check_finite(emb, list(audio), "audio embeddings")
+    return emb
+
+
+def embed(ckpt_path: str = "", out: str = "embeddings", audio: list[str] | None = None, caption: str | None = None,
+          captions_file: str | None = None) -> str:
     """Embeddings of audio files and/or captions: ``<out>.npy`` (rows) and ``<out>.ids.json``.
 
     Args:
         ckpt_path: a checkpoint written by ``audiolang fit``.
         out: output path without extension.
-        audio: audio files (any rate; resampled).
-        captions: captions.
+        audio: audio files (any rate; resampled), e.g. ``'[a.wav, b.wav]'``.
+        caption: one caption, exactly as written (``--caption "a dog barks, then a clock ticks"``).
+        captions_file: a UTF-8 file of captions, one per line.
     """
-    from audiolang.evaluate import embed_files
+    from contrastkit.atomic import write_atomic, write_text_atomic
 
+    if not audio and caption is None and captions_file is None:
+        raise ValueError("embed needs --audio FILES and/or --caption TEXT / --captions_file FILE")
     encoder = load_model(ckpt_path)
-    rows, ids = [], []
-    if audio:
-        rows.append(embed_files(encoder, [Path(a) for a in audio]).numpy())
-        ids += [f"audio:{a}" for a in audio]
-    if captions:
-        rows.append(encoder.embed_texts(list(captions)).cpu().numpy())
-        ids += [f"text:{c}" for c in captions]
-    if not rows:
-        raise ValueError("embed needs --audio FILES and/or --captions TEXTS")
-    np.save(f"{out}.npy", np.concatenate(rows))
-    Path(f"{out}.ids.json").write_text(json.dumps(ids, indent=1))
+    audio_rows = _audio(encoder, audio)
+    texts, text_rows = _captions(encoder, caption, captions_file)
+    rows = np.concatenate([r.numpy() for r in (audio_rows, text_rows) if len(r)])
+    ids = [f"audio:{a}" for a in audio or []] + [f"text:{c}" for c in texts]
+    write_atomic(f"{out}.npy", lambda f: np.save(f, rows))
+    write_text_atomic(f"{out}.ids.json", json.dumps(ids, indent=1))
     print(f"wrote {out}.npy ({len(ids)} rows) and {out}.ids.json")
     return f"{out}.npy"
 
 
-def score(ckpt_path: str = "", audio: list[str] | None = None, captions: list[str] | None = None) -> list[list[float]]:
-    """Cosine similarity of each caption (rows) with each audio file (columns), printed as a table."""
-    from audiolang.evaluate import embed_files
+def score(ckpt_path: str = "", audio: list[str] | None = None, caption: str | None = None,
+          captions_file: str | None = None) -> list[list[float]]:
+    """Cosine similarity of each caption (rows) with each audio file (columns), printed as a table.
 
-    if not audio or not captions:
-        raise ValueError("score needs --audio FILES and --captions TEXTS")
+    Args:
+        ckpt_path: a checkpoint written by ``audiolang fit``.
+        audio: audio files (any rate; resampled), e.g. ``'[a.wav, b.wav]'``.
+        caption: one caption, exactly as written (``--caption "a dog barks, then a clock ticks"``).
+        captions_file: a UTF-8 file of captions, one per line (several captions).
+    """
+    if not audio or (caption is None and captions_file is None):
+        raise ValueError("score needs --audio FILES and --caption TEXT or --captions_file FILE")
     encoder = load_model(ckpt_path)
-    sim = (encoder.embed_texts(list(captions)).cpu() @ embed_files(encoder, [Path(a) for a in audio]).T).numpy()
-    for c, row in zip(captions, sim, strict=True):
-        print(" ".join(f"{v:+.3f}" for v in row), "|", c)
+    audio_rows = _audio(encoder, audio)
+    texts, text_rows = _captions(encoder, caption, captions_file)
+    sim = (text_rows @ audio_rows.T).numpy()
+    for text, row in zip(texts, sim, strict=True):
+        print(" ".join(f"{v:+.3f}" for v in row), "|", text)
     return sim.tolist()
 
 

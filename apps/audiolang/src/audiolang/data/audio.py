@@ -1,7 +1,11 @@
-"""Audio files in, checked: soundfile to read, torchaudio to resample; silence trimming; atomic WAV writes.
+"""Audio files in, checked: :func:`contrastkit.audio.read_audio_file` to read, torchaudio to resample;
+silence trimming; atomic WAV writes.
 
-Every problem names the file: unreadable, empty, NaN/inf samples, a sampling rate other than the one
-required. Multi-channel audio is averaged to mono.
+Every problem names the file (:class:`AudioError`): missing, unreadable, a truncated WAV (its
+header declares more data than the file holds), empty, shorter than :data:`MIN_SECONDS`, NaN/inf
+samples, float samples far outside [-1, 1], a sampling rate other than the one required.
+Several channels are averaged to mono with a logged notice naming the file (the one channel
+policy of every audio app, :mod:`contrastkit.audio`).
 """
 
 from __future__ import annotations
@@ -12,10 +16,13 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from contrastkit.audio import AudioError, read_audio_file
 
+__all__ = ["AudioError", "MIN_SECONDS", "load_audio", "rms", "trim_silence", "write_wav"]
 
-class AudioError(ValueError):
-    """A bad audio file; the message starts with its path."""
+# the compact audio tower's analysis window is 40 ms (n_fft = 2 hops of 20 ms), reflect-padded by
+# half a window on each side: a shorter clip cannot be analysed (torch's padding error)
+MIN_SECONDS = 0.05
 
 
 def load_audio(path: str | Path, sample_rate: int, expected_rate: int | None = None) -> np.ndarray:
@@ -27,21 +34,16 @@ def load_audio(path: str | Path, sample_rate: int, expected_rate: int | None = N
         expected_rate: when given, a file at another rate is an error instead of being resampled.
 
     Raises:
-        AudioError: unreadable, empty, non-finite samples, or a rate other than ``expected_rate``.
+        AudioError: naming ``path``: the checks of :func:`contrastkit.audio.read_audio_file`, a clip
+            shorter than ``MIN_SECONDS``, or a rate other than ``expected_rate``.
     """
     path = Path(path)
-    try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as error:
-        raise AudioError(f"{path}: unreadable audio ({error})") from None
-    if data.size == 0:
-        raise AudioError(f"{path}: empty audio (0 samples)")
-    if not np.isfinite(data).all():
-        bad = int((~np.isfinite(data)).sum())
-        raise AudioError(f"{path}: {bad} samples are NaN or infinite")
+    wave, rate = read_audio_file(path, min_samples=1)
+    if len(wave) < MIN_SECONDS * rate:
+        raise AudioError(f"{path}: {len(wave)} samples ({1000 * len(wave) / rate:.1f} ms at {rate} Hz); audiolang "
+                         f"needs clips of at least {1000 * MIN_SECONDS:.0f} ms")
     if expected_rate is not None and rate != expected_rate:
         raise AudioError(f"{path}: sampling rate {rate} Hz, expected {expected_rate} Hz")
-    wave = data.mean(axis=1)
     if rate != sample_rate:
         import torch
         import torchaudio

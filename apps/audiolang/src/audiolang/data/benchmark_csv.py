@@ -25,6 +25,7 @@ class BenchmarkPair:
     reversed_file: Path
     third_caption: str | None = None
     third_file: Path | None = None
+    line: int = 0  # of the CSV (for messages)
 
 
 def read_benchmark_csv(path: str | Path, audio_dir: str | Path | None = None) -> list[BenchmarkPair]:
@@ -60,7 +61,7 @@ def read_benchmark_csv(path: str | Path, audio_dir: str | Path | None = None) ->
             rows.append(BenchmarkPair(
                 cells["pair_caption"], cells["reversed_pair_caption"], base / cells["pair_file"],
                 base / cells["reversed_pair_file"], cells.get("third_caption") or None,
-                base / cells["third_file"] if cells.get("third_file") else None))
+                base / cells["third_file"] if cells.get("third_file") else None, line))
     if not rows:
         raise ValueError(f"{path}: no rows")
     return rows

@@ -1,7 +1,8 @@
 """transformers' ClapModel (HTSAT audio + RoBERTa text, LAION's CLAP) as the dual encoder's towers.
 
-Loaded with ``from_pretrained(path, local_files_only=True)``: a local folder only (LAION's weights
-downloaded by the user, or a small random config saved for tests); never the hub.
+Loaded with :func:`contrastkit.pretrained.from_local` (``from_pretrained(path, local_files_only=True)``
+with errors naming the folder; pickled ``.bin`` weights refused): a local folder only (LAION's
+weights downloaded by the user, or a small random config saved for tests); never the hub.
 """
 
 from __future__ import annotations
@@ -17,15 +18,19 @@ class HFClapTowers(nn.Module):
 
     def __init__(self, path: str | Path, sample_rate: int) -> None:
         super().__init__()
+        from contrastkit.pretrained import from_local
         from transformers import AutoTokenizer, ClapFeatureExtractor, ClapModel
 
-        path = Path(path)
-        if not (path / "config.json").is_file():
-            raise FileNotFoundError(f"{path}: not a ClapModel folder (no config.json); nothing is downloaded")
-        self.model = ClapModel.from_pretrained(str(path), local_files_only=True)
-        self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-        self.features = ClapFeatureExtractor.from_pretrained(str(path), local_files_only=True)
+        self.model = from_local(ClapModel, path, what="ClapModel")
+        self.tokenizer = from_local(AutoTokenizer, path, what="ClapModel's tokenizer")
+        self.features = from_local(ClapFeatureExtractor, path, what="ClapModel's feature extractor")
         self.sample_rate = sample_rate
+
+    def caption_tokens(self, texts: list[str], max_length: int) -> list[tuple[int, int, int]]:
+        """``(tokens, unknown, limit)`` per caption, special tokens not counted (see ``DualEncoder``)."""
+        ids = self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        limit = max_length - self.tokenizer.num_special_tokens_to_add()
+        return [(len(row), row.count(self.tokenizer.unk_token_id), limit) for row in ids]
 
     def tokenize(self, texts: list[str], max_length: int) -> tuple[Tensor, Tensor]:
         out = self.tokenizer(list(texts), padding=True, truncation=True, max_length=max_length, return_tensors="pt")

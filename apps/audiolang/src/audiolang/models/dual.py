@@ -26,7 +26,8 @@ class DualEncoder(nn.Module):
         temperature: initial temperature (logit scale ``1 / temperature``).
         pretrained: a local folder written by ``ClapModel.save_pretrained`` (with its tokenizer and
             feature extractor); nothing is downloaded.
-        max_text_length: tokens kept per caption.
+        max_text_length: tokens read per caption (the rest is cut; ``audiolang score`` and ``embed``
+            warn about such captions, :mod:`audiolang.captions`).
         segments: compact towers: consecutive parts of a clip / caption pooled separately, so that
             "A, then B" and "B, then A" differ (1 = a plain mean: nearly order-invariant).
     """
@@ -62,6 +63,14 @@ class DualEncoder(nn.Module):
         if self.hf is not None:
             return self.hf.tokenize(texts, self.max_text_length)
         return encode(self.tokenizer, texts, self.max_text_length)
+
+    def caption_tokens(self, texts: list[str]) -> list[tuple[int, int, int]]:
+        """``(tokens, unknown, limit)`` per caption: its tokens before any cut (special tokens not
+        counted), how many are the unknown token, and how many the model reads."""
+        if self.hf is not None:
+            return self.hf.caption_tokens(texts, self.max_text_length)
+        unk = self.tokenizer.token_to_id("[UNK]")
+        return [(len(e.ids), e.ids.count(unk), self.max_text_length) for e in self.tokenizer.encode_batch(list(texts))]
 
     def encode_audio(self, wave: Tensor, lengths: Tensor) -> Tensor:
         """``(B, T)`` waveforms and their lengths ``(B,)`` -> ``(B, dim)``, unit norm."""
