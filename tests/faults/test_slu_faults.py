@@ -312,6 +312,7 @@ def _trained_run(tmp_path, classes=("a", "b"), transcripts=("turn it on", "turn 
     torch.manual_seed(0)
     model = build(tok.vocab_size, config, 40)
     meta = model_json(config, list(classes), tok, n_mels=40, features="logmel")
+    tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "model.json").write_text(json.dumps(meta))
     path = tmp_path / "checkpoints" / "task_0.ckpt"
     save_task_state(path, {"model": model.state_dict(), "model_json": model_fingerprint(meta)})
@@ -361,3 +362,83 @@ def test_float_samples_far_outside_full_scale_are_an_error_naming_the_file(tmp_p
     path = _wav(tmp_path / "loud.wav", wave)
     with pytest.raises(AudioError, match=r"loud\.wav: samples reach 1e\+06, far outside \[-1, 1\]"):
         read_audio(path)
+
+
+def test_nan_weights_in_a_task_state_are_refused_by_embed_and_predict(tmp_path):
+    """A task state of the right shapes with NaN weights used to give an all-NaN ``emb.npy`` and
+    predictions, exit 0; it is refused naming the file, and nothing is written."""
+    import torch
+    from contrastkit.train import CheckpointError
+    from slu.cli import main
+    from slu.continual import save_task_state
+
+    ckpt, model = _trained_run(tmp_path)
+    state = model.state_dict()
+    state["out.weight"] = torch.full_like(state["out.weight"], float("nan"))
+    save_task_state(ckpt, {"model": state})
+    wav, out = _wav(tmp_path / "a.wav", _tone()), tmp_path / "emb.npy"
+    with pytest.raises(CheckpointError, match=r"task_0\.ckpt.*non-finite .*out\.weight"):
+        main(["embed", "--ckpt_path", str(ckpt), "--audio", f"[{wav}]", "--out", str(out)])
+    with pytest.raises(CheckpointError, match=r"task_0\.ckpt.*non-finite"):
+        main(["predict", "--ckpt_path", str(ckpt), "--audio", f"[{wav}]"])
+    assert not out.exists() and not out.with_suffix(".ids.txt").exists()
+
+
+def test_a_non_finite_embedding_is_refused_naming_its_audio_file_before_writing(tmp_path, monkeypatch):
+    """Whatever makes an output non-finite, ``embed`` never writes a NaN row: it names the input."""
+    from slu.cli import main
+    from slu.models.seq2seq import SLUModel
+
+    ckpt, _ = _trained_run(tmp_path)
+    good, bad = _wav(tmp_path / "good.wav", _tone()), _wav(tmp_path / "bad.wav", 0.5 * _tone())
+    real, calls = SLUModel.audio_embedding, []
+
+    def nan_on_the_second_file(self, memory, lengths):
+        calls.append(1)
+        return real(self, memory, lengths) * (float("nan") if len(calls) == 2 else 1.0)
+
+    monkeypatch.setattr(SLUModel, "audio_embedding", nan_on_the_second_file)
+    out = tmp_path / "emb.npy"
+    with pytest.raises(ValueError, match=r"bad\.wav: its embedding is not finite"):
+        main(["embed", "--ckpt_path", str(ckpt), "--audio", f"[{good}, {bad}]", "--out", str(out)])
+    assert len(calls) == 2 and not out.exists()
+
+
+def test_a_task_state_with_another_runs_model_json_is_refused_naming_both(tmp_path):
+    """A task state copied beside another run's ``model.json`` (same shapes, other classes) used to
+    load and predict the other run's class names; it is refused naming both files."""
+    import shutil
+
+    from contrastkit.train import CheckpointError
+    from slu.cli import main
+
+    ckpt_a, model_a = _trained_run(tmp_path / "a", classes=("lights_on", "lights_off"))
+    ckpt_b, model_b = _trained_run(tmp_path / "b", classes=("music_up", "music_down"))
+    assert {k: v.shape for k, v in model_a.state_dict().items()} == {k: v.shape for k, v in model_b.state_dict().items()}
+    shutil.copy(ckpt_a, ckpt_b)
+    wav = _wav(tmp_path / "a.wav", _tone())
+    with pytest.raises(CheckpointError, match=r"b/checkpoints/task_0\.ckpt: trained with another model\.json than "
+                                              r".*b/model\.json"):
+        main(["predict", "--ckpt_path", str(ckpt_b), "--audio", f"[{wav}]"])
+    ckpt_c, _ = _trained_run(tmp_path / "c", classes=("x", "y", "z"))  # another vocabulary: other shapes
+    shutil.copy(ckpt_a, ckpt_c)
+    with pytest.raises(CheckpointError, match=r"c/checkpoints/task_0\.ckpt"):
+        main(["predict", "--ckpt_path", str(ckpt_c), "--audio", f"[{wav}]"])
+
+
+@pytest.mark.parametrize("beam", ["0", "-3"])
+def test_a_beam_size_below_one_is_an_error_naming_the_field(tmp_path, beam):
+    """``--beam_size 0`` or ``-3`` used to decode greedily without a word."""
+    from slu.cli import main
+
+    ckpt, _ = _trained_run(tmp_path)
+    wav = _wav(tmp_path / "a.wav", _tone())
+    with pytest.raises(ValueError, match=rf"--beam_size must be an integer >= 1 .*got {beam}"):
+        main(["predict", "--ckpt_path", str(ckpt), "--audio", f"[{wav}]", "--beam_size", beam])
+    with pytest.raises(ValueError, match=rf"--beam_size must be an integer >= 1 .*got {beam}"):
+        main(["evaluate", "--ckpt_path", str(ckpt), "--beam_size", beam, "--data.dataset", "folders",
+              "--data.root", str(tmp_path)])
+    with pytest.raises(ValueError, match=rf"--train.beam_size must be an integer >= 1 .*got {beam}"):
+        main(["fit", *TINY, "--data.cache_dir", str(tmp_path / "cache"), "--root", str(tmp_path / "runs"),
+              "--train.beam_size", beam])
+    assert not (tmp_path / "runs").exists()  # refused before a run folder was made

@@ -58,7 +58,7 @@ TrainConfig = section(
     own=[("epochs", int, 10, "epochs per task."),
          ("seed", int, 0, "model initialization, memory draws, each task's training randomness."),
          ("wer", str, "last", "compute the transcripts' WER after ``every`` task, the ``last`` one, or ``never``."),
-         ("beam_size", int, 1, "1 = greedy decoding for WER; more = beam search."),
+         ("beam_size", int, 1, "1 = greedy decoding for WER; more = beam search of that width (at least 1)."),
          ("progress", bool, False, "show Lightning's progress bar.")])
 TrainConfig.__module__ = __name__
 

@@ -13,12 +13,13 @@ def evaluate(ckpt_path: str = "", data: DataConfig = DataConfig(), split: str = 
         ckpt_path: a task state (``runs/slu/<name>/version_K/checkpoints/task_T.ckpt``).
         data: the data it is scored on (same classes and tokenizer as the run's).
         split: ``test`` or ``valid``.
-        beam_size: 1 = greedy decoding.
+        beam_size: 1 = greedy decoding; more = beam search of that width.
     """
     from slu.data.datamodule import prepare_data
     from slu.evaluate import decode, word_error_rate
-    from slu.use import load_trained
+    from slu.use import check_beam_size, load_trained
 
+    check_beam_size(beam_size)
     if not ckpt_path:
         raise ValueError("evaluate needs --ckpt_path (a checkpoints/task_T.ckpt written by fit or study)")
     model, tok, meta = load_trained(ckpt_path)
