@@ -33,11 +33,12 @@ $(STAMP): pyproject.toml packages/contrastkit/pyproject.toml $(addsuffix pyproje
 demo: setup
 	$(PY) scripts/run_demos.py $(if $(THREADS),--threads $(THREADS))
 
-# docker-compose (Debian's 1.29, no engine needed) validates the compose files in the tests
+# docker-compose (Debian's 1.29, no engine needed) validates the compose files in the tests;
+# THREADS=N gives each test process N torch threads (the suite must pass at any count)
 test: setup
 	@command -v docker-compose >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq docker-compose >/dev/null; } \
 	  || echo "could not install docker-compose: tests/test_containers.py will say so"
-	$(PY) -m pytest -n 2 --dist loadfile tests
+	$(if $(THREADS),OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$(THREADS)) $(PY) -m pytest -n 2 --dist loadfile tests
 
 lint: setup
 	$(PY) -m pip install --quiet ruff && $(VENV)/bin/ruff check packages apps tests benchmarks scripts
