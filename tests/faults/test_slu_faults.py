@@ -442,3 +442,30 @@ def test_a_beam_size_below_one_is_an_error_naming_the_field(tmp_path, beam):
         main(["fit", *TINY, "--data.cache_dir", str(tmp_path / "cache"), "--root", str(tmp_path / "runs"),
               "--train.beam_size", beam])
     assert not (tmp_path / "runs").exists()  # refused before a run folder was made
+
+
+def _folders(root, layout: dict[str, dict[str, int]]):
+    """``root/<split>/<class>/<k>.wav`` with ``layout[split][class]`` distinct tones each."""
+    n = 0
+    for split, classes in layout.items():
+        for name, count in classes.items():
+            (root / split / name).mkdir(parents=True, exist_ok=True)
+            for k in range(count):
+                n += 1
+                _wav(root / split / name / f"{k}.wav", (0.3 * np.sin(np.arange(8000) * n / 50)).astype(np.float32))
+    return root
+
+
+def test_evaluate_on_a_split_without_clips_is_an_error_naming_the_split_and_the_data(tmp_path):
+    """``evaluate --split valid`` on data without valid clips printed accuracy 0.0000 and WER nan, exit 0."""
+    from slu.cli import main
+
+    ckpt, _ = _trained_run(tmp_path / "run")
+    root = _folders(tmp_path / "data", {"train": {"a": 2, "b": 2}, "test": {"a": 1, "b": 1}})
+    with pytest.raises(ValueError, match=r"--split valid: the data \(folders at .*data\) has no valid clips; the "
+                                         r"splits with clips are train \(4 clips\), test \(2 clips\)"):
+        main(["evaluate", "--ckpt_path", str(ckpt), "--split", "valid", "--data.dataset", "folders",
+              "--data.root", str(root), "--data.n_tasks", "1", "--data.cache_dir", str(tmp_path / "cache")])
+    out = main(["evaluate", "--ckpt_path", str(ckpt), "--data.dataset", "folders", "--data.root", str(root),
+                "--data.n_tasks", "1", "--data.cache_dir", str(tmp_path / "cache")])
+    assert 0.0 <= out["accuracy"] <= 1.0  # the test split still scores
