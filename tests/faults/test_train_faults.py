@@ -290,7 +290,7 @@ def _save_watched(tmp_path, run_dir, kill: bool) -> tuple[list[str], int, Path]:
     log = tmp_path / f"opened_{kill}.txt"
     env = {**os.environ, "TMPDIR": str(scratch)}
     child = subprocess.run([sys.executable, "-c", _WATCH_WRITES, str(run_dir), str(log), "kill" if kill else "no"],
-                           env=env, capture_output=True, text=True, timeout=300)
+                           check=False, env=env, capture_output=True, text=True, timeout=300)
     opened = log.read_text().split() if log.exists() else []
     return opened, child.returncode, scratch
 

@@ -33,11 +33,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from contrastkit.train.rundir import RESUME_MAY_DIFFER, interrupted_message
+
 LIGHTNING_COMMANDS = ("fit", "validate", "test")
-# settings that may change when a run is resumed (anything else must match its config.yaml):
-# the length of training, where it runs (see docs/scale-out.md for a changed world size), display
-RESUME_MAY_DIFFER = ("resume", "ckpt_path", "enable_progress_bar", "progress", "max_epochs", "max_time", "config",
-                     "accelerator", "devices", "num_nodes", "strategy")
+__all__ = ["RESUME_MAY_DIFFER", "expected_error", "interrupted_message", "run_cli"]
 
 Command = Callable[..., Any] | str
 
@@ -111,16 +110,6 @@ def expected_error(error: BaseException) -> bool:
         return True
     # by name: importing their modules here would load Lightning for every command's --help
     return any(cls.__name__ in ("ResumeError", "MisconfigurationException") for cls in type(error).__mro__)
-
-
-def interrupted_message(run_dir: str | Path | None = None) -> str:
-    """What Ctrl-C leaves behind and how to continue."""
-    from contrastkit.train.rundir import checkpoints_of
-
-    if run_dir is not None and not checkpoints_of(run_dir):
-        return f"interrupted before the run's first checkpoint ({run_dir}): nothing to resume; run the command again"
-    where = f" ({run_dir})" if run_dir is not None else ""
-    return f"interrupted — the same command with --resume continues from the last checkpoint{where}"
 
 
 def _take_debug(argv: list[str]) -> tuple[list[str], bool]:

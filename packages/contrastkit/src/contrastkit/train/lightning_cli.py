@@ -18,9 +18,15 @@ import yaml
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from contrastkit.train.checkpoint import load_checkpoint
-from contrastkit.train.cli import RESUME_MAY_DIFFER
 from contrastkit.train.plots import plot_loss_curves
-from contrastkit.train.rundir import announce_run, checkpoints_of, failure_marked, open_run, write_metrics
+from contrastkit.train.rundir import (
+    RESUME_MAY_DIFFER,
+    announce_run,
+    checkpoints_of,
+    failure_marked,
+    open_run,
+    write_metrics,
+)
 from contrastkit.train.trainer import last_checkpoint, quiet_lightning, trainer_conventions
 
 # the defaults of make_trainer, where they differ from Lightning's (overridable with --trainer.*);

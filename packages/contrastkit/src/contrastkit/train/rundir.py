@@ -21,10 +21,10 @@ import fcntl
 import json
 import math
 import os
-import socket
-import sys
 import re
 import shutil
+import socket
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -39,6 +39,10 @@ from contrastkit.atomic import write_text_atomic
 _VERSION = re.compile(r"^version_(\d+)$")
 FAILED_MARKER = "FAILED"
 LOCK_FILE = ".lock"
+# settings that may change when a run is resumed (anything else must match its config.yaml):
+# the length of training, where it runs (see docs/scale-out.md for a changed world size), display
+RESUME_MAY_DIFFER = ("resume", "ckpt_path", "enable_progress_bar", "progress", "max_epochs", "max_time", "config",
+                     "accelerator", "devices", "num_nodes", "strategy")
 # the run locks this process holds, by run directory: kept open until the process ends (closing
 # the file would release the lock); a second open of the same run in this process reuses its lock
 _HELD_LOCKS: dict[Path, int] = {}
@@ -285,6 +289,14 @@ def failure_marked(run_dir: str | Path) -> Iterator[Path]:
                 stamp = datetime.now(UTC).isoformat(timespec="seconds")
                 (run_dir / FAILED_MARKER).write_text(f"{stamp} {type(error).__name__}: {error}\n")
         raise
+
+
+def interrupted_message(run_dir: str | Path | None = None) -> str:
+    """What Ctrl-C leaves behind and how to continue."""
+    if run_dir is not None and not checkpoints_of(run_dir):
+        return f"interrupted before the run's first checkpoint ({run_dir}): nothing to resume; run the command again"
+    where = f" ({run_dir})" if run_dir is not None else ""
+    return f"interrupted — the same command with --resume continues from the last checkpoint{where}"
 
 
 def _remove_if_empty(folder: Path) -> None:

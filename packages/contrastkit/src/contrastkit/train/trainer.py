@@ -26,7 +26,6 @@ from lightning.fabric.plugins import TorchCheckpointIO
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint, TQDMProgressBar
 
 from contrastkit.atomic import torch_save_atomic
-
 from contrastkit.distributed import world
 from contrastkit.train.checkpoint import load_checkpoint
 from contrastkit.train.loggers import RunCSVLogger, RunTensorBoardLogger
@@ -149,7 +148,7 @@ class InterruptNotice(Callback):
         if isinstance(exception, KeyboardInterrupt) and trainer.is_global_zero:
             import sys
 
-            from contrastkit.train.cli import interrupted_message
+            from contrastkit.train.rundir import interrupted_message
 
             print(f"\n{interrupted_message(trainer.default_root_dir)}", file=sys.stderr, flush=True)
 
