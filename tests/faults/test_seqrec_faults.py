@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -232,3 +234,119 @@ def test_a_bad_synthetic_setting_is_named(tmp_path, flags, message):
     with pytest.raises(ValueError, match=message):
         _popularity_fit(tmp_path, *flags)
     assert not (tmp_path / "seqrec").exists()
+
+
+@pytest.fixture(scope="module")
+def exported(checkpoint, tmp_path_factory):
+    """An encoder written by `seqrec export` from the module's checkpoint."""
+    return Path(main(["export", "--ckpt_path", str(checkpoint), "--root", str(tmp_path_factory.mktemp("export"))]))
+
+
+def _damaged(exported: Path, folder: Path, state_edit=None, config_edit=None) -> Path:
+    """A copy of ``exported`` in ``folder`` with its tensors and/or constructor arguments edited."""
+    from safetensors.torch import load_file, save_file
+
+    state, meta = load_file(exported), json.loads(exported.with_suffix(".json").read_text())
+    (state_edit or (lambda s: None))(state)
+    (config_edit or (lambda c: None))(meta["config"])
+    out = folder / "encoder.safetensors"
+    save_file(state, out)
+    out.with_suffix(".json").write_text(json.dumps(meta))
+    shutil.copy(exported.with_suffix(".seqrec.json"), out.with_suffix(".seqrec.json"))
+    return out
+
+
+def _nan_items(state):
+    state["item_emb.weight"][3] = float("nan")
+
+
+@pytest.mark.parametrize("command", [["recommend", "--k", "5"], ["embed"], ["embed", "--users", "true"]])
+def test_nan_item_embeddings_of_an_export_are_refused_before_any_output(exported, tmp_path, command):
+    """A damaged export of the right shape (NaN item rows) gave a header-only recommendations.csv or
+    an all-NaN items.npy with exit 0; it is now refused naming the file, and no run is written."""
+    bad = _damaged(exported, tmp_path, _nan_items)
+    with pytest.raises(ValueError, match=re.escape(str(bad)) + r": non-finite .*item_emb\.weight"):
+        main([*command[:1], "--ckpt_path", str(bad), *command[1:], "--root", str(tmp_path / "runs")])
+    assert not (tmp_path / "runs" / "seqrec").exists()
+
+
+def test_nan_weights_of_a_checkpoint_are_refused(checkpoint, tmp_path):
+    """The same damage in a fit checkpoint: refused naming the file, by every command that loads it."""
+    ckpt = torch.load(checkpoint, weights_only=True)
+    ckpt["state_dict"]["encoder.item_emb.weight"][2] = float("nan")
+    bad = tmp_path / "version_0" / "checkpoints" / "nan.ckpt"
+    bad.parent.mkdir(parents=True)
+    torch.save(ckpt, bad)
+    shutil.copy(checkpoint.parents[1] / "item_ids.json", bad.parents[1] / "item_ids.json")
+    for command in ("test", "recommend", "embed", "export"):
+        with pytest.raises(ValueError, match=re.escape(str(bad)) + r": non-finite .*encoder\.item_emb\.weight"):
+            main([command, "--ckpt_path", str(bad), "--root", str(tmp_path / "runs")])
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("command", [["recommend", "--k", "5"], ["embed", "--users", "true"]])
+def test_finite_weights_whose_outputs_overflow_are_refused_before_any_output(exported, tmp_path, command):
+    """Finite but huge item rows (3e38: their sum with the position embedding overflows float32)
+    give NaN representations; that is an error naming the file, not a header-only CSV."""
+    def huge(state):
+        state["item_emb.weight"][1:] = 3e38
+
+    bad = _damaged(exported, tmp_path, huge)
+    with pytest.raises(ValueError, match=re.escape(str(bad)) + r": .*non-finite"):
+        main([*command[:1], "--ckpt_path", str(bad), *command[1:], "--root", str(tmp_path / "runs")])
+    assert not (tmp_path / "runs" / "seqrec").exists()
+
+
+def _drop_pos(state):
+    del state["pos_emb.weight"]
+
+
+def _add_tensor(state):
+    state["head.weight"] = torch.zeros(3, 3)
+
+
+def _wide_items(state):
+    state["item_emb.weight"] = torch.zeros(50, state["item_emb.weight"].shape[1])
+
+
+def _unknown_argument(config):
+    config["colour"] = "red"
+
+
+@pytest.mark.parametrize("state_edit, config_edit, message", [
+    (_drop_pos, None, r"missing tensors: pos_emb\.weight"),
+    (_add_tensor, None, r"unexpected tensors: head\.weight"),
+    (_wide_items, None, r"item_emb\.weight: \(50, 16\) where the model has \(41, 16\)"),
+    (None, _unknown_argument, r"SASRecEncoder takes no argument\(s\) colour"),
+])
+def test_a_damaged_export_is_one_error_naming_the_file(exported, tmp_path, state_edit, config_edit, message):
+    """Missing, extra or mis-shaped tensors and unknown constructor arguments of an export."""
+    bad = _damaged(exported, tmp_path, state_edit, config_edit)
+    with pytest.raises(ValueError, match=re.escape(str(bad)) + ".*" + message):
+        main(["recommend", "--ckpt_path", str(bad), "--root", str(tmp_path / "runs")])
+    assert not (tmp_path / "runs").exists()
+
+
+def test_another_apps_checkpoint_is_named_as_such(tmp_path):
+    """A medts (COMET) checkpoint given to seqrec: one error naming the file and what it holds."""
+    from medts.method import COMET
+
+    comet = COMET(input_dims=4, output_dims=8, hidden_dims=8, depth=1)
+    path = tmp_path / "comet.ckpt"
+    torch.save({"state_dict": comet.state_dict(), "hyper_parameters": dict(comet.hparams)}, path)
+    for command in ("test", "recommend", "embed", "export"):
+        with pytest.raises(ValueError, match=re.escape(str(path)) + r": not a seqrec checkpoint: its "
+                           r"hyper-parameters \(input_dims, output_dims, .*\) are not those of .*SASRec"):
+            main([command, "--ckpt_path", str(path), "--root", str(tmp_path / "runs")])
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_checkpoint_whose_settings_do_not_fit_its_weights_lists_them(checkpoint, tmp_path):
+    """Hyper-parameters edited (hidden 32 for weights of 16): the mis-shaped tensors, named with the file."""
+    ckpt = torch.load(checkpoint, weights_only=True)
+    ckpt["hyper_parameters"]["hidden"] = 32
+    bad = tmp_path / "edited.ckpt"
+    torch.save(ckpt, bad)
+    with pytest.raises(ValueError, match=re.escape(str(bad)) + r": the weights do not fit SASRec.*"
+                       r"encoder\.blocks\.0\.ff1\.weight: \(32, 16\) where the model has \(32, 32\)"):
+        main(["test", "--ckpt_path", str(bad), "--root", str(tmp_path / "runs")])

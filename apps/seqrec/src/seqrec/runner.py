@@ -29,12 +29,15 @@ from typing import Any
 
 import torch
 from contrastkit.train import (
+    CheckpointError,
     TrainerOptions,
+    build_checked,
     failure_marked,
     fit_resumable,
     is_rank_zero,
     last_checkpoint,
     load_checkpoint,
+    load_state_checked,
     make_trainer,
     open_run,
     plot_loss_curves,
@@ -192,24 +195,31 @@ def load_module(path: str | Path, map_location: str = "cpu") -> tuple[SeqRecModu
 
     Reads with :func:`contrastkit.train.load_checkpoint` (weights only): a pickle that would run
     code, an empty or a truncated file is refused with a ``CheckpointError`` (a ``ValueError``)
-    naming the file.
+    naming the file; so is another app's checkpoint, settings its class does not take, and weights
+    that do not fit the class or are not finite (``build_checked``, ``load_state_checked``).
     """
     ckpt = load_checkpoint(path, map_location)
-    hp = ckpt.get("hyper_parameters")
-    cls = next((c for c in METHODS.values() if c.__name__ == (hp or {}).get("_class_name")), None)
+    hp = ckpt.get("hyper_parameters") or {}
+    cls = next((c for c in METHODS.values() if c.__name__ == hp.get("_class_name")), None)
     if cls is None or "state_dict" not in ckpt:
-        raise ValueError(f"{path}: not a seqrec checkpoint (no known _class_name in its hyper-parameters)")
-    try:
-        module = cls(**{k: v for k, v in hp.items() if not k.startswith("_")})
-        module.load_state_dict(ckpt["state_dict"])
-    except (TypeError, RuntimeError) as e:
-        raise ValueError(f"{path}: written by another version of seqrec ({e})") from None
+        raise CheckpointError(f"{path}: not a seqrec checkpoint: {_contents(ckpt)} are not those of a seqrec "
+                              f"method ({', '.join(c.__name__ for c in METHODS.values())})")
+    module = build_checked(cls, {k: v for k, v in hp.items() if not k.startswith("_")}, path)
+    load_state_checked(module, ckpt["state_dict"], path)
     dm_hp = ckpt.get("datamodule_hyper_parameters")
     trained_on = None
     if dm_hp:
         known = {k: dm_hp[k] for k in asdict(DataConfig()) if k in dm_hp}
         trained_on = DataConfig(**{**known, "synthetic": dict(dm_hp.get("synthetic") or {})})
     return module.eval(), trained_on
+
+
+def _contents(ckpt: dict[str, Any]) -> str:
+    """What a checkpoint holds, for the error that refuses it: ``its hyper-parameters (a, b, ...)``."""
+    names = [k for k in (ckpt.get("hyper_parameters") or {}) if not k.startswith("_")]
+    if not names:
+        return "its keys (" + ", ".join(map(str, list(ckpt)[:6])) + ")"
+    return "its hyper-parameters (" + ", ".join(names[:6]) + (", ..." if len(names) > 6 else "") + ")"
 
 
 def _same_data(a: DataConfig, b: DataConfig) -> bool:

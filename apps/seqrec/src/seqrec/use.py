@@ -21,10 +21,13 @@ from typing import Any
 import numpy as np
 import torch
 from contrastkit.train import (
+    CheckpointError,
     announce_run,
+    build_checked,
     export_encoder,
     failure_marked,
     load_encoder,
+    load_state_checked,
     open_run,
     write_metrics,
 )
@@ -68,9 +71,8 @@ def load_trained(ckpt_path: str | Path, device: str = "cpu") -> Trained:
     if path.suffix in (".safetensors", ".json"):
         state, class_name, config = load_encoder(path)
         if class_name != "SASRecEncoder":
-            raise ValueError(f"{path}: an exported {class_name}, not a seqrec SASRecEncoder")
-        encoder = SASRecEncoder(**config)
-        encoder.load_state_dict(state)
+            raise CheckpointError(f"{path}: an exported {class_name}, not a seqrec SASRecEncoder")
+        encoder = load_state_checked(build_checked(SASRecEncoder, config, path), state, path)
         meta = _read_json(path.with_suffix(".seqrec.json"), "item ids and data of an exported seqrec encoder")
         item_ids, data = meta["item_ids"], DataConfig(**meta["data"]) if meta.get("data") else None
     else:
@@ -125,28 +127,42 @@ def _dense(ids: list[Any], index: dict[str, int], where: str) -> np.ndarray:
     return np.array([index[str(i)] for i in ids], dtype=np.int64)
 
 
+def check_finite(values: torch.Tensor, what: str, source: str) -> torch.Tensor:
+    """``values`` ``(R, ...)``, or a ``ValueError`` naming ``source`` when a row holds NaN or an
+    infinity (finite weights can still overflow float32): never a silent NaN output."""
+    bad = ~torch.isfinite(values.reshape(len(values), -1)).all(1)
+    if bool(bad.any()):
+        raise ValueError(f"{source}: non-finite (NaN or infinite) {what} in {int(bad.sum())} of {len(bad)} rows "
+                         "(the weights overflow float32: a damaged file?); nothing was written")
+    return values
+
+
 @torch.no_grad()
-def represent(encoder: SASRecEncoder, seqs: list[np.ndarray], batch_size: int = 1024) -> torch.Tensor:
-    """Sequence representations ``(U, D)`` (the last ``max_len`` items of each sequence)."""
+def represent(encoder: SASRecEncoder, seqs: list[np.ndarray], batch_size: int = 1024,
+              source: str = "the model") -> torch.Tensor:
+    """Sequence representations ``(U, D)`` (the last ``max_len`` items of each sequence); a
+    non-finite one is an error naming ``source``."""
     device = next(encoder.parameters()).device
     out = []
     for start in range(0, len(seqs), batch_size):
         x, n = pad_right(seqs[start:start + batch_size], encoder.max_len)
         out.append(encoder.represent(x[:, : int(n.max())].to(device), n.to(device)).float().cpu())
-    return torch.cat(out)
+    return check_finite(torch.cat(out), "user representations", source)
 
 
 @torch.no_grad()
 def top_items(encoder: SASRecEncoder, seqs: list[np.ndarray], k: int,
-              batch_size: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+              batch_size: int = 1024, source: str = "the model") -> tuple[torch.Tensor, torch.Tensor]:
     """The ``k`` best items ``(U, k)`` (model ids ``1..N``, 0 where fewer remain) and their scores
-    ``<h_u, e_i>`` (``-inf`` there), excluding every item of each user's history."""
-    items = encoder.item_table().float()
+    ``<h_u, e_i>`` (``-inf`` there), excluding every item of each user's history; a non-finite
+    score is an error naming ``source``."""
+    items = check_finite(encoder.item_table().float(), "item embeddings", source)
     k = min(k, items.shape[0])
     ids, scores = [], []
     for start in range(0, len(seqs), batch_size):
         part = seqs[start:start + batch_size]
-        s = represent(encoder, part, batch_size).to(items.device) @ items.T
+        s = represent(encoder, part, batch_size, source).to(items.device) @ items.T
+        check_finite(s, "scores", source)
         history, _ = pad_right(part, max(len(q) for q in part))
         mask_history_(s, history.to(s.device))
         best = s.topk(k, dim=1)
@@ -199,9 +215,9 @@ def recommend(ckpt_path: str = "", k: int = 10, users: list[str] | None = None,
             user_ids, seqs = [user_ids[j] for j in chosen], [seqs[j] for j in chosen]
     config = {"command": "recommend", "ckpt_path": str(ckpt_path), "k": k, "users": users, "history": history,
               "history_file": history_file, "data": asdict(data) if data else None}
+    ids, scores = top_items(trained.encoder, seqs, k, source=trained.source)  # checked before any run exists
     run_dir = open_run(root, "seqrec", name, config)
     with failure_marked(run_dir):
-        ids, scores = top_items(trained.encoder, seqs, k)
         out = run_dir / "recommendations.csv"
         with out.open("w", newline="") as f:
             writer = csv.writer(f)
@@ -242,16 +258,18 @@ def embed(ckpt_path: str = "", items: bool = True, users: bool = False, data: Da
     user_ids, seqs, what = _user_sequences(trained, data) if users else ([], [], "")
     config = {"command": "embed", "ckpt_path": str(ckpt_path), "items": items, "users": users,
               "data": asdict(data) if data else None}
+    # computed and checked (finite) before any run exists
+    table = check_finite(trained.encoder.item_table().detach().float().cpu(), "item embeddings", trained.source)
+    reps = represent(trained.encoder, seqs, source=trained.source) if users else None
     run_dir = open_run(root, "seqrec", name, config)
     with failure_marked(run_dir):
         written = {}
         if items:
-            table = trained.encoder.item_table().detach().float().cpu().numpy()
-            np.save(run_dir / "items.npy", table)
+            np.save(run_dir / "items.npy", table.numpy())
             (run_dir / "item_ids.json").write_text(json.dumps(trained.item_ids))
             written["items"] = list(table.shape)
         if users:
-            reps = represent(trained.encoder, seqs).numpy()
+            reps = reps.numpy()
             np.save(run_dir / "users.npy", reps)
             (run_dir / "user_ids.json").write_text(json.dumps(user_ids))
             written["users"] = list(reps.shape)
