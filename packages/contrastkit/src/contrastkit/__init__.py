@@ -12,7 +12,8 @@ from __future__ import annotations
 import importlib
 
 __version__ = "0.1.0"
-_SUBMODULES = ("distributed", "eval", "functional", "losses", "paths", "testing", "train")
+_SUBMODULES = ("atomic", "audio", "distributed", "eval", "functional", "losses", "paths", "pretrained", "testing",
+               "train")
 
 
 def __getattr__(name: str):
