@@ -4,6 +4,7 @@ imports and computes a loss, and it asks for a range of torch versions, not one.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import venv
@@ -72,9 +73,11 @@ def test_the_core_installs_and_runs_a_loss_without_its_extras(tmp_path):
     venv.EnvBuilder(with_pip=False).create(fresh)
     site = next((fresh / "lib").glob("python3*/site-packages"))
     _link_distributions(_requirement_closure("torch") + _requirement_closure("numpy"), site)
-    wheels = tmp_path / "wheels"
+    source, wheels = tmp_path / "contrastkit_src", tmp_path / "wheels"  # a copy: the build writes in its tree
+    shutil.copytree(ROOT / "packages" / "contrastkit", source,
+                    ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "-w", str(wheels), str(ROOT / "packages" / "contrastkit")], check=True, timeout=300)
+                    "-w", str(wheels), str(source)], check=True, timeout=300)
     (wheel,) = wheels.glob("contrastkit-*.whl")
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
                     "--target", str(site), str(wheel)], check=True, timeout=300)
