@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import numpy as np
 
+from contrastkit.atomic import write_bytes_atomic
 
-def _pyplot():
+
+def pyplot():
+    """``matplotlib.pyplot`` with the file-only ``Agg`` backend (no screen needed): the one way
+    every app's figures are drawn."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -17,14 +22,18 @@ def _pyplot():
     return plt
 
 
+_pyplot = pyplot  # the name apps used before it was public
+
+
 def save_figure(fig, path: str | Path, dpi: int = 120) -> Path:
-    """Write a matplotlib figure to ``path`` (folders created), close it, return the path."""
+    """Write a matplotlib figure to ``path`` atomically (folders created; the format follows the
+    suffix), close it, return the path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=dpi)
-    _pyplot().close(fig)
-    return path
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=dpi, format=path.suffix.lstrip(".") or "png")
+    pyplot().close(fig)
+    return write_bytes_atomic(path, buffer.getvalue())
 
 
 def read_logged_rows(run_dir: str | Path) -> list[dict[str, str]]:
@@ -66,7 +75,7 @@ def plot_loss_curves(run_dir: str | Path, out: str | Path | None = None, columns
     shown = sorted(c for c in logged if "loss" in c) if wanted is None else [c for c in wanted if c in logged]
     if not shown:
         raise ValueError(f"{run_dir / 'logs'} has no loss column" + ("" if wanted is None else " of those asked for"))
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for label, xs, ys in loss_curves(rows, shown):
         ax.plot(xs, ys, label=label, marker="." if len(xs) < 50 else None,
@@ -120,7 +129,7 @@ def plot_embeddings(embeddings, labels, path: str | Path, title: str = "embeddin
         axes = [f"PC {k + 1} ({100 * share[k]:.0f} % of variance)" for k in range(2)]
     else:
         xy, axes = x, ["dimension 1", "dimension 2"]
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 5))
     for value in np.unique(y):
         sel = y == value

@@ -1,0 +1,86 @@
+"""Result tables, written one way in every app: mean ± sample standard deviation over seeds (or
+folds), with the number of values stated, as CSV (for programs) and Markdown (for READMEs).
+
+``mean ± std`` uses the *sample* standard deviation ``s = sqrt(sum (x_i - mean)^2 / (n - 1))``
+(the spread one would expect between independent repeats), never the population one; a cell of
+one value shows the value alone, and ``n`` is always a column of its own.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from contrastkit.atomic import write_text_atomic
+
+
+class Summary(NamedTuple):
+    """``mean``, sample ``std`` (NaN for one value) and ``n`` of the finite values summarized."""
+
+    mean: float
+    std: float
+    n: int
+
+
+def summarize(values: Iterable[float]) -> Summary:
+    """:class:`Summary` of ``values``; non-finite values are an error (a diverged seed must be
+    seen, not averaged away), and so is an empty list."""
+    xs = [float(v) for v in values]
+    if not xs:
+        raise ValueError("no values to summarize")
+    bad = [v for v in xs if not math.isfinite(v)]
+    if bad:
+        raise ValueError(f"{len(bad)} of {len(xs)} values are not finite ({bad[0]}); a run diverged or failed")
+    n = len(xs)
+    mean = math.fsum(xs) / n
+    std = math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (n - 1)) if n > 1 else math.nan
+    return Summary(mean, std, n)
+
+
+def format_summary(summary: Summary, digits: int = 3) -> str:
+    """``"0.812 ± 0.013"``, or ``"0.812"`` for one value."""
+    if summary.n == 1:
+        return f"{summary.mean:.{digits}f}"
+    return f"{summary.mean:.{digits}f} ± {summary.std:.{digits}f}"
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A GitHub Markdown table: a header row, a rule, then one line per row."""
+    lines = ["| " + " | ".join(str(h) for h in header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        if len(row) != len(header):
+            raise ValueError(f"a row has {len(row)} cells for {len(header)} columns: {list(row)}")
+        lines.append("| " + " | ".join(str(c) for c in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_table(stem: str | Path, header: Sequence[str], rows: Sequence[Sequence[object]]) -> tuple[Path, Path]:
+    """Write ``<stem>.csv`` and ``<stem>.md`` atomically; returns both paths."""
+    stem = Path(stem)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    csv_path = write_text_atomic(stem.with_suffix(".csv"), text.getvalue())
+    md_path = write_text_atomic(stem.with_suffix(".md"), markdown_table(header, rows))
+    return csv_path, md_path
+
+
+def seed_table(results: dict[str, dict[str, Sequence[float]]], metrics: Sequence[str], digits: int = 3,
+               row_name: str = "method") -> tuple[list[str], list[list[str]]]:
+    """``(header, rows)`` of a table of ``results[row][metric] = [value per seed]``: one row per
+    entry of ``results``, one ``mean ± std`` column per metric and a column ``n`` (the number of
+    seeds, which must be the same for every metric of a row)."""
+    header = [row_name, *metrics, "n"]
+    rows = []
+    for name, per_metric in results.items():
+        summaries = [summarize(per_metric[m]) for m in metrics]
+        counts = {s.n for s in summaries}
+        if len(counts) != 1:
+            raise ValueError(f"row {name!r}: the metrics have different numbers of values {sorted(counts)}")
+        rows.append([name, *(format_summary(s, digits) for s in summaries), str(counts.pop())])
+    return header, rows
