@@ -469,3 +469,145 @@ def test_evaluate_on_a_split_without_clips_is_an_error_naming_the_split_and_the_
     out = main(["evaluate", "--ckpt_path", str(ckpt), "--data.dataset", "folders", "--data.root", str(root),
                 "--data.n_tasks", "1", "--data.cache_dir", str(tmp_path / "cache")])
     assert 0.0 <= out["accuracy"] <= 1.0  # the test split still scores
+
+
+def _prepare(root, tmp_path, *extra):
+    from slu.cli import main
+
+    return main(["prepare", "--data.dataset", "folders", "--data.root", str(root), "--data.n_tasks", "1",
+                 "--data.cache_dir", str(tmp_path / "cache"), *extra])
+
+
+def test_a_class_without_training_clips_is_an_error_naming_it(tmp_path):
+    """A class present only in the test split was accepted silently: no method can ever predict
+    it (its token is never a training target), so its clips could only count as errors."""
+    root = _folders(tmp_path / "data", {"train": {"a": 2, "b": 2}, "test": {"a": 1, "b": 1, "c": 1}})
+    with pytest.raises(ValueError, match=r"folders: 1 class\(es\) have clips but none in the train split.*'c' "
+                                         r"\(test: .*test/c/0\.wav\)"):
+        _prepare(root, tmp_path)
+
+
+def test_identical_recordings_in_train_and_test_are_warned_about_naming_both_files(tmp_path):
+    """The same recording in the train and test splits used to be scored silently as unseen."""
+    import shutil
+
+    root = _folders(tmp_path / "data", {"train": {"a": 2, "b": 2}, "test": {"a": 1, "b": 1}})
+    shutil.copy(root / "train" / "a" / "1.wav", root / "test" / "b" / "9.wav")
+    with pytest.warns(UserWarning, match=r"1 valid/test clip\(s\) have the same audio as a training clip .*"
+                                         r"train/a/1\.wav = .*test/b/9\.wav"):
+        _prepare(root, tmp_path)
+
+
+def test_a_truncated_feature_cache_is_named_and_rebuilt(tmp_path):
+    """A truncated feature cache used to stop every later run with a bare SafetensorError."""
+    from slu.data.corpus import Corpus, Utterance
+    from slu.data.features import corpus_features
+
+    files = [_wav(tmp_path / f"{k}.wav", (0.3 * np.sin(np.arange(8000) * (k + 1) / 50)).astype(np.float32))
+             for k in range(3)]
+    corpus = Corpus("x", [Utterance(str(f), "a", "a", "s", "train") for f in files])
+    first = corpus_features(corpus, cache_dir=tmp_path / "cache")
+    (cache,) = (tmp_path / "cache" / "features").glob("*.safetensors")
+    cache.write_bytes(cache.read_bytes()[:100])
+    with pytest.warns(UserWarning, match=rf"{cache.name}: unreadable feature cache .*; rebuilding it"):
+        again = corpus_features(corpus, cache_dir=tmp_path / "cache")
+    assert all(a.equal(b) for a, b in zip(first, again)) and len(again) == 3
+    assert [f.shape for f in corpus_features(corpus, cache_dir=tmp_path / "cache")] == [f.shape for f in first]
+
+
+@pytest.mark.parametrize("damage", ["utterances.json", "waves.safetensors"])
+def test_a_truncated_synthetic_cache_is_named_and_regenerated(tmp_path, damage):
+    """A truncated synthetic-set cache used to stop with a bare JSONDecodeError / SafetensorError."""
+    from slu.data.synthetic import SyntheticConfig, load_or_generate
+
+    config = SyntheticConfig(train_speakers=1, test_speakers=1, phrasings=1, max_classes=2)
+    corpus, waves = load_or_generate(config, tmp_path)
+    (folder,) = (tmp_path / "synthetic").iterdir()
+    (folder / damage).write_bytes((folder / damage).read_bytes()[:50])
+    with pytest.warns(UserWarning, match=rf"{damage}: unreadable synthetic-set cache .*synthesizing the set again"):
+        again, waves_again = load_or_generate(config, tmp_path)
+    assert again.utterances == corpus.utterances and all(a.equal(b) for a, b in zip(waves, waves_again))
+    assert sorted(p.name for p in (tmp_path / "synthetic").iterdir()) == [folder.name]  # no temporary folder left
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    (b'{"sentence": "a", "scenario": "b", "intent": "c", "recordings": [{"name": "x.flac"}]}',
+     r"line 2: recording 0 has no 'file' name"),
+    (b'{"sentence": "a", "scenario": "b", "intent": "c", "recordings": "x.flac"}',
+     r"line 2: 'recordings' must be a list .*got str 'x\.flac'"),
+    (b"42", r"line 2: expected a JSON object per line, got int '42'"),
+    (b'{"sentence": "caf\xe9", "scenario": "b", "intent": "c"}', r"line 2: not UTF-8 text"),
+])
+def test_slurp_lines_that_are_not_records_are_errors_naming_file_and_line(tmp_path, line, message):
+    """A recording without ``file``, ``recordings`` as a string, a bare number line and invalid
+    UTF-8 used to raise KeyError / TypeError / UnicodeDecodeError without the file or line."""
+    from slu.data.slurp import read_slurp_jsonl
+
+    path = tmp_path / "train.jsonl"
+    path.write_bytes(json.dumps({"sentence": "a", "scenario": "b", "intent": "c", "recordings": []}).encode()
+                     + b"\n" + line + b"\n")
+    with pytest.raises(ValueError, match=rf"train\.jsonl, {message}"):
+        read_slurp_jsonl(path)
+
+
+def test_slurp_with_every_recording_missing_says_how_many(tmp_path):
+    """No recording found on disk used to give 'slurp: no utterances were read'."""
+    from slu.data.slurp import read_slurp
+
+    (tmp_path / "slurp").mkdir()
+    rec = {"sentence": "a", "scenario": "b", "intent": "c", "recordings": [{"file": "x.flac"}, {"file": "y.flac"}]}
+    for split in ("train", "devel", "test"):
+        (tmp_path / "slurp" / f"{split}.jsonl").write_text(json.dumps(rec) + "\n")
+    with pytest.raises(FileNotFoundError, match=r"none of the 6 recordings listed in slurp/\{train,devel,test\}\.jsonl "
+                                                r"is under .*slurp_real or .*slurp_synth"):
+        read_slurp(tmp_path)
+
+
+def _fsc_csv(root, split, rows):
+    (root / "data").mkdir(exist_ok=True)
+    lines = [",path,speakerId,transcription,action,object,location"]
+    lines += [f"{k},{p},s1,{t},{a},{o},none" for k, (p, t, a, o) in enumerate(rows)]
+    (root / "data" / f"{split}_data.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for p, *_ in rows:
+        (root / p).parent.mkdir(parents=True, exist_ok=True)
+        _wav(root / p, _tone())
+
+
+def test_fsc_repeated_row_is_counted_once_with_a_warning_naming_the_lines(tmp_path):
+    """A repeated FSC row used to be counted twice without a word; the same path with other labels is an error."""
+    from slu.data.fsc import read_fsc
+
+    row = ("wavs/a.wav", "Turn on the lights", "activate", "lights")
+    _fsc_csv(tmp_path, "train", [row, ("wavs/b.wav", "Louder", "increase", "volume"), row])
+    with pytest.warns(UserWarning, match=r"train_data\.csv, line 4: repeats line 2 \(wavs/a\.wav\); counted once"):
+        corpus = read_fsc(tmp_path, splits=("train",))
+    assert len(corpus.utterances) == 2
+    _fsc_csv(tmp_path, "train", [row, ("wavs/a.wav", "Lights off", "deactivate", "lights")])
+    with pytest.raises(ValueError, match=r"train_data\.csv, line 3: wavs/a\.wav is already on line 2 with other labels"):
+        read_fsc(tmp_path, splits=("train",))
+
+
+def test_fsc_csv_with_a_byte_order_mark_is_read(tmp_path):
+    """A CSV saved with a UTF-8 byte-order mark on its first header used to be refused for a
+    'missing column' it has (here the first column is ``path`` itself)."""
+    from slu.data.fsc import read_fsc
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "test_data.csv").write_bytes(
+        "\ufeffpath,speakerId,transcription,action,object,location\nwavs/a.wav,s1,Turn on,activate,lights,none\n"
+        .encode("utf-8"))
+    (tmp_path / "wavs").mkdir()
+    _wav(tmp_path / "wavs" / "a.wav", _tone())
+    assert [u.intent for u in read_fsc(tmp_path, splits=("test",)).utterances] == ["activate_lights_none"]
+
+
+def test_a_pretrained_folder_that_is_not_one_is_named(tmp_path):
+    """``--model.pretrained_path`` / ``--model.text_model_path`` go through contrastkit.pretrained.from_local."""
+    from contrastkit.pretrained import PretrainedError
+    from slu.models.seq2seq import build_model
+
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(PretrainedError, match=r"empty: not a Wav2Vec2/HuBERT model folder \(no config\.json\)"):
+        build_model(20, encoder="hf", pretrained_path=str(tmp_path / "empty"))
+    with pytest.raises(PretrainedError, match=r"nowhere: no such folder"):
+        build_model(20, text_model_path=str(tmp_path / "nowhere"))

@@ -92,11 +92,13 @@ def test_slurp_layout_skips_missing_audio(tmp_path):
         (tmp_path / "slurp" / f"{split}.jsonl").write_text("\n".join(json.dumps(r) for r in items) + "\n")
     for name in ("a", "b", "c"):
         write_wav(tmp_path / "slurp_real" / f"{name}.flac", tone(), subtype="PCM_16")
-    corpus = read_slurp(tmp_path, label="scenario")
+    with pytest.warns(UserWarning, match="1 of the 4 recordings listed are not under"):
+        corpus = read_slurp(tmp_path, label="scenario")
     assert [(u.intent, u.split) for u in corpus.utterances] == [("alarm", "train"), ("play", "valid"),
                                                                 ("datetime", "test")]
     assert corpus.report["missing_audio"] == 1
-    assert read_slurp(tmp_path).classes == ["alarm_set", "datetime_query", "play_music"]
+    with pytest.warns(UserWarning, match="they are skipped"):
+        assert read_slurp(tmp_path).classes == ["alarm_set", "datetime_query", "play_music"]
 
 
 def test_folder_per_class_layout(tmp_path):

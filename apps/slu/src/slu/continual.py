@@ -129,8 +129,14 @@ def run_continual(data: SLUData, model_config: ModelConfig, method: MethodConfig
     task's trainer; ``trainer``: where every task trains (default one device, ``accelerator="auto"``;
     ``batch_size`` is per process); ``model_json``: the fingerprint of the run's ``model.json``
     (:func:`slu.use.model_fingerprint`), recorded in every task state."""
-    from contrastkit.train import (fit_resumable, is_rank_zero, load_checkpoint, load_state_checked, make_trainer,
-                                   seed_everything)
+    from contrastkit.train import (
+        fit_resumable,
+        is_rank_zero,
+        load_checkpoint,
+        load_state_checked,
+        make_trainer,
+        seed_everything,
+    )
 
     from slu.evaluate import accuracy_row, cl_metrics, decode, word_error_rate
 

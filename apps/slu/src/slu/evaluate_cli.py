@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from slu.data.datamodule import DataConfig
 
 
@@ -51,5 +53,5 @@ def evaluate(ckpt_path: str = "", data: DataConfig = DataConfig(), split: str = 
     out["accuracy"] = sum(int(p == prepared.labels[i]) for p, i in zip(pred, idx_all)) / len(idx_all)
     out["wer"] = word_error_rate(texts, [prepared.corpus.utterances[i].transcript for i in idx_all])
     for k, v in out.items():
-        print(f"{k}: " + (f"{v:.4f}" if v == v else f"n/a (no {split} clips of its classes)"))
+        print(f"{k}: " + (f"n/a (no {split} clips of its classes)" if math.isnan(v) else f"{v:.4f}"))
     return out

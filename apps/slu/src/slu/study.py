@@ -72,7 +72,6 @@ def run_rows(data_config: DataConfig, model: ModelConfig, method: MethodConfig, 
     from slu.continual import run_continual
     from slu.data.datamodule import prepare_data
     from slu.plots import plot_matrix, plot_seen_accuracy
-
     from slu.use import check_beam_size
 
     check_beam_size(train.beam_size, "--train.beam_size")  # before a run folder is made

@@ -18,7 +18,7 @@ import torch
 from contrastkit.audio import AudioError, read_audio_file
 from torch import Tensor
 
-__all__ = ["AudioError", "read_audio", "check_clipping", "resample_wave", "log_mel", "spec_augment"]
+__all__ = ["AudioError", "check_clipping", "log_mel", "read_audio", "resample_wave", "spec_augment"]
 
 SAMPLE_RATE = 16_000
 N_MELS = 40

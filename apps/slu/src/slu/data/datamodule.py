@@ -139,12 +139,53 @@ def prepare_data(config: DataConfig) -> SLUData:
     train = corpus.indices("train")
     if not train or not corpus.indices("test"):
         raise ValueError(f"{corpus.name}: needs train and test utterances ({corpus.summary()})")
+    check_classes_are_trained(corpus)
+    warn_identical_recordings(corpus, features)
     tokenizer = SLUTokenizer.train([corpus.utterances[i].transcript for i in train], corpus.classes, config.vocab_size)
     order = DEFAULT_ORDER.get(config.dataset, "sorted") if config.order == "default" else config.order
     tasks = make_tasks(corpus.classes, config.n_tasks, order, config.order_seed)
     ids = corpus.class_map
     targets = [tokenizer.encode(u.intent, u.transcript) for u in corpus.utterances]
     return SLUData(corpus, features, tokenizer, tasks, targets, [ids[u.intent] for u in corpus.utterances])
+
+
+def check_classes_are_trained(corpus: Corpus) -> None:
+    """Refuse classes with valid or test clips but no training clip: no method can ever predict
+    them (each class is an output token that training never targets), so their clips would only
+    count as errors."""
+    trained = {corpus.utterances[i].intent for i in corpus.indices("train")}
+    untrained = sorted(set(corpus.classes) - trained)
+    if untrained:
+        first = {c: next(u for u in corpus.utterances if u.intent == c) for c in untrained}
+        named = "; ".join(f"{c!r} ({first[c].split}: {first[c].audio or first[c].speaker})" for c in untrained[:5])
+        raise ValueError(f"{corpus.name}: {len(untrained)} class(es) have clips but none in the train split, so no "
+                         f"method can learn to predict them: {named}" + (" ..." if len(untrained) > 5 else "")
+                         + "; add training clips of them or remove them from the data")
+
+
+def warn_identical_recordings(corpus: Corpus, features: list[Tensor], show: int = 3) -> list[tuple[int, int]]:
+    """Warn (naming the files) about valid or test clips whose audio is identical to a training
+    clip's (same features, bit for bit): they are scored as heard before. Returns the
+    ``(train index, other index)`` pairs."""
+    import hashlib
+    import warnings
+
+    def digest(i: int) -> bytes:
+        return hashlib.blake2b(features[i].contiguous().numpy().tobytes(), digest_size=16).digest()
+
+    heard = {}
+    for i in corpus.indices("train"):
+        heard.setdefault(digest(i), i)
+    pairs = [(heard[d], i) for split in ("valid", "test") for i in corpus.indices(split) if (d := digest(i)) in heard]
+    if pairs:
+        def name(i: int) -> str:
+            u = corpus.utterances[i]
+            return u.audio or f"{u.split} clip {i} ({u.speaker}: {u.transcript!r})"
+
+        shown = "; ".join(f"{name(i)} = {name(j)}" for i, j in pairs[:show]) + (" ..." if len(pairs) > show else "")
+        warnings.warn(f"{corpus.name}: {len(pairs)} valid/test clip(s) have the same audio as a training clip (their "
+                      f"scores count recordings the model was trained on): {shown}", stacklevel=3)
+    return pairs
 
 
 class TaskSet(Dataset):

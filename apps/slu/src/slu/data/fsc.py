@@ -7,6 +7,7 @@ Columns used: ``path, speakerId, transcription, action, object, location``; the 
 from __future__ import annotations
 
 import csv
+import warnings
 from pathlib import Path
 
 from slu.data.corpus import Corpus, Utterance, require_file
@@ -16,17 +17,21 @@ CSV_SPLITS = {"train": "train", "valid": "valid", "test": "test"}
 
 
 def read_fsc(root: str | Path, splits: tuple[str, ...] = ("train", "valid", "test"), check_audio: bool = True) -> Corpus:
-    """The utterances of ``root/data/<split>_data.csv``.
+    """The utterances of ``root/data/<split>_data.csv`` (UTF-8, with or without a byte-order mark).
+    A row repeating an earlier row of the same file (same path and labels) is counted once, with a
+    warning naming both lines.
 
     Raises:
         FileNotFoundError: a split's CSV, or (``check_audio``) a WAV it names, is missing.
-        ValueError: a CSV without the FSC columns, or a row with an empty field (file, line, column).
+        ValueError: a CSV without the FSC columns, a row with an empty field (file, line, column),
+            or the same path twice in one file with different labels (both lines).
     """
     root = Path(root)
     utts = []
     for split in splits:
         path = require_file(root / "data" / f"{split}_data.csv", f"the FSC {split} list")
-        with path.open(newline="", encoding="utf-8") as f:
+        seen: dict[str, tuple[int, tuple[str, ...]]] = {}
+        with path.open(newline="", encoding="utf-8-sig") as f:
             reader = csv.DictReader(f)
             missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
             if missing:
@@ -35,6 +40,16 @@ def read_fsc(root: str | Path, splits: tuple[str, ...] = ("train", "valid", "tes
                 empty = [c for c in COLUMNS if not (row.get(c) or "").strip()]
                 if empty:
                     raise ValueError(f"{path}, line {line}: empty {empty}")
+                fields = tuple(row[c].strip() for c in COLUMNS)
+                if row["path"] in seen:
+                    first, before = seen[row["path"]]
+                    if before != fields:
+                        raise ValueError(f"{path}, line {line}: {row['path']} is already on line {first} with other "
+                                         f"labels ({', '.join(before[1:])} vs {', '.join(fields[1:])})")
+                    warnings.warn(f"{path}, line {line}: repeats line {first} ({row['path']}); counted once",
+                                  stacklevel=2)
+                    continue
+                seen[row["path"]] = (line, fields)
                 audio = root / row["path"]
                 if check_audio and not audio.is_file():
                     raise FileNotFoundError(f"{path}, line {line}: audio file {audio} is missing")

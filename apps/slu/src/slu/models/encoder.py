@@ -72,7 +72,9 @@ class HFAudioEncoder(nn.Module):
         from transformers import AutoModel, Wav2Vec2Config, Wav2Vec2Model
 
         if path is not None:
-            self.model = AutoModel.from_pretrained(path, local_files_only=True)
+            from contrastkit.pretrained import from_local
+
+            self.model = from_local(AutoModel, path, what="Wav2Vec2/HuBERT model")
         else:
             self.model = Wav2Vec2Model(Wav2Vec2Config(**(config or {})))
         if freeze_feature_encoder:

@@ -21,10 +21,11 @@ class HFTextEncoder(nn.Module):
 
     def __init__(self, path: str, freeze: bool = True) -> None:
         super().__init__()
+        from contrastkit.pretrained import from_local
         from transformers import AutoModel, AutoTokenizer
 
-        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        self.model = AutoModel.from_pretrained(path, local_files_only=True)
+        self.tokenizer = from_local(AutoTokenizer, path, what="tokenizer", need_config=False)
+        self.model = from_local(AutoModel, path, what="text model")
         self.hidden_size = self.model.config.hidden_size
         if freeze:
             self.model.requires_grad_(False)
