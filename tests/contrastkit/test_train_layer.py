@@ -294,3 +294,19 @@ def test_a_fit_trains_in_train_mode_whatever_mode_the_model_was_left_in(tmp_path
     modes = Modes()
     make_trainer(tmp_path, 1, progress=False, callbacks=[modes], limit_train_batches=2).fit(model, ToyData())
     assert modes.seen == [(False, True), (False, True)]
+
+
+def test_one_loader_rebuilds_a_model_from_the_class_its_checkpoint_records(tmp_path):
+    from contrastkit.train import CheckpointError, load_module
+
+    cli = _fit(tmp_path, "--trainer.max_epochs=1")
+    ckpt = cli.run_dir / "checkpoints" / "last.ckpt"
+    package = ToySimCLR.__module__.split(".")[0]
+    model = load_module(ckpt, packages=(package,), expected=ContrastiveModule)
+    assert type(model).__name__ == "ToySimCLR" and not model.training
+    for key, value in cli.model.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value), key
+    with pytest.raises(CheckpointError, match=r"last\.ckpt: holds a .*ToySimCLR, a model of another app"):
+        load_module(ckpt, packages=("medts",))
+    with pytest.raises(CheckpointError, match=r"not a lightning"):
+        load_module(ckpt, packages=(package,), expected=L.Trainer)

@@ -29,6 +29,7 @@ _EXPORTS = {
     "load_checkpoint": "checkpoint",
     "load_encoder": "checkpoint",
     "load_state_checked": "checkpoint",
+    "load_module": "checkpoint",
     "build_checked": "checkpoint",
     "EpochShuffleSampler": "sampling",
     "set_threads": "threads",

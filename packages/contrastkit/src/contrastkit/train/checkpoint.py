@@ -11,6 +11,7 @@ loads with :func:`load_encoder` without the training code's checkpoints or pickl
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 import pickle
@@ -136,3 +137,52 @@ def build_checked(cls: type, config: dict[str, Any], source: str | Path) -> Any:
         return cls(**config)
     except (TypeError, ValueError) as error:
         raise CheckpointError(f"{source}: cannot build {cls.__name__} from the stored configuration ({error})") from error
+
+
+CLASS_KEY = "contrastkit_classes"  # {"module": "pkg.mod:Class", "datamodule": ... or None}
+
+
+def class_path(obj: Any) -> str:
+    """``"package.module:QualifiedName"`` of ``obj``'s class."""
+    cls = obj if isinstance(obj, type) else type(obj)
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def load_module(path: str | Path, packages: tuple[str, ...], expected: type | None = None) -> Any:
+    """The LightningModule a ContrastKit trainer saved in ``path``, rebuilt from the class and
+    hyper-parameters recorded at save time and its weights, in eval mode.
+
+    Args:
+        path: a ``.ckpt`` written by a trainer of :func:`~contrastkit.train.make_trainer` or an app's
+            ``fit`` (they record the class, see :data:`CLASS_KEY`).
+        packages: the top-level packages whose classes may be imported (an app passes its own name):
+            the class path comes from a file a user gives, so nothing outside them is imported.
+        expected: when given, the class must be this one or a subclass of it.
+
+    Raises:
+        CheckpointError: naming ``path``: no recorded class (an older or foreign checkpoint), a class
+            outside ``packages`` (another app's checkpoint: the message names its class), not the
+            expected class, or weights and hyper-parameters that do not fit it.
+    """
+    checkpoint = load_checkpoint(path)
+    recorded = (checkpoint.get(CLASS_KEY) or {}).get("module")
+    if not isinstance(recorded, str) or ":" not in recorded:
+        raise CheckpointError(f"{path}: records no model class (written by another program or an older version); "
+                              "load it with the app's own loader")
+    module_name, _, qualname = recorded.partition(":")
+    if module_name.split(".")[0] not in packages:
+        raise CheckpointError(f"{path}: holds a {recorded}, a model of another app or program "
+                              f"(this command reads models of {', '.join(packages)})")
+    try:
+        cls = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            cls = getattr(cls, part)
+    except (ImportError, AttributeError) as error:
+        raise CheckpointError(f"{path}: its model class {recorded} does not exist in this version ({error})") from None
+    if expected is not None and not (isinstance(cls, type) and issubclass(cls, expected)):
+        raise CheckpointError(f"{path}: holds a {recorded}, not a {class_path(expected)}")
+    # keys starting with "_" are Lightning's own bookkeeping (LightningCLI's "_instantiator")
+    hparams = {k: v for k, v in dict(checkpoint.get("hyper_parameters") or {}).items() if not k.startswith("_")}
+    module = build_checked(cls, hparams, path)
+    load_state_checked(module, checkpoint.get("state_dict") or {}, path)
+    return module.eval()

@@ -27,7 +27,7 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint, TQDMProgressB
 
 from contrastkit.atomic import torch_save_atomic
 from contrastkit.distributed import world
-from contrastkit.train.checkpoint import load_checkpoint
+from contrastkit.train.checkpoint import CLASS_KEY, class_path, load_checkpoint
 from contrastkit.train.loggers import RunCSVLogger, RunTensorBoardLogger
 from contrastkit.train.sampling import SetBatchSamplerEpoch
 
@@ -140,6 +140,16 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         torch_save_atomic(checkpoint, path)
 
 
+class RecordClasses(Callback):
+    """Records in every checkpoint the classes of the model and data module (``"pkg.mod:Class"``),
+    so that one loader (:func:`~contrastkit.train.checkpoint.load_module`) rebuilds any app's model."""
+
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict[str, Any]) -> None:
+        datamodule = getattr(trainer, "datamodule", None)
+        checkpoint[CLASS_KEY] = {"module": class_path(pl_module),
+                                 "datamodule": class_path(datamodule) if datamodule is not None else None}
+
+
 class InterruptNotice(Callback):
     """On Ctrl-C, Lightning shuts the run down gracefully and exits with status 1; this says what
     that left behind: ``--resume`` continues from the last checkpoint, or there is none yet."""
@@ -208,7 +218,7 @@ def trainer_conventions(run_dir: str | Path, *, monitor: str | None = None, mode
     # compares its next epochs with the right best.
     callbacks.append(LastCheckpoint(dirpath=run_dir / "checkpoints", filename="last", monitor=None, save_top_k=1,
                                     enable_version_counter=False))
-    callbacks += [RngStateCallback(), SetBatchSamplerEpoch(), InterruptNotice()]
+    callbacks += [RngStateCallback(), SetBatchSamplerEpoch(), RecordClasses(), InterruptNotice()]
     if progress:
         callbacks.append(ProgressBar(refresh_rate=10))
     loggers = [RunCSVLogger(logs, name="", version=_csv_version(logs)), RunTensorBoardLogger(logs, name="", version="tb")]
