@@ -611,3 +611,57 @@ def test_a_pretrained_folder_that_is_not_one_is_named(tmp_path):
         build_model(20, encoder="hf", pretrained_path=str(tmp_path / "empty"))
     with pytest.raises(PretrainedError, match=r"nowhere: no such folder"):
         build_model(20, text_model_path=str(tmp_path / "nowhere"))
+
+
+class _CtrlCInTask:
+    """A callback pressing Ctrl-C at the start of epoch ``epoch`` (0-based) of task ``task``."""
+
+    def __init__(self, task: int, epoch: int) -> None:
+        from lightning.pytorch.callbacks import Callback
+
+        outer = self
+
+        class Press(Callback):
+            def on_train_epoch_start(self, trainer, pl_module):
+                if trainer.default_root_dir.endswith(f"task_{outer.task}") and trainer.current_epoch == outer.epoch:
+                    raise KeyboardInterrupt
+
+        self.task, self.epoch, self.callback = task, epoch, Press()
+
+
+def test_ctrl_c_in_the_continual_loop_keeps_finished_tasks_and_the_resume_says_where_it_continues(tmp_path, capsys):
+    """Ctrl-C during task 1 keeps task 0's state and task 1's last epoch; ``--resume`` says which
+    task and epoch it continues from (it used to name only the newest checkpoint file)."""
+    import signal
+    from dataclasses import replace
+
+    from contrastkit.train import load_checkpoint
+    from contrastkit.train.trainer import TrainerOptions
+    from slu.continual import ModelConfig, TrainConfig
+    from slu.data.datamodule import DataConfig
+    from slu.data.synthetic import SyntheticConfig
+    from slu.method import MethodConfig
+    from slu.study import run_rows
+
+    data = DataConfig(n_tasks=2, batch_size=8, vocab_size=40, cache_dir=str(tmp_path / "cache"),
+                      synthetic=SyntheticConfig(train_speakers=3, test_speakers=1, phrasings=2, max_classes=4))
+    model = ModelConfig(d_model=32, encoder_layers=1, decoder_layers=1, heads=2, ff=64, proj_dim=16)
+    train = TrainConfig(epochs=2, memory_per_class=2, wer="never")
+    args = (data, model, MethodConfig(name="er"), train, ["er"], [0], "fit", str(tmp_path))
+    cpu = TrainerOptions(accelerator="cpu")
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises((KeyboardInterrupt, SystemExit)):
+            run_rows(*args, False, callbacks=(_CtrlCInTask(1, 1).callback,), trainer=cpu)
+    finally:
+        signal.signal(signal.SIGINT, handler)  # Lightning ignores further Ctrl-C while it shuts down
+    run = tmp_path / "slu" / "fit" / "version_0"
+    kept = load_checkpoint(run / "checkpoints" / "task_0.ckpt")
+    assert len(kept["row"]) == 1 and not (run / "checkpoints" / "task_1.ckpt").exists()
+    assert load_checkpoint(run / "tasks" / "task_1" / "checkpoints" / "last.ckpt")["epoch"] == 0
+    capsys.readouterr()
+    _, rows = run_rows(*args, True, trainer=cpu)
+    out = capsys.readouterr().out
+    assert "resume: task 0 done (task_*.ckpt); task 1 of 2 continues from tasks/task_1/checkpoints/last.ckpt " \
+           "(saved in epoch 1 of 2, step " in out, out
+    assert len(rows["er"][0]["seen_acc"]) == 2

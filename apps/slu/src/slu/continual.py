@@ -118,6 +118,22 @@ def save_task_state(path: Path, state: dict) -> None:
     torch_save_atomic(state, path)
 
 
+def resume_notice(run_dir: Path, row: str, t: int, tasks: int, done: int, epochs: int) -> str:
+    """What a resumed loop continues from: ``done`` finished tasks before task ``t``, and the
+    epoch of task ``t``'s ``last.ckpt`` when it has one."""
+    from contrastkit.train import load_checkpoint
+
+    name = f"{row.rstrip('-')}: " if row else ""
+    before = (f"tasks 0-{done - 1} done" if done > 1 else "task 0 done") + f" ({row}task_*.ckpt); " if done else ""
+    last = run_dir / "tasks" / f"{row}task_{t}" / "checkpoints" / "last.ckpt"
+    if not last.is_file():
+        return f"resume: {name}{before}task {t} of {tasks} starts at epoch 1 of {epochs}"
+    state = load_checkpoint(last)
+    epoch, step = int(state.get("epoch", -1)) + 1, int(state.get("global_step", 0))
+    return (f"resume: {name}{before}task {t} of {tasks} continues from {last.relative_to(run_dir)} (saved in epoch "
+            f"{epoch} of {epochs}, step {step})")
+
+
 def run_continual(data: SLUData, model_config: ModelConfig, method: MethodConfig, train: TrainConfig,
                   run_dir: str | Path, n_mels: int, batch_size: int, spec_augment: bool,
                   row: str = "", callbacks: tuple = (), trainer: TrainerOptions | None = None,
@@ -149,6 +165,7 @@ def run_continual(data: SLUData, model_config: ModelConfig, method: MethodConfig
     matrix = np.full((T, T), np.nan)
     counts: list[int] = []
     wers: dict[str, float] = {}
+    skipped = 0
     for t in range(T):
         done = run_dir / "checkpoints" / f"{row}task_{t}.ckpt"
         if done.is_file():
@@ -157,7 +174,12 @@ def run_continual(data: SLUData, model_config: ModelConfig, method: MethodConfig
             memory.load_state(state["memory"])
             matrix[t, : t + 1], counts = state["row"], state["counts"]
             wers.update(state["wer"])
+            skipped += 1
             continue
+        task_dir = run_dir / "tasks" / f"{row}task_{t}"
+        if is_rank_zero() and (skipped or (task_dir / "checkpoints" / "last.ckpt").is_file()):
+            print(resume_notice(run_dir, row, t, T, skipped, train.epochs), flush=True)
+        skipped = 0
         seed_everything(train.seed * 1000 + t, workers=False, verbose=False)
         tasks_now = range(t + 1) if method.cumulative else [t]
         new = [i for k in tasks_now for i in data.task_indices("train", k)]
@@ -168,7 +190,6 @@ def run_continual(data: SLUData, model_config: ModelConfig, method: MethodConfig
         teacher = copy.deepcopy(model).eval() if t > 0 and uses_teacher else None
         skd = teacher_sequences(teacher, data, sorted(rehearsal)) if teacher is not None and method.weight("skd") else {}
         skd = same_on_every_rank(skd, f"task {t}'s S-KD targets")
-        task_dir = run_dir / "tasks" / f"{row}task_{t}"
         module = ContinualSLU(model, teacher, data.tokenizer.eos_id, **asdict(method), **kwargs_of(train, ContinualSLU))
         dm = TaskDataModule(data, new + sorted(rehearsal - set(new)), rehearsal, skd, batch_size,
                             spec_augment, seed=train.seed * 1000 + t)
