@@ -633,7 +633,6 @@ def test_ctrl_c_in_the_continual_loop_keeps_finished_tasks_and_the_resume_says_w
     """Ctrl-C during task 1 keeps task 0's state and task 1's last epoch; ``--resume`` says which
     task and epoch it continues from (it used to name only the newest checkpoint file)."""
     import signal
-    from dataclasses import replace
 
     from contrastkit.train import load_checkpoint
     from contrastkit.train.trainer import TrainerOptions
