@@ -279,3 +279,159 @@ def test_cache_is_never_half_written_at_its_path(tmp_path, monkeypatch):
     assert seen[1] == ["manifest.json", "patient_label.npy", "sample_index.npy", "trial_patient.npy", "trials.npy"]
     assert read_cache(out).summary() == old and json_module.loads((out / "manifest.json").read_text())["config"] == {"k": 2}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]
+
+
+SYN_FLAGS = ["--data.source.kind", "synthetic", "--data.source.synthetic_patients_per_class", "3",
+             "--data.source.synthetic_seconds", "10"]
+ENCODER = {"input_dims": 4, "output_dims": 8, "hidden_dims": 4, "depth": 1}
+
+
+def _export(folder, edit_state=None, edit_config=None):
+    """A TSEncoder exported as `medts export` writes it, its tensors and/or arguments edited."""
+    import json
+
+    import torch
+    from contrastkit.train import export_encoder
+    from medts.models.encoder import TSEncoder
+    from medts.use import ENCODER_CLASS
+    from safetensors.torch import load_file, save_file
+
+    torch.manual_seed(0)
+    path = export_encoder(TSEncoder(**ENCODER), folder / "encoder", dict(ENCODER), ENCODER_CLASS)
+    state, meta = load_file(path), json.loads(path.with_suffix(".json").read_text())
+    (edit_state or (lambda s: None))(state)
+    (edit_config or (lambda c: None))(meta["config"])
+    save_file(state, path)
+    path.with_suffix(".json").write_text(json.dumps(meta))
+    return path
+
+
+def _seqrec_checkpoint(path, records_class=False):
+    """What `seqrec fit` writes (a SASRec module's hyper-parameters and weights; the class it records
+    since checkpoints record their class)."""
+    import torch
+    from contrastkit.train.checkpoint import CLASS_KEY
+    from seqrec.baselines import SASRec
+
+    m = SASRec(num_items=20, hidden=8, inner=16)
+    ckpt = {"state_dict": m.state_dict(), "hyper_parameters": dict(m.hparams), "epoch": 0, "global_step": 0,
+            "pytorch-lightning_version": "2.5.0"}
+    if records_class:
+        ckpt[CLASS_KEY] = {"module": "seqrec.baselines:SASRec", "datamodule": None}
+    torch.save(ckpt, path)
+    return path
+
+
+@pytest.mark.parametrize("records_class", [True, False])
+def test_another_apps_checkpoint_is_refused_by_what_it_is_not_by_missing_data(tmp_path, records_class):
+    """A seqrec checkpoint given to medts embed / predict / export: one error naming the file and
+    what it holds (its class, or its hyper-parameters), not "give the data with --data.*", and no
+    run folder."""
+    from contrastkit.train import CheckpointError
+    from medts.cli import main
+
+    path = _seqrec_checkpoint(tmp_path / "seqrec.ckpt", records_class)
+    held = (r"it holds a seqrec\.baselines:SASRec, a model of another app" if records_class
+            else r"its hyper-parameters \(num_items, max_len, hidden, .*\)")
+    runs = ["--runs_root", str(tmp_path / "runs")]
+    for argv in (["embed", *runs], ["embed", *SYN_FLAGS, *runs], ["predict", *runs], ["predict", *SYN_FLAGS, *runs],
+                 ["export", "--out", str(tmp_path / "enc")]):
+        with pytest.raises(CheckpointError, match=re.escape(str(path)) + r": not a medts checkpoint: " + held):
+            main([argv[0], "--ckpt_path", str(path), *argv[1:]])
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "enc.safetensors").exists()
+
+
+def test_another_apps_checkpoint_given_to_validate_lists_the_tensors(tmp_path):
+    """`medts validate --ckpt_path <a seqrec checkpoint>`: today a bare state-dict RuntimeError from
+    inside Lightning; now one error naming the file with load_state_checked's list."""
+    from contrastkit.train import CheckpointError
+    from medts.cli import main
+
+    path = _seqrec_checkpoint(tmp_path / "seqrec.ckpt")
+    with pytest.raises(CheckpointError, match=re.escape(str(path)) + r": the weights do not fit COMET .*"
+                       r"missing tensors: encoder\..*unexpected tensors: encoder\.blocks\.0\.ff1\.bias"):
+        main(["validate", "--ckpt_path", str(path), "--model.input_dims", "4", *SYN_FLAGS,
+              "--trainer.enable_progress_bar", "false", "--root", str(tmp_path / "runs")])
+
+
+def _nan_input_layer(state):
+    state["input_fc.weight"][0, 0] = float("nan")
+
+
+def _huge_input_layer(state):
+    state["input_fc.weight"][:] = 3e38
+
+
+def test_nan_weights_of_an_export_are_refused_before_any_output(tmp_path):
+    """A damaged export of the right shape (NaN weights): `medts embed` failed only inside PCA and
+    left an all-NaN embeddings.npy; now it is refused naming the file, before any run exists."""
+    from medts.cli import main
+
+    bad = _export(tmp_path, _nan_input_layer)
+    with pytest.raises(ValueError, match=re.escape(str(bad)) + r": non-finite .*input_fc\.weight"):
+        main(["embed", "--ckpt_path", str(bad), *SYN_FLAGS, "--runs_root", str(tmp_path / "runs")])
+    assert not (tmp_path / "runs" / "medts" / "embed").exists()
+
+
+def test_finite_weights_whose_embeddings_overflow_are_refused_before_any_output(tmp_path):
+    """Finite but huge weights (3e38) overflow float32 inside the encoder: an error naming the
+    file, and no embeddings.npy."""
+    from medts.cli import main
+
+    bad = _export(tmp_path, _huge_input_layer)
+    with pytest.raises(ValueError, match=re.escape(str(bad)) + r": non-finite \(NaN or infinite\) embeddings"):
+        main(["embed", "--ckpt_path", str(bad), *SYN_FLAGS, "--runs_root", str(tmp_path / "runs")])
+    assert not (tmp_path / "runs" / "medts" / "embed").exists()
+
+
+def test_nan_weights_of_a_finetuned_checkpoint_are_refused_by_predict(tmp_path):
+    """`medts predict` with a fine-tuned checkpoint whose weights hold NaN: refused naming the file."""
+    import torch
+    from medts.cli import main
+    from medts.finetune import FineTuner
+
+    m = FineTuner(2, encoder_kwargs=ENCODER)
+    state = m.state_dict()
+    state["head.net.0.weight"][0] = float("nan")
+    path = tmp_path / "best.ckpt"
+    torch.save({"state_dict": state, "hyper_parameters": dict(m.hparams)}, path)
+    with pytest.raises(ValueError, match=re.escape(str(path)) + r": non-finite .*head\."):
+        main(["predict", "--ckpt_path", str(path), *SYN_FLAGS, "--runs_root", str(tmp_path / "runs")])
+    assert not (tmp_path / "runs").exists()
+
+
+def _drop_input_bias(state):
+    del state["input_fc.bias"]
+
+
+def _add_tensor(state):
+    import torch
+
+    state["head.weight"] = torch.zeros(2, 2)
+
+
+def _narrow_input(state):
+    import torch
+
+    state["input_fc.weight"] = torch.zeros(4, 3)
+
+
+def _unknown_argument(config):
+    config["colour"] = "red"
+
+
+@pytest.mark.parametrize("state_edit, config_edit, message", [
+    (_drop_input_bias, None, r"missing tensors: input_fc\.bias"),
+    (_add_tensor, None, r"unexpected tensors: head\.weight"),
+    (_narrow_input, None, r"input_fc\.weight: \(4, 3\) where the model has \(4, 4\)"),
+    (None, _unknown_argument, r"TSEncoder takes no argument\(s\) colour"),
+])
+def test_a_damaged_export_is_one_error_naming_the_file(tmp_path, state_edit, config_edit, message):
+    """Missing, extra or mis-shaped tensors and unknown constructor arguments of an exported encoder."""
+    from contrastkit.train import CheckpointError
+    from medts.cli import main
+
+    bad = _export(tmp_path, state_edit, config_edit)
+    with pytest.raises(CheckpointError, match=re.escape(str(bad)) + ".*" + message):
+        main(["embed", "--ckpt_path", str(bad), *SYN_FLAGS, "--runs_root", str(tmp_path / "runs")])
+    assert not (tmp_path / "runs" / "medts" / "embed").exists()

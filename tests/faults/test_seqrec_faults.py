@@ -327,16 +327,23 @@ def test_a_damaged_export_is_one_error_naming_the_file(exported, tmp_path, state
     assert not (tmp_path / "runs").exists()
 
 
-def test_another_apps_checkpoint_is_named_as_such(tmp_path):
-    """A medts (COMET) checkpoint given to seqrec: one error naming the file and what it holds."""
+@pytest.mark.parametrize("records_class", [True, False])
+def test_another_apps_checkpoint_is_named_as_such(tmp_path, records_class):
+    """A medts (COMET) checkpoint given to seqrec: one error naming the file and what it holds (the
+    class checkpoints record, or the hyper-parameters of one written before classes were recorded)."""
+    from contrastkit.train.checkpoint import CLASS_KEY
     from medts.method import COMET
 
     comet = COMET(input_dims=4, output_dims=8, hidden_dims=8, depth=1)
     path = tmp_path / "comet.ckpt"
-    torch.save({"state_dict": comet.state_dict(), "hyper_parameters": dict(comet.hparams)}, path)
+    ckpt = {"state_dict": comet.state_dict(), "hyper_parameters": dict(comet.hparams)}
+    if records_class:
+        ckpt[CLASS_KEY] = {"module": "medts.method:COMET", "datamodule": None}
+    torch.save(ckpt, path)
+    held = (r"it holds a medts\.method:COMET, a model of another app" if records_class else
+            r"its hyper-parameters \(input_dims, output_dims, .*\) are not those of a seqrec method \(SASRec")
     for command in ("test", "recommend", "embed", "export"):
-        with pytest.raises(ValueError, match=re.escape(str(path)) + r": not a seqrec checkpoint: its "
-                           r"hyper-parameters \(input_dims, output_dims, .*\) are not those of .*SASRec"):
+        with pytest.raises(ValueError, match=re.escape(str(path)) + ": not a seqrec checkpoint: " + held):
             main([command, "--ckpt_path", str(path), "--root", str(tmp_path / "runs")])
     assert not (tmp_path / "runs").exists()
 

@@ -79,7 +79,8 @@ def test_fit_killed_after_a_checkpoint_and_resumed_ends_as_an_uninterrupted_fit(
     main(["fit", *FIT, *root, "--name", "straight", "--trainer.max_epochs", "2"])
     main(["fit", *FIT, *root, "--name", "killed", "--trainer.max_epochs", "1"])
     main(["fit", *FIT, *root, "--name", "killed", "--trainer.max_epochs", "2", "--resume"])
-    assert f"resuming {tmp_path}/medts/killed/version_0 (newest checkpoint: checkpoints/last.ckpt)" in capsys.readouterr().out
+    assert (f"resuming {tmp_path}/medts/killed/version_0 from checkpoints/last.ckpt (saved in epoch 1 at step"
+            in capsys.readouterr().out)
     runs = {n: tmp_path / "medts" / n / "version_0" for n in ("straight", "killed")}
     a, b = (load_checkpoint(r / "checkpoints/last.ckpt")["state_dict"] for r in runs.values())
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

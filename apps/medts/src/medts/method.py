@@ -34,7 +34,7 @@ import copy
 from typing import Literal
 
 import torch
-from contrastkit.train import ContrastiveModule
+from contrastkit.train import ContrastiveModule, load_state_checked
 from torch import Tensor
 from torch.optim.swa_utils import AveragedModel
 
@@ -124,6 +124,13 @@ class EncoderPretraining(ContrastiveModule):
     def embed(self, x: Tensor, batch_size: int = 256) -> Tensor:
         """Sample embeddings ``(N, output_dims)``: max-pool over time of the averaged encoder, eval mode."""
         return embed_samples(self.averaged_encoder(), x, batch_size)
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """Check the weights Lightning is about to restore (``medts fit/validate/test --ckpt_path``,
+        a resumed run): another model's or app's, or non-finite ones, are one ``CheckpointError``
+        naming the file instead of a bare state-dict error from inside Lightning."""
+        source = self._trainer.ckpt_path if self._trainer is not None else "the checkpoint"
+        load_state_checked(self, checkpoint.get("state_dict") or {}, source)
 
 
 class COMET(EncoderPretraining):

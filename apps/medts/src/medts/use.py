@@ -31,6 +31,28 @@ def _prefixed(state: dict, prefix: str) -> dict:
     return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
 
 
+def _medts_checkpoint(path: Path) -> dict:
+    """The checkpoint at ``path`` (:func:`contrastkit.train.load_checkpoint`, weights only), refused
+    naming what it holds when it is not a medts one (the model class recorded in checkpoints written
+    since classes are recorded, else its hyper-parameters): a pretraining checkpoint records ``input_dims``,
+    a fine-tuned one ``n_classes`` and ``encoder_kwargs`` (another app's would otherwise fail later
+    with a misleading message)."""
+    from contrastkit.train import CheckpointError, load_checkpoint
+    from contrastkit.train.checkpoint import CLASS_KEY
+
+    ckpt = load_checkpoint(path)
+    recorded = (ckpt.get(CLASS_KEY) or {}).get("module")
+    if isinstance(recorded, str) and recorded.split(".")[0] != "medts":
+        raise CheckpointError(f"{path}: not a medts checkpoint: it holds a {recorded}, a model of another app")
+    hp = dict(ckpt.get("hyper_parameters") or {})
+    if "state_dict" not in ckpt or not ("input_dims" in hp or {"n_classes", "encoder_kwargs"} <= hp.keys()):
+        names = [k for k in hp if not k.startswith("_")] or ["none"]
+        raise CheckpointError(f"{path}: not a medts checkpoint: its hyper-parameters ({', '.join(names[:6])}"
+                              f"{', ...' if len(names) > 6 else ''}) have neither input_dims (pretraining) nor "
+                              "n_classes and encoder_kwargs (fine-tuned); another app's checkpoint?")
+    return ckpt
+
+
 def load_encoder_from(path: str | Path):
     """The :class:`~medts.models.encoder.TSEncoder` of a checkpoint or an exported encoder, in eval mode.
 
@@ -38,8 +60,11 @@ def load_encoder_from(path: str | Path):
     - a fine-tuned checkpoint (``n_classes`` in its hyper-parameters): its ``encoder``;
     - a pretraining checkpoint (COMET, TS2Vec, SimCLR): the weight average when it kept one
       (the encoder used downstream), else its ``encoder``.
+
+    Another app's checkpoint, constructor arguments the encoder does not take, and missing, extra,
+    mis-shaped or non-finite tensors are a ``CheckpointError`` naming the file.
     """
-    from contrastkit.train import CheckpointError, load_checkpoint, load_encoder
+    from contrastkit.train import CheckpointError, build_checked, load_encoder, load_state_checked
 
     from medts.models.encoder import TSEncoder
 
@@ -50,35 +75,43 @@ def load_encoder_from(path: str | Path):
         if class_name != ENCODER_CLASS:
             raise CheckpointError(f"{path}: holds a {class_name}, not a {ENCODER_CLASS}")
     else:
-        ckpt = load_checkpoint(path)
-        hp, full = dict(ckpt.get("hyper_parameters") or {}), ckpt.get("state_dict") or {}
+        ckpt = _medts_checkpoint(path)
+        hp, full = dict(ckpt.get("hyper_parameters") or {}), ckpt["state_dict"]
         if "n_classes" in hp:
             config, state = hp.get("encoder_kwargs") or {}, _prefixed(full, "encoder.")
         else:
             config = {k: hp[k] for k in ("input_dims", "output_dims", "hidden_dims", "depth", "dropout") if k in hp}
             state = _prefixed(full, "swa_encoder.module.") or _prefixed(full, "encoder.")
-        if "input_dims" not in config or not state:
-            raise CheckpointError(f"{path}: not a medts checkpoint (no encoder settings or weights in it)")
-    encoder = TSEncoder(**config)
-    encoder.load_state_dict(state)
-    return encoder.eval()
+        if not state:
+            raise CheckpointError(f"{path}: no encoder weights (encoder.* or swa_encoder.module.*) in it")
+    return load_state_checked(build_checked(TSEncoder, config, path), state, path).eval()
 
 
 def load_finetuned(path: str | Path):
-    """The :class:`~medts.finetune.FineTuner` of a fine-tuned checkpoint, in eval mode."""
-    from contrastkit.train import CheckpointError, load_checkpoint
+    """The :class:`~medts.finetune.FineTuner` of a fine-tuned checkpoint, in eval mode (errors as
+    :func:`load_encoder_from`'s)."""
+    from contrastkit.train import CheckpointError, build_checked, load_state_checked
 
     from medts.finetune import FineTuner
 
     _required(path)
-    ckpt = load_checkpoint(path)
+    ckpt = _medts_checkpoint(Path(path))
     hp = dict(ckpt.get("hyper_parameters") or {})
     if "n_classes" not in hp:
         raise CheckpointError(f"{path}: not a fine-tuned checkpoint (no classifier in it); predict needs "
                               "<run>/finetune*/checkpoints/best.ckpt of `medts demo` or `medts study`")
-    module = FineTuner(hp["n_classes"], encoder_kwargs=hp["encoder_kwargs"], class_names=hp.get("class_names"))
-    module.load_state_dict(ckpt["state_dict"])
-    return module.eval()
+    config = {"n_classes": hp["n_classes"], "encoder_kwargs": hp["encoder_kwargs"], "class_names": hp.get("class_names")}
+    return load_state_checked(build_checked(FineTuner, config, path), ckpt["state_dict"], path).eval()
+
+
+def check_finite(values: np.ndarray, what: str, source: str | Path) -> np.ndarray:
+    """``values`` ``(N, ...)``, or a ``ValueError`` naming ``source`` when a row holds NaN or an
+    infinity (finite weights can still overflow float32): never a NaN file."""
+    bad = ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
+    if bad.any():
+        raise ValueError(f"{source}: non-finite (NaN or infinite) {what} for {int(bad.sum())} of {len(bad)} samples "
+                         "(the weights overflow float32: a damaged file?); nothing was written")
+    return values
 
 
 def data_of(path: str | Path, data: MedTSDataModule | None) -> MedTSDataModule:
@@ -121,14 +154,12 @@ def _write_csv(path: Path, columns: dict[str, np.ndarray]) -> Path:
     return path
 
 
-def _open(ckpt_path: str, data: MedTSDataModule | None, part: Part, name: str,
-          runs_root: str) -> tuple[MedTSDataModule, Path]:
-    """The data (:func:`data_of`) and a new run directory whose config names the checkpoint, data and part."""
+def _open(ckpt_path: str, data: MedTSDataModule, part: Part, name: str, runs_root: str) -> Path:
+    """A new run directory whose config names the checkpoint, data and part."""
     from contrastkit.train import open_run
 
-    data = data_of(ckpt_path, data)
     config = {"ckpt_path": str(ckpt_path), "data": dict(data.hparams), "part": part}
-    return data, open_run(runs_root, "medts", name, config)
+    return open_run(runs_root, "medts", name, config)
 
 
 def embed(ckpt_path: str = "", data: MedTSDataModule | None = None, part: Part = "all", name: str = "embed",
@@ -149,11 +180,13 @@ def embed(ckpt_path: str = "", data: MedTSDataModule | None = None, part: Part =
 
     from medts.models.encoder import embed_samples
 
-    data, run_dir = _open(ckpt_path, data, part, name, runs_root)
+    encoder = load_encoder_from(ckpt_path)  # a foreign or damaged file is named before the data is asked for
+    data = data_of(ckpt_path, data)
+    ds = samples_of(data, part)
+    z = embed_samples(encoder, torch.from_numpy(ds.samples(np.arange(ds.n_samples)))).cpu().numpy()
+    check_finite(z, "embeddings", ckpt_path)  # before any run exists
+    run_dir = _open(ckpt_path, data, part, name, runs_root)
     with failure_marked(run_dir):
-        encoder = load_encoder_from(ckpt_path)
-        ds = samples_of(data, part)
-        z = embed_samples(encoder, torch.from_numpy(ds.samples(np.arange(ds.n_samples)))).cpu().numpy()
         np.save(run_dir / "embeddings.npy", z)
         ids = _ids(ds)
         _write_csv(run_dir / "ids.csv", {"row": np.arange(len(z)), **ids})
@@ -183,14 +216,15 @@ def predict(ckpt_path: str = "", data: MedTSDataModule | None = None, part: Part
 
     from medts.evaluate import patient_probabilities, score
 
-    data, run_dir = _open(ckpt_path, data, part, name, runs_root)
+    model = load_finetuned(ckpt_path)  # a foreign or damaged file is named before the data is asked for
+    classes = list(model.hparams.class_names)
+    data = data_of(ckpt_path, data)
+    ds = samples_of(data, part)
+    if list(ds.class_names) != classes:
+        raise ValueError(f"{ckpt_path}: the model predicts the classes {classes}, the data has {ds.class_names}")
+    probs = check_finite(model.predict_proba(ds.samples(np.arange(ds.n_samples))), "probabilities", ckpt_path)
+    run_dir = _open(ckpt_path, data, part, name, runs_root)
     with failure_marked(run_dir):
-        model = load_finetuned(ckpt_path)
-        classes = list(model.hparams.class_names)
-        ds = samples_of(data, part)
-        if list(ds.class_names) != classes:
-            raise ValueError(f"{ckpt_path}: the model predicts the classes {classes}, the data has {ds.class_names}")
-        probs = model.predict_proba(ds.samples(np.arange(ds.n_samples)))
         p_cols = {f"p_{c}": probs[:, k] for k, c in enumerate(classes)}
         ids = _ids(ds)
         _write_csv(run_dir / "predictions_samples.csv", {

@@ -45,6 +45,7 @@ from contrastkit.train import (
     seed_everything,
     write_metrics,
 )
+from contrastkit.train.checkpoint import CLASS_KEY
 from contrastkit.train.cli import RESUME_MAY_DIFFER
 from lightning.pytorch.callbacks import EarlyStopping
 
@@ -202,8 +203,7 @@ def load_module(path: str | Path, map_location: str = "cpu") -> tuple[SeqRecModu
     hp = ckpt.get("hyper_parameters") or {}
     cls = next((c for c in METHODS.values() if c.__name__ == hp.get("_class_name")), None)
     if cls is None or "state_dict" not in ckpt:
-        raise CheckpointError(f"{path}: not a seqrec checkpoint: {_contents(ckpt)} are not those of a seqrec "
-                              f"method ({', '.join(c.__name__ for c in METHODS.values())})")
+        raise CheckpointError(f"{path}: not a seqrec checkpoint: {_not_seqrec(ckpt)}")
     module = build_checked(cls, {k: v for k, v in hp.items() if not k.startswith("_")}, path)
     load_state_checked(module, ckpt["state_dict"], path)
     dm_hp = ckpt.get("datamodule_hyper_parameters")
@@ -214,12 +214,16 @@ def load_module(path: str | Path, map_location: str = "cpu") -> tuple[SeqRecModu
     return module.eval(), trained_on
 
 
-def _contents(ckpt: dict[str, Any]) -> str:
-    """What a checkpoint holds, for the error that refuses it: ``its hyper-parameters (a, b, ...)``."""
+def _not_seqrec(ckpt: dict[str, Any]) -> str:
+    """Why a checkpoint is not seqrec's: the class it records (``it holds a medts.method:COMET``,
+    in checkpoints written since classes are recorded), else its hyper-parameters' names."""
+    recorded = (ckpt.get(CLASS_KEY) or {}).get("module")
+    if isinstance(recorded, str):
+        return f"it holds a {recorded}, a model of another app"
     names = [k for k in (ckpt.get("hyper_parameters") or {}) if not k.startswith("_")]
-    if not names:
-        return "its keys (" + ", ".join(map(str, list(ckpt)[:6])) + ")"
-    return "its hyper-parameters (" + ", ".join(names[:6]) + (", ..." if len(names) > 6 else "") + ")"
+    held = (f"its hyper-parameters ({', '.join(names[:6])}{', ...' if len(names) > 6 else ''})" if names
+            else f"its keys ({', '.join(map(str, list(ckpt)[:6]))})")
+    return f"{held} are not those of a seqrec method ({', '.join(c.__name__ for c in METHODS.values())})"
 
 
 def _same_data(a: DataConfig, b: DataConfig) -> bool:
