@@ -90,7 +90,29 @@ class _Payload:
         return open, (self.marker, "w")
 
 
-@pytest.mark.parametrize("command", ["evaluate", "score", "embed", "fit --ckpt_path", "fit --model.init_from"])
+TINY_FIT = ["--model.dim", "8", "--model.width", "8", "--model.layers", "1", "--model.segments", "2",
+            "--model.stage", "1", "--data.build_size", "8", "--data.batch_size", "8", "--data.val_fraction", "0",
+            "--data.clips.sources", "[synthetic]", "--trainer.enable_progress_bar", "false"]
+
+COMMANDS_TAKING_A_CHECKPOINT = ["evaluate", "score", "embed", "fit --ckpt_path", "fit --model.init_from"]
+
+
+def command_with_checkpoint(command: str, path, tmp_path) -> list[str]:
+    """The argv of one of ``COMMANDS_TAKING_A_CHECKPOINT`` given the checkpoint ``path`` (a tiny fit
+    for the fits; an audio file and a caption for the use commands), everything under ``tmp_path``."""
+    wav = tone(tmp_path / "a.wav")
+    fit = [*TINY_FIT, "--root", str(tmp_path / "runs"), "--data.cache_dir", str(tmp_path / "cache"),
+           "--trainer.max_epochs", "1"]
+    return {
+        "evaluate": ["evaluate", "--ckpt_path", str(path), "--benchmark", str(tmp_path / "bench.csv")],
+        "score": ["score", "--ckpt_path", str(path), "--audio", f"[{wav}]", "--caption", "a dog barks"],
+        "embed": ["embed", "--ckpt_path", str(path), "--audio", f"[{wav}]", "--out", str(tmp_path / "emb")],
+        "fit --ckpt_path": ["fit", "--ckpt_path", str(path), *fit],
+        "fit --model.init_from": ["fit", "--model.init_from", str(path), *fit],
+    }[command]
+
+
+@pytest.mark.parametrize("command", COMMANDS_TAKING_A_CHECKPOINT)
 def test_checkpoint_that_runs_code_is_refused_by_every_command(tmp_path, command):
     """issue 9, item 1 / issue 12: every audiolang command taking a checkpoint loads it with
     weights_only=True (contrastkit.train.load_checkpoint): refused, the file named, no code run."""
@@ -101,19 +123,8 @@ def test_checkpoint_that_runs_code_is_refused_by_every_command(tmp_path, command
 
     marker, path = tmp_path / "pwned", tmp_path / "evil.ckpt"
     torch.save({"hyper_parameters": {"stage": 1}, "state_dict": {}, "payload": _Payload(str(marker))}, path)
-    wav = tmp_path / "a.wav"
-    sf.write(wav, np.zeros(1600, dtype=np.float32), 16000)
-    fit = ["--root", str(tmp_path / "runs"), "--data.clips.sources", "[synthetic]", "--data.build_size", "8",
-           "--data.cache_dir", str(tmp_path / "cache"), "--trainer.max_epochs", "1"]
-    argv = {
-        "evaluate": ["evaluate", "--ckpt_path", str(path), "--benchmark", str(tmp_path / "bench.csv")],
-        "score": ["score", "--ckpt_path", str(path), "--audio", f"[{wav}]", "--caption", "a dog barks"],
-        "embed": ["embed", "--ckpt_path", str(path), "--audio", f"[{wav}]", "--out", str(tmp_path / "emb")],
-        "fit --ckpt_path": ["fit", "--ckpt_path", str(path), *fit],
-        "fit --model.init_from": ["fit", "--model.init_from", str(path), *fit],
-    }[command]
     with pytest.raises(ValueError, match=re.escape(str(path)) + ": refused: .* would run code"):
-        main(argv)
+        main(command_with_checkpoint(command, path, tmp_path))
     assert not marker.exists()
     assert not list((tmp_path / "runs").rglob("*.ckpt")) and not list((tmp_path / "runs").rglob("config.yaml"))
     assert not (tmp_path / "emb.npy").exists()
@@ -270,3 +281,167 @@ def test_the_documented_caption_is_scored_whole_not_split_at_its_comma(tmp_path,
     assert capsys.readouterr().out.strip().endswith(f"| {caption}")
     with pytest.raises(FileNotFoundError, match=r"a list of captions is not taken .* give --caption TEXT"):
         main(["score", "--ckpt_path", str(ckpt), "--audio", f"[{a}]", "--captions", f"[{caption}]"])
+
+
+# --- built caches ---------------------------------------------------------------------------------------
+
+
+def fsdd_tree(root, digits, speakers=("theo", "jackson"), takes=2):
+    """A small FSDD layout under ``root/fsdd`` (8 kHz tones, one pitch per digit)."""
+    folder = root / "fsdd" / "recordings"
+    folder.mkdir(parents=True)
+    for d in digits:
+        for s in speakers:
+            for t in range(takes):
+                tone(folder / f"{d}_{s}_{t}.wav", seconds=0.2 + 0.01 * t, rate=8000, scale=0.1 + 0.05 * d)
+    return root
+
+
+@pytest.mark.parametrize("kind", ["order", "train"])
+def test_a_build_from_other_data_is_not_the_cached_one(tmp_path, monkeypatch, kind):
+    """The caches were keyed by the settings only: a benchmark (or training set) built from the data
+    root A was returned again when the same settings were asked for with the data root B."""
+    from audiolang.data.build import ClipConfig, build_benchmark, build_training_set
+
+    clips = ClipConfig(sources=("fsdd",), test_groups=("theo",), sample_rate=8000)
+    build = ((lambda: build_benchmark(tmp_path / "cache", "order", 4, 0, clips)) if kind == "order"
+             else (lambda: build_training_set(tmp_path / "cache", 6, 0, clips)))
+    roots = {name: fsdd_tree(tmp_path / name, digits) for name, digits in (("a", (1, 2)), ("b", (3, 4, 5)))}
+    built = {}
+    for name, root in roots.items():
+        monkeypatch.setenv("CONTRASTKIT_DATA", str(root))
+        built[name] = build()
+        assert build() == built[name]  # the same data: the cached build is reused
+    assert built["a"] != built["b"]
+    if kind == "order":  # the benchmark's clips are B's files
+        metadata = built["b"].with_name("metadata.jsonl").read_text()
+        assert str(roots["b"]) in metadata and str(roots["a"]) not in metadata
+    else:  # the training set's captions say B's digits
+        manifest = built["b"].read_text()
+        assert "says three" in manifest and "says one" not in manifest and "says two" not in manifest
+
+
+def test_a_damaged_file_of_a_cached_build_is_named_and_the_build_redone(tmp_path, caplog):
+    """A cached build is reused when complete; one of its files cut short (a full disk, a copy
+    interrupted) is named in a warning and the build is made again, not read as it is."""
+    import logging
+
+    from audiolang.data.build import ClipConfig, build_benchmark
+
+    clips = ClipConfig(sources=("synthetic",))
+    path = build_benchmark(tmp_path, "order", 4, 0, clips)
+    whole = {p: p.read_bytes() for p in (path, path.parent / "audio" / "order_00001_b.wav")}
+    for p, data in whole.items():
+        p.write_bytes(data[: len(data) // 2])
+    with caplog.at_level(logging.WARNING):
+        assert build_benchmark(tmp_path, "order", 4, 0, clips) == path
+    (warning,) = [r.getMessage() for r in caplog.records if "rebuilt" in r.getMessage()]
+    assert "2 file(s) of a cached build damaged" in warning
+    assert all(f"{p}: {len(d) // 2:,} bytes where the build wrote {len(d):,}" in warning for p, d in whole.items())
+    assert {p: p.read_bytes() for p in whole} == whole
+
+
+# --- training input -------------------------------------------------------------------------------------
+
+
+def _manifest(tmp_path, rows):
+    import json
+
+    path = tmp_path / "m.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_missing_manifest_audio_is_found_before_training_not_when_a_batch_draws_it(tmp_path):
+    from audiolang.data.datamodule import AudioTextDataModule
+
+    tone(tmp_path / "here.wav")
+    rows = [{"audio": name, "caption": "a dog barks"} for name in ("here.wav", "gone1.wav", "here.wav", "gone2.wav")]
+    data = AudioTextDataModule(manifest=str(_manifest(tmp_path, rows)), num_negatives=0, num_positives=0)
+    with pytest.raises(FileNotFoundError, match=r"m\.jsonl: 2 of 3 audio files are missing: .*gone1\.wav, .*gone2\.wav"):
+        data.setup("fit")
+
+
+def test_negative_audio_given_as_a_list_names_the_line_and_field(tmp_path):
+    path = _manifest(tmp_path, [{"audio": "a.wav", "caption": "x"},
+                                {"audio": "b.wav", "caption": "y", "negative_audio": ["n1.wav", "n2.wav"]}])
+    with pytest.raises(ValueError, match=r"m\.jsonl, line 2: 'negative_audio' must be one path"):
+        read_manifest(path)
+    path = _manifest(tmp_path, [{"audio": ["a.wav"], "caption": "x"}])
+    with pytest.raises(ValueError, match=r"m\.jsonl, line 1: 'audio' must be one path"):
+        read_manifest(path)
+
+
+@pytest.mark.parametrize("n", [0, -3])
+def test_a_benchmark_of_no_pairs_is_refused_and_nothing_cached(tmp_path, n):
+    from audiolang.cli import main
+
+    with pytest.raises(ValueError, match=rf"--n \(pairs\) must be at least 1; got {n}"):
+        main(["build-benchmark", "--n", str(n), "--out", str(tmp_path / "cache")])
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
+
+
+# --- checkpoints from elsewhere, and a finished one -------------------------------------------------------
+
+def other_apps_checkpoint(path):
+    """A Lightning checkpoint of another app's model (its own hyper-parameters and tensors)."""
+    import torch
+
+    torch.save({"epoch": 0, "global_step": 4, "pytorch-lightning_version": "2.6.6",
+                "hyper_parameters": {"num_classes": 4, "in_channels": 2, "lr": 1e-3},
+                "state_dict": {"encoder.conv.weight": torch.zeros(8, 2, 3), "head.weight": torch.zeros(4, 8)}}, path)
+    return path
+
+
+@pytest.mark.parametrize("command", COMMANDS_TAKING_A_CHECKPOINT)
+def test_another_apps_checkpoint_is_one_clear_error_naming_the_file(tmp_path, command):
+    import re
+
+    from audiolang.cli import main
+
+    path = other_apps_checkpoint(tmp_path / "medts.ckpt")
+    with pytest.raises(ValueError, match=re.escape(str(path)) + r": .*(takes no argument|do not fit CompaClap)"):
+        main(command_with_checkpoint(command, path, tmp_path))
+    assert not list((tmp_path / "runs").rglob("*.ckpt")) and not (tmp_path / "emb.npy").exists()
+
+
+def test_fit_from_a_checkpoint_that_already_finished_max_epochs_is_refused(tmp_path):
+    """It trained nothing, exited 0 and wrote metrics saying an epoch ran."""
+    from audiolang.cli import main
+
+    common = [*TINY_FIT, "--root", str(tmp_path / "runs"), "--data.cache_dir", str(tmp_path / "cache")]
+    main(["fit", *common, "--trainer.max_epochs", "1"])
+    ckpt = tmp_path / "runs/audiolang/fit/version_0/checkpoints/last.ckpt"
+    with pytest.raises(ValueError, match=r"last\.ckpt: .*already trained 1 epoch.* --trainer\.max_epochs 1 would "
+                                         r"train none; give --trainer\.max_epochs greater than 1"):
+        main(["fit", *common, "--trainer.max_epochs", "1", "--ckpt_path", str(ckpt), "--name", "again"])
+    assert not list((tmp_path / "runs/audiolang/again").rglob("metrics.json"))
+    main(["fit", *common, "--trainer.max_epochs", "2", "--ckpt_path", str(ckpt), "--name", "more"])  # trains on
+    import json
+
+    assert json.loads((tmp_path / "runs/audiolang/more/version_0/metrics.json").read_text())["epochs_run"] == 2
+
+
+def test_a_study_stage_whose_fit_finished_before_it_was_marked_done_is_kept(tmp_path):
+    """A study killed between a stage's last epoch and its STAGE_DONE mark: on --resume the stage's
+    last.ckpt has trained all its epochs; it is kept as it is (a fit from it would be refused)."""
+    from audiolang.data.build import ClipConfig, build_training_set
+    from audiolang.study import DONE, train_stage
+    from contrastkit.train import load_checkpoint
+
+    manifest = build_training_set(tmp_path / "cache", 8, 0, ClipConfig(sources=("synthetic",)))
+    stage = tmp_path / "stage"
+    last = train_stage(stage, {"stage": 1}, None, manifest, seed=0, epochs=1, batch_size=8, sample_rate=16000)
+    weights = load_checkpoint(last)["state_dict"]
+    (stage / DONE).unlink()
+    assert train_stage(stage, {"stage": 1}, None, manifest, seed=0, epochs=1, batch_size=8, sample_rate=16000) == last
+    assert (stage / DONE).is_file()
+    assert all((load_checkpoint(last)["state_dict"][k] == v).all() for k, v in weights.items())
+
+
+def test_a_damaged_metrics_file_of_a_study_stage_is_named(tmp_path):
+    from audiolang.study import score_checkpoint
+
+    (tmp_path / "metrics.json").write_text('{"train/loss_last": 1.2, "epo')
+    with pytest.raises(ValueError, match=r"metrics\.json: not readable JSON .*delete it and the stage is scored again"):
+        score_checkpoint(tmp_path, tmp_path / "last.ckpt", {})

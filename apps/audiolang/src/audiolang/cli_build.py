@@ -19,6 +19,8 @@ def build(kind: str = "order", n: int = 200, seed: int = 0, clips: ClipConfig = 
     """
     from audiolang.data.build import build_benchmark
 
+    if n < 1:
+        raise ValueError(f"--n (pairs) must be at least 1; got {n}")
     path = build_benchmark(out, kind, n, seed, clips, third)
     print(f"benchmark: {path}")
     return str(path)

@@ -10,6 +10,12 @@ from audiolang.losses import MASKS, clap_loss, compositional_loss
 from audiolang.models.dual import DualEncoder
 
 
+def epochs_trained(checkpoint: dict) -> int:
+    """The epochs a Lightning checkpoint has finished (its fit loop's processed epochs)."""
+    loops = checkpoint.get("loops") or {}
+    return int((loops.get("fit_loop") or {}).get("epoch_progress", {}).get("current", {}).get("processed", 0))
+
+
 class CompaClap(ContrastiveModule):
     """The dual encoder trained with one stage's loss (see :mod:`audiolang.losses`).
 
@@ -39,10 +45,28 @@ class CompaClap(ContrastiveModule):
         self.stage, self.use_negatives, self.mask, self.text_hard_negatives = stage, use_negatives, mask, text_hard_negatives
         self.encoder = DualEncoder(dim, width, layers, sample_rate, temperature, pretrained, segments=segments)
         if init_from:
-            from contrastkit.train import load_checkpoint
+            from contrastkit.train import load_checkpoint, load_state_checked
 
-            state = load_checkpoint(init_from)["state_dict"]
-            self.load_state_dict(state)
+            load_state_checked(self, load_checkpoint(init_from).get("state_dict") or {}, init_from)
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """Lightning restoring a checkpoint (``fit/validate/test --ckpt_path``, ``fit --resume``):
+        its weights must fit this model and be finite (one error naming the file, not a bare
+        state-dict error for another app's checkpoint), and a fit must have epochs left to train
+        (a checkpoint that already trained ``max_epochs`` would train nothing and report success)."""
+        from contrastkit.train import load_state_checked
+
+        trainer = self._trainer
+        source = (trainer.ckpt_path if trainer is not None else None) or "the checkpoint"
+        load_state_checked(self, checkpoint.get("state_dict") or {}, source)
+        if trainer is None or trainer.state.fn != "fit" or trainer.max_epochs in (None, -1):
+            return
+        done = epochs_trained(checkpoint)
+        if done >= trainer.max_epochs:
+            raise ValueError(f"{source}: this checkpoint has already trained {done} epoch(s), so "
+                             f"--trainer.max_epochs {trainer.max_epochs} would train none; give --trainer.max_epochs "
+                             f"greater than {done} to train on from it (or --model.init_from to start a new "
+                             "training from its weights)")
 
     def _texts(self, texts: list[str]) -> Tensor:
         ids, mask = self.encoder.tokenize(texts)

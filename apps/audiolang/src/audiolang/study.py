@@ -72,20 +72,25 @@ def train_stage(run_dir: Path, settings: dict, init_from: Path | None, manifest:
     if (run_dir / DONE).is_file() and last.is_file():
         return last
     import lightning as L
-    from contrastkit.train import fit_resumable, is_rank_zero, make_trainer, write_metrics
+    from contrastkit.train import fit_resumable, is_rank_zero, load_checkpoint, make_trainer, write_metrics
 
     from audiolang.data.datamodule import AudioTextDataModule
-    from audiolang.method import CompaClap
+    from audiolang.method import CompaClap, epochs_trained
 
-    run_dir.mkdir(parents=True, exist_ok=True)
-    L.seed_everything(seed, verbose=False)
-    module = CompaClap(sample_rate=sample_rate, init_from=str(init_from) if init_from else None, **settings)
-    data = AudioTextDataModule(manifest=str(manifest), batch_size=batch_size, seed=seed, val_fraction=0.0,
-                               negative_audio=bool(settings.get("text_hard_negatives")))
-    trainer = make_trainer(run_dir, epochs, progress=progress, num_sanity_val_steps=0, options=options)
-    fit_resumable(trainer, module, data, run_dir=run_dir)
-    write_metrics(run_dir, {"train/loss_last": trainer.callback_metrics.get("train/loss_epoch", float("nan")),
-                            "init_from": str(init_from) if init_from else None, "epochs": epochs})
+    stage = {"init_from": str(init_from) if init_from else None, "epochs": epochs}
+    if last.is_file() and epochs_trained(load_checkpoint(last)) >= epochs:
+        # the fit had finished when the run stopped, before DONE was written: nothing is left to train
+        write_metrics(run_dir, stage)
+    else:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        L.seed_everything(seed, verbose=False)
+        module = CompaClap(sample_rate=sample_rate, init_from=stage["init_from"], **settings)
+        data = AudioTextDataModule(manifest=str(manifest), batch_size=batch_size, seed=seed, val_fraction=0.0,
+                                   negative_audio=bool(settings.get("text_hard_negatives")))
+        trainer = make_trainer(run_dir, epochs, progress=progress, num_sanity_val_steps=0, options=options)
+        fit_resumable(trainer, module, data, run_dir=run_dir)
+        write_metrics(run_dir, {"train/loss_last": trainer.callback_metrics.get("train/loss_epoch", float("nan")),
+                                **stage})
     if is_rank_zero():
         (run_dir / DONE).write_text("complete\n")
     wait_for_other_ranks()  # every rank now sees DONE: the next row's check agrees on all of them
@@ -104,7 +109,10 @@ def score_checkpoint(run_dir: Path, ckpt: Path, benchmarks: dict[str, Path], zer
     from audiolang.use import load_model
 
     path = run_dir / "metrics.json"
-    saved = json.loads(path.read_text()) if path.is_file() else {}
+    try:
+        saved = json.loads(path.read_text()) if path.is_file() else {}
+    except ValueError as error:
+        raise ValueError(f"{path}: not readable JSON ({error}); delete it and the stage is scored again") from None
     if not saved.get("scored"):
         encoder = load_model(str(ckpt))
         metrics = {}

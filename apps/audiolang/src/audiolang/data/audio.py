@@ -18,7 +18,7 @@ import numpy as np
 import soundfile as sf
 from contrastkit.audio import AudioError, read_audio_file
 
-__all__ = ["AudioError", "MIN_SECONDS", "load_audio", "rms", "trim_silence", "write_wav"]
+__all__ = ["MIN_SECONDS", "AudioError", "load_audio", "rms", "trim_silence", "write_wav"]
 
 # the compact audio tower's analysis window is 40 ms (n_fft = 2 hops of 20 ms), reflect-padded by
 # half a window on each side: a shorter clip cannot be analysed (torch's padding error)

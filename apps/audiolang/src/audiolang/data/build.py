@@ -11,15 +11,19 @@ sample spans). Kinds:
   d1 by Y then d2 by X, captions naming the speakers' accents) for FSDD.
 
 Benchmark clips come only from ``test_groups`` (ESC-10 folds, FSDD speakers); ``build_training_set``
-only from the others. A build is keyed by its settings: the same settings reuse the folder, other
-settings get another; a folder appears complete or not at all (built under a temporary name, then
-``os.replace``).
+only from the others. A build is keyed by its settings and by the data it reads (each real source's
+files: relative paths and sizes, :func:`data_fingerprint`): the same settings on the same data reuse
+the folder; other settings, another data root, or files added, removed or resized get another. A
+folder appears complete or not at all (built under a temporary name, then ``os.replace``), and its
+``DONE`` lists the files and sizes written: a cached build whose files were cut short or removed
+since is named in a warning and built again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import uuid
@@ -42,10 +46,20 @@ from audiolang.data.compose import (
     swap_order,
 )
 from audiolang.data.manifest import write_manifest
-from audiolang.data.sources import Clip, ClipSet, esc10_clips, fsdd_clips, merge, synthetic_clips
+from audiolang.data.sources import (
+    SOURCES,
+    Clip,
+    ClipSet,
+    esc10_clips,
+    fsdd_clips,
+    merge,
+    source_files,
+    synthetic_clips,
+)
 
 KINDS = ("order", "attribute")
-BUILD_VERSION = 2  # part of every cache key: bump when what a build writes changes
+BUILD_VERSION = 3  # part of every cache key: bump when what a build writes changes
+log = logging.getLogger("audiolang")
 
 
 @dataclass(frozen=True)
@@ -69,6 +83,23 @@ class ClipConfig:
     max_seconds: float = 1.0
     gap: float = 0.15
     fsdd_takes: int | None = 10
+
+
+def data_fingerprint(config: ClipConfig) -> dict[str, str]:
+    """``{source: sha1 of "relative path, size" of each of its files}`` for the real sources of
+    ``config`` (the synthetic clips are made by code: ``BUILD_VERSION`` covers them)."""
+    from contrastkit.paths import data_root
+
+    out = {}
+    for source in config.sources:
+        if source == "synthetic":
+            continue
+        if source not in SOURCES:
+            raise ValueError(f"unknown clip source {source!r}; known: {', '.join(SOURCES)}")
+        root = data_root(config.data_root) / source
+        listing = "\n".join(f"{p.relative_to(root).as_posix()}\t{p.stat().st_size}" for p in source_files(source, root))
+        out[source] = hashlib.sha1(listing.encode()).hexdigest()
+    return out
 
 
 def load_clips(config: ClipConfig, test: bool) -> ClipSet:
@@ -151,18 +182,47 @@ def _key(**settings) -> str:
     return hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
+def _sizes(folder: Path) -> dict[str, int]:
+    """``{relative path: bytes}`` of every file below ``folder`` but ``DONE``."""
+    return {p.relative_to(folder).as_posix(): p.stat().st_size for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != "DONE"}
+
+
+def _damage(final: Path) -> list[str]:
+    """The files of ``final`` that are missing or of another size than its ``DONE`` lists, described;
+    empty when the build is whole."""
+    try:
+        listed = json.loads((final / "DONE").read_text())
+    except (OSError, ValueError):
+        return [f"{final / 'DONE'}: unreadable"]
+    out = []
+    for name, size in listed.items():
+        path = final / name
+        if not path.is_file():
+            out.append(f"{path}: missing")
+        elif path.stat().st_size != size:
+            out.append(f"{path}: {path.stat().st_size:,} bytes where the build wrote {size:,}")
+    return out
+
+
 def _atomic_dir(final: Path, write) -> Path:
-    """Run ``write(tmp_dir)`` then move ``tmp_dir`` to ``final``; an existing ``final`` is reused."""
+    """Run ``write(tmp_dir)`` then move ``tmp_dir`` to ``final``. An existing ``final`` is reused
+    when its ``DONE`` (the files and sizes the build wrote) still holds; a damaged one is named
+    in a warning and built again."""
     if (final / "DONE").is_file():
-        return final
+        damage = _damage(final)
+        if not damage:
+            return final
+        log.warning("%d file(s) of a cached build damaged since it was made: %s; %s is rebuilt", len(damage),
+                    "; ".join(damage[:5]) + (" ..." if len(damage) > 5 else ""), final)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.parent / f".tmp-{final.name}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
         write(tmp)
-        (tmp / "DONE").write_text("complete\n")
-        if final.exists():  # an incomplete leftover (no DONE) or a concurrent build
-            if (final / "DONE").is_file():
+        (tmp / "DONE").write_text(json.dumps(_sizes(tmp), indent=0))
+        if final.exists():  # an incomplete or damaged leftover, or a concurrent build
+            if (final / "DONE").is_file() and not _damage(final):
                 shutil.rmtree(tmp)
                 return final
             shutil.rmtree(final)
@@ -191,7 +251,10 @@ def build_benchmark(out_root: str | Path, kind: str = "order", n: int = 200, see
         third: add the "A and B at the same time" third pair (order only).
         clip_set: clips already loaded (must be ``load_clips(clips, test=True)``).
     """
-    key = _key(version=BUILD_VERSION, kind=kind, n=n, seed=seed, clips=asdict(clips), third=third)
+    if n < 1:
+        raise ValueError(f"a benchmark of n = {n} pairs: at least 1 is needed")
+    data = data_fingerprint(clips)
+    key = _key(version=BUILD_VERSION, kind=kind, n=n, seed=seed, clips=asdict(clips), third=third, data=data)
     final = Path(out_root) / f"{kind}-{key}"
 
     def write(tmp: Path) -> None:
@@ -213,7 +276,8 @@ def build_benchmark(out_root: str | Path, kind: str = "order", n: int = 200, see
             rows.append(row)
         write_benchmark_csv(tmp / "benchmark.csv", rows, third=third and kind == "order")
         write_manifest(tmp / "metadata.jsonl", meta)
-        (tmp / "settings.json").write_text(json.dumps({"kind": kind, "n": n, "seed": seed, "clips": asdict(clips)}, indent=1))
+        (tmp / "settings.json").write_text(json.dumps({"kind": kind, "n": n, "seed": seed, "clips": asdict(clips),
+                                                       "data": data}, indent=1))
 
     return _atomic_dir(final, write) / "benchmark.csv"
 
@@ -265,7 +329,10 @@ def build_training_set(out_root: str | Path, n: int = 2000, seed: int = 0,
     Each item: the scene's audio and caption, its hard-negative captions (the first rendered as
     ``negative_audio``), its sub-compositions as ``positives``, ``split = "train"``.
     """
-    key = _key(version=BUILD_VERSION, kind="train", n=n, seed=seed, clips=asdict(clips))
+    if n < 2:
+        raise ValueError(f"a training set of n = {n} compositions: at least 2 are needed")
+    data = data_fingerprint(clips)
+    key = _key(version=BUILD_VERSION, kind="train", n=n, seed=seed, clips=asdict(clips), data=data)
     final = Path(out_root) / f"train-{key}"
 
     def write(tmp: Path) -> None:
@@ -282,6 +349,7 @@ def build_training_set(out_root: str | Path, n: int = 2000, seed: int = 0,
                           "negative_audio": neg_name, "fold": scene.parts[0].clip.group, "split": "train",
                           "labels": [p.clip.label for p in scene.parts]})
         write_manifest(tmp / "manifest.jsonl", items)
-        (tmp / "settings.json").write_text(json.dumps({"n": n, "seed": seed, "clips": asdict(clips)}, indent=1))
+        (tmp / "settings.json").write_text(json.dumps({"n": n, "seed": seed, "clips": asdict(clips), "data": data},
+                                                      indent=1))
 
     return _atomic_dir(final, write) / "manifest.jsonl"

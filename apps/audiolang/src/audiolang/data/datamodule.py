@@ -36,6 +36,17 @@ def pad(waves: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
     return out, lengths
 
 
+def check_files_exist(manifest: str | Path, items: list[CaptionItem], negative_audio: bool) -> None:
+    """Raise ``FileNotFoundError`` naming ``manifest``, how many of its audio files (and negative
+    audio files when ``negative_audio``) are missing and the first few, before any training: a
+    missing file would otherwise stop the run only when a batch draws it, epochs later."""
+    files = [i.audio for i in items] + ([i.negative_audio for i in items if i.negative_audio] if negative_audio else [])
+    missing = [str(f) for f in dict.fromkeys(files) if not f.is_file()]
+    if missing:
+        raise FileNotFoundError(f"{manifest}: {len(missing)} of {len(set(files))} audio files are missing: "
+                                + ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else ""))
+
+
 class CaptionDataset(Dataset):
     """Items of a manifest with their first K negatives and P positives (audio read on access)."""
 
@@ -133,6 +144,7 @@ class AudioTextDataModule(L.LightningDataModule):
             print(f"audiolang: {self.report}", flush=True)
         if len(items) < 2:
             raise ValueError(f"{path}: {len(items)} usable items (need >= 2); {self.report}")
+        check_files_exist(path, items, self.negative_audio)
         order = np.random.default_rng(self.seed).permutation(len(items))
         n_val = int(round(self.val_fraction * len(items)))
         make = lambda idx: CaptionDataset([items[i] for i in idx], self.clips.sample_rate, self.k, self.p,

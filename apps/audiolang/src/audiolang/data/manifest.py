@@ -71,9 +71,13 @@ def read_manifest(path: str | Path, split: str | None = None, min_negatives: int
         for i, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             if text.strip():
                 try:
-                    rows.append((i, json.loads(text)))
+                    row = json.loads(text)
                 except json.JSONDecodeError as error:
                     raise ValueError(f"{path}, line {i}: not JSON ({error.msg})") from None
+                if not isinstance(row, dict):
+                    raise ValueError(f"{path}, line {i}: expected a JSON object {{\"audio\": ..., \"caption\": ...}}; "
+                                     f"got a {type(row).__name__}")
+                rows.append((i, row))
     report, items = ManifestReport(str(path)), []
     for line, row in rows:
         report.rows += 1
@@ -82,7 +86,11 @@ def read_manifest(path: str | Path, split: str | None = None, min_negatives: int
             negatives, positives = _as_list(row.get("negatives")), _as_list(row.get("positives"))
         except (TypeError, AttributeError) as error:
             raise ValueError(f"{path}, line {line}: {error}") from None
-        audio = str(row.get("audio") or "").strip()
+        for name in ("audio", "negative_audio"):
+            if not isinstance(row.get(name), (str, type(None))):
+                raise ValueError(f"{path}, line {line}: {name!r} must be one path (a string); got a "  # noqa: TRY004  (bad file content)
+                                 f"{type(row[name]).__name__}: {row[name]!r}")
+        audio = (row.get("audio") or "").strip()
         if not audio:
             raise ValueError(f"{path}, line {line}: no 'audio' path")
         if not captions:
@@ -97,7 +105,7 @@ def read_manifest(path: str | Path, split: str | None = None, min_negatives: int
         if len(positives) < min_positives:
             report.drop(f"fewer than {min_positives} positives")
             continue
-        neg_audio = row.get("negative_audio")
+        neg_audio = (row.get("negative_audio") or "").strip()
         items.append(CaptionItem(path.parent / audio, tuple(captions), tuple(negatives), tuple(positives),
                                  path.parent / neg_audio if neg_audio else None, str(row.get("fold") or ""),
                                  row_split))

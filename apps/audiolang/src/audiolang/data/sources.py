@@ -54,10 +54,20 @@ class ClipSet:
         return [c for c in self.clips if (groups is None or c.group in groups) and c.group not in (exclude or set())]
 
 
+def source_files(source: str, root: Path) -> list[Path]:
+    """The files a real source reads under its folder ``root`` (``<data root>/esc10``, ``.../fsdd``),
+    sorted: ESC-10's ``NNN - Class/*.ogg``; FSDD's ``recordings/*_*_*.wav`` and ``speakers.csv``."""
+    if source == "esc10":
+        return sorted(root.glob("* - */*.ogg"))
+    if source == "fsdd":
+        return sorted((root / "recordings").glob("*_*_*.wav")) + [p for p in [root / "speakers.csv"] if p.is_file()]
+    raise ValueError(f"{source!r} is not a real clip source; known: esc10, fsdd")
+
+
 def esc10_clips(root: Path, sample_rate: int, max_seconds: float, keep: Callable[[str], bool] | None = None) -> ClipSet:
     """ESC-10 ``<root>/NNN - Class name/F-ID-T.ogg``: label = class, group = fold (the name's first digit);
     ``keep(group)`` False skips a clip before it is read."""
-    files = sorted(root.glob("* - */*.ogg"))
+    files = source_files("esc10", root)
     if not files:
         raise FileNotFoundError(f"{root}: no ESC-10 clips ('NNN - Class/*.ogg')")
     out = ClipSet([], sample_rate)
@@ -89,7 +99,7 @@ def fsdd_clips(root: Path, sample_rate: int, max_seconds: float, takes: int | No
         with speakers_csv.open(newline="") as f:
             for row in csv.DictReader(f):
                 accents[row["speaker"]] = ACCENTS.get(row["accent"].split("/")[0], "an unknown")
-    files = sorted((root / "recordings").glob("*_*_*.wav"))
+    files = [p for p in source_files("fsdd", root) if p.suffix == ".wav"]
     if not files:
         raise FileNotFoundError(f"{root}/recordings: no FSDD files ('digit_speaker_take.wav')")
     out = ClipSet([], sample_rate)
