@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from contrastkit.functional._common import check_index
+from contrastkit.functional.kernel.fused import fused_cross_entropy, route
 from contrastkit.functional.kernel.grads import Grads
 from contrastkit.functional.kernel.output import KernelOutput
 from contrastkit.functional.kernel.rows import rows_pass
@@ -160,5 +161,8 @@ def contrastive_cross_entropy(
     )
     # The autograd Function needs a differentiable tensor for the scale; a broadcast view of a
     # scalar temperature is fine (its gradient is summed back by autograd).
-    loss, per_row, dropped = _ContrastiveCE.apply(anchors, candidates, extra_negatives, scale, spec)
+    if route(anchors, extra_negatives, spec) is None:  # CUDA, supported options: Triton (fused.py)
+        loss, per_row, dropped = fused_cross_entropy(anchors, candidates, extra_negatives, scale, spec)
+    else:
+        loss, per_row, dropped = _ContrastiveCE.apply(anchors, candidates, extra_negatives, scale, spec)
     return KernelOutput(loss, per_row, int(dropped))
