@@ -90,6 +90,12 @@ class CausalMotion(ContrastiveModule):
         self._fitting = False
         self.displacement = displacement_metrics()
 
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """The weights are checked before Lightning restores them (:func:`motionfc.checkpoints.check_restored`)."""
+        from motionfc.checkpoints import check_restored
+
+        check_restored(self, checkpoint)
+
     # ---- stages -----------------------------------------------------------------------
     def stage(self, epoch: int | None = None) -> str:
         e = self.current_epoch if epoch is None else epoch

@@ -28,15 +28,32 @@ import numpy as np
 ENCODERS = ("style", "invariant")
 
 
+def check_finite(values: np.ndarray, what: str, source: str) -> np.ndarray:
+    """``values`` ``(N, ...)``, or a ``ValueError`` naming ``source`` when a row holds NaN or an
+    infinity (finite weights can still overflow float32): never a file of NaN."""
+    bad = ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
+    if bad.any():
+        raise ValueError(f"{source}: non-finite (NaN or infinite) {what} in {int(bad.sum())} of {len(bad)} rows "
+                         "(the weights overflow float32: a damaged file?); nothing was written")
+    return values
+
+
 def _stgat(ckpt_path: str):
     """The StgatForecaster of an ``eth-ucy`` checkpoint (a clear error for another model's)."""
-    from contrastkit.train import load_checkpoint
+    from contrastkit.train import CheckpointError, load_checkpoint
+    from contrastkit.train.checkpoint import CLASS_KEY
 
     from motionfc.baselines import StgatForecaster
     from motionfc.checkpoints import load_module
 
-    if "risk" not in load_checkpoint(ckpt_path).get("hyper_parameters", {}):
-        raise ValueError(f"{ckpt_path}: not a 'motionfc eth-ucy' (STGAT) checkpoint; forecast needs one")
+    ckpt = load_checkpoint(ckpt_path)
+    hparams = {k: v for k, v in (ckpt.get("hyper_parameters") or {}).items() if not k.startswith("_")}
+    recorded = (ckpt.get(CLASS_KEY) or {}).get("module")
+    if "risk" not in hparams:
+        held = (f"it holds a {recorded}" + ("" if recorded.startswith("motionfc.") else ", a model of another app")
+                if isinstance(recorded, str) else f"its hyper-parameters ({', '.join(list(hparams)[:6]) or 'none'}) "
+                "have no risk")
+        raise CheckpointError(f"{ckpt_path}: not a 'motionfc eth-ucy' (STGAT) checkpoint: {held}; forecast needs one")
     m = load_module(StgatForecaster, ckpt_path).eval()
     if m.hparams.extra_channels:
         raise ValueError(f"{ckpt_path}: a model trained with the spurious channel needs that channel, which a "
@@ -73,13 +90,13 @@ def forecast(ckpt_path: str = "", path: str = "", runs_root: str = "runs", name:
     w = windows_from_tracks(frames, peds, xy, obs_len=obs_len - 1, fut_len=1, min_ped=0, source=str(path))
     uniq = np.unique(frames)
     step = int(np.median(np.diff(uniq))) if len(uniq) > 1 else 1
-    run = open_run(runs_root, "motionfc", name, {"command": "forecast", **config})
+    obs = torch.from_numpy(w.traj).float()
+    rel = torch.from_numpy(w.rel).float()
+    with torch.no_grad():
+        pred_rel = m.net(rel, torch.from_numpy(w.seq_start_end), 3, torch.Generator().manual_seed(seed))
+    pred = check_finite((obs[:, -1:] + pred_rel.cumsum(1)).numpy(), "forecasts", ckpt_path)  # (N, fut_len, 2)
+    run = open_run(runs_root, "motionfc", name, {"command": "forecast", **config})  # after the checks
     with failure_marked(run):
-        obs = torch.from_numpy(w.traj).float()
-        rel = torch.from_numpy(w.rel).float()
-        with torch.no_grad():
-            pred_rel = m.net(rel, torch.from_numpy(w.seq_start_end), 3, torch.Generator().manual_seed(seed))
-        pred = (obs[:, -1:] + pred_rel.cumsum(1)).numpy()  # (N, fut_len, 2)
         obs_end = uniq[np.searchsorted(uniq, w.ids[:, 0]) + obs_len - 1]  # last observed frame of each row
         future = obs_end[:, None] + step * np.arange(1, fut_len + 1)[None, :]  # (N, fut_len)
         with (run / "forecast.csv").open("w", newline="") as f:
@@ -139,7 +156,7 @@ def export(ckpt_path: str = "", out: str = "") -> dict[str, str]:
 
 def load_exported_encoder(path: str | Path):
     """A ``StyleEncoder`` or ``InvariantEncoder`` rebuilt from ``export``'s files (eval mode)."""
-    from contrastkit.train import CheckpointError, load_encoder
+    from contrastkit.train import CheckpointError, build_checked, load_encoder, load_state_checked
 
     from motionfc.models.modular import InvariantEncoder, StyleEncoder
 
@@ -147,9 +164,8 @@ def load_exported_encoder(path: str | Path):
     classes = {"StyleEncoder": StyleEncoder, "InvariantEncoder": InvariantEncoder}
     if cls not in classes:
         raise CheckpointError(f"{path}: exported {cls!r}, not a motionfc encoder ({sorted(classes)})")
-    enc = classes[cls](**config)
-    enc.load_state_dict(state)
-    return enc.eval()
+    source = Path(path).with_suffix(".safetensors")
+    return load_state_checked(build_checked(classes[cls], config, source), state, source).eval()
 
 
 def _scenes_of(path: str, styles: list[float], num_scenes: int, split: str, seed: int, cache_dir: str | None,
@@ -211,20 +227,20 @@ def embed(ckpt_path: str = "", encoder_path: str = "", path: str = "", encoder: 
         enc = model.style_encoder if encoder == "style" else model.inv_encoder
     style = isinstance(enc, StyleEncoder)
     parts, labels = _scenes_of(path, styles, num_scenes, split, seed, cache_dir, enc.agents)
-    run = open_run(runs_root, "motionfc", name, {"command": "embed", **config})
+    vectors, rows, colour = [], [], []
+    with torch.no_grad():
+        for w, label in zip(parts, labels):
+            traj = torch.from_numpy(w.traj).float()
+            vectors.append(enc.embed(enc.codes(traj)) if style else enc(traj[:, : w.obs_len]))
+            for s, (a, b) in enumerate(w.seq_start_end):
+                first = int(w.ids[a, 0]) if w.ids is not None else s
+                peds = [int(w.ids[i, 1]) if w.ids is not None else i - a for i in range(a, b)]
+                for ped in ([" ".join(map(str, peds))] if style else peds):
+                    rows.append([label, first, ped])
+                    colour.append(label)
+    x = check_finite(torch.cat(vectors).numpy(), "embeddings", encoder_path or ckpt_path)
+    run = open_run(runs_root, "motionfc", name, {"command": "embed", **config})  # after the checks
     with failure_marked(run):
-        vectors, rows, colour = [], [], []
-        with torch.no_grad():
-            for w, label in zip(parts, labels):
-                traj = torch.from_numpy(w.traj).float()
-                vectors.append(enc.embed(enc.codes(traj)) if style else enc(traj[:, : w.obs_len]))
-                for s, (a, b) in enumerate(w.seq_start_end):
-                    first = int(w.ids[a, 0]) if w.ids is not None else s
-                    peds = [int(w.ids[i, 1]) if w.ids is not None else i - a for i in range(a, b)]
-                    for ped in ([" ".join(map(str, peds))] if style else peds):
-                        rows.append([label, first, ped])
-                        colour.append(label)
-        x = torch.cat(vectors).numpy()
         np.save(run / "embeddings.npy", x)
         with (run / "ids.csv").open("w", newline="") as f:
             out = csv.writer(f)
