@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
@@ -95,3 +96,37 @@ def test_missing_peer_is_reported_not_installed(tmp_path, monkeypatch):
     assert "| 32 | open_clip ClipLoss | not installed |" in table
     assert re.search(r"\| 32 \| contrastkit \| [0-9.e-]+ \|", table)
     assert "clip vs open_clip, N=32: no comparison (not installed)" in table
+
+
+@pytest.fixture(scope="module")
+def gpu_check_dry_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("gpu_check")
+    env = {k: v for k, v in os.environ.items() if k not in ("TRITON_INTERPRET", "CONTRASTKIT_FUSED")}
+    cmd = [sys.executable, str(BENCH / "gpu_check.py"), "--dry-run", "--out", str(out)]
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads((out / "results.json").read_text()), (out / "results.md").read_text()
+
+
+def test_gpu_check_dry_run_checks_the_fused_path_and_times_every_impl(gpu_check_dry_run):
+    results, table = gpu_check_dry_run
+    assert results["env"]["finished"] and results["env"]["dry_run"]
+    exact = [r for r in results["checks"] if r["precision"] == "ieee" and r["inputs"] == "float32"]
+    assert {r["loss"] for r in exact} >= {"nt_xent", "supcon", "clip", "nt_xent (queue)", "nt_xent (dcl)"}
+    for r in exact:
+        assert r["fused"] and r["loss_rel_err"] < 1e-5 and r["grad_rel_err"] < 1e-5, r
+    impls = {(r["loss"], r["impl"]): r["status"] for r in results["timings"]}
+    for loss in ("nt_xent", "supcon", "clip"):
+        for impl in ("fused", "fused tf32", "fused bf16", "chunked 4096", "dense"):
+            assert impls[(loss, impl)] == "ok", (loss, impl)
+    assert impls[("clip", "open_clip ClipLoss")] in ("ok", "open_clip not importable (ModuleNotFoundError): skipped")
+    assert "## Exactness against float64" in table and "| nt_xent | 20 | 20 | float32 | fused |" in table
+
+
+def test_gpu_check_projection_skips_a_case_past_the_cap():
+    check = _load("gpu_check")
+    args = check.parse_args(["--out", "unused", "--case-cap-s", "10", "--repeats", "3"])
+    last = {("nt_xent", "fused", 4, "float32"): (8, 1.0)}
+    rows = check.time_case("nt_xent", 16, 4, check.torch.float32, "cpu", args, last, deadline=float("inf"))
+    (fused,) = [r for r in rows if r["impl"] == "fused"]
+    assert fused["status"] == "skipped: projected 16 s (cap 10 s, inf s left)"
