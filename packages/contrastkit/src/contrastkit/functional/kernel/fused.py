@@ -27,9 +27,9 @@ Dispatch (:func:`route`), checked after the shared argument checks of the public
 Precision (:func:`fused_precision`, or ``CONTRASTKIT_FUSED_PRECISION``): ``"ieee"`` (default)
 computes every product in exact float32, like today's kernel; ``"tf32"`` (TF32 tensor cores,
 10-bit mantissa inputs) and ``"bf16"`` (operands rounded to bfloat16, float32 accumulation) are
-opt-in, faster, and lose accuracy in the logits: on the order of 1e-3 relative per product
-(tf32) and 1e-2 (bf16) before the log-sum-exp; their error on a GPU is still to be measured
-(``benchmarks/gpu_check.py``). The log-sum-exp, the softmax and all sums are float32 in every
+opt-in, faster, and lose accuracy in the logits: each operand is rounded to 10 (tf32) or 7
+(bf16) mantissa bits, a relative error of up to 2**-11 or 2**-8 per operand; their error in the
+loss and gradients on a GPU is still to be measured (``benchmarks/gpu_check.py``). The log-sum-exp, the softmax and all sums are float32 in every
 mode; inputs may be float16/bfloat16 (cast per tile, never copied), and the gradients come
 back in each input's dtype.
 """
