@@ -142,6 +142,7 @@ def test_training_share_keeps_its_only_batch_and_validation_covers_the_whole_set
 
 
 TINY_FIT = ["--model.dim", "8", "--model.width", "8", "--model.layers", "1", "--model.segments", "2",
+            "--model.sample_rate", "8000",
             "--data.build_size", "40", "--data.batch_size", "4", "--data.val_fraction", "0.25",
             "--data.clips.sources", "[synthetic]", "--data.clips.sample_rate", "8000", "--data.cache_dir", "cache",
             "--trainer.enable_progress_bar", "false"]

@@ -445,3 +445,26 @@ def test_a_damaged_metrics_file_of_a_study_stage_is_named(tmp_path):
     (tmp_path / "metrics.json").write_text('{"train/loss_last": 1.2, "epo')
     with pytest.raises(ValueError, match=r"metrics\.json: not readable JSON .*delete it and the stage is scored again"):
         score_checkpoint(tmp_path, tmp_path / "last.ckpt", {})
+
+
+def test_data_at_another_rate_than_the_model_reads_is_refused(tmp_path):
+    """`--data.clips.sample_rate 8000` with the model at its default 16 kHz: the towers read 8 kHz
+    audio as 16 kHz (every event an octave low and twice as fast) without a word."""
+    from audiolang.cli import main
+
+    argv = ["fit", *TINY_FIT, "--root", str(tmp_path / "runs"), "--data.cache_dir", str(tmp_path / "cache"),
+            "--trainer.max_epochs", "1", "--data.clips.sample_rate", "8000"]
+    with pytest.raises(ValueError, match=r"--data\.clips\.sample_rate 8000 .* --model\.sample_rate 16000"):
+        main(argv)
+    assert not list((tmp_path / "runs").rglob("*.ckpt"))
+    main([*argv, "--model.sample_rate", "8000"])  # the same rate: trains
+
+
+def test_a_training_caption_without_tokens_is_named_not_a_nan_loss():
+    """A manifest caption of characters the tokenizer drops (a lone combining accent) gave a NaN
+    text embedding, hence a NaN loss naming only the step."""
+    from audiolang.models.dual import DualEncoder
+
+    encoder = DualEncoder(dim=8, width=8, layers=1, segments=2)
+    with pytest.raises(ValueError, match=r"caption '\u0301' has no tokens"):
+        encoder.tokenize(["a bell rings", "\u0301"])

@@ -49,6 +49,15 @@ class CompaClap(ContrastiveModule):
 
             load_state_checked(self, load_checkpoint(init_from).get("state_dict") or {}, init_from)
 
+    def setup(self, stage: str) -> None:
+        """The data's sampling rate must be the one the audio tower reads (``--model.sample_rate``):
+        otherwise every clip is read too fast or too slow, without an error."""
+        data = self._trainer.datamodule if self._trainer is not None else None
+        rate = getattr(getattr(data, "clips", None), "sample_rate", None)
+        if rate is not None and rate != self.encoder.sample_rate:
+            raise ValueError(f"--data.clips.sample_rate {rate} Hz but --model.sample_rate {self.encoder.sample_rate} Hz: "
+                             "the model would read the audio at the wrong speed; give both the same rate")
+
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         """Lightning restoring a checkpoint (``fit/validate/test --ckpt_path``, ``fit --resume``):
         its weights must fit this model and be finite (one error naming the file, not a bare

@@ -85,7 +85,8 @@ def train_stage(run_dir: Path, settings: dict, init_from: Path | None, manifest:
         run_dir.mkdir(parents=True, exist_ok=True)
         L.seed_everything(seed, verbose=False)
         module = CompaClap(sample_rate=sample_rate, init_from=stage["init_from"], **settings)
-        data = AudioTextDataModule(manifest=str(manifest), batch_size=batch_size, seed=seed, val_fraction=0.0,
+        data = AudioTextDataModule(manifest=str(manifest), clips=ClipConfig(sample_rate=sample_rate),
+                                   batch_size=batch_size, seed=seed, val_fraction=0.0,
                                    negative_audio=bool(settings.get("text_hard_negatives")))
         trainer = make_trainer(run_dir, epochs, progress=progress, num_sanity_val_steps=0, options=options)
         fit_resumable(trainer, module, data, run_dir=run_dir)

@@ -59,10 +59,15 @@ class DualEncoder(nn.Module):
         return self.log_scale.exp().clamp(max=100.0)
 
     def tokenize(self, texts: list[str]) -> tuple[Tensor, Tensor]:
-        """``(ids, mask)`` for :meth:`encode_text`."""
+        """``(ids, mask)`` for :meth:`encode_text`; a caption without tokens is a ``ValueError``."""
         if self.hf is not None:
             return self.hf.tokenize(texts, self.max_text_length)
-        return encode(self.tokenizer, texts, self.max_text_length)
+        ids, mask = encode(self.tokenizer, texts, self.max_text_length)
+        empty = torch.nonzero(~mask.any(1)).flatten().tolist()
+        if empty:  # nothing to pool: the text tower would return NaN (a NaN loss, a NaN embedding)
+            raise ValueError(f"caption {list(texts)[empty[0]]!r} has no tokens (empty, or only characters the "
+                             f"tokenizer drops); {len(empty)} such caption(s) in this batch")
+        return ids, mask
 
     def caption_tokens(self, texts: list[str]) -> list[tuple[int, int, int]]:
         """``(tokens, unknown, limit)`` per caption: its tokens before any cut (special tokens not
