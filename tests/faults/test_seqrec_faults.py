@@ -3,6 +3,7 @@ a checkpoint scored on the wrong data, silent reader filters, inexact resume (fi
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import re
@@ -193,14 +194,18 @@ def _demo(root, epochs: int, *resume: str) -> dict[str, float]:
 
 
 @pytest.mark.slow
-def test_killed_and_resumed_demo_ends_like_an_uninterrupted_one(tmp_path):
+def test_killed_and_resumed_demo_ends_like_an_uninterrupted_one(tmp_path, capsys):
     """issue 9, item 6 (and issue 11, one resume rule): `seqrec demo --resume` finds the checkpoint of
     its interrupted method inside the demo's run (stopped after epoch 1, simulated by --epochs 1) and
-    ends with the test metrics of an uninterrupted demo, in the same run directory."""
+    ends with the test metrics of an uninterrupted demo, in the same run directory; it says which
+    part continues and from which epoch (it used to name only the file)."""
     whole = _demo(tmp_path / "whole", 2)
     _demo(tmp_path / "parts", 1)
+    capsys.readouterr()
     resumed = _demo(tmp_path / "parts", 2, "--resume")
     demo = tmp_path / "parts" / "seqrec" / "demo"
+    part = demo / "version_0" / "sasrec" / "checkpoints" / "last.ckpt"
+    assert f"sasrec: continuing from {part} (saved in epoch 1 at step" in capsys.readouterr().out
     assert sorted(p.name for p in demo.iterdir()) == ["version_0"]
     assert json.loads((demo / "version_0" / "sasrec" / "metrics.json").read_text())["epochs_run"] == 2
     assert resumed == whole
@@ -357,3 +362,30 @@ def test_a_checkpoint_whose_settings_do_not_fit_its_weights_lists_them(checkpoin
     with pytest.raises(ValueError, match=re.escape(str(bad)) + r": the weights do not fit SASRec.*"
                        r"encoder\.blocks\.0\.ff1\.weight: \(32, 16\) where the model has \(32, 32\)"):
         main(["test", "--ckpt_path", str(bad), "--root", str(tmp_path / "runs")])
+
+
+def _trained_epochs(run_dir: Path) -> list[int]:
+    """The epochs with training steps in the newest CSV log of ``run_dir`` (one per fit or resume)."""
+    newest = max((run_dir / "logs").glob("csv*/metrics.csv"), key=lambda p: p.stat().st_mtime)
+    with newest.open() as f:
+        return sorted({int(r["epoch"]) for r in csv.DictReader(f) if r.get("train/loss_step")})
+
+
+def test_resume_after_the_damaged_last_checkpoint_is_deleted_continues_from_best(tmp_path, capsys):
+    """A truncated last.ckpt stops --resume with "delete it and resume from an earlier checkpoint";
+    after deleting it, --resume said it resumed from best.ckpt and then trained from epoch 0. It now
+    continues after best.ckpt's epoch (its weights, optimizer and trainer state), as announced."""
+    _fit_cli(tmp_path, "r", 2)
+    run = tmp_path / "seqrec" / "r" / "version_0"
+    best_epoch = int(torch.load(run / "checkpoints" / "best.ckpt", weights_only=True)["epoch"])
+    last = run / "checkpoints" / "last.ckpt"
+    last.write_bytes(last.read_bytes()[:1000])
+    with pytest.raises(ValueError, match=re.escape(str(last)) + r": not a readable checkpoint .*delete it and resume"):
+        _fit_cli(tmp_path, "r", 3, "--resume")
+    last.unlink()
+    capsys.readouterr()
+    _fit_cli(tmp_path, "r", 3, "--resume")
+    out = capsys.readouterr().out
+    assert f"resuming {run} from checkpoints/best.ckpt (saved in epoch {best_epoch + 1} at step" in out
+    assert _trained_epochs(run) == list(range(best_epoch + 1, 3))
+    assert json.loads((run / "metrics.json").read_text())["epochs_run"] == 3
