@@ -435,3 +435,47 @@ def test_a_damaged_export_is_one_error_naming_the_file(tmp_path, state_edit, con
     with pytest.raises(CheckpointError, match=re.escape(str(bad)) + ".*" + message):
         main(["embed", "--ckpt_path", str(bad), *SYN_FLAGS, "--runs_root", str(tmp_path / "runs")])
     assert not (tmp_path / "runs" / "medts" / "embed").exists()
+
+
+TINY_DEMO = ["--patients_per_class", "3", "--seconds", "10", "--pretrain_epochs", "2", "--output_dims", "8",
+             "--hidden_dims", "4", "--depth", "1", "--batch_size", "16", "--threads", "1", "--progress", "false",
+             "--finetune_fraction", "1"]
+
+
+def _trained_epochs(part) -> list[int]:
+    """The epochs with training steps in the newest CSV log of a sub-run (one log per fit or resume)."""
+    import csv
+
+    newest = max((part / "logs").glob("csv*/metrics.csv"), key=lambda p: p.stat().st_mtime)
+    with newest.open() as f:
+        return sorted({int(r["epoch"]) for r in csv.DictReader(f) if r.get("train/loss_step")})
+
+
+def test_demo_resume_after_the_damaged_finetune_checkpoint_is_deleted_continues_from_best(tmp_path, capsys):
+    """The fine-tuning's last.ckpt truncated, then deleted as its error advises: --resume announced
+    finetune/checkpoints/best.ckpt and then fine-tuned from epoch 0. It now continues after best.ckpt's
+    epoch, and says which part continues from which epoch; the finished pretraining is not redone."""
+    import yaml
+    from medts.cli import main
+
+    # as if killed after the first of two fine-tuning epochs (config then set to the uninterrupted run's)
+    main(["demo", "--runs_root", str(tmp_path), *TINY_DEMO, "--finetune_epochs", "1"])
+    run = tmp_path / "medts/demo/version_0"
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    (run / "config.yaml").write_text(yaml.safe_dump({**config, "finetune_epochs": 2}))
+    (run / "metrics.json").unlink()
+    last = run / "finetune/checkpoints/last.ckpt"
+    last.write_bytes(last.read_bytes()[:1000])
+    with pytest.raises(ValueError, match=re.escape(str(last)) + r": not a readable checkpoint .*delete it and resume"):
+        main(["demo", "--runs_root", str(tmp_path), *TINY_DEMO, "--finetune_epochs", "2", "--resume"])
+    last.unlink()
+    pretrained = (run / "pretrain/checkpoints/last.ckpt").stat().st_mtime_ns
+    capsys.readouterr()
+    main(["demo", "--runs_root", str(tmp_path), *TINY_DEMO, "--finetune_epochs", "2", "--resume"])
+    out = capsys.readouterr().out
+    best = run / "finetune/checkpoints/best.ckpt"
+    assert f"resuming {run} from finetune/checkpoints/best.ckpt (saved in epoch 1 at step" in out
+    assert f"continuing from {best} (saved in epoch 1 at step" in out
+    assert f"continuing from {run / 'pretrain/checkpoints/last.ckpt'} (saved in epoch 2 at step" in out
+    assert _trained_epochs(run / "finetune") == [1]
+    assert (run / "pretrain/checkpoints/last.ckpt").stat().st_mtime_ns == pretrained

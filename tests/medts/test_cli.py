@@ -91,8 +91,9 @@ def test_fit_killed_after_a_checkpoint_and_resumed_ends_as_an_uninterrupted_fit(
     assert (runs["killed"] / "plots" / "loss.png").stat().st_size > 1000
 
 
-def test_study_resume_keeps_finished_pairs_and_refuses_other_settings(config, tmp_path):
-    """issue 9, item 17: a study resumed with other settings is refused, naming the field."""
+def test_study_resume_keeps_finished_pairs_and_refuses_other_settings(config, tmp_path, capsys):
+    """issue 9, item 17: a study resumed with other settings is refused, naming the field; a resumed
+    study says which pairs it keeps."""
     from contrastkit.train import ResumeError
 
     runs = ["--runs_root", str(tmp_path / "runs")]
@@ -102,7 +103,9 @@ def test_study_resume_keeps_finished_pairs_and_refuses_other_settings(config, tm
         main(["study", "--config", str(config), *runs, "--protocol.methods", "[supervised]",
               "--protocol.finetune_epochs", "2", "--resume"])
     stamp = (run / "per_seed.json").stat().st_mtime_ns
+    capsys.readouterr()
     summary = main(["study", "--config", str(config), *runs, "--protocol.methods", "[supervised]", "--resume"])
     assert (run / "per_seed.json").stat().st_mtime_ns == stamp  # the finished pair was not run again
+    assert f"[medts] supervised seed 0: finished before, kept ({run / 'per_seed.json'})" in capsys.readouterr().out
     assert 0 <= summary["supervised"]["finetune_1"]["sample/accuracy"][0] <= 1
     assert not (tmp_path / "runs/medts/tiny/version_1").exists()

@@ -98,10 +98,12 @@ def levels(seeds: list[int] = (0, 1, 2), epochs: int = 20, variants: list[Varian
         for variant in variants:
             t0 = time.time()
             for s in seeds:
-                if str(s) not in done.get(variant, {}):
-                    done.setdefault(variant, {})[str(s)] = probe(variant, cohorts[s], s, epochs,
-                                                                 run_dir / variant / f"seed{s}", progress, trainer)
-                    save_finished_pairs(run_dir, done)
+                if str(s) in done.get(variant, {}):  # finished before an interruption
+                    print(f"{variant} seed {s}: finished before, kept ({run_dir / 'per_seed.json'})", flush=True)
+                    continue
+                done.setdefault(variant, {})[str(s)] = probe(variant, cohorts[s], s, epochs,
+                                                             run_dir / variant / f"seed{s}", progress, trainer)
+                save_finished_pairs(run_dir, done)
             print(format_levels({variant: list(done[variant].values())}).splitlines()[-1],
                   f"({time.time() - t0:.0f} s)", flush=True)
         results = {v: [done[v][str(s)] for s in seeds] for v in variants}

@@ -35,7 +35,6 @@ from contrastkit.train import (
     TrainerOptions,
     announce_run,
     failure_marked,
-    fit_resumable,
     is_rank_zero,
     make_trainer,
     open_run,
@@ -44,7 +43,7 @@ from contrastkit.train import (
 
 from medts.baselines import METHODS, SimCLR, TS2Vec
 from medts.data.datamodule import MedTSDataModule
-from medts.evaluate import mean_std, run_finetune, run_linear_probe
+from medts.evaluate import fit_continuing, mean_std, run_finetune, run_linear_probe
 from medts.method import COMET, EncoderPretraining
 from medts.models.encoder import TSEncoder
 from medts.plots import write_figures
@@ -87,7 +86,7 @@ def device() -> torch.device:
 def pretrain(dm: MedTSDataModule, model: Callable[[int], EncoderPretraining], seed: int, run_dir: Path, epochs: int,
              progress: bool = True, max_minutes: float | None = None, val_every: int = 1,
              options: TrainerOptions | None = None) -> EncoderPretraining:
-    """Pretrain ``model(n_channels)`` (resumes from ``run_dir/checkpoints/last.ckpt``);
+    """Pretrain ``model(n_channels)`` (continues from ``run_dir``'s checkpoint: :func:`~medts.evaluate.fit_continuing`);
     ``max_minutes`` caps the wall time (Lightning's ``max_time``); ``options``: devices, strategy..."""
     torch.manual_seed(seed)
     np.random.seed(seed)
@@ -96,7 +95,7 @@ def pretrain(dm: MedTSDataModule, model: Callable[[int], EncoderPretraining], se
     trainer = make_trainer(run_dir, epochs, progress=progress, num_sanity_val_steps=0,
                            check_val_every_n_epoch=val_every, options=options, **limit)
     t0 = time.time()
-    fit_resumable(trainer, module, dm, run_dir=run_dir)
+    fit_continuing(trainer, module, dm, run_dir=run_dir)
     module.pretrain_stats = {"epochs": float(trainer.current_epoch), "steps": float(trainer.global_step),
                              "seconds": time.time() - t0}
     return module.to(device())
@@ -210,8 +209,10 @@ def study(
         results = finished_pairs(run_dir) if resume else {}
         for method in protocol.methods:
             for seed in protocol.seeds:
-                if str(seed) in results.get(method, {}):
-                    continue  # finished before an interruption
+                if str(seed) in results.get(method, {}):  # finished before an interruption
+                    print(f"[medts] {method} seed {seed}: finished before, kept ({run_dir / 'per_seed.json'})",
+                          flush=True)
+                    continue
                 t0 = time.time()
                 res = run_method(data, method, models[method], protocol, seed, run_dir / method / f"seed{seed}",
                                  trainer)
