@@ -26,7 +26,7 @@ import torch
 from audiolang.data import datamodule
 from audiolang.data.sources import SYNTHETIC_WORDS
 from audiolang.method import CompaClap
-from contrastkit.testing.ddp import ddp_step_matches_full_batch, run_on_two_cpu_processes
+from contrastkit.testing.ddp import ddp_step_matches_full_batch, run_on_two_cpu_processes, step_gaps
 
 RATE, B, K, P = 8000, 6, 2, 2
 # (stage, use_negatives, mask, text_hard_negatives): every loss path of the three stages
@@ -71,40 +71,15 @@ def _batch() -> dict:
     }
 
 
-# How far two float64 evaluations of the same step may drift apart when only the summation order
-# differs (one process against two, another CPU's BLAS blocking, another thread count). Summing n
-# terms in any order errs by at most (n - 1) * eps * sum|terms| (Higham, "Accuracy and Stability of
-# Numerical Algorithms", section 4.2). A tensor's gradient entries are sums over the batch's rows,
-# frames, mel bins and tokens whose terms are of the size of that tensor's gradient norm, but one
-# entry (a bias gradient) may cancel to nearly zero: an error relative to the entry itself is then
-# unbounded, which is why a per-entry rtol failed on another CPU. So the bound is per tensor, on
-# its norm: |g_ranks - g_full|_max <= SUM_TERMS * eps64 * ||g_full||_2, with SUM_TERMS = 2**13 above
-# the longest reduction of this step (6 clips x 64 mel bins x 13 frames = 4,992 in the first conv).
-# Measured here: at most 3 eps * ||g||; a wrong gradient (one sample's term lost or counted twice,
-# a world-size factor) is off by a fraction of ||g||, some 10**9 times the bound (1.8e-12 ||g||).
-SUM_TERMS = 2 ** 13
-
-
-def step_gaps(full: dict, ranks: list[dict]) -> dict[str, float]:
-    """``{name: max |rank - full| / bound}`` for the loss and every gradient, over the ranks; the
-    bound is ``SUM_TERMS * eps64 * ||full||`` (the comment above): a value above 1 is a wrong step."""
-    eps = torch.finfo(torch.float64).eps
-    tensors = {"loss": full["loss"], **full["grads"]}
-    gaps = {}
-    for name, reference in tensors.items():
-        bound = SUM_TERMS * eps * float(reference.norm())
-        for result in ranks:
-            got = result["loss"] if name == "loss" else result["grads"][name]
-            gap = float((got - reference).abs().max())
-            gaps[name] = max(gaps.get(name, 0.0), gap / bound if bound else (0.0 if gap == 0 else float("inf")))
-    return gaps
+# The step's longest reduction: 6 clips x 64 mel bins x 13 frames = 4,992 terms in the first conv.
+SUM_TERMS = 2**13
 
 
 def test_three_stages_on_two_processes_equal_the_full_batch_step():
     full, ranks = ddp_step_matches_full_batch(make_module, step, take, _batch())
     assert "encoder.log_scale" in full["grads"] and "encoder.audio_proj.weight" in full["grads"]
     assert all(r["grads"].keys() == full["grads"].keys() for r in ranks)
-    gaps = step_gaps(full, ranks)
+    gaps = step_gaps(full, ranks, SUM_TERMS)
     assert max(gaps.values()) <= 1, {k: v for k, v in gaps.items() if v > 1}
     # the bound is tight enough to catch a wrong gradient: one entry of a bias gradient moved by
     # one millionth of the tensor's norm (far less than any real mistake) is outside it
@@ -112,7 +87,7 @@ def test_three_stages_on_two_processes_equal_the_full_batch_step():
     wrong = [{"loss": r["loss"], "grads": dict(r["grads"])} for r in ranks]
     wrong[0]["grads"][name] = wrong[0]["grads"][name].clone()
     wrong[0]["grads"][name][0] += 1e-6 * float(full["grads"][name].norm())
-    assert step_gaps(full, wrong)[name] > 1
+    assert step_gaps(full, wrong, SUM_TERMS)[name] > 1
 
 
 def test_every_process_builds_the_same_tokenizer():

@@ -409,3 +409,14 @@ def test_asking_for_a_gpu_on_a_machine_without_one_leaves_no_run_folder(tmp_path
     leftovers = list((tmp_path / "t" / "gpu").glob("version_*")) if (tmp_path / "t" / "gpu").exists() else []
     assert all((v / "FAILED").is_file() for v in leftovers), leftovers
     assert not (tmp_path / "t" / "gpu").exists() or leftovers
+
+
+def test_a_plain_torch_file_given_as_a_checkpoint_is_named(tmp_path):
+    """A state dict saved with torch.save reached Lightning, which failed with KeyError:
+    'pytorch-lightning_version'."""
+    plain = tmp_path / "weights.pt"
+    torch.save({"net.weight": torch.zeros(1, 4)}, plain)
+    with pytest.raises(CheckpointError, match=r"weights\.pt: not a checkpoint of a Lightning fit"):
+        run_cli("t", Regressor, Data, {}, argv=["fit", "--root", str(tmp_path), "--name", "plain",
+                                               "--ckpt_path", str(plain), "--trainer.enable_progress_bar=false"])
+    assert not (tmp_path / "t" / "plain").exists()

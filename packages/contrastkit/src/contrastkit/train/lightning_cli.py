@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-from contrastkit.train.checkpoint import load_checkpoint
+from contrastkit.train.checkpoint import CheckpointError, load_checkpoint
 from contrastkit.train.plots import plot_loss_curves
 from contrastkit.train.rundir import (
     RESUME_MAY_DIFFER,
@@ -89,7 +89,10 @@ def run_lightning_command(app: str, command: str, module_class: type, datamodule
         if command == "fit" and cli.config.resume:
             ckpt = str(last_checkpoint(run_dir) or checkpoints_of(run_dir)[0])
         if ckpt:
-            load_checkpoint(ckpt)  # a clear error for an empty, truncated or unsafe file
+            checkpoint = load_checkpoint(ckpt)  # a clear error for an empty, truncated or unsafe file
+            if "state_dict" not in checkpoint or "pytorch-lightning_version" not in checkpoint:
+                raise CheckpointError(f"{ckpt}: not a checkpoint of a Lightning fit (no state_dict or Lightning "
+                                      "version in it); give a .ckpt written by fit, demo or study")
         result = getattr(cli.trainer, command)(cli.model, datamodule=cli.datamodule, ckpt_path=ckpt)
         metrics = {k: float(v) for k, v in cli.trainer.callback_metrics.items() if v.numel() == 1}
         metrics.update(command=command, epochs_run=cli.trainer.current_epoch, checkpoint=ckpt,
