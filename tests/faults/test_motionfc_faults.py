@@ -226,7 +226,7 @@ def test_fresh_loader_at_epoch_k_replays_epoch_k(tmp_path):
 
 def test_eth_ucy_resume_with_another_fold_or_risk_is_refused(tmp_path, monkeypatch):
     """issue 9, item 17: resuming an eth/ERM run as hotel or IRM is refused, naming the field; the run is untouched."""
-    import contrastkit.train.trainer as trainer_module
+    import motionfc.checkpoints as checkpoints_module
     from contrastkit.train import ResumeError
     from motionfc.cli import main
 
@@ -235,7 +235,7 @@ def test_eth_ucy_resume_with_another_fold_or_risk_is_refused(tmp_path, monkeypat
         (run_dir / "checkpoints" / "last.ckpt").write_bytes(b"a checkpoint")
         raise KeyboardInterrupt  # the user's Ctrl-C after the first epoch
 
-    monkeypatch.setattr(trainer_module, "fit_resumable", killed_after_first_checkpoint)
+    monkeypatch.setattr(checkpoints_module, "fit_continuing", killed_after_first_checkpoint)
     args = ["eth-ucy", "--fold", "eth", "--risk", "erm", "--name", "run", "--runs_root", str(tmp_path),
             "--root", str(tmp_path / "no_data")]
     with pytest.raises(KeyboardInterrupt):
@@ -422,3 +422,39 @@ def test_another_apps_checkpoint_is_named_as_such(tmp_path, records_class):
         main(["test", "--ckpt_path", str(path), "--root", str(tmp_path / "runs"), "--data.num_train", "8",
               "--data.num_val", "4", "--data.num_test", "4", "--data.num_ref", "4",
               "--data.cache_dir", str(tmp_path / "cache"), "--trainer.enable_progress_bar", "false"])
+
+
+def _trained_epochs(run_dir: Path) -> list[int]:
+    """The epochs with training steps in the newest CSV log of ``run_dir`` (one log per fit or resume)."""
+    import csv
+
+    newest = max((run_dir / "logs").glob("csv*/metrics.csv"), key=lambda p: p.stat().st_mtime)
+    with newest.open() as f:
+        return sorted({int(r["epoch"]) for r in csv.DictReader(f) if r.get("train/loss_step")})
+
+
+@pytest.mark.realdata
+def test_eth_ucy_resume_after_the_damaged_last_checkpoint_is_deleted_continues_from_best(tmp_path, capsys):
+    """A truncated last.ckpt stops --resume with "delete it and resume from an earlier checkpoint";
+    after deleting it, --resume announced best.ckpt and then trained from epoch 0. It now continues
+    after best.ckpt's epoch (its weights, optimizer and trainer state), and says so."""
+    from motionfc.cli import main
+    from motionfc.paths import eth_ucy_root
+
+    args = ["eth-ucy", "--fold", "hotel", "--max_train_scenes", "4", "--runs_root", str(tmp_path), "--root",
+            str(eth_ucy_root()), "--progress", "false", "--name", "r"]
+    main([*args, "--epochs", "[1, 1, 2]"])
+    run = tmp_path / "motionfc" / "r" / "version_0"
+    best = run / "checkpoints" / "best.ckpt"
+    best_epoch = int(torch.load(best, weights_only=True)["epoch"])
+    last = run / "checkpoints" / "last.ckpt"
+    last.write_bytes(last.read_bytes()[:1000])
+    with pytest.raises(ValueError, match=re.escape(str(last)) + r": not a readable checkpoint .*delete it and resume"):
+        main([*args, "--epochs", "[1, 1, 3]", "--resume"])
+    last.unlink()
+    capsys.readouterr()
+    metrics = main([*args, "--epochs", "[1, 1, 3]", "--resume"])
+    out = capsys.readouterr().out
+    assert f"resuming {run} from checkpoints/best.ckpt (saved in epoch {best_epoch + 1} at step" in out
+    assert f"continuing from {best} (saved in epoch {best_epoch + 1} at step" in out
+    assert _trained_epochs(run) == list(range(best_epoch + 1, 5)) and metrics["epochs_run"] == 5

@@ -42,7 +42,8 @@ def test_style_study_writes_its_run_directory(study, capsys):
 
 def test_resume_skips_finished_work_and_refuses_other_settings(study, monkeypatch, capsys):
     """issue 11: ``--resume`` continues the newest study, redoes only what its summary lacks, and
-    refuses other settings (naming the field) without touching the run."""
+    refuses other settings (naming the field) without touching the run; it says what it keeps, and
+    which sub-run continues from which epoch."""
     import motionfc.study
     import motionfc.transfer
 
@@ -60,12 +61,17 @@ def test_resume_skips_finished_work_and_refuses_other_settings(study, monkeypatc
 
     monkeypatch.setattr(motionfc.study, "train_method", counted("train", motionfc.study.train_method))
     monkeypatch.setattr(motionfc.transfer, "finetune", counted("finetune", motionfc.transfer.finetune))
+    capsys.readouterr()
     resumed = main([*args, "--resume"])
     assert calls == {"train": 0, "finetune": 1}
     assert resumed.keys() == full.keys()
     assert resumed["lowshot/modular/integ/k4/seed0"] == pytest.approx(full["lowshot/modular/integ/k4/seed0"])
     assert json.loads((run / "summary.json").read_text()) == json.loads(json.dumps(resumed))
-    assert f"run: {run}" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"run: {run}" in out
+    assert f"table/erm/seed0: finished before, kept ({run / 'summary.json'})" in out
+    lowshot = run / "lowshot" / "modular_integ_k4_seed0" / "checkpoints" / "last.ckpt"
+    assert f"continuing from {lowshot} (saved in epoch 1 at step" in out
     config = (run / "config.yaml").read_text()
     with pytest.raises(ResumeError, match=r"finetune_epochs: 1 -> 2"):
         main([*args, "--finetune_epochs", "2", "--resume"])

@@ -44,6 +44,11 @@ def _save(path: Path, data: dict) -> None:
     tmp.replace(path)
 
 
+def _kept(key: str, run: Path) -> None:
+    """Say that a resumed study keeps a piece its summary records (what it redoes says itself)."""
+    print(f"{key}: finished before, kept ({run / SUMMARY})", flush=True)
+
+
 def _config(command: str, arguments: dict) -> dict:
     """The run's ``config.yaml``: the command and its arguments as jsonargparse resolved them."""
     return {"command": command, **{k: v for k, v in arguments.items() if k != "self"}}
@@ -144,6 +149,7 @@ class Study:
                     key = f"table/{variant}/seed{seed}"
                     ckpt = root / variant.replace("/", "_") / f"seed{seed}" / "checkpoints" / "last.ckpt"
                     if key in summary and ckpt.is_file():
+                        _kept(key, root)
                         continue
                     seed_everything(seed)
                     m = train_method(method, dm, ckpt.parent.parent, epochs=tuple(epochs), style_source=source)
@@ -154,7 +160,9 @@ class Study:
                     _save(summary_path, summary)
                     print(key, {k: round(v["iid"]["ade"], 4) for k, v in res.items()}, flush=True)
                 key = f"refine/seed{seed}"  # test-time refinement of IRM + modular on an IID and an OoD style
-                if key not in summary:
+                if key in summary:
+                    _kept(key, root)
+                else:
                     m = load_module(CausalMotion, root / "irm+modular" / f"seed{seed}" / "checkpoints" / "last.ckpt")
                     res = {}
                     for leak in (False, True):
@@ -178,6 +186,7 @@ class Study:
                     for k in shots:  # low-shot transfer to style 0.6
                         key = f"lowshot/{variant}/{mode}/k{k}/seed{seed}"
                         if key in summary:
+                            _kept(key, root)
                             continue
                         m, fdm = finetune(root / variant / f"seed{seed}" / "checkpoints" / "last.ckpt",
                                           root / "lowshot" / f"{variant}_{mode}_k{k}_seed{seed}", target=0.6, k=k,
@@ -269,6 +278,7 @@ class Study:
                 for method in ("irm", "irm+modular"):
                     key = f"{method}/lambda{w:g}/seed{seed}"
                     if key in res:
+                        _kept(key, root)
                         continue
                     seed_everything(seed)
                     m = train_method(method, dm, root / key.replace("/", "_"), epochs=tuple(epochs), lambda_irm=w)
@@ -280,6 +290,7 @@ class Study:
                     for mode in ("integ", "all"):
                         key = f"lowshot/irm+modular/lambda{w:g}/{mode}/k{k}/seed{seed}"
                         if key in res:
+                            _kept(key, root)
                             continue
                         ck = root / f"irm+modular_lambda{w:g}_seed{seed}" / "checkpoints" / "last.ckpt"
                         m, fdm = finetune(ck, root / "lowshot" / key.replace("/", "_"), target=0.6, k=k, mode=mode,
@@ -330,7 +341,9 @@ class Study:
             todo = []
             for job in jobs:
                 job_name = f"{job['fold']}_{job['risk']}{'_spurious' if job.get('spurious') else ''}"
-                if job_name not in done:  # an interrupted run continues from its last.ckpt
+                if job_name in done:
+                    _kept(job_name, run)
+                else:  # an interrupted run continues from its checkpoint
                     todo.append(dict(job, name=job_name, epochs=list(epochs), max_minutes=max_minutes,
                                      runs_root=str(run), seed=seed, max_train_scenes=max_train_scenes, root=root,
                                      progress=False, resume=bool(checkpoints_of(run / "motionfc" / job_name))))
