@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 import torch
 
 TOY_APP = '''
@@ -79,3 +80,16 @@ def test_the_interrupt_notice_says_whether_there_is_anything_to_resume(tmp_path,
     assert "the same command with --resume continues" in capsys.readouterr().err
     InterruptNotice().on_exception(trainer, None, ValueError("not an interrupt"))
     assert capsys.readouterr().err == ""
+
+
+def test_a_flag_is_never_taken_as_the_abbreviation_of_a_longer_one(capsys):
+    from contrastkit.train.cli import run_cli
+
+    def command(captions_file: str = "none") -> str:
+        """Reads captions from a file."""
+        return captions_file
+
+    assert run_cli("toy", commands={"c": command}, argv=["c", "--captions_file", "a.txt"]) == "a.txt"
+    with pytest.raises(SystemExit):
+        run_cli("toy", commands={"c": command}, argv=["c", "--captions", "a.txt"])
+    assert "unrecognized arguments: --captions" in capsys.readouterr().err

@@ -175,7 +175,9 @@ def _dispatch(app, module_class, datamodule_class, commands, argv):
     if name in commands:
         from jsonargparse import CLI
 
-        return CLI(_load(commands[name]), args=rest, prog=f"{app} {name}")
+        # no abbreviations: a flag of an older version (--captions) must not silently mean a
+        # longer one that happens to start with it (--captions_file)
+        return CLI(_load(commands[name]), args=rest, prog=f"{app} {name}", allow_abbrev=False)
     if lightning and name in LIGHTNING_COMMANDS:
         from contrastkit.train.lightning_cli import run_lightning_command
 
