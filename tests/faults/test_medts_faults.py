@@ -324,7 +324,7 @@ def _seqrec_checkpoint(path, records_class=False):
 
 @pytest.mark.parametrize("records_class", [True, False])
 def test_another_apps_checkpoint_is_refused_by_what_it_is_not_by_missing_data(tmp_path, records_class):
-    """A seqrec checkpoint given to medts embed / predict / export: one error naming the file and
+    """A seqrec checkpoint given to medts embed / predict / export / figures: one error naming the file and
     what it holds (its class, or its hyper-parameters), not "give the data with --data.*", and no
     run folder."""
     from contrastkit.train import CheckpointError
@@ -338,6 +338,11 @@ def test_another_apps_checkpoint_is_refused_by_what_it_is_not_by_missing_data(tm
                  ["export", "--out", str(tmp_path / "enc")]):
         with pytest.raises(CheckpointError, match=re.escape(str(path)) + r": not a medts checkpoint: " + held):
             main([argv[0], "--ckpt_path", str(path), *argv[1:]])
+    pretrain = tmp_path / "pretrain"  # `medts figures` reads <pretrain>/checkpoints/last.ckpt
+    (pretrain / "checkpoints").mkdir(parents=True)
+    last = _seqrec_checkpoint(pretrain / "checkpoints" / "last.ckpt", records_class)
+    with pytest.raises(CheckpointError, match=re.escape(str(last)) + r": not a medts checkpoint: " + held):
+        main(["figures", str(pretrain), str(tmp_path / "fig")])
     assert not (tmp_path / "runs").exists() and not (tmp_path / "enc.safetensors").exists()
 
 

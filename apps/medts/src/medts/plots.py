@@ -23,7 +23,10 @@ def write_figures(out_dir: str | Path, pretrain_dir: str | Path, encoder: TSEnco
     columns = [f"train/loss_{lvl}_epoch" for lvl in levels] + [f"val/loss_{lvl}" for lvl in levels]
     paths = [plot_loss_curves(pretrain_dir, out_dir / "loss_per_level.png", columns,
                               f"{prefix}pretraining loss per level")]
+    from medts.use import check_finite
+
     emb = embed_samples(encoder, torch.from_numpy(test.samples(np.arange(test.n_samples)))).cpu().numpy()
+    check_finite(emb, "test embeddings", pretrain_dir)
     paths.append(plot_embeddings(emb, np.array(test.patient_names)[test.sample_patient],
                                  out_dir / "embeddings_by_patient.png", f"{prefix}test embeddings by patient", "patient"))
     paths.append(plot_embeddings(emb, np.array(test.class_names)[test.sample_label],
@@ -45,6 +48,7 @@ def figures(pretrain_dir: str, out: str) -> list[str]:
     ckpt = Path(pretrain_dir) / "checkpoints" / "last.ckpt"
     if not ckpt.is_file():
         raise FileNotFoundError(f"{ckpt}: no pretraining checkpoint (is {pretrain_dir} a pretraining run folder?)")
+    encoder = load_encoder_from(ckpt)  # another app's or a damaged file is named before the data is asked for
     dm = data_of(ckpt, None)
     dm.setup()
-    return [str(p) for p in write_figures(out, pretrain_dir, load_encoder_from(ckpt), dm.parts["test"])]
+    return [str(p) for p in write_figures(out, pretrain_dir, encoder, dm.parts["test"])]
