@@ -190,7 +190,7 @@ def test_help_imports_nothing_heavy():
 
 def _fit(tmp_path, *extra):
     return run_cli("toy", ToySimCLR, ToyData, {}, argv=[
-        "fit", "--root", str(tmp_path), "--name", "cli", "--trainer.enable_progress_bar=false",
+        "fit", "--runs_root", str(tmp_path), "--name", "cli", "--trainer.enable_progress_bar=false",
         "--model.lr=0.05", *extra])
 
 

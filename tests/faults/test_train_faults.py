@@ -153,7 +153,7 @@ def test_a_non_finite_loss_stops_the_run_at_its_step(tmp_path):
 def test_lightning_fit_that_fails_before_a_checkpoint_leaves_nothing(tmp_path):
     """issue 9, item 18, through the CLI: a crash in the first epoch."""
     with pytest.raises(NonFiniteLossError):
-        run_cli("t", Regressor, Data, {}, argv=["fit", "--root", str(tmp_path), "--name", "crash",
+        run_cli("t", Regressor, Data, {}, argv=["fit", "--runs_root", str(tmp_path), "--name", "crash",
                                                "--model.blow_up_at_step=0", "--trainer.enable_progress_bar=false"])
     leftovers = list((tmp_path / "t" / "crash").glob("version_*"))
     assert all((v / "FAILED").is_file() for v in leftovers), leftovers
@@ -404,7 +404,7 @@ def test_a_full_disk_in_the_tensorboard_writer_names_the_log_folder(tmp_path, mo
 def test_asking_for_a_gpu_on_a_machine_without_one_leaves_no_run_folder(tmp_path):
     """The Trainer is built after the run folder is opened; its failure left an unmarked folder."""
     with pytest.raises(Exception, match="(?i)gpu|cuda"):
-        run_cli("t", Regressor, Data, {}, argv=["fit", "--root", str(tmp_path), "--name", "gpu",
+        run_cli("t", Regressor, Data, {}, argv=["fit", "--runs_root", str(tmp_path), "--name", "gpu",
                                                "--trainer.accelerator", "gpu", "--trainer.enable_progress_bar=false"])
     leftovers = list((tmp_path / "t" / "gpu").glob("version_*")) if (tmp_path / "t" / "gpu").exists() else []
     assert all((v / "FAILED").is_file() for v in leftovers), leftovers
@@ -417,6 +417,6 @@ def test_a_plain_torch_file_given_as_a_checkpoint_is_named(tmp_path):
     plain = tmp_path / "weights.pt"
     torch.save({"net.weight": torch.zeros(1, 4)}, plain)
     with pytest.raises(CheckpointError, match=r"weights\.pt: not a checkpoint of a Lightning fit"):
-        run_cli("t", Regressor, Data, {}, argv=["fit", "--root", str(tmp_path), "--name", "plain",
+        run_cli("t", Regressor, Data, {}, argv=["fit", "--runs_root", str(tmp_path), "--name", "plain",
                                                "--ckpt_path", str(plain), "--trainer.enable_progress_bar=false"])
     assert not (tmp_path / "t" / "plain").exists()

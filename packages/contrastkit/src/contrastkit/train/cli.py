@@ -117,6 +117,20 @@ def _take_debug(argv: list[str]) -> tuple[list[str], bool]:
     return rest, len(rest) != len(argv) or os.environ.get("CONTRASTKIT_DEBUG", "") not in ("", "0")
 
 
+def rename_flags(argv: Sequence[str], renamed: dict[str, str], prog: str) -> list[str]:
+    """``argv`` with old flag spellings replaced by the new ones (``--old v`` and ``--old=v``), and
+    a notice on stderr for each."""
+    out = []
+    for arg in argv:
+        flag, eq, value = arg.partition("=")
+        if flag in renamed:
+            print(f"{prog}: {flag} is now {renamed[flag]} (the old spelling goes in the next release)",
+                  file=sys.stderr, flush=True)
+            arg = renamed[flag] + eq + value
+        out.append(arg)
+    return out
+
+
 def _bare_resume(argv: list[str]) -> list[str]:
     """``--resume`` alone means ``--resume=true`` (jsonargparse wants a value)."""
     out = []
@@ -181,6 +195,7 @@ def _dispatch(app, module_class, datamodule_class, commands, argv):
     if lightning and name in LIGHTNING_COMMANDS:
         from contrastkit.train.lightning_cli import run_lightning_command
 
+        rest = rename_flags(rest, {"--root": "--runs_root"}, f"{app} {name}")  # the runs folder's old name
         return run_lightning_command(app, name, _load(module_class), _load(datamodule_class), rest)
     print(f"{app}: unknown command {name!r}\n\n{_usage(app, commands, lightning)}", file=sys.stderr)
     sys.exit(2)

@@ -1,7 +1,7 @@
 """``<app> fit | validate | test`` through LightningCLI, written like every other command's run.
 
 LightningCLI parses the app's LightningModule and DataModule arguments (``--model.*``,
-``--data.*``, ``--trainer.*``, ``--config``); :class:`ContrastKitCLI` adds ``--name``, ``--root``,
+``--data.*``, ``--trainer.*``, ``--config``); :class:`ContrastKitCLI` adds ``--name``, ``--runs_root``,
 ``--resume`` and ``--ckpt_path``, and builds the Trainer with :func:`trainer_conventions`, so
 that the run lands in ``<root>/<app>/<name>/version_K/`` with ``config.yaml``,
 ``checkpoints/last.ckpt``, ``metrics.json``, logs and ``plots/loss.png``, and resumes by the
@@ -46,7 +46,7 @@ class ContrastKitCLI(LightningCLI):
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_argument("--name", type=str, default=self.command,
                             help="run name: the run is written to <root>/<app>/<name>/version_K")
-        parser.add_argument("--root", type=str, default="runs", help="the runs folder")
+        parser.add_argument("--runs_root", type=str, default="runs", help="the runs folder")
         parser.add_argument("--resume", type=bool, default=False,
                             help="continue the newest run of this name that has a checkpoint")
         parser.add_argument("--ckpt_path", type=str | None, default=None,
@@ -55,7 +55,7 @@ class ContrastKitCLI(LightningCLI):
     def instantiate_trainer(self, **kwargs: Any):
         settings = self.config
         config = yaml.safe_load(self.parser.dump(settings, skip_none=False, skip_check=True))
-        self.run_dir = open_run(settings.root, self.app, settings.name, config, resume=settings.resume,
+        self.run_dir = open_run(settings.runs_root, self.app, settings.name, config, resume=settings.resume,
                                 may_differ=RESUME_MAY_DIFFER)
         trainer = dict(self.config_init.get("trainer") or {})
         conventions = trainer_conventions(self.run_dir, progress=trainer.get("enable_progress_bar", True) is not False)

@@ -1,0 +1,96 @@
+"""An app is a registration: its model, data, use command and study; the commands are the core's.
+
+Every app's ``cli.py`` is a few lines::
+
+    APP = App(
+        name="seqrec",
+        module="seqrec.module:SeqRecModule",                # fit / validate / test (LightningCLI)
+        datamodule="seqrec.data.datamodule:SeqRecDataModule",
+        demo="seqrec.demo:demo",
+        evaluate="seqrec.evaluate:evaluate",
+        study="seqrec.study:study",
+        embed="seqrec.use:embed",
+        export="seqrec.use:export",
+        use=("recommend", "seqrec.use:recommend"),
+    )
+
+    def main(argv=None):
+        return run_app(APP, argv)
+
+and :func:`run_app` gives every app the same commands (:data:`STANDARD_COMMANDS` plus its use
+command and any ``extra`` ones) with the same flags (``--threads``, ``--resume``, ``--debug``,
+``--runs_root``, ``--name``, ``--ckpt_path``; see docs/app-anatomy.md). Commands are named as
+``"package.module:function"`` strings so that ``<app> --help`` imports no torch. An app whose
+``fit`` is not one Lightning fit (slu's task sequence) registers its own typed ``fit`` command;
+the flags stay the same.
+
+Flags renamed in this release (``renamed``: old spelling -> new) are still accepted for one
+release, with a notice naming the new spelling.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from contrastkit.train.cli import Command, rename_flags, run_cli
+
+STANDARD_COMMANDS = ("demo", "fit", "validate", "test", "evaluate", "study", "embed", "export")
+USE_COMMANDS = ("predict", "forecast", "recommend", "score")
+
+
+@dataclass(frozen=True)
+class App:
+    """What an app registers (module docstring).
+
+    Args:
+        name: the console script and the folder under the runs root (``runs/<name>/...``).
+        module: the LightningModule of ``fit``/``validate``/``test`` (LightningCLI), or None when
+            the app registers those three itself in ``commands``.
+        datamodule: its LightningDataModule.
+        demo, evaluate, study, embed, export: the standard commands.
+        use: ``(name, command)``, the trained model in use; the name is one of :data:`USE_COMMANDS`.
+        commands: the app's own further commands (and its own fit/validate/test when ``module``
+            is None), by name.
+        renamed: old flag spellings still accepted, ``{"--old": "--new"}``.
+    """
+
+    name: str
+    module: Command | type | None
+    datamodule: Command | type | None
+    demo: Command
+    evaluate: Command
+    study: Command
+    embed: Command
+    export: Command
+    use: tuple[str, Command]
+    commands: dict[str, Command] = field(default_factory=dict)
+    renamed: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.use[0] not in USE_COMMANDS:
+            raise ValueError(f"app {self.name}: the use command must be one of {USE_COMMANDS}; got {self.use[0]!r}")
+        own_lightning = [c for c in ("fit", "validate", "test") if c in self.commands]
+        if self.module is None and len(own_lightning) != 3:
+            raise ValueError(f"app {self.name}: without a LightningModule it must register fit, validate and test "
+                             f"itself (has {own_lightning or 'none'})")
+
+    def all_commands(self) -> dict[str, Command]:
+        """Every command of the app but the LightningCLI ones, by name."""
+        standard = {"demo": self.demo, "evaluate": self.evaluate, "study": self.study, "embed": self.embed,
+                    "export": self.export, self.use[0]: self.use[1]}
+        clash = set(standard) & set(self.commands)
+        if clash:
+            raise ValueError(f"app {self.name}: {sorted(clash)} are standard commands; register them by their field")
+        return {**standard, **self.commands}
+
+
+def run_app(app: App, argv: Sequence[str] | None = None):
+    """``<app> <command> ...`` for a registered app (see :func:`contrastkit.train.cli.run_cli`)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    rewritten = rename_flags(args, app.renamed, app.name)
+    if argv is None:
+        sys.argv[1:] = rewritten  # Lightning's DDP launcher starts the other ranks from sys.argv
+        return run_cli(app.name, app.module, app.datamodule, app.all_commands())
+    return run_cli(app.name, app.module, app.datamodule, app.all_commands(), rewritten)
