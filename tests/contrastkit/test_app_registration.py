@@ -12,9 +12,9 @@ def _cmd(**kwargs):
 
 
 def _app(**overrides) -> App:
-    fields = dict(name="toy", module="toy.method:Model", datamodule="toy.data:Data", demo="toy.demo:demo",
-                  evaluate="toy.evaluate:evaluate", study="toy.study:study", embed="toy.use:embed",
-                  export="toy.use:export", use=("predict", "toy.use:predict"))
+    fields = {"name": "toy", "module": "toy.method:Model", "datamodule": "toy.data:Data", "demo": "toy.demo:demo",
+              "evaluate": "toy.evaluate:evaluate", "study": "toy.study:study", "embed": "toy.use:embed",
+              "export": "toy.use:export", "use": ("predict", "toy.use:predict")}
     return App(**{**fields, **overrides})
 
 
