@@ -41,19 +41,16 @@ def check_finite(values: np.ndarray, what: str, source: str) -> np.ndarray:
 def _stgat(ckpt_path: str):
     """The StgatForecaster of an ``eth-ucy`` checkpoint (a clear error for another model's)."""
     from contrastkit.train import CheckpointError, load_checkpoint
-    from contrastkit.train.checkpoint import CLASS_KEY
 
     from motionfc.baselines import StgatForecaster
-    from motionfc.checkpoints import load_module
+    from motionfc.checkpoints import load_module, refuse_foreign
+    from motionfc.method import CausalMotion
 
     ckpt = load_checkpoint(ckpt_path)
-    hparams = {k: v for k, v in (ckpt.get("hyper_parameters") or {}).items() if not k.startswith("_")}
-    recorded = (ckpt.get(CLASS_KEY) or {}).get("module")
-    if "risk" not in hparams:
-        held = (f"it holds a {recorded}" + ("" if recorded.startswith("motionfc.") else ", a model of another app")
-                if isinstance(recorded, str) else f"its hyper-parameters ({', '.join(list(hparams)[:6]) or 'none'}) "
-                "have no risk")
-        raise CheckpointError(f"{ckpt_path}: not a 'motionfc eth-ucy' (STGAT) checkpoint: {held}; forecast needs one")
+    if "risk" not in (ckpt.get("hyper_parameters") or {}):
+        refuse_foreign(ckpt, ckpt_path, CausalMotion)  # another app's checkpoint is named as such
+        raise CheckpointError(f"{ckpt_path}: not a 'motionfc eth-ucy' (STGAT) checkpoint (a style-study one?); "
+                              "forecast needs one")
     m = load_module(StgatForecaster, ckpt_path).eval()
     if m.hparams.extra_channels:
         raise ValueError(f"{ckpt_path}: a model trained with the spurious channel needs that channel, which a "
