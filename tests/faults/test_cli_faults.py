@@ -93,3 +93,21 @@ def test_a_flag_is_never_taken_as_the_abbreviation_of_a_longer_one(capsys):
     with pytest.raises(SystemExit):
         run_cli("toy", commands={"c": command}, argv=["c", "--captions", "a.txt"])
     assert "unrecognized arguments: --captions" in capsys.readouterr().err
+
+
+def test_ctrl_c_in_a_part_without_checkpoint_still_resumes_the_earlier_parts(tmp_path, capsys):
+    """A demo or study trains its parts in folders inside its run: Ctrl-C in a part that has no
+    checkpoint yet must not say "nothing to resume" when earlier parts have one."""
+    from types import SimpleNamespace
+
+    from contrastkit.train import open_run
+    from contrastkit.train.trainer import InterruptNotice
+
+    run_dir = open_run(tmp_path, "t", "study", {})
+    (run_dir / "pretrain" / "checkpoints").mkdir(parents=True)
+    torch.save({"epoch": 3}, run_dir / "pretrain" / "checkpoints" / "last.ckpt")
+    (run_dir / "finetune").mkdir()
+    trainer = SimpleNamespace(is_global_zero=True, default_root_dir=str(run_dir / "finetune"))
+    InterruptNotice().on_exception(trainer, None, KeyboardInterrupt())
+    err = capsys.readouterr().err
+    assert "the same command with --resume continues" in err and str(run_dir.resolve()) in err

@@ -226,16 +226,16 @@ def test_fresh_loader_at_epoch_k_replays_epoch_k(tmp_path):
 
 def test_eth_ucy_resume_with_another_fold_or_risk_is_refused(tmp_path, monkeypatch):
     """issue 9, item 17: resuming an eth/ERM run as hotel or IRM is refused, naming the field; the run is untouched."""
-    import motionfc.checkpoints as checkpoints_module
+    import contrastkit.train.trainer as trainer_module
     from contrastkit.train import ResumeError
     from motionfc.cli import main
 
-    def killed_after_first_checkpoint(trainer, module, datamodule=None, *, run_dir, **kw):
+    def killed_after_first_checkpoint(trainer, module, datamodule=None, *, run_dir, label=None, **kw):
         (run_dir / "checkpoints").mkdir(parents=True)
         (run_dir / "checkpoints" / "last.ckpt").write_bytes(b"a checkpoint")
         raise KeyboardInterrupt  # the user's Ctrl-C after the first epoch
 
-    monkeypatch.setattr(checkpoints_module, "fit_continuing", killed_after_first_checkpoint)
+    monkeypatch.setattr(trainer_module, "fit_resumable", killed_after_first_checkpoint)
     args = ["eth-ucy", "--fold", "eth", "--risk", "erm", "--name", "run", "--runs_root", str(tmp_path),
             "--root", str(tmp_path / "no_data")]
     with pytest.raises(KeyboardInterrupt):
@@ -416,12 +416,14 @@ def test_another_apps_checkpoint_is_named_as_such(tmp_path, records_class):
         with pytest.raises(CheckpointError, match=re.escape(str(path)) + r": not a '?motionfc .*checkpoint: " + held):
             main([argv[0], "--ckpt_path", str(path), *argv[1:]])
     assert not (tmp_path / "runs").exists() and not (tmp_path / "enc").exists()
-    # LightningCLI's test opens its run (left marked FAILED) before the checkpoint is restored
-    with pytest.raises(CheckpointError, match=re.escape(str(path)) + r": the weights do not fit CausalMotion .*"
-                       r"missing tensors: model\..*unexpected tensors: encoder\."):
-        main(["test", "--ckpt_path", str(path), "--root", str(tmp_path / "runs"), "--data.num_train", "8",
+    # LightningCLI's test checks the checkpoint before its run folder opens
+    refused = (r"holds a seqrec\.baselines:SASRec, not a motionfc\.method:CausalMotion" if records_class
+               else r"the weights do not fit CausalMotion .*missing tensors: model\..*unexpected tensors: encoder\.")
+    with pytest.raises(CheckpointError, match=re.escape(str(path)) + ": " + refused):
+        main(["test", "--ckpt_path", str(path), "--runs_root", str(tmp_path / "runs"), "--data.num_train", "8",
               "--data.num_val", "4", "--data.num_test", "4", "--data.num_ref", "4",
               "--data.cache_dir", str(tmp_path / "cache"), "--trainer.enable_progress_bar", "false"])
+    assert not (tmp_path / "runs").exists()
 
 
 def _trained_epochs(run_dir: Path) -> list[int]:

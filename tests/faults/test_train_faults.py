@@ -420,3 +420,20 @@ def test_a_plain_torch_file_given_as_a_checkpoint_is_named(tmp_path):
         run_cli("t", Regressor, Data, {}, argv=["fit", "--runs_root", str(tmp_path), "--name", "plain",
                                                "--ckpt_path", str(plain), "--trainer.enable_progress_bar=false"])
     assert not (tmp_path / "t" / "plain").exists()
+
+
+def test_a_checkpoint_of_another_model_is_refused_before_a_run_folder_opens(tmp_path):
+    """validate/test/fit --ckpt_path of another app's (or method's) model left a run marked FAILED
+    after a bare state-dict error."""
+    run_dir = tmp_path / "t" / "other" / "version_0"
+    _fit(run_dir, 1)
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    state = torch.load(ckpt, weights_only=True)
+    state["contrastkit_classes"]["module"] = "medts.method:COMET"
+    foreign = tmp_path / "foreign.ckpt"
+    torch.save(state, foreign)
+    for command in ("validate", "test", "fit"):
+        with pytest.raises(CheckpointError, match=r"foreign\.ckpt: holds a medts\.method:COMET, not a .*Regressor"):
+            run_cli("t", Regressor, Data, {}, argv=[command, "--runs_root", str(tmp_path), "--name", "refused",
+                                                   "--ckpt_path", str(foreign), "--trainer.enable_progress_bar=false"])
+    assert not (tmp_path / "t" / "refused").exists()

@@ -11,10 +11,7 @@ import torch
 from contrastkit.eval import classification_metrics, linear_probe
 from contrastkit.train import (
     TrainerOptions,
-    best_checkpoint,
-    checkpoints_of,
-    is_rank_zero,
-    last_checkpoint,
+    fit_resumable,
     load_checkpoint,
     make_trainer,
     plot_loss_curves,
@@ -68,24 +65,6 @@ def run_linear_probe(embed, parts: dict[str, HierarchicalSet], seed: int = 0) ->
     return score(te, _full_probs(res.probabilities.numpy(), res.classes.numpy(), len(te.class_names)))
 
 
-def fit_continuing(trainer, module, datamodule=None, *, run_dir: str | Path, **fit_kwargs) -> Path | None:
-    """Fit in ``run_dir`` (a demo's or study's part), continuing from its checkpoint when there is
-    one, and saying so with the epoch and step it was saved at: ``checkpoints/last.ckpt``, else the
-    newest other checkpoint of that folder (``best.ckpt``, with its epoch's weights, optimizer and
-    trainer state: what ``--resume`` announces once a damaged ``last.ckpt`` was deleted, as its
-    error advises). Returns the best checkpoint when one is monitored, else ``last.ckpt``."""
-    run_dir = Path(run_dir)
-    own = [p for p in checkpoints_of(run_dir) if p.parent == run_dir / "checkpoints"]
-    resume_from = last_checkpoint(run_dir) or (own[0] if own else None)
-    if resume_from is not None:
-        saved = load_checkpoint(resume_from)  # an empty or truncated file: its path and what to do
-        if is_rank_zero():
-            print(f"continuing from {resume_from} (saved in epoch {int(saved.get('epoch', 0)) + 1} "
-                  f"at step {int(saved.get('global_step', 0))})", flush=True)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, **fit_kwargs)
-    return best_checkpoint(trainer) or last_checkpoint(run_dir)
-
-
 def run_finetune(
     encoder: TSEncoder | None,
     parts: dict[str, HierarchicalSet],
@@ -113,7 +92,7 @@ def run_finetune(
     module = FineTuner(len(train.class_names), encoder, encoder_kwargs, train.class_names, lr=lr)
     trainer = make_trainer(run_dir, epochs, monitor="val/macro_f1", mode="max", progress=progress,
                            num_sanity_val_steps=0, options=options, sync_batchnorm=True)
-    best = fit_continuing(trainer, module, run_dir=run_dir,
+    best = fit_resumable(trainer, module, run_dir=run_dir,
                           train_dataloaders=loader(train, batch_size, shuffle=True, seed=seed),
                           val_dataloaders=loader(parts["val"], 512))
     module.load_state_dict(load_checkpoint(best)["state_dict"])

@@ -35,6 +35,7 @@ from contrastkit.train import (
     TrainerOptions,
     announce_run,
     failure_marked,
+    fit_resumable,
     is_rank_zero,
     make_trainer,
     open_run,
@@ -43,7 +44,7 @@ from contrastkit.train import (
 
 from medts.baselines import METHODS, SimCLR, TS2Vec
 from medts.data.datamodule import MedTSDataModule
-from medts.evaluate import fit_continuing, mean_std, run_finetune, run_linear_probe
+from medts.evaluate import mean_std, run_finetune, run_linear_probe
 from medts.method import COMET, EncoderPretraining
 from medts.models.encoder import TSEncoder
 from medts.plots import write_figures
@@ -86,7 +87,7 @@ def device() -> torch.device:
 def pretrain(dm: MedTSDataModule, model: Callable[[int], EncoderPretraining], seed: int, run_dir: Path, epochs: int,
              progress: bool = True, max_minutes: float | None = None, val_every: int = 1,
              options: TrainerOptions | None = None) -> EncoderPretraining:
-    """Pretrain ``model(n_channels)`` (continues from ``run_dir``'s checkpoint: :func:`~medts.evaluate.fit_continuing`);
+    """Pretrain ``model(n_channels)`` (continues from ``run_dir``'s checkpoint: :func:`~contrastkit.train.fit_resumable`);
     ``max_minutes`` caps the wall time (Lightning's ``max_time``); ``options``: devices, strategy..."""
     torch.manual_seed(seed)
     np.random.seed(seed)
@@ -95,7 +96,7 @@ def pretrain(dm: MedTSDataModule, model: Callable[[int], EncoderPretraining], se
     trainer = make_trainer(run_dir, epochs, progress=progress, num_sanity_val_steps=0,
                            check_val_every_n_epoch=val_every, options=options, **limit)
     t0 = time.time()
-    fit_continuing(trainer, module, dm, run_dir=run_dir)
+    fit_resumable(trainer, module, dm, run_dir=run_dir)
     module.pretrain_stats = {"epochs": float(trainer.current_epoch), "steps": float(trainer.global_step),
                              "seconds": time.time() - t0}
     return module.to(device())

@@ -28,7 +28,7 @@ from contrastkit.train.checkpoint import (
 
 M = TypeVar("M")
 
-__all__ = ["check_restored", "fit_continuing", "load_checkpoint", "load_module", "refuse_foreign"]
+__all__ = ["check_restored", "load_checkpoint", "load_module", "refuse_foreign"]
 
 
 def _names(hparams: dict[str, Any]) -> str:
@@ -71,24 +71,3 @@ def check_restored(module: Any, checkpoint: dict[str, Any]) -> None:
     damaged checkpoint is one error naming the file, not a bare state-dict error."""
     source = module._trainer.ckpt_path if module._trainer is not None else "the checkpoint"
     load_state_checked(module, checkpoint.get("state_dict") or {}, source)
-
-
-def fit_continuing(trainer: Any, module: Any, datamodule: Any = None, *, run_dir: str | Path,
-                   **fit_kwargs: Any) -> Path | None:
-    """Fit in ``run_dir``, continuing from its checkpoint when there is one, and saying so with the
-    epoch and step it was saved at: ``checkpoints/last.ckpt``, else the newest other checkpoint of
-    that folder (``best.ckpt``, with its epoch's weights, optimizer and trainer state: what
-    ``--resume`` announces once a damaged ``last.ckpt`` was deleted, as its error advises).
-    Returns the best checkpoint when one is monitored, else ``last.ckpt``."""
-    from contrastkit.train import best_checkpoint, checkpoints_of, is_rank_zero, last_checkpoint
-
-    run_dir = Path(run_dir)
-    own = [p for p in checkpoints_of(run_dir) if p.parent == run_dir / "checkpoints"]
-    resume_from = last_checkpoint(run_dir) or (own[0] if own else None)
-    if resume_from is not None:
-        saved = load_checkpoint(resume_from)  # an empty or truncated file: its path and what to do
-        if is_rank_zero():
-            print(f"continuing from {resume_from} (saved in epoch {int(saved.get('epoch', 0)) + 1} "
-                  f"at step {int(saved.get('global_step', 0))})", flush=True)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, **fit_kwargs)
-    return best_checkpoint(trainer) or last_checkpoint(run_dir)

@@ -58,6 +58,7 @@ def eth_ucy(fold: str = "eth", risk: str = "erm", lambda_penalty: float = 0.0,
         ResumeError,
         announce_run,
         failure_marked,
+        fit_resumable,
         is_rank_zero,
         make_trainer,
         open_run,
@@ -68,7 +69,7 @@ def eth_ucy(fold: str = "eth", risk: str = "erm", lambda_penalty: float = 0.0,
     )
 
     from motionfc.baselines import RISKS, FinalStageBest, StgatForecaster
-    from motionfc.checkpoints import fit_continuing, load_checkpoint, load_module
+    from motionfc.checkpoints import load_checkpoint, load_module
     from motionfc.data.datamodule import EthUcyDataModule
     from motionfc.data.eth_ucy import FOLDS
     from motionfc.plots import plot_eth_ucy_predictions
@@ -101,7 +102,7 @@ def eth_ucy(fold: str = "eth", risk: str = "erm", lambda_penalty: float = 0.0,
         extra = {"max_time": {"minutes": max_minutes}} if max_minutes else {}
         fitter = make_trainer(run, sum(epochs), progress=progress, num_sanity_val_steps=0, check_val_every_n_epoch=2,
                               callbacks=[select, StageLines(name)], options=(trainer or TrainerOptions()).finding_unused_parameters(), **extra)
-        fit_continuing(fitter, m, dm, run_dir=run)
+        fit_resumable(fitter, m, dm, run_dir=run)
         if select.epoch is not None:  # the official code keeps the best validation ADE (of stage 3)
             scored = select.path
         else:

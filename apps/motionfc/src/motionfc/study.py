@@ -30,9 +30,8 @@ def train_method(name: str, dm: StyleDataModule, run_dir: Path, *, epochs: tuple
     ``progress``: Lightning's progress bar; a line is printed when each stage starts.
     ``options``: where it trains (devices, strategy...; default one device).
     """
-    from contrastkit.train import make_trainer
+    from contrastkit.train import fit_resumable, make_trainer
 
-    from motionfc.checkpoints import fit_continuing
     from motionfc.progress import StageLines
 
     cfg = {**METHODS[name], **overrides}
@@ -40,7 +39,7 @@ def train_method(name: str, dm: StyleDataModule, run_dir: Path, *, epochs: tuple
     module = CausalMotion(epochs=ep, style_source=style_source, **cfg)
     trainer = make_trainer(run_dir, max(1, sum(ep)), progress=progress, num_sanity_val_steps=0,
                            callbacks=[StageLines(name)], options=(options or TrainerOptions()).finding_unused_parameters())
-    fit_continuing(trainer, module, dm, run_dir=run_dir)
+    fit_resumable(trainer, module, dm, run_dir=run_dir)
     module.eval()
     return module
 

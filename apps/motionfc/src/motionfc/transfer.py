@@ -112,9 +112,9 @@ def finetune(checkpoint: str | Path, run_dir: str | Path, *, target: float = 0.6
 
     Returns ``(module with the best validation ADE, datamodule)``.
     """
-    from contrastkit.train import make_trainer, seed_everything
+    from contrastkit.train import fit_resumable, make_trainer, seed_everything
 
-    from motionfc.checkpoints import fit_continuing, load_checkpoint, load_module
+    from motionfc.checkpoints import load_checkpoint, load_module
     from motionfc.data.datamodule import StyleDataModule
     from motionfc.data.synthetic import env_name
     from motionfc.method import CausalMotion
@@ -143,7 +143,7 @@ def finetune(checkpoint: str | Path, run_dir: str | Path, *, target: float = 0.6
     module.contrast_only = set(dm.splits["train"]) - {tgt}
     initial = _val_ade(module, dm, tgt)
     trainer = make_trainer(run_dir, epochs, monitor="val/ade", mode="min", progress=progress, num_sanity_val_steps=0)
-    best = fit_continuing(trainer, module, dm, run_dir=run_dir)
+    best = fit_resumable(trainer, module, dm, run_dir=run_dir)
     score = trainer.checkpoint_callback.best_model_score
     if score is not None and float(score) < initial:
         module.load_state_dict(load_checkpoint(best)["state_dict"])

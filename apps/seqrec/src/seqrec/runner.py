@@ -31,12 +31,10 @@ import torch
 from contrastkit.train import (
     CheckpointError,
     TrainerOptions,
-    best_checkpoint,
     build_checked,
-    checkpoints_of,
     failure_marked,
+    fit_resumable,
     is_rank_zero,
-    last_checkpoint,
     load_checkpoint,
     load_state_checked,
     make_trainer,
@@ -124,7 +122,7 @@ def fit_run(data: DataConfig, model: ModelConfig, train: TrainConfig, resume: bo
 def fit_in(run_dir: Path, data: DataConfig, model: ModelConfig, train: TrainConfig,
            progress: bool = True, trainer: TrainerOptions | None = None, label: str | None = None) -> dict[str, float]:
     """Train and test in ``run_dir`` (an opened run or a sub-run folder), continuing from its
-    checkpoint when there is one (:func:`resume_checkpoint`); writes its metrics.json and returns
+    checkpoint when there is one (:func:`contrastkit.train.fit_resumable`); writes its metrics.json and returns
     the metrics. ``label`` (a part of a demo or study): the continued part is named on stdout with
     the epoch and step its checkpoint was saved at.
 
@@ -147,14 +145,7 @@ def fit_in(run_dir: Path, data: DataConfig, model: ModelConfig, train: TrainConf
                               num_sanity_val_steps=0, val_check_interval=train.val_check_interval,
                               max_time=train.max_time)
     start = time.perf_counter()
-    resume_from = resume_checkpoint(run_dir)
-    if resume_from is not None:
-        saved = load_checkpoint(resume_from)  # an empty or truncated file: its path and what to do
-        if label and is_rank_zero():
-            print(f"{label}: continuing from {resume_from} (saved in epoch {int(saved.get('epoch', 0)) + 1} "
-                  f"at step {int(saved.get('global_step', 0))})", flush=True)
-    pl_trainer.fit(module, datamodule=dm, ckpt_path=resume_from)
-    best = best_checkpoint(pl_trainer) or last_checkpoint(run_dir)
+    best = fit_resumable(pl_trainer, module, dm, run_dir=run_dir, label=label)
     fit_seconds = time.perf_counter() - start
     best_val = next((float(cb.best_model_score) for cb in pl_trainer.checkpoint_callbacks  # best.ckpt's, not last's
                      if cb.monitor and cb.best_model_score is not None), float("nan"))
@@ -172,16 +163,6 @@ def fit_in(run_dir: Path, data: DataConfig, model: ModelConfig, train: TrainConf
         except (FileNotFoundError, ValueError):
             pass  # no training step logged (e.g. zero batches): nothing to plot
     return {k: v for k, v in metrics.items() if isinstance(v, float)}
-
-
-def resume_checkpoint(run_dir: Path) -> Path | None:
-    """The checkpoint a fit in ``run_dir`` continues from: ``checkpoints/last.ckpt``, else the newest
-    other checkpoint of that folder (``best.ckpt``, with its epoch's weights, optimizer and trainer
-    state: what ``--resume`` announces once a damaged ``last.ckpt`` was deleted, as its error
-    advises); None for a fresh fit. The epochs after it are replayed as an uninterrupted run
-    would have run them (their order and random state are functions of seed and epoch)."""
-    own = [p for p in checkpoints_of(run_dir) if p.parent == run_dir / "checkpoints"]
-    return last_checkpoint(run_dir) or (own[0] if own else None)
 
 
 def fit_parts(run_dir: Path, data: DataConfig, parts: dict[str, tuple[ModelConfig, TrainConfig]],

@@ -88,7 +88,7 @@ def synthetic_settings(settings: dict[str, Any] | None, prefix: str = "data.synt
         if name not in params:
             raise ValueError(f"{prefix}{name}: not a setting of the synthetic data (known: {', '.join(params)})")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"{prefix}{name}: expected a number, got {value!r}")
+            raise ValueError(f"{prefix}{name}: expected a number, got {value!r}")  # noqa: TRY004 (a bad config value)
         if isinstance(params[name].default, int):
             if not float(value).is_integer():
                 raise ValueError(f"{prefix}{name}: expected a whole number, got {value}")

@@ -21,6 +21,7 @@ _EXPORTS = {
     "best_checkpoint": "trainer",
     "fit_resumable": "trainer",
     "last_checkpoint": "trainer",
+    "resume_checkpoint": "trainer",
     "make_trainer": "trainer",
     "trainer_conventions": "trainer",
     "TrainerOptions": "trainer",

@@ -103,6 +103,13 @@ def load_state_checked(module: nn.Module, state: dict[str, torch.Tensor], source
     """``module.load_state_dict(state)`` (strict), with one error naming ``source`` that lists the
     missing and unexpected tensors and the shape mismatches, and a refusal of non-finite weights
     (a damaged export of the right shape would otherwise give NaN outputs without a word)."""
+    check_state_fits(module, state, source)
+    module.load_state_dict(state)
+    return module
+
+
+def check_state_fits(module: nn.Module, state: dict[str, torch.Tensor], source: str | Path) -> None:
+    """The checks of :func:`load_state_checked`, without loading anything."""
     own = module.state_dict()
     missing = sorted(set(own) - set(state))
     extra = sorted(set(state) - set(own))
@@ -118,8 +125,6 @@ def load_state_checked(module: nn.Module, state: dict[str, torch.Tensor], source
     if bad:
         raise CheckpointError(f"{source}: non-finite (NaN or infinite) weights in {', '.join(bad[:5])}"
                               + (" ..." if len(bad) > 5 else "") + "; the file is damaged")
-    module.load_state_dict(state)
-    return module
 
 
 def build_checked(cls: type, config: dict[str, Any], source: str | Path) -> Any:
@@ -186,3 +191,19 @@ def load_module(path: str | Path, packages: tuple[str, ...], expected: type | No
     module = build_checked(cls, hparams, path)
     load_state_checked(module, checkpoint.get("state_dict") or {}, path)
     return module.eval()
+
+
+def check_lightning_checkpoint(path: str | Path, module: nn.Module) -> dict[str, Any]:
+    """The checkpoint at ``path``, checked to be a Lightning fit's checkpoint *of* ``module``: its
+    recorded class (when it has one) is ``module``'s, and its weights fit ``module`` and are finite.
+    Raises :class:`CheckpointError` naming ``path`` (another app's model: its class)."""
+    checkpoint = load_checkpoint(path)
+    if "state_dict" not in checkpoint or "pytorch-lightning_version" not in checkpoint:
+        raise CheckpointError(f"{path}: not a checkpoint of a Lightning fit (no state_dict or Lightning version in "
+                              "it); give a .ckpt written by fit, demo or study")
+    recorded = (checkpoint.get(CLASS_KEY) or {}).get("module")
+    if isinstance(recorded, str) and recorded != class_path(module):
+        raise CheckpointError(f"{path}: holds a {recorded}, not a {class_path(module)} (another app's or "
+                              "another method's model)")
+    check_state_fits(module, checkpoint["state_dict"], path)
+    return checkpoint

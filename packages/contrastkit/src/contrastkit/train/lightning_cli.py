@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-from contrastkit.train.checkpoint import CheckpointError, load_checkpoint
+from contrastkit.train.checkpoint import check_lightning_checkpoint
 from contrastkit.train.plots import plot_loss_curves
 from contrastkit.train.rundir import (
     RESUME_MAY_DIFFER,
@@ -54,6 +54,8 @@ class ContrastKitCLI(LightningCLI):
 
     def instantiate_trainer(self, **kwargs: Any):
         settings = self.config
+        if settings.ckpt_path:  # before the run folder is opened: a refused file leaves nothing behind
+            check_lightning_checkpoint(settings.ckpt_path, self.model)
         config = yaml.safe_load(self.parser.dump(settings, skip_none=False, skip_check=True))
         self.run_dir = open_run(settings.runs_root, self.app, settings.name, config, resume=settings.resume,
                                 may_differ=RESUME_MAY_DIFFER)
@@ -88,11 +90,8 @@ def run_lightning_command(app: str, command: str, module_class: type, datamodule
         ckpt = cli.config.ckpt_path
         if command == "fit" and cli.config.resume:
             ckpt = str(last_checkpoint(run_dir) or checkpoints_of(run_dir)[0])
-        if ckpt:
-            checkpoint = load_checkpoint(ckpt)  # a clear error for an empty, truncated or unsafe file
-            if "state_dict" not in checkpoint or "pytorch-lightning_version" not in checkpoint:
-                raise CheckpointError(f"{ckpt}: not a checkpoint of a Lightning fit (no state_dict or Lightning "
-                                      "version in it); give a .ckpt written by fit, demo or study")
+        if ckpt and cli.config.resume:
+            check_lightning_checkpoint(ckpt, cli.model)  # the run's own: empty or truncated, named
         result = getattr(cli.trainer, command)(cli.model, datamodule=cli.datamodule, ckpt_path=ckpt)
         metrics = {k: float(v) for k, v in cli.trainer.callback_metrics.items() if v.numel() == 1}
         metrics.update(command=command, epochs_run=cli.trainer.current_epoch, checkpoint=ckpt,

@@ -119,6 +119,14 @@ def lock_run(run_dir: str | Path) -> None:
     _remove_stale_temporaries(run_dir)
 
 
+def opened_run_of(path: str | Path) -> Path:
+    """The run this process opened (and holds) that contains ``path`` (a part of a demo or study
+    trains in a folder inside its run); ``path`` itself when none does."""
+    path = Path(path).resolve()
+    holders = [run for run in _HELD_LOCKS if run == path or run in path.parents]
+    return max(holders, key=lambda run: len(run.parts)) if holders else path
+
+
 def release_run(run_dir: str | Path) -> None:
     """Give up this process's lock on ``run_dir`` (when it holds one)."""
     fd = _HELD_LOCKS.pop(Path(run_dir).resolve(), None)

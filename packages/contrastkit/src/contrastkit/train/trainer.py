@@ -158,9 +158,10 @@ class InterruptNotice(Callback):
         if isinstance(exception, KeyboardInterrupt) and trainer.is_global_zero:
             import sys
 
-            from contrastkit.train.rundir import interrupted_message
+            from contrastkit.train.rundir import interrupted_message, opened_run_of
 
-            print(f"\n{interrupted_message(trainer.default_root_dir)}", file=sys.stderr, flush=True)
+            # the whole run, not the part that was training: earlier parts' checkpoints resume too
+            print(f"\n{interrupted_message(opened_run_of(trainer.default_root_dir))}", file=sys.stderr, flush=True)
 
 
 class ProgressBar(TQDMProgressBar):
@@ -280,16 +281,35 @@ def best_checkpoint(trainer: L.Trainer) -> Path | None:
     return None
 
 
+def resume_checkpoint(run_dir: str | Path) -> Path | None:
+    """The checkpoint a fit in ``run_dir`` continues from: ``checkpoints/last.ckpt``, else the newest
+    other checkpoint of that folder (``best.ckpt``, with its epoch's weights, optimizer and trainer
+    state: what ``--resume`` announces once a damaged ``last.ckpt`` was deleted, as its error
+    advises); None for a fresh fit."""
+    from contrastkit.train.rundir import checkpoints_of
+
+    run_dir = Path(run_dir)
+    own = [p for p in checkpoints_of(run_dir) if p.parent == run_dir / "checkpoints"]
+    return last_checkpoint(run_dir) or (own[0] if own else None)
+
+
 def fit_resumable(trainer: L.Trainer, module: L.LightningModule, datamodule=None, *, run_dir: str | Path,
-                  **fit_kwargs: Any) -> Path | None:
-    """Fit, resuming from ``run_dir/checkpoints/last.ckpt`` when an earlier run left one.
+                  label: str | None = None, **fit_kwargs: Any) -> Path | None:
+    """Fit in ``run_dir`` (a run, or a part of a demo or study), continuing from
+    :func:`resume_checkpoint` when there is one and saying so with the epoch and step it was saved at
+    (the line starts with ``label:`` when given: the part of a study).
 
     The checkpoint is checked first (:func:`~contrastkit.train.checkpoint.load_checkpoint`): an
-    empty or truncated ``last.ckpt`` stops with its path and what to do. Returns the best
-    checkpoint's path when a monitored metric was tracked, else ``last.ckpt``.
+    empty or truncated file stops with its path and what to do. Returns the best checkpoint's path
+    when a monitored metric was tracked, else ``last.ckpt``.
     """
-    resume_from = last_checkpoint(run_dir)
+    from contrastkit.train.rundir import is_rank_zero
+
+    resume_from = resume_checkpoint(run_dir)
     if resume_from is not None:
-        load_checkpoint(resume_from)
+        saved = load_checkpoint(resume_from)
+        if is_rank_zero():
+            print(f"{label + ': ' if label else ''}continuing from {resume_from} (saved in epoch {int(saved.get('epoch', 0)) + 1} "
+                  f"at step {int(saved.get('global_step', 0))})", flush=True)
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, **fit_kwargs)
     return best_checkpoint(trainer) or last_checkpoint(run_dir)
