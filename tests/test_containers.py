@@ -57,7 +57,7 @@ def test_every_service_command_exists_and_starts():
 
 def test_dependency_layer_is_built_from_metadata_alone():
     """The install layer copies every member's pyproject before any code, so that a code change
-    does not re-install torch (issue 11, item 8)."""
+    does not re-install torch."""
     text = (ROOT / "shared" / "docker" / "Dockerfile").read_text()
     deps_at, code_at = text.index("make deps"), text.index("COPY packages packages")
     assert deps_at < code_at

@@ -30,7 +30,7 @@ def test_a_symbolic_link_to_the_data_is_found_and_resolved(monkeypatch, tmp_path
 
 
 def test_working_directory_search_does_not_depend_on_the_package_location(monkeypatch, tmp_path):
-    """issue 10, item 9: the root is found from the working directory, not from __file__."""
+    """The root is found from the working directory, not from __file__."""
     monkeypatch.delenv("CONTRASTKIT_DATA", raising=False)
     (tmp_path / "shared" / "data").mkdir(parents=True)
     deep = tmp_path / "main" / "apps" / "x"

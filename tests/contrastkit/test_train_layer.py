@@ -276,7 +276,7 @@ def test_config_section_takes_names_defaults_and_descriptions_from_its_owner():
 
 
 def test_a_fit_trains_in_train_mode_whatever_mode_the_model_was_left_in(tmp_path):
-    """issue 11: a model evaluated before (``.eval()``) trains with dropout on; only
+    """A model evaluated before (``.eval()``) trains with dropout on; only
     ``modules_kept_in_eval`` stays in eval mode."""
 
     class KeepsFirstLayerInEval(ToySimCLR):

@@ -1,4 +1,4 @@
-"""Fault probes of the contrastkit core: non-finite inputs, float16 overflow, bad arguments (issue 9)."""
+"""Fault probes of the contrastkit core: non-finite inputs, float16 overflow, bad arguments."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def _with_nan(x, row):
 
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_one_nan_anchor_is_an_error_naming_anchors(kernel):
-    """issue 9, item 2: one NaN anchor gave a finite loss with NaN gradients."""
+    """One NaN anchor gave a finite loss with NaN gradients."""
     a, c = _with_nan(l2n(_rand(N, D)), 2), l2n(_rand(M, D, seed=1))
     with pytest.raises(ValueError, match="anchors contains NaN or inf"):
         kernel(a.requires_grad_(), c)
@@ -44,7 +44,7 @@ def test_one_nan_anchor_is_an_error_naming_anchors(kernel):
 
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_one_nan_candidate_is_an_error_naming_candidates(kernel):
-    """issue 9, item 2: one NaN candidate gave a loss of 0.0."""
+    """One NaN candidate gave a loss of 0.0."""
     a, c = l2n(_rand(N, D)), _with_nan(l2n(_rand(M, D, seed=1)), 5)
     with pytest.raises(ValueError, match="candidates contains NaN or inf"):
         kernel(a, c)
@@ -52,7 +52,7 @@ def test_one_nan_candidate_is_an_error_naming_candidates(kernel):
 
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_all_nan_batch_is_an_error_not_zero(kernel):
-    """issue 9, item 2: an all-NaN batch returned 0.0, so a diverged run looked converged."""
+    """An all-NaN batch returned 0.0, so a diverged run looked converged."""
     a = torch.full((N, D), float("nan"))
     with pytest.raises(ValueError, match="anchors contains NaN or inf"):
         kernel(a, a.clone(), self_index=torch.arange(N))
@@ -61,14 +61,14 @@ def test_all_nan_batch_is_an_error_not_zero(kernel):
 @pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("temperature", [float("inf"), float("nan")])
 def test_non_finite_temperature_is_an_error(kernel, temperature):
-    """issue 9, item 2: a non-finite temperature is refused (already so; kept as a probe)."""
+    """A non-finite temperature is refused (already so; kept as a probe)."""
     a, c = l2n(_rand(N, D)), l2n(_rand(M, D, seed=1))
     with pytest.raises(ValueError, match="temperature must be (a )?finite"):
         kernel(a, c, temperature=temperature)
 
 
 def test_nan_extra_negatives_and_weights_are_named():
-    """issue 9, item 2: every tensor argument of the kernel is checked for NaN/inf."""
+    """Every tensor argument of the kernel is checked for NaN/inf."""
     a, c = l2n(_rand(N, D)), l2n(_rand(M, D, seed=1))
     with pytest.raises(ValueError, match="extra_negatives contains NaN or inf"):
         _kernel(a, c, extra_negatives=_with_nan(l2n(_rand(4, D, seed=2)), 1))
@@ -80,7 +80,7 @@ def test_nan_extra_negatives_and_weights_are_named():
 
 @pytest.mark.parametrize("scale", [60.0, 100.0])
 def test_float16_large_inputs_match_the_float64_reference(scale):
-    """issue 9, item 2: float16 inputs x60-100 with normalize=False dropped every anchor (0.0)."""
+    """Float16 inputs x60-100 with normalize=False dropped every anchor (0.0)."""
     a = (_rand(16, 64, seed=4) * scale).half()
     b = (_rand(16, 64, seed=5) * scale).half()
     want = ref_info_nce(a.double(), b.double(), 0.1)
@@ -93,7 +93,7 @@ def test_float16_large_inputs_match_the_float64_reference(scale):
 
 
 def test_float16_large_inputs_grouped_match_one_kernel_call_per_group():
-    """issue 9, item 2: the grouped kernel computes float16 logits in float32 too."""
+    """The grouped kernel computes float16 logits in float32 too."""
     z = (_rand(2, 8, 32, seed=6) * 80).half()
     idx = (torch.arange(8) + 4) % 8
     got = CF.grouped_contrastive_cross_entropy(z, z, positive_index=idx, self_index=torch.arange(8))
@@ -105,7 +105,7 @@ def test_float16_large_inputs_grouped_match_one_kernel_call_per_group():
 
 
 def test_float32_overflow_of_finite_inputs_is_an_error_not_a_drop():
-    """issue 9, item 2: an anchor is dropped only for having no positive, never for overflow."""
+    """An anchor is dropped only for having no positive, never for overflow."""
     a = (l2n(_rand(N, D)) * 1e20).float()  # finite in float32, its dot products are not
     with pytest.raises(ValueError, match="overflow float32"):
         _kernel(a, a.clone())
@@ -166,7 +166,7 @@ def test_a_nan_logit_injected_into_a_chunk_is_an_error_not_a_dropped_row(monkeyp
     ],
 )
 def test_bad_positive_index_is_named(kernel, index, message):
-    """issue 9, weak: positive_index of -5 or float was accepted silently."""
+    """A positive_index of -5 or float was accepted silently."""
     a, c = l2n(_rand(N, D)), l2n(_rand(M, D, seed=1))
     with pytest.raises(ValueError, match=message):
         kernel(a, c, positive_index=index)
@@ -174,7 +174,7 @@ def test_bad_positive_index_is_named(kernel, index, message):
 
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_float_self_index_is_named(kernel):
-    """issue 9, weak: the same index check for self_index."""
+    """The same index check for self_index."""
     a, c = l2n(_rand(N, D)), l2n(_rand(M, D, seed=1))
     with pytest.raises(ValueError, match="self_index must be an integer tensor"):
         kernel(a, c, self_index=torch.zeros(N))
@@ -196,7 +196,7 @@ def test_float_self_index_is_named(kernel):
     ],
 )
 def test_bad_chunk_size_is_named(call):
-    """issue 9, weak: symile(chunk_size=0) was accepted silently (0 meant 'all rows')."""
+    """symile(chunk_size=0) was accepted silently (0 meant 'all rows')."""
     with pytest.raises(ValueError, match="chunk_size must be None or an integer >= 1"):
         call(_rand(N, D), _rand(N, D, seed=1))
 
@@ -218,14 +218,14 @@ def test_bad_chunk_size_is_named(call):
     ],
 )
 def test_zero_dimensional_embeddings_are_named(call):
-    """issue 9, weak: D = 0 embeddings were accepted silently."""
+    """D = 0 embeddings were accepted silently."""
     with pytest.raises(ValueError, match=r"D >= 1"):
         call(torch.zeros(N, 0), torch.zeros(N, 0))
 
 
 @pytest.mark.parametrize("scale", [-1.0, 0.0, float("nan"), torch.tensor(-1.0)])
 def test_siglip_rejects_a_logit_scale_that_is_not_positive(scale):
-    """issue 9, weak: siglip_loss accepted logit_scale = -1 (clip_loss rejects it).
+    """siglip_loss accepted logit_scale = -1 (clip_loss rejects it).
 
     ``logit_scale`` is the multiplier itself (exp of the log scale), so it must be > 0."""
     a, b = _rand(N, D), _rand(N, D, seed=1)

@@ -1,4 +1,4 @@
-"""Fault probes of the shared training layer (issue 9): checkpoints, resume, run directories."""
+"""Fault probes of the shared training layer: checkpoints, resume, run directories."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def _fit(run_dir, epochs, **module_kwargs):
 
 
 def test_last_checkpoint_is_written_every_epoch_although_the_metric_worsens(tmp_path):
-    """issue 9, item 14: last.ckpt was refreshed only when the monitored metric improved."""
+    """last.ckpt was refreshed only when the monitored metric improved."""
     run_dir = new_run_dir(tmp_path, "t", "worse")
     best, _ = _fit(run_dir, 4)
     assert load_checkpoint(run_dir / "checkpoints" / "last.ckpt")["epoch"] == 3
@@ -74,7 +74,7 @@ def test_last_checkpoint_is_written_every_epoch_although_the_metric_worsens(tmp_
 
 
 def test_empty_truncated_and_random_checkpoints_name_the_file(tmp_path):
-    """issue 9, item 12: a zero-byte last.ckpt gave a bare EOFError."""
+    """A zero-byte last.ckpt gave a bare EOFError."""
     run_dir = new_run_dir(tmp_path, "t", "broken")
     _fit(run_dir, 1)
     last = run_dir / "checkpoints" / "last.ckpt"
@@ -92,7 +92,7 @@ class _RunsCode:
 
 
 def test_a_pickle_that_runs_code_is_refused(tmp_path, monkeypatch):
-    """issue 9, item 1: every load is weights_only=True."""
+    """Every load is weights_only=True."""
     monkeypatch.chdir(tmp_path)
     evil = tmp_path / "evil.ckpt"
     torch.save({"state_dict": {}, "payload": _RunsCode()}, evil)
@@ -106,7 +106,7 @@ def test_a_pickle_that_runs_code_is_refused(tmp_path, monkeypatch):
 
 
 def test_resume_takes_the_newest_run_with_a_checkpoint_and_refuses_when_none(tmp_path, capsys):
-    """issue 9, item 7: resume picked an empty newer version and trained from epoch 0."""
+    """Resume picked an empty newer version and trained from epoch 0."""
     with pytest.raises(ResumeError, match="no run .* has a checkpoint"):
         new_run_dir(tmp_path, "t", "r", resume=True)
     good = new_run_dir(tmp_path, "t", "r")
@@ -117,7 +117,7 @@ def test_resume_takes_the_newest_run_with_a_checkpoint_and_refuses_when_none(tmp
 
 
 def test_resume_with_other_settings_is_refused_naming_the_fields(tmp_path):
-    """issue 9, item 17: a resume with another fold loaded the old weights and overwrote the run."""
+    """A resume with another fold loaded the old weights and overwrote the run."""
     config = {"data": {"fold": "eth"}, "risk": "erm", "threads": 2}
     run_dir = open_run(tmp_path, "t", "cfg", config)
     _fit(run_dir, 1)
@@ -128,7 +128,7 @@ def test_resume_with_other_settings_is_refused_naming_the_fields(tmp_path):
 
 
 def test_a_failed_run_leaves_no_empty_version(tmp_path):
-    """issue 9, item 18: failed runs left version_K folders that resume and 'latest' picked."""
+    """Failed runs left version_K folders that resume and 'latest' picked."""
     empty = open_run(tmp_path, "t", "fail", {"x": 1})
     with pytest.raises(RuntimeError), failure_marked(empty):
         raise RuntimeError("bad argument")
@@ -144,14 +144,14 @@ def test_a_failed_run_leaves_no_empty_version(tmp_path):
 
 
 def test_a_non_finite_loss_stops_the_run_at_its_step(tmp_path):
-    """issue 9, item 2: a run whose loss becomes non-finite stops with an error giving the step."""
+    """A run whose loss becomes non-finite stops with an error giving the step."""
     run_dir = new_run_dir(tmp_path, "t", "nan")
     with pytest.raises(NonFiniteLossError, match="global step 5"):
         _fit(run_dir, 3, blow_up_at_step=5)
 
 
 def test_lightning_fit_that_fails_before_a_checkpoint_leaves_nothing(tmp_path):
-    """issue 9, item 18, through the CLI: a crash in the first epoch."""
+    """Through the CLI: a crash in the first epoch."""
     with pytest.raises(NonFiniteLossError):
         run_cli("t", Regressor, Data, {}, argv=["fit", "--runs_root", str(tmp_path), "--name", "crash",
                                                "--model.blow_up_at_step=0", "--trainer.enable_progress_bar=false"])
@@ -243,7 +243,7 @@ def test_other_ranks_find_the_run_rank_zero_opened(tmp_path, monkeypatch):
 
 
 def test_a_time_budget_ending_mid_epoch_still_writes_last_checkpoint(tmp_path):
-    """issue 9, item 14: last.ckpt is written at a time budget's end, not only at epoch ends."""
+    """Last.ckpt is written at a time budget's end, not only at epoch ends."""
     run_dir = new_run_dir(tmp_path, "t", "budget")
     seed_everything(0)
     trainer = make_trainer(run_dir, 5, progress=False, max_steps=3, num_sanity_val_steps=0)  # stops mid-epoch
@@ -423,7 +423,7 @@ def test_a_plain_torch_file_given_as_a_checkpoint_is_named(tmp_path):
 
 
 def test_a_checkpoint_of_another_model_is_refused_before_a_run_folder_opens(tmp_path):
-    """validate/test/fit --ckpt_path of another app's (or method's) model left a run marked FAILED
+    """Validate/test/fit --ckpt_path of another app's (or method's) model left a run marked FAILED
     after a bare state-dict error."""
     run_dir = tmp_path / "t" / "other" / "version_0"
     _fit(run_dir, 1)
