@@ -6,7 +6,7 @@ from contrastkit.functional.cwcl import cwcl_loss, cwcl_weights
 from contrastkit.functional.dcl import dcl_loss, dclw_loss, dclw_weights
 from contrastkit.functional.grouped import grouped_contrastive_cross_entropy
 from contrastkit.functional.hard_negatives import hard_negative_mixing, mochi_loss
-from contrastkit.functional.infonce import info_nce_loss, nt_xent_loss
+from contrastkit.functional.infonce import info_nce_loss, nt_xent_loss, two_view_indices
 from contrastkit.functional.kernel import KernelOutput, contrastive_cross_entropy
 from contrastkit.functional.mixup import MixedBatch, mix_inputs, mixup_contrastive_loss, mixup_weights
 from contrastkit.functional.siglip import siglip_loss
@@ -36,6 +36,7 @@ __all__ = [
     "mixup_weights",
     "mochi_loss",
     "nt_xent_loss",
+    "two_view_indices",
     "siglip_loss",
     "sinkhorn_knopp",
     "soft_contrastive_loss",
