@@ -36,12 +36,12 @@ __all__ = [
     "mixup_weights",
     "mochi_loss",
     "nt_xent_loss",
-    "two_view_indices",
     "siglip_loss",
     "sinkhorn_knopp",
     "soft_contrastive_loss",
     "supcon_loss",
     "swav_loss",
     "symile_loss",
+    "two_view_indices",
     "uniform_loss",
 ]
