@@ -7,9 +7,9 @@ The step is forward + backward + AdamW on one batch like the demo's (16 clips of
 4 of them from the rehearsal memory, targets of 10 tokens) on the task after the first (a
 teacher exists). COCONUT adds the teacher's encoder pass on the rehearsal clips, the NSPT loss and
 the audio-text loss; ER + S-KD adds a decoder pass on the rehearsal clips (the teacher's decoded
-targets are computed once per task, not per step). Issue 13 asks the contrastive terms to cost at
+targets are computed once per task, not per step). The target: the contrastive terms cost at
 most 30 % over ER's step. Herding: 23,132 clips (FSC's training set) in 31 classes, 96-d
-features, 1 % = 231 exemplars (7 or 8 per class); issue 13 asks under 10 s.
+features, 1 % = 231 exemplars (7 or 8 per class); the target: under 10 s.
 """
 
 from __future__ import annotations
