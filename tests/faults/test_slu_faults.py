@@ -1,5 +1,5 @@
-"""slu: bad input gets an error naming the file and the problem (issue 13, Data: bad audio; issue 9,
-item 4: clear errors, never a silent wrong result)."""
+"""slu: bad input (bad audio, malformed dataset files, crafted or damaged checkpoints) gets an
+error naming the file and the problem: clear errors, never a silent wrong result."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def _tone(n=8000):
 
 
 def test_unreadable_audio_names_the_file(tmp_path):
-    """issue 13, bad audio: unreadable file."""
+    """bad audio: unreadable file."""
     path = tmp_path / "broken.wav"
     path.write_bytes(b"RIFF\x00\x00not a wave file")
     with pytest.raises(AudioError, match=r"broken\.wav: unreadable audio"):
@@ -29,7 +29,7 @@ def test_unreadable_audio_names_the_file(tmp_path):
 
 
 def test_empty_audio_names_the_file(tmp_path):
-    """issue 13, bad audio: empty file."""
+    """bad audio: empty file."""
     path = _wav(tmp_path / "empty.wav", np.zeros(0, np.float32))
     with pytest.raises(AudioError, match=r"empty\.wav: empty audio"):
         read_audio(path)
@@ -48,7 +48,7 @@ def test_stereo_is_averaged_to_mono_with_a_notice_naming_the_file(tmp_path, capl
 
 
 def test_wrong_rate_without_resampling(tmp_path):
-    """issue 13, bad audio: wrong sampling rate when resampling is off."""
+    """bad audio: wrong sampling rate when resampling is off."""
     path = _wav(tmp_path / "rate.wav", _tone(), rate=8000)
     with pytest.raises(AudioError, match=r"rate\.wav: sampled at 8000 Hz, expected 16000 Hz"):
         read_audio(path, resample=False)
@@ -56,7 +56,7 @@ def test_wrong_rate_without_resampling(tmp_path):
 
 
 def test_nan_samples(tmp_path):
-    """issue 13, bad audio: NaN samples."""
+    """bad audio: NaN samples."""
     wave = _tone()
     wave[100] = np.nan
     path = _wav(tmp_path / "nan.wav", wave)
@@ -65,14 +65,14 @@ def test_nan_samples(tmp_path):
 
 
 def test_clipped_audio(tmp_path):
-    """issue 13, bad audio: clipped (too many samples at full scale)."""
+    """bad audio: clipped (too many samples at full scale)."""
     path = _wav(tmp_path / "clipped.wav", np.clip(10 * _tone(), -1, 1).astype(np.float32))
     with pytest.raises(AudioError, match=r"clipped\.wav: clipped"):
         read_audio(path)
 
 
 def test_bad_audio_inside_a_dataset_names_that_file(tmp_path):
-    """issue 13, bad audio: a bad clip in a dataset stops feature extraction with its path."""
+    """bad audio: a bad clip in a dataset stops feature extraction with its path."""
     from slu.data.corpus import Corpus, Utterance
     from slu.data.features import corpus_features
 
@@ -84,7 +84,7 @@ def test_bad_audio_inside_a_dataset_names_that_file(tmp_path):
 
 
 def test_fsc_csv_without_columns_names_file(tmp_path):
-    """issue 13, readers: an FSC list without its columns."""
+    """readers: an FSC list without its columns."""
     from slu.data.fsc import read_fsc
 
     (tmp_path / "data").mkdir()
@@ -94,7 +94,7 @@ def test_fsc_csv_without_columns_names_file(tmp_path):
 
 
 def test_fsc_row_naming_missing_audio(tmp_path):
-    """issue 13, readers: an FSC row whose WAV is missing (file and line)."""
+    """readers: an FSC row whose WAV is missing (file and line)."""
     from slu.data.fsc import read_fsc
 
     (tmp_path / "data").mkdir()
@@ -105,7 +105,7 @@ def test_fsc_row_naming_missing_audio(tmp_path):
 
 
 def test_slurp_bad_json_line(tmp_path):
-    """issue 13, readers: a SLURP line that is not JSON (file and line)."""
+    """readers: a SLURP line that is not JSON (file and line)."""
     from slu.data.slurp import read_slurp_jsonl
 
     path = tmp_path / "train.jsonl"
@@ -115,7 +115,7 @@ def test_slurp_bad_json_line(tmp_path):
 
 
 def test_fsdd_bad_file_name(tmp_path):
-    """issue 13, readers: a file that is not named {digit}_{speaker}_{take}.wav."""
+    """readers: a file that is not named {digit}_{speaker}_{take}.wav."""
     from slu.data.fsdd import read_fsdd
 
     _wav(tmp_path / "0_bob_0.wav", _tone())
@@ -125,7 +125,7 @@ def test_fsdd_bad_file_name(tmp_path):
 
 
 def test_unknown_test_speaker(tmp_path):
-    """issue 13, readers: a held-out speaker that is not in the data."""
+    """readers: a held-out speaker that is not in the data."""
     from slu.data.fsdd import read_fsdd
 
     _wav(tmp_path / "0_bob_0.wav", _tone())
@@ -134,7 +134,7 @@ def test_unknown_test_speaker(tmp_path):
 
 
 def test_picovoice_entry_without_slot(tmp_path):
-    """issue 13, readers: a Picovoice label entry without the class slot."""
+    """readers: a Picovoice label entry without the class slot."""
     from slu.data.picovoice import read_picovoice
 
     (tmp_path / "label.json").write_text(json.dumps({"a.wav": {"intent": "orderDrink", "slots": {"size": "small"}}}))
@@ -143,7 +143,7 @@ def test_picovoice_entry_without_slot(tmp_path):
 
 
 def test_unknown_method_is_refused():
-    """issue 13, methods: an unknown method name fails with the list of methods."""
+    """methods: an unknown method name fails with the list of methods."""
     from slu.method import MethodConfig
 
     with pytest.raises(ValueError, match="unknown method 'icarl'"):
@@ -151,7 +151,7 @@ def test_unknown_method_is_refused():
 
 
 def test_truncated_task_state_is_refused(tmp_path):
-    """issue 9, item 4: a truncated task state names the file instead of a bare EOFError."""
+    """a truncated task state names the file instead of a bare EOFError."""
     from contrastkit.train import CheckpointError
     from slu.use import load_trained
 
@@ -192,12 +192,12 @@ TINY = ["--data.dataset", "synthetic_fsc", "--data.n_tasks", "2", "--data.batch_
         "--data.synthetic.train_speakers", "3", "--data.synthetic.test_speakers", "1",
         "--data.synthetic.phrasings", "2", "--data.synthetic.max_classes", "4",
         "--model.d_model", "32", "--model.encoder_layers", "1", "--model.decoder_layers", "1", "--model.heads", "2",
-        "--model.ff", "64", "--model.proj_dim", "16", "--train.epochs", "1", "--trainer.accelerator", "cpu",
+        "--model.ff", "64", "--model.proj_dim", "16", "--train.max_epochs", "1", "--trainer.accelerator", "cpu",
         "--train.memory_per_class", "2", "--method.name", "er", "--threads", "1"]
 
 
 def test_malicious_task_state_refused_by_evaluate_predict_embed(tmp_path):
-    """issue 9, item 1: a crafted pickle given to evaluate, predict or embed is refused naming the file; no code runs."""
+    """a crafted pickle given to evaluate, predict or embed is refused naming the file; no code runs."""
     from slu.cli import main
 
     (tmp_path / "checkpoints").mkdir()
@@ -208,7 +208,7 @@ def test_malicious_task_state_refused_by_evaluate_predict_embed(tmp_path):
     wav = str(_wav(tmp_path / "a.wav", _tone()))
     for argv in (["evaluate", "--ckpt_path", str(path), "--data.cache_dir", str(tmp_path / "cache")],
                  ["predict", "--ckpt_path", str(path), "--audio", f"[{wav}]"],
-                 ["embed", "--ckpt_path", str(path), "--audio", f"[{wav}]", "--out", str(tmp_path / "e.npy")]):
+                 ["embed", "--ckpt_path", str(path), "--audio", f"[{wav}]", "--runs_root", str(tmp_path / "runs")]):
         with pytest.raises(Exception, match=r"evil\.ckpt.*refused") as err:
             main(argv)
         assert not isinstance(err.value, SystemExit), argv[0]
@@ -220,11 +220,11 @@ def test_malicious_task_state_refused_by_evaluate_predict_embed(tmp_path):
 
 
 def test_malicious_checkpoints_refused_on_fit_and_study_resume(tmp_path):
-    """issue 9, item 1: --resume of fit and study refuses a crafted task state and a crafted epoch
+    """--resume of fit and study refuses a crafted task state and a crafted epoch
     checkpoint of the interrupted task, naming the file; no code runs."""
     from slu.cli import main
 
-    data = [*TINY, "--data.cache_dir", str(tmp_path / "cache"), "--root", str(tmp_path)]
+    data = [*TINY, "--data.cache_dir", str(tmp_path / "cache"), "--runs_root", str(tmp_path)]
     marker = tmp_path / "pwned"
     for command in ("fit", "study"):
         extra = ["--methods", "[er]", "--seeds", "[0]"] if command == "study" else []
@@ -376,12 +376,12 @@ def test_nan_weights_in_a_task_state_are_refused_by_embed_and_predict(tmp_path):
     state = model.state_dict()
     state["out.weight"] = torch.full_like(state["out.weight"], float("nan"))
     save_task_state(ckpt, {"model": state})
-    wav, out = _wav(tmp_path / "a.wav", _tone()), tmp_path / "emb.npy"
+    wav, runs = _wav(tmp_path / "a.wav", _tone()), tmp_path / "out_runs"
     with pytest.raises(CheckpointError, match=r"task_0\.ckpt.*non-finite .*out\.weight"):
-        main(["embed", "--ckpt_path", str(ckpt), "--audio", f"[{wav}]", "--out", str(out)])
+        main(["embed", "--ckpt_path", str(ckpt), "--audio", f"[{wav}]", "--runs_root", str(runs)])
     with pytest.raises(CheckpointError, match=r"task_0\.ckpt.*non-finite"):
-        main(["predict", "--ckpt_path", str(ckpt), "--audio", f"[{wav}]"])
-    assert not out.exists() and not out.with_suffix(".ids.txt").exists()
+        main(["predict", "--ckpt_path", str(ckpt), "--audio", f"[{wav}]", "--runs_root", str(runs)])
+    assert not runs.exists()  # refused before a run folder was made
 
 
 def test_a_non_finite_embedding_is_refused_naming_its_audio_file_before_writing(tmp_path, monkeypatch):
@@ -398,10 +398,10 @@ def test_a_non_finite_embedding_is_refused_naming_its_audio_file_before_writing(
         return real(self, memory, lengths) * (float("nan") if len(calls) == 2 else 1.0)
 
     monkeypatch.setattr(SLUModel, "audio_embedding", nan_on_the_second_file)
-    out = tmp_path / "emb.npy"
+    runs = tmp_path / "out_runs"
     with pytest.raises(ValueError, match=r"bad\.wav: its embedding is not finite"):
-        main(["embed", "--ckpt_path", str(ckpt), "--audio", f"[{good}, {bad}]", "--out", str(out)])
-    assert len(calls) == 2 and not out.exists()
+        main(["embed", "--ckpt_path", str(ckpt), "--audio", f"[{good}, {bad}]", "--runs_root", str(runs)])
+    assert len(calls) == 2 and not list(runs.rglob("embeddings*"))
 
 
 def test_a_task_state_with_another_runs_model_json_is_refused_naming_both(tmp_path):
@@ -437,9 +437,9 @@ def test_a_beam_size_below_one_is_an_error_naming_the_field(tmp_path, beam):
         main(["predict", "--ckpt_path", str(ckpt), "--audio", f"[{wav}]", "--beam_size", beam])
     with pytest.raises(ValueError, match=rf"--beam_size must be an integer >= 1 .*got {beam}"):
         main(["evaluate", "--ckpt_path", str(ckpt), "--beam_size", beam, "--data.dataset", "folders",
-              "--data.root", str(tmp_path)])
+              "--data.data_root", str(tmp_path)])
     with pytest.raises(ValueError, match=rf"--train.beam_size must be an integer >= 1 .*got {beam}"):
-        main(["fit", *TINY, "--data.cache_dir", str(tmp_path / "cache"), "--root", str(tmp_path / "runs"),
+        main(["fit", *TINY, "--data.cache_dir", str(tmp_path / "cache"), "--runs_root", str(tmp_path / "runs"),
               "--train.beam_size", beam])
     assert not (tmp_path / "runs").exists()  # refused before a run folder was made
 
@@ -465,16 +465,16 @@ def test_evaluate_on_a_split_without_clips_is_an_error_naming_the_split_and_the_
     with pytest.raises(ValueError, match=r"--split valid: the data \(folders at .*data\) has no valid clips; the "
                                          r"splits with clips are train \(4 clips\), test \(2 clips\)"):
         main(["evaluate", "--ckpt_path", str(ckpt), "--split", "valid", "--data.dataset", "folders",
-              "--data.root", str(root), "--data.n_tasks", "1", "--data.cache_dir", str(tmp_path / "cache")])
-    out = main(["evaluate", "--ckpt_path", str(ckpt), "--data.dataset", "folders", "--data.root", str(root),
-                "--data.n_tasks", "1", "--data.cache_dir", str(tmp_path / "cache")])
+              "--data.data_root", str(root), "--data.n_tasks", "1", "--data.cache_dir", str(tmp_path / "cache")])
+    out = main(["evaluate", "--ckpt_path", str(ckpt), "--data.dataset", "folders", "--data.data_root", str(root),
+                "--data.n_tasks", "1", "--data.cache_dir", str(tmp_path / "cache"), "--runs_root", str(tmp_path / "runs")])
     assert 0.0 <= out["accuracy"] <= 1.0  # the test split still scores
 
 
 def _prepare(root, tmp_path, *extra):
     from slu.cli import main
 
-    return main(["prepare", "--data.dataset", "folders", "--data.root", str(root), "--data.n_tasks", "1",
+    return main(["prepare", "--data.dataset", "folders", "--data.data_root", str(root), "--data.n_tasks", "1",
                  "--data.cache_dir", str(tmp_path / "cache"), *extra])
 
 
@@ -645,7 +645,7 @@ def test_ctrl_c_in_the_continual_loop_keeps_finished_tasks_and_the_resume_says_w
     data = DataConfig(n_tasks=2, batch_size=8, vocab_size=40, cache_dir=str(tmp_path / "cache"),
                       synthetic=SyntheticConfig(train_speakers=3, test_speakers=1, phrasings=2, max_classes=4))
     model = ModelConfig(d_model=32, encoder_layers=1, decoder_layers=1, heads=2, ff=64, proj_dim=16)
-    train = TrainConfig(epochs=2, memory_per_class=2, wer="never")
+    train = TrainConfig(max_epochs=2, memory_per_class=2, wer="never")
     args = (data, model, MethodConfig(name="er"), train, ["er"], [0], "fit", str(tmp_path))
     cpu = TrainerOptions(accelerator="cpu")
     handler = signal.getsignal(signal.SIGINT)

@@ -1,11 +1,15 @@
-"""The ``slu`` command: help without torch, and fit -> evaluate -> predict -> embed on a tiny run."""
+"""The ``slu`` command: help without torch, and on one tiny run fit -> test / validate / evaluate /
+predict / embed / export, each checked against what the run should produce."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
 import numpy as np
+import pytest
+from contrastkit.train.plots import read_logged_rows
 from slu.cli import main
 
 TINY = ["--data.dataset", "synthetic_fsc", "--data.n_tasks", "2", "--data.batch_size", "8", "--data.vocab_size", "40",
@@ -18,31 +22,142 @@ MODEL = ["--model.d_model", "32", "--model.encoder_layers", "1", "--model.decode
 def test_help_imports_no_torch():
     code = "import sys; sys.modules['torch'] = None; from slu.cli import main; main(['--help'])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    for command in ("demo", "prepare", "synthesize", "fit", "study", "evaluate", "embed", "predict"):
-        assert f"  {command}" in out
+    for command in ("demo", "prepare", "synthesize", "fit", "validate", "test", "study", "evaluate", "embed",
+                    "predict", "export"):
+        assert f"  {command} " in out
 
 
-def test_fit_then_evaluate_predict_embed(tmp_path, cache_dir):
-    data = [*TINY, "--data.cache_dir", str(cache_dir)]
-    metrics = main(["fit", *data, *MODEL, "--method.name", "er", "--train.epochs", "3", "--train.lr", "0.003",
-                    "--trainer.accelerator", "cpu", "--train.memory_per_class", "2", "--root", str(tmp_path),
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory, cache_dir):
+    """A tiny ER run of 2 tasks (1 valid pseudo-speaker): its runs folder, fit's metrics, the last task state."""
+    runs = tmp_path_factory.mktemp("runs")
+    data = [*TINY, "--data.synthetic.valid_speakers", "1", "--data.cache_dir", str(cache_dir)]
+    metrics = main(["fit", *data, *MODEL, "--method.name", "er", "--train.max_epochs", "3", "--train.lr", "0.003",
+                    "--trainer.accelerator", "cpu", "--train.memory_per_class", "2", "--runs_root", str(runs),
                     "--threads", "1"])
-    assert metrics["method"] == "er" and metrics["memory_size"] == 8
-    ckpt = tmp_path / "slu" / "fit" / "version_0" / "checkpoints" / "task_1.ckpt"
-    scored = main(["evaluate", "--ckpt_path", str(ckpt), *data])
-    assert scored["accuracy"] == metrics["last_acc"]  # full greedy decoding agrees with the one-step read-out
+    return runs, data, metrics, runs / "slu" / "fit" / "version_0" / "checkpoints" / "task_1.ckpt"
+
+
+def _metrics_json(runs, name: str) -> dict:
+    return json.loads((runs / "slu" / name / "version_0" / "metrics.json").read_text())
+
+
+def test_fit_writes_every_task_state_and_a_loss_plot_of_the_whole_run(fitted):
+    runs, _, metrics, ckpt = fitted
+    assert metrics["method"] == "er" and metrics["memory_size"] == 8  # 2 clips of each of the 4 classes
+    run = ckpt.parent.parent
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["task_0.ckpt", "task_1.ckpt"]
+    assert (run / "plots" / "loss.png").is_file()
+    from slu.plots import plot_task_losses
+
+    steps = [len({r["step"] for r in read_logged_rows(run / "tasks" / f"task_{t}")}) for t in range(2)]
+    assert all(steps)  # both tasks logged losses, and the plot reads both
+    assert plot_task_losses([run / "tasks" / "task_0", run / "tasks" / "task_1"], runs / "again.png").is_file()
+
+
+def test_test_scores_every_task_state_as_fit_did(fitted):
+    """``slu test`` rebuilds fit's accuracy matrix from the task states and the run's own data settings."""
+    runs, _, metrics, ckpt = fitted
+    scored = main(["test", "--ckpt_path", str(ckpt), "--runs_root", str(runs)])
+    assert scored["matrix"] == metrics["matrix"] and scored["counts"] == metrics["counts"]
+    assert (scored["avg_acc"], scored["last_acc"], scored["forgetting"]) == (
+        metrics["avg_acc"], metrics["last_acc"], metrics["forgetting"])
+    assert _metrics_json(runs, "test")["avg_acc"] == metrics["avg_acc"]
+
+
+def test_validate_scores_every_task_state_on_the_valid_clips(fitted, tiny_data_config):
+    from dataclasses import replace
+
+    from slu.data.datamodule import prepare_data
+    from slu.data.synthetic import SyntheticConfig
+    from slu.evaluate import cl_metrics
+
+    runs, _, _, ckpt = fitted
+    scored = main(["validate", "--ckpt_path", str(ckpt), "--runs_root", str(runs)])
+    config = replace(tiny_data_config, synthetic=SyntheticConfig(train_speakers=3, valid_speakers=1, test_speakers=1,
+                                                                 phrasings=2, max_classes=4))
+    data = prepare_data(config)
+    assert scored["split"] == "valid"
+    assert scored["counts"] == [len(data.task_indices("valid", t)) for t in range(2)] == [4, 4]
+    R = np.array(scored["matrix"], dtype=float)
+    assert R.shape == (2, 2) and np.isnan(R[0, 1]) and ((R[np.tril_indices(2)] >= 0) & (R[np.tril_indices(2)] <= 1)).all()
+    assert scored["avg_acc"] == pytest.approx(cl_metrics(R, scored["counts"])["avg_acc"])
+    assert _metrics_json(runs, "validate")["matrix"] == scored["matrix"]
+
+
+def test_evaluate_and_predict_agree_with_fit(fitted, cache_dir):
+    """evaluate's full decoding agrees with fit's read-out; predict on the test clips as audio files
+    scores what evaluate scores (same intents right, same WER) and writes them to predictions.csv."""
+    import csv
+
     import soundfile as sf
     from slu.data.synthetic import SyntheticConfig, load_or_generate
+    from slu.evaluate import word_error_rate
 
-    corpus, waves = load_or_generate(SyntheticConfig(train_speakers=3, test_speakers=1, phrasings=2, max_classes=4),
-                                     cache_dir)
+    runs, data, metrics, ckpt = fitted
+    scored = main(["evaluate", "--ckpt_path", str(ckpt), *data, "--runs_root", str(runs)])
+    assert scored["accuracy"] == metrics["last_acc"]  # full greedy decoding agrees with the one-step read-out
+    assert _metrics_json(runs, "evaluate")["accuracy"] == scored["accuracy"]
+    corpus, waves = load_or_generate(SyntheticConfig(train_speakers=3, valid_speakers=1, test_speakers=1,
+                                                     phrasings=2, max_classes=4), cache_dir)
+    test = corpus.indices("test")
+    files = []
+    for i in test:  # float WAVs: the very samples evaluate featurized
+        files.append(runs / f"clip{i}.wav")
+        sf.write(str(files[-1]), waves[i].numpy(), 16000, subtype="FLOAT")
+    preds = main(["predict", "--ckpt_path", str(ckpt), "--audio", "[" + ", ".join(map(str, files)) + "]",
+                  "--runs_root", str(runs)])
+    right = [p["intent"] == corpus.utterances[i].intent for p, i in zip(preds, test)]
+    assert sum(right) / len(test) == pytest.approx(scored["accuracy"], abs=1e-12)
+    assert word_error_rate([p["transcript"] for p in preds],
+                           [corpus.utterances[i].transcript for i in test]) == pytest.approx(scored["wer"], abs=1e-6)
+    with (runs / "slu" / "predict" / "version_0" / "predictions.csv").open() as f:
+        written = list(csv.DictReader(f))
+    assert [(r["file"], r["intent"], r["transcript"]) for r in written] == [
+        (p["file"], p["intent"] or "", p["transcript"]) for p in preds]
+
+
+def test_embed_and_export_write_into_run_folders(fitted, tmp_path):
+    import torch
+    from contrastkit.train import read_embeddings
+    from contrastkit.train.checkpoint import load_encoder
+    from slu.data.audio import read_audio
+    from slu.data.features import featurize
+    from slu.models.encoder import ConvTransformerEncoder
+    from slu.use import load_trained
+
+    runs, _, _, ckpt = fitted
     wav = tmp_path / "clip.wav"
-    sf.write(str(wav), waves[-1].numpy(), 16000)
-    (pred,) = main(["predict", "--ckpt_path", str(ckpt), "--audio", f"[{wav}]"])
-    assert pred["intent"] in corpus.classes or pred["intent"] is None
-    out = main(["embed", "--ckpt_path", str(ckpt), "--audio", f"[{wav}, {wav}]", "--out", str(tmp_path / "e.npy")])
-    emb = np.load(out)
-    assert emb.shape == (2, 16) and np.array_equal(emb[0], emb[1])
+    sf_write(wav)
+    npy = main(["embed", "--ckpt_path", str(ckpt), "--audio", f"[{wav}, {wav}]", "--runs_root", str(runs)])
+    assert npy == runs / "slu" / "embed" / "version_0" / "embeddings.npy"
+    emb, ids = read_embeddings(npy)
+    model, _, meta = load_trained(ckpt)
+    feats = featurize(read_audio(wav), meta["features"], meta["n_mels"])[None]
+    with torch.no_grad():
+        expected = model.audio_embedding(*model.encode(feats, torch.tensor([feats.shape[1]])))[0].numpy()
+    assert emb.shape == (2, 16) and ids == [str(wav), str(wav)]
+    np.testing.assert_allclose(emb[0], expected, rtol=1e-5, atol=1e-6)
+    assert np.array_equal(emb[0], emb[1])
+
+    path = main(["export", "--ckpt_path", str(ckpt), "--runs_root", str(runs)])
+    assert path == runs / "slu" / "export" / "version_0" / "encoder.safetensors"
+    state, class_name, config = load_encoder(path)
+    assert class_name == "slu.models.encoder:ConvTransformerEncoder"
+    encoder = ConvTransformerEncoder(**config)
+    encoder.load_state_dict(state)
+    encoder.eval()
+    with torch.no_grad():
+        got, _ = encoder(feats, torch.tensor([feats.shape[1]]))
+        want, _ = model.encoder(feats, torch.tensor([feats.shape[1]]))
+    assert torch.equal(got, want)
+
+
+def sf_write(path):
+    import soundfile as sf
+
+    t = np.arange(16000) / 16000
+    sf.write(str(path), (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 16000)
 
 
 def test_config_sections_are_the_owners_init_arguments(capsys):
@@ -51,7 +166,6 @@ def test_config_sections_are_the_owners_init_arguments(capsys):
     import inspect
     from dataclasses import fields
 
-    import pytest
     from slu.continual import ModelConfig, TrainConfig
     from slu.memory import RehearsalMemory
     from slu.method import ContinualSLU, MethodConfig

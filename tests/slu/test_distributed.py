@@ -1,4 +1,4 @@
-"""slu under DDP (issue 15).
+"""slu under DDP.
 
 1. One COCONUT training step on 2 gloo processes with half the batch each equals 1 process with the
    whole batch (loss and every parameter's gradient, float64), for NSPT + audio-text + S-KD
@@ -68,7 +68,7 @@ def _batch(rehearsal: list[int], labels: list[int], seed: int) -> dict:
 
 
 def test_coconut_step_on_two_processes_equals_the_full_batch_step():
-    """issue 15: rank 0 holds 1 rehearsal + 3 new clips and rank 1 3 + 1 (then 0 + 4 and 4 + 0)."""
+    """rank 0 holds 1 rehearsal + 3 new clips and rank 1 3 + 1 (then 0 + 4 and 4 + 0)."""
     batches = [_batch([1, 0, 0, 0, 1, 1, 1, 0], [0, 2, 3, 2, 1, 0, 1, 3], seed=1),
                _batch([0, 0, 0, 0, 1, 1, 1, 1], [2, 3, 2, 3, 0, 1, 1, 0], seed=2)]
     full, ranks = ddp_step_matches_full_batch(make_module, step, take, batches)
@@ -85,11 +85,11 @@ MODEL = ["--model.d_model", "32", "--model.encoder_layers", "1", "--model.decode
 
 
 def test_two_process_continual_fit_through_the_cli_matches_a_one_process_evaluation(tmp_path, monkeypatch):
-    """issue 15: `slu fit` (COCONUT, 2 tasks) on 2 CPU processes (Lightning's ddp launcher re-runs the
+    """`slu fit` (COCONUT, 2 tasks) on 2 CPU processes (Lightning's ddp launcher re-runs the
     console script at each task's first fit): one run directory, written once, and its accuracy
     matrix equal to a 1-process `slu evaluate` of each task's checkpoint."""
-    run_on_two_cpu_processes("slu", ["fit", *TINY, *MODEL, "--method.name", "coconut", "--train.epochs", "4",
-                                     "--train.lr", "0.005", "--train.memory_per_class", "2", "--root", "runs",
+    run_on_two_cpu_processes("slu", ["fit", *TINY, *MODEL, "--method.name", "coconut", "--train.max_epochs", "4",
+                                     "--train.lr", "0.005", "--train.memory_per_class", "2", "--runs_root", "runs",
                                      "--threads", "1"], cwd=tmp_path)
     runs = tmp_path / "runs/slu/fit"
     assert sorted(p.name for p in runs.iterdir()) == ["version_0"]

@@ -17,7 +17,7 @@ from slu.evaluate import cl_metrics
 from slu.method import MethodConfig
 from slu.study import run_rows as run_rows_anywhere
 
-TRAIN = TrainConfig(epochs=8, lr=3e-3, memory_percent=25.0, wer="last")
+TRAIN = TrainConfig(max_epochs=8, lr=3e-3, memory_percent=25.0, wer="last")
 run_rows = partial(run_rows_anywhere, trainer=TrainerOptions(accelerator="cpu"))  # also on a GPU machine
 METHODS = ["finetune", "coconut_skd"]
 
@@ -102,14 +102,17 @@ def test_study_outputs_and_matrix(uninterrupted, tiny_data):
     assert rows["coconut_skd"][0]["memory_size"] == 6  # 25 % of 24 training clips, 2 tasks' classes
     assert all(rows[m][0]["matrix"][0][0] > 0 for m in METHODS)  # the first task was learnt
     assert rows["finetune"][0]["matrix"] != rows["coconut_skd"][0]["matrix"]  # replay and losses changed the run
-    for f in ("config.yaml", "model.json", "metrics.json", "results.md", "plots/avg_acc.png",
+    for f in ("config.yaml", "model.json", "metrics.json", "table.md", "table.csv", "plots/avg_acc.png",
               "plots/matrix_coconut_skd-seed0.png", "plots/loss_coconut_skd-seed0.png",
               "checkpoints/coconut_skd-seed0-task_1.ckpt"):
         assert (run_dir / f).is_file(), f
     logged = (run_dir / "tasks" / "coconut_skd-seed0-task_1" / "logs" / "csv" / "metrics.csv").read_text()
     for term in ("train/seq", "train/supcon", "train/text", "train/skd"):
         assert term in logged  # every COCONUT + S-KD term ran on the second task
-    assert "coconut_skd" in (run_dir / "results.md").read_text()
+    table = (run_dir / "table.csv").read_text().splitlines()
+    assert table[0] == "method,Avg Acc,Last Acc,Forgetting,BWT,n"
+    assert table[1 + METHODS.index("coconut_skd")].startswith(
+        f"coconut_skd,{100 * rows['coconut_skd'][0]['avg_acc']:.2f},") and table[-1].endswith(",1")
     assert json.loads((run_dir / "metrics.json").read_text())["finetune/avg_acc"] == rows["finetune"][0]["avg_acc"]
 
 
@@ -144,14 +147,14 @@ def test_resume_with_other_settings_is_refused(uninterrupted, tiny_data_config, 
     run_dir, _ = uninterrupted
     root = str(run_dir.parent.parent.parent)
     with pytest.raises(ResumeError, match="epochs"):
-        run_rows(tiny_data_config, tiny_model_config, MethodConfig(), replace(TRAIN, epochs=3), METHODS, [0], "study",
+        run_rows(tiny_data_config, tiny_model_config, MethodConfig(), replace(TRAIN, max_epochs=3), METHODS, [0], "study",
                  root, True)
 
 
 def test_resume_finds_a_run_killed_in_its_first_task(tiny_data_config, tiny_model_config, tmp_path):
     """--resume finds a study whose only checkpoint is the first task's ``tasks/task_0/checkpoints/last.ckpt``
     (the shared run-directory rule looks in sub-runs) and continues it instead of failing."""
-    train = replace(TRAIN, epochs=2)
+    train = replace(TRAIN, max_epochs=2)
     with pytest.raises(Killed):
         run_rows(tiny_data_config, tiny_model_config, MethodConfig(), train, ["finetune"], [0], "first",
                  str(tmp_path), False, callbacks=(Interrupt(fit=1, epoch=1),))

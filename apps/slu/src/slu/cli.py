@@ -1,38 +1,52 @@
-"""``slu <command>`` (console script), through ``contrastkit.train.run_cli``.
+"""``slu <command>`` (console script): the app's registration (``contrastkit.train.app.App``).
 
     slu demo                                                  # synthetic speech, no data needed
-    slu synthesize --synthetic.kind fsc --out synth_fsc       # the synthetic set as WAVs
+    slu synthesize --synthetic.kind fsc --wavs true           # the synthetic set as WAVs, in a run folder
     slu prepare --data.dataset fsdd --data.n_tasks 5          # read, cache features, show the tasks
     slu fit --config apps/slu/configs/fsdd_fit.yaml --method.name coconut
+    slu validate --ckpt_path runs/slu/fsdd_fit/version_0/checkpoints/task_4.ckpt
+    slu test --ckpt_path runs/slu/fsdd_fit/version_0/checkpoints/task_4.ckpt
     slu study --config apps/slu/configs/fsdd.yaml --methods '[finetune, er, coconut]' --seeds '[0, 1, 2]'
     slu evaluate --ckpt_path runs/slu/fsdd_fit/version_0/checkpoints/task_4.ckpt --data.dataset fsdd --data.n_tasks 5
     slu embed --ckpt_path runs/slu/fsdd_fit/version_0/checkpoints/task_4.ckpt --audio '[a.wav, b.wav]'
     slu predict --ckpt_path runs/slu/fsdd_fit/version_0/checkpoints/task_4.ckpt --audio '[a.wav]'
+    slu export --ckpt_path runs/slu/fsdd_fit/version_0/checkpoints/task_4.ckpt
 
-Commands are imported only when run, so ``slu --help`` loads no torch.
+``fit`` is a sequence of Lightning fits (one per task), so the app registers its own ``fit``,
+``validate`` and ``test``. Commands are imported only when run, so ``slu --help`` loads no torch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-COMMANDS = {
-    "demo": "slu.demo:demo",
-    "prepare": "slu.prepare:prepare",
-    "synthesize": "slu.prepare:synthesize",
-    "fit": "slu.study:fit",
-    "study": "slu.study:study",
-    "evaluate": "slu.evaluate_cli:evaluate",
-    "embed": "slu.use:embed",
-    "predict": "slu.use:predict",
-}
+from contrastkit.train.app import App, run_app
+
+APP = App(
+    name="slu",
+    module=None,  # fit is a task sequence: its own fit / validate / test below
+    datamodule=None,
+    demo="slu.demo:demo",
+    evaluate="slu.evaluate_cli:evaluate",
+    study="slu.study:study",
+    embed="slu.use:embed",
+    export="slu.use:export",
+    use=("predict", "slu.use:predict"),
+    commands={
+        "fit": "slu.study:fit",
+        "validate": "slu.evaluate_cli:validate",
+        "test": "slu.evaluate_cli:test",
+        "prepare": "slu.prepare:prepare",
+        "synthesize": "slu.prepare:synthesize",
+    },
+    renamed={"--root": "--runs_root", "--epochs": "--max_epochs", "--train.epochs": "--train.max_epochs",
+             "--data.root": "--data.data_root"},
+)
 
 
 def main(argv: Sequence[str] | None = None):
-    """Console entry point (see :func:`contrastkit.train.run_cli`)."""
-    from contrastkit.train.cli import run_cli
-
-    return run_cli("slu", commands=COMMANDS, argv=argv)
+    """Console entry point (see :func:`contrastkit.train.app.run_app`)."""
+    return run_app(APP, argv)
 
 
 if __name__ == "__main__":

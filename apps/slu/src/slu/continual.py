@@ -4,7 +4,7 @@ For each task ``t`` of the scenario:
 
 1. the teacher is the model after task ``t-1`` (frozen); S-KD targets are its greedy decodings
    of the rehearsal clips;
-2. the model trains ``epochs`` epochs on the task's new clips (``joint``: all clips of tasks
+2. the model trains ``max_epochs`` epochs on the task's new clips (``joint``: all clips of tasks
    ``0..t``) plus the rehearsal memory, through a Lightning trainer in ``tasks/task_t/``
    (``last.ckpt`` every epoch);
 3. the row ``R[t, 0..t]`` of the accuracy matrix is measured on the test clips;
@@ -55,7 +55,7 @@ TrainConfig = section(
     "TrainConfig", "How each task is trained and evaluated.",
     [(ContinualSLU, settings(ContinualSLU, only=("lr", "weight_decay", "label_smoothing"))),
      (RehearsalMemory, settings(RehearsalMemory, skip=("seed",)))],
-    own=[("epochs", int, 10, "epochs per task."),
+    own=[("max_epochs", int, 10, "epochs per task."),
          ("seed", int, 0, "model initialization, memory draws, each task's training randomness."),
          ("wer", str, "last", "compute the transcripts' WER after ``every`` task, the ``last`` one, or ``never``."),
          ("beam_size", int, 1, "1 = greedy decoding for WER; more = beam search of that width (at least 1)."),
@@ -178,7 +178,7 @@ def run_continual(data: SLUData, model_config: ModelConfig, method: MethodConfig
             continue
         task_dir = run_dir / "tasks" / f"{row}task_{t}"
         if is_rank_zero() and (skipped or (task_dir / "checkpoints" / "last.ckpt").is_file()):
-            print(resume_notice(run_dir, row, t, T, skipped, train.epochs), flush=True)
+            print(resume_notice(run_dir, row, t, T, skipped, train.max_epochs), flush=True)
         skipped = 0
         seed_everything(train.seed * 1000 + t, workers=False, verbose=False)
         tasks_now = range(t + 1) if method.cumulative else [t]
@@ -193,7 +193,7 @@ def run_continual(data: SLUData, model_config: ModelConfig, method: MethodConfig
         module = ContinualSLU(model, teacher, data.tokenizer.eos_id, **asdict(method), **kwargs_of(train, ContinualSLU))
         dm = TaskDataModule(data, new + sorted(rehearsal - set(new)), rehearsal, skd, batch_size,
                             spec_augment, seed=train.seed * 1000 + t)
-        fitter = make_trainer(task_dir, train.epochs, progress=train.progress, callbacks=list(callbacks),
+        fitter = make_trainer(task_dir, train.max_epochs, progress=train.progress, callbacks=list(callbacks),
                               options=(trainer or TrainerOptions()).finding_unused_parameters())
         fit_resumable(fitter, module, dm, run_dir=task_dir)
         model = module.model.cpu()

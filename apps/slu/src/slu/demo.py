@@ -2,7 +2,7 @@
 
 A small FSC-like set (12 of the 31 intents, 12 pseudo-speakers, 9 for training), cut into 3
 tasks of 4 intents; fine-tuning, experience replay and COCONUT trained with the same budget;
-the report is ``results.md`` plus the accuracy matrices and the Avg Acc plot.
+the report is ``table.md``/``table.csv`` plus the accuracy matrices and the Avg Acc plot.
 """
 
 from __future__ import annotations
@@ -17,21 +17,21 @@ from slu.method import MethodConfig
 DEMO_DATA = DataConfig(dataset="synthetic_fsc", n_tasks=3, batch_size=16, vocab_size=100,
                        synthetic=SyntheticConfig(train_speakers=9, test_speakers=3, phrasings=2, max_classes=12))
 DEMO_MODEL = ModelConfig(d_model=96, encoder_layers=2, decoder_layers=1, ff=192)
-DEMO_TRAIN = TrainConfig(epochs=20, lr=2e-3, memory_percent=10.0)
+DEMO_TRAIN = TrainConfig(max_epochs=20, lr=2e-3, memory_percent=10.0)
 CPU = TrainerOptions(accelerator="cpu")  # the demo's default: one CPU process
 
 
-def demo(root: str = "runs", methods: list[str] = ("finetune", "er", "coconut"),
-         epochs: int = DEMO_TRAIN.epochs, seed: int = 0, cache_dir: str | None = None, name: str = "demo",
+def demo(runs_root: str = "runs", methods: list[str] = ("finetune", "er", "coconut"),
+         max_epochs: int = DEMO_TRAIN.max_epochs, seed: int = 0, cache_dir: str | None = None, name: str = "demo",
          resume: bool = False, trainer: TrainerOptions = CPU) -> dict:
-    """Synthetic speech, 3 tasks, fine-tune vs ER vs COCONUT; a report in ``<root>/slu/demo/``.
+    """Synthetic speech, 3 tasks, fine-tune vs ER vs COCONUT; a report in ``<runs_root>/slu/demo/``.
 
     Args:
-        root: the runs folder.
+        runs_root: the runs folder.
         methods: the methods compared.
-        epochs: epochs per task.
+        max_epochs: epochs per task.
         seed: the seed of every run.
-        cache_dir: where the synthetic set is cached (default ``$SLU_CACHE`` or ``~/.cache/contrastkit/slu``).
+        cache_dir: where the synthetic set is cached (default ``<runs_root>/slu/cache``).
         name: the run's name.
         resume: continue the newest demo run that has a checkpoint.
         trainer: where every task trains (default one CPU process; ``--trainer.devices 2
@@ -42,6 +42,6 @@ def demo(root: str = "runs", methods: list[str] = ("finetune", "er", "coconut"),
     from slu.study import run_rows
 
     data = replace(DEMO_DATA, cache_dir=cache_dir)
-    _, rows = run_rows(data, DEMO_MODEL, MethodConfig(), replace(DEMO_TRAIN, epochs=epochs, seed=seed),
-                       list(methods), [seed], name, root, resume, trainer=trainer)
+    _, rows = run_rows(data, DEMO_MODEL, MethodConfig(), replace(DEMO_TRAIN, max_epochs=max_epochs, seed=seed),
+                       list(methods), [seed], name, runs_root, resume, trainer=trainer)
     return {m: {k: runs[0][k] for k in ("avg_acc", "last_acc", "forgetting", "bwt")} for m, runs in rows.items()}

@@ -61,13 +61,13 @@ def intent_predictions(model, data: SLUData, indices: list[int], batch_size: int
     return torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long)
 
 
-def accuracy_row(model, data: SLUData, upto: int) -> tuple[list[float], list[int]]:
-    """Test accuracy on each task ``0..upto`` and the tasks' test clip counts."""
+def accuracy_row(model, data: SLUData, upto: int, split: str = "test") -> tuple[list[float], list[int]]:
+    """Accuracy on the ``split`` clips of each task ``0..upto`` and the tasks' clip counts there."""
     row, counts = [], []
     for j in range(upto + 1):
-        idx = data.task_indices("test", j)
+        idx = data.task_indices(split, j)
         if not idx:
-            raise ValueError(f"task {j} ({data.tasks[j]}) has no test clips")
+            raise ValueError(f"task {j} ({data.tasks[j]}) has no {split} clips")
         pred = intent_predictions(model, data, idx)
         row.append(float((pred == torch.tensor([data.labels[i] for i in idx])).float().mean()))
         counts.append(len(idx))

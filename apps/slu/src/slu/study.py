@@ -1,9 +1,10 @@
 """``slu fit`` (one method, one scenario) and ``slu study`` (methods x seeds -> mean ± std table).
 
-Both write a run directory ``<root>/slu/<name>/version_K/`` with ``config.yaml``, ``model.json``
+Both write a run directory ``<runs_root>/slu/<name>/version_K/`` with ``config.yaml``, ``model.json``
 (what ``embed`` and ``predict`` need to rebuild the model), ``checkpoints/`` (one state per
 finished task), ``tasks/`` (each task's trainer: ``checkpoints/last.ckpt`` every epoch, logs),
-``metrics.json``, ``results.md`` and ``plots/``. ``--resume`` continues the newest such run:
+``metrics.json``, ``table.csv`` + ``table.md`` (mean ± sample std over seeds, with ``n``) and
+``plots/`` (``matrix*.png``, ``avg_acc.png``, and ``loss*.png``: every task's losses, tasks marked). ``--resume`` continues the newest such run:
 finished tasks are skipped, the interrupted one continues from its last epoch.
 
 ``--trainer.*`` (:class:`~contrastkit.train.TrainerOptions`) says where every task trains
@@ -46,42 +47,53 @@ def write_model_json(run_dir: Path, data: SLUData, model: ModelConfig, data_conf
     return model_fingerprint(meta)
 
 
+def results_table(rows: dict[str, list[dict]]) -> tuple[list[str], list[list[str]]]:
+    """``(header, rows)``: one row per method, mean ± sample std over its seeds (in %) and ``n``
+    (:func:`contrastkit.train.seed_table`)."""
+    from contrastkit.train import seed_table
+
+    per_method = {m: {h: [100 * r[k] for r in runs] for k, h in COLUMNS} for m, runs in rows.items()}
+    return seed_table(per_method, [h for _, h in COLUMNS], digits=2)
+
+
 def format_table(rows: dict[str, list[dict]]) -> str:
-    """Markdown table: one row per method, mean ± std over its seeds (in %)."""
-    lines = ["| method | seeds | " + " | ".join(h for _, h in COLUMNS) + " |",
-             "|---|---|" + "---|" * len(COLUMNS)]
-    for name, runs in rows.items():
-        cells = []
-        for key, _ in COLUMNS:
-            v = 100 * np.array([r[key] for r in runs], dtype=float)
-            cells.append(f"{v.mean():.2f} ± {v.std():.2f}" if len(v) > 1 else f"{v.mean():.2f}")
-        lines.append(f"| {name} | {len(runs)} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    """The Markdown of :func:`results_table`."""
+    from contrastkit.train.tables import markdown_table
+
+    return markdown_table(*results_table(rows))
 
 
 def run_rows(data_config: DataConfig, model: ModelConfig, method: MethodConfig, train: TrainConfig,
-             methods: list[str], seeds: list[int], name: str, root: str, resume: bool, callbacks: tuple = (),
+             methods: list[str], seeds: list[int], name: str, runs_root: str, resume: bool, callbacks: tuple = (),
              trainer: TrainerOptions | None = None) -> tuple[Path, dict]:
     """Every ``method x seed`` row in one run directory; returns it and ``{method: [metrics per seed]}``.
     ``trainer``: where every task trains (default one device, ``accelerator="auto"``). Under DDP every
     rank returns the same rows; only rank 0 writes files and prints."""
-    from contrastkit.train import announce_run, failure_marked, is_rank_zero, open_run, write_metrics
+    from contrastkit.train import (
+        announce_run,
+        failure_marked,
+        is_rank_zero,
+        open_run,
+        write_metrics,
+        write_table,
+    )
     from contrastkit.train.cli import RESUME_MAY_DIFFER
-    from contrastkit.train.plots import plot_loss_curves
 
     from slu.continual import run_continual
     from slu.data.datamodule import prepare_data
-    from slu.plots import plot_matrix, plot_seen_accuracy
+    from slu.plots import plot_matrix, plot_seen_accuracy, plot_task_losses
     from slu.use import check_beam_size
 
     check_beam_size(train.beam_size, "--train.beam_size")  # before a run folder is made
     trainer = trainer or TrainerOptions()
     config = _config(data=data_config, model=model, method=method, train=train, methods=list(methods),
                      seeds=list(seeds), trainer=trainer)
-    run_dir = open_run(root, "slu", name, config, resume=resume, may_differ=RESUME_MAY_DIFFER)
+    # epochs per task may not change on resume: finished tasks were trained with the saved number
+    may_differ = tuple(k for k in RESUME_MAY_DIFFER if k != "max_epochs")
+    run_dir = open_run(runs_root, "slu", name, config, resume=resume, may_differ=may_differ)
     say = print if is_rank_zero() else (lambda *_, **__: None)
     with failure_marked(run_dir):
-        data = prepare_data(data_config)
+        data = prepare_data(data_config, runs_root)
         say(data.corpus.summary() + f"; {len(data.tasks)} tasks: " + " | ".join(", ".join(t) for t in data.tasks),
             flush=True)
         fingerprint = write_model_json(run_dir, data, model, data_config)
@@ -98,15 +110,15 @@ def run_rows(data_config: DataConfig, model: ModelConfig, method: MethodConfig, 
                     continue
                 suffix = f"_{label}" if label else ""
                 plot_matrix(metrics["matrix"], run_dir / "plots" / f"matrix{suffix}.png", f"{m}, seed {seed}")
-                last_task = run_dir / "tasks" / f"{label + '-' if label else ''}task_{len(data.tasks) - 1}"
-                if (last_task / "logs").is_dir():
-                    plot_loss_curves(last_task, run_dir / "plots" / f"loss{suffix}.png")  # the last task's terms
+                task_dirs = [run_dir / "tasks" / f"{label + '-' if label else ''}task_{t}" for t in range(len(data.tasks))]
+                if all((d / "logs").is_dir() for d in task_dirs):
+                    plot_task_losses(task_dirs, run_dir / "plots" / f"loss{suffix}.png", f"losses of {m}, seed {seed}")
                 print(f"{m} seed {seed}: Avg Acc {100 * metrics['avg_acc']:.2f}, Last Acc "
                       f"{100 * metrics['last_acc']:.2f}, forgetting {100 * metrics['forgetting']:.2f}", flush=True)
         table = format_table(rows)
         if not is_rank_zero():
             return run_dir, rows
-        write_text_atomic(run_dir / "results.md", table + "\n")
+        write_table(run_dir / "table", *results_table(rows))
         plot_seen_accuracy({m: np.mean([r["seen_acc"] for r in runs], axis=0).tolist() for m, runs in rows.items()},
                            run_dir / "plots" / "avg_acc.png")
         summary = {f"{m}/{k}": float(np.mean([r[k] for r in runs])) for m, runs in rows.items() for k, _ in COLUMNS}
@@ -118,7 +130,7 @@ def run_rows(data_config: DataConfig, model: ModelConfig, method: MethodConfig, 
 
 def fit(data: DataConfig = DataConfig(), model: ModelConfig = ModelConfig(),  # noqa: B008
         method: MethodConfig = MethodConfig(), train: TrainConfig = TrainConfig(),  # noqa: B008
-        name: str = "fit", root: str = "runs", resume: bool = False,
+        name: str = "fit", runs_root: str = "runs", resume: bool = False,
         trainer: TrainerOptions = TrainerOptions()) -> dict:  # noqa: B008
     """Train one method on one class-incremental scenario, task by task, and evaluate it.
 
@@ -126,32 +138,34 @@ def fit(data: DataConfig = DataConfig(), model: ModelConfig = ModelConfig(),  # 
         data: dataset, scenario and loader settings.
         model: the seq2seq model.
         method: the method (``--method.name coconut``) and its loss weights.
-        train: epochs per task, optimizer, memory, seed.
-        name: the run's name (``<root>/slu/<name>/version_K``).
-        root: the runs folder.
+        train: epochs per task (``max_epochs``), optimizer, memory, seed.
+        name: the run's name (``<runs_root>/slu/<name>/version_K``).
+        runs_root: the runs folder (the data cache defaults to ``<runs_root>/slu/cache``).
         resume: continue the newest run of this name that has a checkpoint.
         trainer: where every task trains (``--trainer.accelerator gpu``, ``--trainer.devices 2
             --trainer.strategy ddp``...); ``data.batch_size`` is per process.
     """
-    _, rows = run_rows(data, model, method, train, [method.name], [train.seed], name, root, resume, trainer=trainer)
+    _, rows = run_rows(data, model, method, train, [method.name], [train.seed], name, runs_root, resume,
+                      trainer=trainer)
     return rows[method.name][0]
 
 
 def study(data: DataConfig = DataConfig(), model: ModelConfig = ModelConfig(),  # noqa: B008
           method: MethodConfig = MethodConfig(), train: TrainConfig = TrainConfig(),  # noqa: B008
           methods: list[str] = ("finetune", "er", "coconut"), seeds: list[int] = (0, 1, 2),
-          name: str = "study", root: str = "runs", resume: bool = False,
+          name: str = "study", runs_root: str = "runs", resume: bool = False,
           trainer: TrainerOptions = TrainerOptions()) -> dict:  # noqa: B008
-    """Run several methods x seeds on one scenario and write the mean ± std table (results.md).
+    """Run several methods x seeds on one scenario and write the mean ± std table (table.md, table.csv).
 
     Args:
         data, model, train: as in ``fit`` (``train.seed`` is replaced by each seed).
         method: the loss weights shared by the methods (its name is replaced by each method).
         methods: the methods (finetune, joint, er, er_kd, er_skd, ntpt, coconut, coconut_skd).
         seeds: the seeds.
-        name, root, resume, trainer: as in ``fit``.
+        name, runs_root, resume, trainer: as in ``fit``.
     """
     for m in methods:
         MethodConfig(name=m)  # an unknown name fails before any work
-    _, rows = run_rows(data, model, method, train, list(methods), list(seeds), name, root, resume, trainer=trainer)
+    _, rows = run_rows(data, model, method, train, list(methods), list(seeds), name, runs_root, resume,
+                      trainer=trainer)
     return {m: {k: float(np.mean([r[k] for r in runs])) for k, _ in COLUMNS} for m, runs in rows.items()}

@@ -1,5 +1,6 @@
-"""The trained model in use: ``slu embed`` (audio embeddings -> .npy + ids) and ``slu predict``
-(intent and transcript of audio files).
+"""The trained model in use: ``slu embed`` (audio embeddings), ``slu predict`` (intent and
+transcript of audio files) and ``slu export`` (the trained audio encoder as safetensors), each
+writing into its own run folder ``<runs_root>/slu/<name>/version_K/``.
 
 Both read a task state written by ``fit``/``study`` (``checkpoints/[<row>-]task_t.ckpt``, loaded
 with ``weights_only=True``) and the run's ``model.json`` beside its ``checkpoints/`` folder. A
@@ -79,17 +80,19 @@ def check_beam_size(beam_size: int, field: str = "--beam_size") -> int:
     return beam_size
 
 
-def embed(ckpt_path: str = "", audio: list[str] = (), out: str = "embeddings.npy",
-          projected: bool = True) -> Path:
-    """Audio embeddings of files: ``out`` ``(N, D)`` float32 and ``out`` with ``.ids.txt`` (the files).
+def embed(ckpt_path: str = "", audio: list[str] = (), projected: bool = True, runs_root: str = "runs",
+          name: str = "embed") -> Path:
+    """Audio embeddings of files: ``embeddings.npy`` ``(N, D)`` float32 and ``embeddings.ids.json``
+    (the files) in ``<runs_root>/slu/<name>/version_K/``.
 
     Args:
         ckpt_path: a task state (``runs/slu/<name>/version_K/checkpoints/task_T.ckpt``).
         audio: audio files (WAV/FLAC), resampled to 16 kHz.
-        out: the ``.npy`` file written.
         projected: the contrastive embedding (True) or the pooled encoder features (False).
+        runs_root: the runs folder.
+        name: the run's name.
     """
-    from contrastkit.atomic import write_atomic, write_text_atomic
+    from contrastkit.train import announce_run, failure_marked, open_run, write_embeddings
 
     _need(ckpt_path, audio, "embed")
     model, _, meta = load_trained(ckpt_path)
@@ -102,12 +105,43 @@ def embed(ckpt_path: str = "", audio: list[str] = (), out: str = "embeddings.npy
                 raise ValueError(f"{path}: its embedding is not finite (NaN or infinite values) with {ckpt_path}; "
                                  "nothing was written")
             rows.append(row)
-    out_path = Path(out)
-    matrix = np.stack(rows).astype(np.float32)
-    write_atomic(out_path, lambda f: np.save(f, matrix))
-    write_text_atomic(out_path.with_suffix(".ids.txt"), "\n".join(audio) + "\n")
-    print(f"{len(rows)} embeddings -> {out_path}")
-    return out_path
+    run_dir = open_run(runs_root, "slu", name, {"ckpt_path": str(ckpt_path), "audio": list(audio),
+                                                "projected": projected})
+    with failure_marked(run_dir):
+        npy, _ = write_embeddings(run_dir, np.stack(rows), list(audio), model=str(ckpt_path))
+    print(f"{len(rows)} embeddings -> {npy}")
+    announce_run(run_dir)
+    return npy
+
+
+def export(ckpt_path: str = "", runs_root: str = "runs", name: str = "export") -> Path:
+    """The trained audio encoder of a task state as ``encoder.safetensors`` + ``encoder.json`` (its
+    class and constructor arguments) in ``<runs_root>/slu/<name>/version_K/``.
+
+    Args:
+        ckpt_path: a task state (``runs/slu/<name>/version_K/checkpoints/task_T.ckpt``).
+        runs_root: the runs folder.
+        name: the run's name.
+    """
+    from contrastkit.train import announce_run, export_encoder, failure_marked, open_run
+
+    if not ckpt_path:
+        raise ValueError("export needs --ckpt_path (a checkpoints/task_T.ckpt)")
+    model, _, meta = load_trained(ckpt_path)
+    m = meta["model"]
+    if m["encoder"] == "conv":
+        config = {"n_mels": meta["n_mels"], "d_model": m["d_model"], "layers": m["encoder_layers"],
+                  "heads": m["heads"], "ff": m["ff"], "dropout": m["dropout"]}
+        class_name = "slu.models.encoder:ConvTransformerEncoder"
+    else:
+        config = {"path": m["pretrained_path"], "config": m["hf_config"]}
+        class_name = "slu.models.encoder:HFAudioEncoder"
+    run_dir = open_run(runs_root, "slu", name, {"ckpt_path": str(ckpt_path)})
+    with failure_marked(run_dir):
+        path = export_encoder(model.encoder, run_dir / "encoder.safetensors", config, class_name)
+    print(f"encoder ({class_name.rpartition(':')[2]}) -> {path}")
+    announce_run(run_dir)
+    return path
 
 
 def _need(ckpt_path: str, audio, command: str) -> None:
@@ -126,14 +160,24 @@ def _encode(model, meta: dict, path: str):
     return memory, lengths
 
 
-def predict(ckpt_path: str = "", audio: list[str] = (), beam_size: int = 1) -> list[dict]:
-    """Intent and transcript of each audio file, decoded greedily (or by beam search).
+def predict(ckpt_path: str = "", audio: list[str] = (), beam_size: int = 1, runs_root: str = "runs",
+            name: str = "predict") -> list[dict]:
+    """Intent and transcript of each audio file, decoded greedily (or by beam search), written to
+    ``predictions.csv`` in ``<runs_root>/slu/<name>/version_K/``.
 
     Args:
         ckpt_path: a task state (``checkpoints/task_T.ckpt``).
         audio: audio files.
         beam_size: 1 = greedy; more = beam search of that width.
+        runs_root: the runs folder.
+        name: the run's name.
     """
+    import csv
+    import io
+
+    from contrastkit.atomic import write_text_atomic
+    from contrastkit.train import announce_run, failure_marked, open_run
+
     check_beam_size(beam_size)
     _need(ckpt_path, audio, "predict")
     model, tok, meta = load_trained(ckpt_path)
@@ -147,4 +191,13 @@ def predict(ckpt_path: str = "", audio: list[str] = (), beam_size: int = 1) -> l
             out.append({"file": path, "intent": tok.classes[k] if k >= 0 else None,
                         "transcript": tok.decode_transcript(seq[1:])})
             print(f"{path}\t{out[-1]['intent']}\t{out[-1]['transcript']}")
+    run_dir = open_run(runs_root, "slu", name, {"ckpt_path": str(ckpt_path), "audio": list(audio),
+                                                "beam_size": beam_size})
+    with failure_marked(run_dir):
+        text = io.StringIO()
+        writer = csv.DictWriter(text, ["file", "intent", "transcript"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({**r, "intent": r["intent"] or ""} for r in out)
+        write_text_atomic(run_dir / "predictions.csv", text.getvalue())
+    announce_run(run_dir)
     return out

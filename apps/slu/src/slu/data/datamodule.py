@@ -33,7 +33,7 @@ class DataConfig:
     Args:
         dataset: one of ``synthetic_fsc``, ``synthetic_slurp``, ``fsdd``, ``picovoice``, ``fsc``,
             ``slurp``, ``folders``.
-        root: the dataset's folder (fsdd and picovoice default to the real-data root's subsets).
+        data_root: the dataset's folder (fsdd and picovoice default to the real-data root's subsets).
         n_tasks: tasks of the class-incremental scenario (FSC: 10, 6 or 3; FSDD: 5).
         order: class order: ``default`` (FSC: CL_SLU's order, FSDD: digits, else sorted),
             ``sorted`` or ``seed`` (drawn from ``order_seed``).
@@ -47,12 +47,12 @@ class DataConfig:
         vocab_size: BPE merges learnt beyond the special tokens.
         batch_size: clips per training batch.
         spec_augment: SpecAugment on training features (log-mel only).
-        cache_dir: where features and synthetic sets are cached (default ``$SLU_CACHE`` or
-            ``~/.cache/contrastkit/slu``); ``""`` turns the feature cache off.
+        cache_dir: where features and synthetic sets are cached (default ``<runs_root>/slu/cache``,
+            the runs folder of the command); ``""`` turns the feature cache off.
     """
 
     dataset: str = "synthetic_fsc"
-    root: str | None = None
+    data_root: str | None = None
     n_tasks: int = 10
     order: str = "default"
     order_seed: int = 0
@@ -87,22 +87,30 @@ class SLUData:
         return {ids[c]: t for t, classes in enumerate(self.tasks) for c in classes}
 
 
-def read_corpus(config: DataConfig) -> tuple[Corpus, list[Tensor]]:
-    """The corpus of ``config.dataset`` and its features."""
-    from slu.data.features import corpus_features, featurize
-    from slu.data.synthetic import DEFAULT_CACHE, load_or_generate
+def cache_folder(config: DataConfig, runs_root: str | Path = "runs") -> Path | None:
+    """Where ``config``'s data is cached: ``config.cache_dir``, by default ``<runs_root>/slu/cache``;
+    None when ``cache_dir`` is ``""`` (the feature cache off)."""
+    if config.cache_dir is None:
+        return Path(runs_root) / "slu" / "cache"
+    return Path(config.cache_dir) if config.cache_dir else None
 
-    cache = DEFAULT_CACHE if config.cache_dir is None else (Path(config.cache_dir) if config.cache_dir else None)
+
+def read_corpus(config: DataConfig, runs_root: str | Path = "runs") -> tuple[Corpus, list[Tensor]]:
+    """The corpus of ``config.dataset`` and its features (cached under :func:`cache_folder`)."""
+    from slu.data.features import corpus_features, featurize
+    from slu.data.synthetic import load_or_generate
+
+    cache = cache_folder(config, runs_root)
     if config.dataset.startswith("synthetic_"):
         kind = config.dataset.removeprefix("synthetic_")
         synthetic = config.synthetic if config.synthetic.kind == kind else SyntheticConfig(
             **{**vars(config.synthetic), "kind": kind})
-        corpus, waves = load_or_generate(synthetic, cache or DEFAULT_CACHE)
+        corpus, waves = load_or_generate(synthetic, cache or cache_folder(DataConfig(), runs_root))
         return corpus, [featurize(w, config.features, config.n_mels) for w in waves]
-    root = config.root
+    root = config.data_root
     if root is None:
         if config.dataset not in SHARED_FOLDER:
-            raise ValueError(f"dataset {config.dataset!r} needs --data.root (the folder of your download)")
+            raise ValueError(f"dataset {config.dataset!r} needs --data.data_root (the folder of your download)")
         from contrastkit.paths import data_root
 
         root = str(data_root() / SHARED_FOLDER[config.dataset])
@@ -131,11 +139,12 @@ def read_corpus(config: DataConfig) -> tuple[Corpus, list[Tensor]]:
     return corpus, corpus_features(corpus, config.features, config.n_mels, config.max_clipped, cache)
 
 
-def prepare_data(config: DataConfig) -> SLUData:
-    """Read the corpus, compute features, train the tokenizer on the training split and build the tasks."""
+def prepare_data(config: DataConfig, runs_root: str | Path = "runs") -> SLUData:
+    """Read the corpus, compute features, train the tokenizer on the training split and build the
+    tasks; the cache is ``config.cache_dir`` or ``<runs_root>/slu/cache``."""
     from slu.data.scenarios import make_tasks
 
-    corpus, features = read_corpus(config)
+    corpus, features = read_corpus(config, runs_root)
     train = corpus.indices("train")
     if not train or not corpus.indices("test"):
         raise ValueError(f"{corpus.name}: needs train and test utterances ({corpus.summary()})")

@@ -24,7 +24,7 @@ import torch
 
 from slu.data.corpus import Corpus, Utterance
 
-DEFAULT_CACHE = Path(os.environ.get("SLU_CACHE", Path.home() / ".cache" / "contrastkit" / "slu"))
+DEFAULT_CACHE = Path("runs") / "slu" / "cache"  # the cache under the default runs folder
 
 
 @dataclass(frozen=True)
@@ -115,8 +115,8 @@ def generate(config: SyntheticConfig) -> tuple[Corpus, list[torch.Tensor]]:
 
 
 def load_or_generate(config: SyntheticConfig, cache_dir: str | Path | None = None) -> tuple[Corpus, list[torch.Tensor]]:
-    """:func:`generate`, cached under ``cache_dir/synthetic/<kind>-<hash>/`` (``$SLU_CACHE`` or
-    ``~/.cache/contrastkit/slu`` by default). A damaged cache (truncated or unreadable files) is
+    """:func:`generate`, cached under ``cache_dir/synthetic/<kind>-<hash>/`` (``runs/slu/cache`` by
+    default). A damaged cache (truncated or unreadable files) is
     regenerated, with a warning naming the file."""
     folder = Path(cache_dir or DEFAULT_CACHE) / "synthetic" / f"{config.kind}-{config.key()}"
     cached = read_cached(folder, config)
