@@ -153,6 +153,20 @@ def test_embed_and_export_write_into_run_folders(fitted, tmp_path):
     assert torch.equal(got, want)
 
 
+def test_old_flag_spellings_still_run_with_a_notice(fitted, capsys):
+    runs, _, metrics, ckpt = fitted
+    scored = main(["test", "--ckpt_path", str(ckpt), "--root", str(runs), "--name", "old_spelling"])
+    assert "--root is now --runs_root" in capsys.readouterr().err
+    assert scored["avg_acc"] == metrics["avg_acc"]
+    assert (runs / "slu" / "old_spelling" / "version_0" / "metrics.json").is_file()
+
+
+def test_the_cache_defaults_to_the_runs_folder(tmp_path):
+    out = main(["prepare", *TINY, "--runs_root", str(tmp_path)])
+    assert out["classes"] == 4
+    assert list((tmp_path / "slu" / "cache" / "synthetic").glob("fsc-*/waves.safetensors"))
+
+
 def sf_write(path):
     import soundfile as sf
 
