@@ -1,4 +1,4 @@
-"""Fault probes of the medts app (issue 9): each corrupt input is made here, in tmp_path."""
+"""Fault probes of the medts app : each corrupt input is made here, in tmp_path."""
 
 import gzip
 import re
@@ -39,7 +39,7 @@ def _uci_with(real_data, tmp_path, edit) -> object:
 
 
 def test_stale_cache_names_the_differing_fields(tmp_path):
-    """issue 9, item 3: a cache built from another config is an error naming the fields."""
+    """A cache built from another config is an error naming the fields."""
     cache = str(tmp_path / "cache")
     MedTSDataModule(Source(**SYN), cache_dir=cache).setup()
     other = Source(**{**SYN, "synthetic_fs": 128.0})
@@ -51,14 +51,25 @@ def test_stale_cache_names_the_differing_fields(tmp_path):
 
 
 def test_default_cache_is_under_the_runs_root_per_config(tmp_path):
-    """issue 9, weak: derived data go to <runs_root>/medts/cache/<hash of config>."""
+    """Derived data go to <runs_root>/medts/cache/<hash of config>."""
     a = MedTSDataModule(Source(kind="uci_eeg", root="x"), runs_root=str(tmp_path))
     b = MedTSDataModule(Source(kind="uci_eeg", root="y"), runs_root=str(tmp_path))
     assert a.cache_dir.startswith(str(tmp_path / "medts" / "cache")) and a.cache_dir != b.cache_dir
 
 
+def test_the_default_cache_follows_the_commands_runs_root(tmp_path):
+    """`medts study --runs_root R`: the data cache goes to R/medts/cache/, unless the data name their own."""
+    from medts.data.datamodule import with_runs_root
+
+    moved = with_runs_root(MedTSDataModule(Source(kind="uci_eeg", root="x")), str(tmp_path))
+    assert moved.cache_dir.startswith(str(tmp_path / "medts" / "cache")) and moved.hparams["runs_root"] == str(tmp_path)
+    assert moved.source == Source(kind="uci_eeg", root="x")
+    own = MedTSDataModule(Source(kind="uci_eeg", root="x"), cache_dir=str(tmp_path / "mine"))
+    assert with_runs_root(own, str(tmp_path / "other")).cache_dir == str(tmp_path / "mine")
+
+
 def test_truncated_edf_is_an_error(real_data, tmp_path):
-    """issue 9, item 4: a truncated EDF no longer loads with half its samples."""
+    """A truncated EDF no longer loads with half its samples."""
     bad = tmp_path / "Subject00_2.edf"
     raw = (real_data / EDF).read_bytes()
     bad.write_bytes(raw[: len(raw) // 2])
@@ -67,7 +78,7 @@ def test_truncated_edf_is_an_error(real_data, tmp_path):
 
 
 def test_edf_channel_with_digital_min_equal_max_is_an_error(real_data, tmp_path):
-    """issue 9, item 4: undefined scaling (digital min = max) names the file and channel."""
+    """Undefined scaling (digital min = max) names the file and channel."""
     raw = bytearray((real_data / EDF).read_bytes())
     ns = int(raw[252:256])
     dmin = 256 + ns * (16 + 80 + 8 + 8 + 8)
@@ -83,7 +94,7 @@ def _rec(signal, fs=64.0, pid="p1", label="a"):
 
 
 def test_flat_channel_is_zero_not_noise_after_resampling():
-    """issue 9, item 5: a constant channel stays 0 through resampling and z-scoring (and warns)."""
+    """A constant channel stays 0 through resampling and z-scoring (and warns)."""
     x = np.random.default_rng(0).normal(size=(640, 2))
     x[:, 1] = 1000.1
     with pytest.warns(UserWarning, match=r"p1.edf: flat channel\(s\) \['c1'\] set to 0"):
@@ -94,7 +105,7 @@ def test_flat_channel_is_zero_not_noise_after_resampling():
 
 
 def test_standardize_of_a_float32_constant_is_zero():
-    """issue 9, item 5: the documented 0, not -1."""
+    """The documented 0, not -1."""
     assert np.all(standardize(np.full((256, 3), 1000.1, dtype=np.float32)) == 0)
 
 
@@ -111,14 +122,14 @@ def test_standardize_of_a_float32_constant_is_zero():
      r"line \d+: value 'x' is not a number"),
 ])
 def test_uci_bad_lines_name_file_and_line(real_data, tmp_path, edit, message):
-    """issue 9, item 8 and weak: bad sample indices and malformed lines name the file and line."""
+    """Bad sample indices and malformed lines name the file and line."""
     bad = _uci_with(real_data, tmp_path, edit)
     with pytest.raises(DataError, match="co2a0000364.rd.000.gz: " + message):
         read_uci_trial(bad)
 
 
 def test_uci_line_number_is_the_file_line(real_data, tmp_path):
-    """issue 9, weak: the line number counts header lines too."""
+    """The line number counts header lines too."""
     bad = _uci_with(real_data, tmp_path, lambda t: re.sub(r"^0 FP1 3 (\S+)$", r"0 FP1 3 \1 7", t, count=1, flags=re.MULTILINE))
     with gzip.open(bad, "rt") as fh:
         lines = fh.read().splitlines()
@@ -128,7 +139,7 @@ def test_uci_line_number_is_the_file_line(real_data, tmp_path):
 
 
 def test_identical_trials_under_two_ids_across_splits_warn():
-    """issue 9, weak: the same data under two subject ids in two splits is reported."""
+    """The same data under two subject ids in two splits is reported."""
     rng = np.random.default_rng(0)
     recs = [_rec(rng.normal(size=(640, 2)), pid=f"p{i}", label="ab"[i % 2]) for i in range(10)]
     recs.append(_rec(recs[0].signal.copy(), pid="copy_of_p0", label="a"))
@@ -147,7 +158,7 @@ def test_identical_trials_under_two_ids_across_splits_warn():
 
 
 def test_hierarchy_sampler_set_epoch_replays_a_continuing_run():
-    """issue 9, item 6: epoch k after set_epoch(k) on a fresh sampler = the k-th epoch of a continuing one."""
+    """Epoch k after set_epoch(k) on a fresh sampler = the k-th epoch of a continuing one."""
     trial = np.repeat(np.arange(12), 3)
     patient = trial // 3
     going = HierarchyBatchSampler(trial, patient, 8, 2, seed=5)
@@ -160,7 +171,7 @@ def test_hierarchy_sampler_set_epoch_replays_a_continuing_run():
 
 
 def test_shuffled_loader_order_depends_on_epoch_not_on_calls():
-    """issue 9, item 6: a new fine-tuning loader at epoch k replays epoch k, not epoch 0."""
+    """A new fine-tuning loader at epoch k replays epoch k, not epoch 0."""
     ds = build_set([_rec(np.random.default_rng(i).normal(size=(640, 2)), pid=f"p{i}") for i in range(2)],
                    Construction(trial_seconds=5))
     first = loader(ds, 8, shuffle=True, seed=3)
@@ -175,7 +186,7 @@ def test_shuffled_loader_order_depends_on_epoch_not_on_calls():
 
 
 def test_config_type_error_names_the_field(tmp_path, capsys):
-    """issue 9, item 11: a wrong type in a medts config fails naming the field."""
+    """A wrong type in a medts config fails naming the field."""
     from medts.cli import main
 
     with pytest.raises(SystemExit):
@@ -195,7 +206,7 @@ class _Payload:
 
 
 def test_malicious_checkpoint_refused_by_every_medts_command(tmp_path):
-    """issue 9, item 1: embed, predict, export, figures, fit/validate/test --ckpt_path refuse a crafted
+    """Embed, predict, export, figures, fit/validate/test --ckpt_path refuse a crafted
     pickle, naming the file; no code runs (an unrestricted load of the same file does run it)."""
     import torch
     from contrastkit.train import CheckpointError
@@ -208,13 +219,13 @@ def test_malicious_checkpoint_refused_by_every_medts_command(tmp_path):
     torch.save({"state_dict": {}, "hyper_parameters": {"input_dims": 4}, "payload": _Payload(marker)}, evil)
     data = ["--data.source.kind", "synthetic"]
     lightning = ["--model.input_dims", "4", "--data.source.synthetic_patients_per_class", "3",
-                 "--trainer.enable_progress_bar", "false", "--root", str(tmp_path / "runs")]
+                 "--trainer.enable_progress_bar", "false", "--runs_root", str(tmp_path / "runs")]
     calls = {
         "embed": ["embed", "--ckpt_path", str(evil), "--runs_root", str(tmp_path / "runs")],
         "embed --data": ["embed", "--ckpt_path", str(evil), *data, "--runs_root", str(tmp_path / "runs")],
         "predict": ["predict", "--ckpt_path", str(evil), *data, "--runs_root", str(tmp_path / "runs")],
-        "export": ["export", "--ckpt_path", str(evil), "--out", str(tmp_path / "enc")],
-        "figures": ["figures", str(pretrain), str(tmp_path / "fig")],
+        "export": ["export", "--ckpt_path", str(evil), "--runs_root", str(tmp_path / "runs")],
+        "figures": ["figures", str(pretrain), "--runs_root", str(tmp_path / "runs")],
         "validate": ["validate", "--ckpt_path", str(evil), *lightning],
         "test": ["test", "--ckpt_path", str(evil), *lightning],
         "fit": ["fit", "--ckpt_path", str(evil), *lightning, "--trainer.max_epochs", "1"],
@@ -237,7 +248,7 @@ def _write_same_cache(cache: str, barrier) -> dict:
 
 
 def test_two_processes_writing_one_cache_at_once_both_read_a_valid_cache(tmp_path):
-    """issue 9, item 15: two writers of the same medts cache at once (two runs, two DDP ranks) both
+    """Two writers of the same medts cache at once (two runs, two DDP ranks) both
     end with the complete cache, no FileNotFoundError."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -254,7 +265,7 @@ def test_two_processes_writing_one_cache_at_once_both_read_a_valid_cache(tmp_pat
 
 
 def test_cache_is_never_half_written_at_its_path(tmp_path, monkeypatch):
-    """issue 9, item 15: while a cache is written, its folder holds nothing (a first write) or the
+    """While a cache is written, its folder holds nothing (a first write) or the
     old complete cache (a rebuild): the new one is renamed into place when complete."""
     import json as json_module
 
@@ -335,15 +346,15 @@ def test_another_apps_checkpoint_is_refused_by_what_it_is_not_by_missing_data(tm
             else r"its hyper-parameters \(num_items, max_len, hidden, .*\)")
     runs = ["--runs_root", str(tmp_path / "runs")]
     for argv in (["embed", *runs], ["embed", *SYN_FLAGS, *runs], ["predict", *runs], ["predict", *SYN_FLAGS, *runs],
-                 ["export", "--out", str(tmp_path / "enc")]):
+                 ["export", *runs]):
         with pytest.raises(CheckpointError, match=re.escape(str(path)) + r": not a medts checkpoint: " + held):
             main([argv[0], "--ckpt_path", str(path), *argv[1:]])
     pretrain = tmp_path / "pretrain"  # `medts figures` reads <pretrain>/checkpoints/last.ckpt
     (pretrain / "checkpoints").mkdir(parents=True)
     last = _seqrec_checkpoint(pretrain / "checkpoints" / "last.ckpt", records_class)
     with pytest.raises(CheckpointError, match=re.escape(str(last)) + r": not a medts checkpoint: " + held):
-        main(["figures", str(pretrain), str(tmp_path / "fig")])
-    assert not (tmp_path / "runs").exists() and not (tmp_path / "enc.safetensors").exists()
+        main(["figures", str(pretrain), *runs])
+    assert not (tmp_path / "runs").exists()
 
 
 def test_another_apps_checkpoint_given_to_validate_lists_the_tensors(tmp_path):
@@ -356,7 +367,7 @@ def test_another_apps_checkpoint_given_to_validate_lists_the_tensors(tmp_path):
     with pytest.raises(CheckpointError, match=re.escape(str(path)) + r": the weights do not fit COMET .*"
                        r"missing tensors: encoder\..*unexpected tensors: encoder\.blocks\.0\.ff1\.bias"):
         main(["validate", "--ckpt_path", str(path), "--model.input_dims", "4", *SYN_FLAGS,
-              "--trainer.enable_progress_bar", "false", "--root", str(tmp_path / "runs")])
+              "--trainer.enable_progress_bar", "false", "--runs_root", str(tmp_path / "runs")])
 
 
 def _nan_input_layer(state):
@@ -442,7 +453,7 @@ def test_a_damaged_export_is_one_error_naming_the_file(tmp_path, state_edit, con
     assert not (tmp_path / "runs" / "medts" / "embed").exists()
 
 
-TINY_DEMO = ["--patients_per_class", "3", "--seconds", "10", "--pretrain_epochs", "2", "--output_dims", "8",
+TINY_DEMO = ["--patients_per_class", "3", "--seconds", "10", "--max_epochs_pretrain", "2", "--output_dims", "8",
              "--hidden_dims", "4", "--depth", "1", "--batch_size", "16", "--threads", "1", "--progress", "false",
              "--finetune_fraction", "1"]
 
@@ -464,19 +475,19 @@ def test_demo_resume_after_the_damaged_finetune_checkpoint_is_deleted_continues_
     from medts.cli import main
 
     # as if killed after the first of two fine-tuning epochs (config then set to the uninterrupted run's)
-    main(["demo", "--runs_root", str(tmp_path), *TINY_DEMO, "--finetune_epochs", "1"])
+    main(["demo", "--runs_root", str(tmp_path), *TINY_DEMO, "--max_epochs_finetune", "1"])
     run = tmp_path / "medts/demo/version_0"
     config = yaml.safe_load((run / "config.yaml").read_text())
-    (run / "config.yaml").write_text(yaml.safe_dump({**config, "finetune_epochs": 2}))
+    (run / "config.yaml").write_text(yaml.safe_dump({**config, "max_epochs_finetune": 2}))
     (run / "metrics.json").unlink()
     last = run / "finetune/checkpoints/last.ckpt"
     last.write_bytes(last.read_bytes()[:1000])
     with pytest.raises(ValueError, match=re.escape(str(last)) + r": not a readable checkpoint .*delete it and resume"):
-        main(["demo", "--runs_root", str(tmp_path), *TINY_DEMO, "--finetune_epochs", "2", "--resume"])
+        main(["demo", "--runs_root", str(tmp_path), *TINY_DEMO, "--max_epochs_finetune", "2", "--resume"])
     last.unlink()
     pretrained = (run / "pretrain/checkpoints/last.ckpt").stat().st_mtime_ns
     capsys.readouterr()
-    main(["demo", "--runs_root", str(tmp_path), *TINY_DEMO, "--finetune_epochs", "2", "--resume"])
+    main(["demo", "--runs_root", str(tmp_path), *TINY_DEMO, "--max_epochs_finetune", "2", "--resume"])
     out = capsys.readouterr().out
     best = run / "finetune/checkpoints/best.ckpt"
     assert f"resuming {run} from finetune/checkpoints/best.ckpt (saved in epoch 1 at step" in out

@@ -1,4 +1,4 @@
-"""COMET under DDP (issue 15): one training step on 2 gloo processes with half the batch each equals
+"""COMET under DDP: one training step on 2 gloo processes with half the batch each equals
 the step of one process with the whole batch (all four levels, both id pairings, float64), the
 hierarchy sampler shards its training batches by rank, and a 2-process `medts fit` reports what a
 1-process validation of its checkpoint reports."""
@@ -74,14 +74,14 @@ TINY_FIT = ["--model.input_dims", "4", "--model.depth", "1", "--model.hidden_dim
 def test_two_process_fit_through_the_cli_matches_a_one_process_validation(tmp_path):
     """`medts fit` on 2 CPU processes (Lightning's ddp launcher re-runs the console script): one run
     directory, and its validation losses equal a 1-process `medts validate` of its checkpoint."""
-    run_on_two_cpu_processes("medts", ["fit", *TINY_FIT, "--trainer.max_epochs", "1", "--root", "runs"], cwd=tmp_path)
+    run_on_two_cpu_processes("medts", ["fit", *TINY_FIT, "--trainer.max_epochs", "1", "--runs_root", "runs"], cwd=tmp_path)
     runs = tmp_path / "runs/medts/fit"
     assert sorted(p.name for p in runs.iterdir()) == ["version_0"]
     fit = json.loads((runs / "version_0/metrics.json").read_text())
     ckpt = runs / "version_0/checkpoints/last.ckpt"
     from medts.cli import main
 
-    main(["validate", *TINY_FIT, "--ckpt_path", str(ckpt), "--root", str(tmp_path / "one")])
+    main(["validate", *TINY_FIT, "--ckpt_path", str(ckpt), "--runs_root", str(tmp_path / "one")])
     one = json.loads((tmp_path / "one/medts/validate/version_0/metrics.json").read_text())
     val = {k: v for k, v in fit.items() if k.startswith("val/")}
     assert set(val) == {"val/loss", "val/loss_patient", "val/loss_trial", "val/loss_sample", "val/loss_observation"}

@@ -39,7 +39,7 @@ def test_linear_probe_on_spectra_beats_chance(parts):
 def test_finetune_tests_the_best_validation_f1_checkpoint(parts, tmp_path):
     torch.manual_seed(0)
     kw = {"input_dims": 4, "output_dims": 8, "hidden_dims": 8, "depth": 2}
-    m = run_finetune(None, parts, tmp_path / "ft", fraction=0.5, seed=0, epochs=4, lr=3e-3, batch_size=32,
+    m = run_finetune(None, parts, tmp_path / "ft", fraction=0.5, seed=0, max_epochs=4, lr=3e-3, batch_size=32,
                      encoder_kwargs=kw)
     assert m["train_samples"] == pytest.approx(0.5 * parts["train"].n_samples, abs=1)
     ckpt = torch.load(tmp_path / "ft/checkpoints/best.ckpt", weights_only=False)
@@ -62,7 +62,7 @@ def test_finetune_of_a_pretrained_encoder_trains_the_encoder(parts, tmp_path):
     assert all(p.requires_grad for p in exported.parameters())
     assert not any(p.requires_grad for p in pre.averaged_encoder().parameters())  # the average stays frozen
     before = {k: v.clone() for k, v in exported.state_dict().items()}
-    run_finetune(exported, parts, tmp_path / "ft", fraction=1.0, seed=0, epochs=1, lr=3e-3, batch_size=32)
+    run_finetune(exported, parts, tmp_path / "ft", fraction=1.0, seed=0, max_epochs=1, lr=3e-3, batch_size=32)
     state = torch.load(tmp_path / "ft/checkpoints/last.ckpt", weights_only=False)["state_dict"]
     moved = [k for k, v in before.items() if v.is_floating_point() and not torch.equal(state[f"encoder.{k}"], v)]
     assert len(moved) >= len([v for v in before.values() if v.is_floating_point()]) // 2

@@ -195,7 +195,7 @@ def test_one_pyramid_for_two_losses_matches_loop():
 
 @pytest.mark.parametrize("pairing", ["official", "all"])
 def test_id_level_nan_raises(pairing):
-    """A NaN similarity raises instead of giving a finite loss (issue 9, item 2)."""
+    """A NaN similarity raises instead of giving a finite loss."""
     sim = torch.eye(4, dtype=torch.float64)
     sim[1, 2] = float("nan")
     with pytest.raises(ValueError, match="NaN"):

@@ -46,8 +46,8 @@ def demo(
     runs_root: str = "runs",
     patients_per_class: int = 10,
     seconds: float = 40.0,
-    pretrain_epochs: int = 20,
-    finetune_epochs: int = 20,
+    max_epochs_pretrain: int = 20,
+    max_epochs_finetune: int = 20,
     finetune_fraction: float = 0.1,
     finetune_lr: float = 1e-3,
     output_dims: int = 64,
@@ -64,7 +64,7 @@ def demo(
     Args:
         runs_root: where ``medts/demo/version_K`` goes.
         patients_per_class / seconds: the synthetic cohort (2 classes, 4 channels, 64 Hz).
-        pretrain_epochs / finetune_epochs / finetune_fraction / finetune_lr: the protocol's budget.
+        max_epochs_pretrain / max_epochs_finetune / finetune_fraction / finetune_lr: the protocol's budget.
         output_dims / hidden_dims / depth: the encoder's size.
         batch_size / seed: the batches; ``seed`` also draws the cohort, the split and the weights.
         progress: show progress bars.
@@ -79,16 +79,16 @@ def demo(
     dm = demo_data(patients_per_class, seconds, batch_size, seed)
     model = partial(COMET, output_dims=output_dims, hidden_dims=hidden_dims, depth=depth)
     run_dir = open_run(runs_root, "medts", "demo", {
-        "data": dict(dm.hparams), "comet": dict(model.keywords), "pretrain_epochs": pretrain_epochs,
-        "finetune_epochs": finetune_epochs, "finetune_fraction": finetune_fraction, "finetune_lr": finetune_lr,
+        "data": dict(dm.hparams), "comet": dict(model.keywords), "max_epochs_pretrain": max_epochs_pretrain,
+        "max_epochs_finetune": max_epochs_finetune, "finetune_fraction": finetune_fraction, "finetune_lr": finetune_lr,
         "seed": seed, "progress": progress}, resume=resume)
     with failure_marked(run_dir):
-        module = pretrain(dm, model, seed, run_dir / "pretrain", pretrain_epochs, progress, options=trainer)
+        module = pretrain(dm, model, seed, run_dir / "pretrain", max_epochs_pretrain, progress, options=trainer)
         embed = lambda x: module.embed(torch.from_numpy(x))
         metrics: dict = {"linear": run_linear_probe(embed, dm.parts, seed)}
         metrics[f"finetune_{finetune_fraction:g}"] = run_finetune(
             module.export_encoder(), dm.parts, run_dir / "finetune", finetune_fraction, "sample", seed,
-            finetune_epochs, finetune_lr, batch_size, progress=progress, options=trainer)
+            max_epochs_finetune, finetune_lr, batch_size, progress=progress, options=trainer)
         metrics["seconds"] = time.time() - t0
         write_metrics(run_dir, metrics)
         if is_rank_zero():

@@ -2,7 +2,7 @@
 
 Pretrains each variant for the demo's budget (reduced encoder 64 / 32 / depth 6, weight
 averaging as official) and scores the standardized logistic-regression probe on the test
-patients, mean ± std over seeds. ``random`` is the same encoder without pretraining.
+patients, mean ± sample std over seeds; writes ``table.csv`` / ``table.md`` and ``metrics.json``. ``random`` is the same encoder without pretraining.
 
     medts levels --seeds "[0, 1, 2]" --threads 1
 """
@@ -19,13 +19,16 @@ from contrastkit.train import (
     announce_run,
     failure_marked,
     is_rank_zero,
+    markdown_table,
     open_run,
+    seed_table,
     write_metrics,
+    write_table,
 )
 
 from medts.baselines import PRETRAINING
 from medts.demo import demo_data
-from medts.evaluate import mean_std, run_linear_probe
+from medts.evaluate import run_linear_probe
 from medts.method import COMET
 from medts.plots import write_figures
 from medts.study import finished_pairs, pretrain, save_finished_pairs
@@ -43,7 +46,7 @@ Variant = Literal["random", "comet", "comet_no_patient", "comet_no_trial", "ts2v
 ENCODER = {"output_dims": 64, "hidden_dims": 32, "depth": 6}
 
 
-def probe(variant: str, dm, seed: int, epochs: int, run_dir, progress: bool,
+def probe(variant: str, dm, seed: int, max_epochs: int, run_dir, progress: bool,
           options: TrainerOptions | None = None) -> dict[str, float]:
     """Linear-probe scores of one variant pretrained on ``dm`` (the demo cohort of ``seed``); the
     pretraining run and its figures go to ``run_dir``."""
@@ -53,7 +56,7 @@ def probe(variant: str, dm, seed: int, epochs: int, run_dir, progress: bool,
         module = COMET(dm.n_channels, **ENCODER)
     else:
         kw = {"lambda_patient": lp, "lambda_trial": lt} if method == "comet" else {}
-        module = pretrain(dm, partial(PRETRAINING[method], **ENCODER, **kw), seed, run_dir / "pretrain", epochs,
+        module = pretrain(dm, partial(PRETRAINING[method], **ENCODER, **kw), seed, run_dir / "pretrain", max_epochs,
                           progress, options=options)
         if is_rank_zero():
             write_figures(run_dir / "plots", run_dir / "pretrain", module.averaged_encoder(), dm.parts["test"],
@@ -61,25 +64,22 @@ def probe(variant: str, dm, seed: int, epochs: int, run_dir, progress: bool,
     return run_linear_probe(lambda x: module.embed(torch.from_numpy(x)), dm.parts, seed)
 
 
-def format_levels(results: dict[str, list[dict[str, float]]]) -> str:
-    """``| variant | sample accuracy | sample AUROC |`` in %, mean ± std over seeds (the value alone for one)."""
-    lines = ["| variant | sample accuracy | sample AUROC |", "| --- | --- | --- |"]
-    for variant, runs in results.items():
-        stats = mean_std(runs)
-        cells = [f"{100 * stats[k][0]:.1f}" + (f" ± {100 * stats[k][1]:.1f}" if len(runs) > 1 else "")
-                 for k in ("sample/accuracy", "sample/auroc")]
-        lines.append(f"| {VARIANTS[variant][0]} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+def levels_table(results: dict[str, list[dict[str, float]]]) -> tuple[list[str], list[list[str]]]:
+    """``(header, rows)``: a row per variant, sample accuracy and AUROC in %, mean ± sample std
+    over seeds (the value alone for one) and ``n`` (:func:`contrastkit.train.seed_table`)."""
+    values = {VARIANTS[v][0]: {k: [100 * r[k] for r in runs] for k in ("sample/accuracy", "sample/auroc")}
+              for v, runs in results.items()}
+    return seed_table(values, ("sample/accuracy", "sample/auroc"), digits=1, row_name="variant")
 
 
-def levels(seeds: list[int] = (0, 1, 2), epochs: int = 20, variants: list[Variant] | None = None,
+def levels(seeds: list[int] = (0, 1, 2), max_epochs: int = 20, variants: list[Variant] | None = None,
            name: str = "levels", runs_root: str = "runs", resume: bool = False, progress: bool = False,
            trainer: TrainerOptions | None = None) -> dict:
     """Linear probe of COMET without each id level, TS2Vec, SimCLR and a random encoder on the demo cohort.
 
     Args:
         seeds: each seed draws the cohort, the split, the weights and the batches.
-        epochs: pretraining epochs per variant.
+        max_epochs: pretraining epochs per variant.
         variants: which rows (default: all of random, comet, comet_no_patient, comet_no_trial, ts2vec, simclr).
         name / runs_root: the run directory ``<runs_root>/medts/<name>/version_K``.
         resume: continue the newest run of that name (finished variant x seed pairs are kept).
@@ -90,7 +90,7 @@ def levels(seeds: list[int] = (0, 1, 2), epochs: int = 20, variants: list[Varian
     ``--resume`` finds the run by its pretraining checkpoints and skips them.
     """
     variants = list(variants or VARIANTS)
-    run_dir = open_run(runs_root, "medts", name, {"seeds": list(seeds), "epochs": epochs, "variants": variants,
+    run_dir = open_run(runs_root, "medts", name, {"seeds": list(seeds), "max_epochs": max_epochs, "variants": variants,
                                                   "encoder": ENCODER, "progress": progress}, resume=resume)
     with failure_marked(run_dir):
         done: dict = finished_pairs(run_dir) if resume else {}
@@ -101,16 +101,16 @@ def levels(seeds: list[int] = (0, 1, 2), epochs: int = 20, variants: list[Varian
                 if str(s) in done.get(variant, {}):  # finished before an interruption
                     print(f"{variant} seed {s}: finished before, kept ({run_dir / 'per_seed.json'})", flush=True)
                     continue
-                done.setdefault(variant, {})[str(s)] = probe(variant, cohorts[s], s, epochs,
+                done.setdefault(variant, {})[str(s)] = probe(variant, cohorts[s], s, max_epochs,
                                                              run_dir / variant / f"seed{s}", progress, trainer)
                 save_finished_pairs(run_dir, done)
-            print(format_levels({variant: list(done[variant].values())}).splitlines()[-1],
+            print(" | ".join(levels_table({variant: list(done[variant].values())})[1][0]),
                   f"({time.time() - t0:.0f} s)", flush=True)
         results = {v: [done[v][str(s)] for s in seeds] for v in variants}
-        text = format_levels(results)
+        header, rows = levels_table(results)
         if is_rank_zero():
-            (run_dir / "table.md").write_text(text + "\n")
-        write_metrics(run_dir, {v: {k: list(m) for k, m in mean_std(r).items()} for v, r in results.items()})
-    print(text)
+            write_table(run_dir / "table", header, rows)
+        write_metrics(run_dir, {"per_seed": results})
+    print(markdown_table(header, rows))
     announce_run(run_dir)
     return results

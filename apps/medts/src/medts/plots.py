@@ -34,15 +34,18 @@ def write_figures(out_dir: str | Path, pretrain_dir: str | Path, encoder: TSEnco
     return paths
 
 
-def figures(pretrain_dir: str, out: str) -> list[str]:
+def figures(pretrain_dir: str, name: str = "figures", runs_root: str = "runs") -> list[str]:
     """Redraw the loss-per-level and embedding figures of a finished pretraining run.
 
-    The data are rebuilt from the data-module settings its checkpoint records.
+    The data are rebuilt from the data-module settings its checkpoint records; the PNGs go to
+    ``<runs_root>/medts/<name>/version_K/plots/``.
 
     Args:
         pretrain_dir: the run's pretraining folder (holds ``checkpoints/last.ckpt`` and ``logs/``).
-        out: folder for the PNGs.
+        name / runs_root: the run directory.
     """
+    from contrastkit.train import announce_run, failure_marked, open_run
+
     from medts.use import data_of, load_encoder_from
 
     ckpt = Path(pretrain_dir) / "checkpoints" / "last.ckpt"
@@ -51,4 +54,8 @@ def figures(pretrain_dir: str, out: str) -> list[str]:
     encoder = load_encoder_from(ckpt)  # another app's or a damaged file is named before the data is asked for
     dm = data_of(ckpt, None)
     dm.setup()
-    return [str(p) for p in write_figures(out, pretrain_dir, encoder, dm.parts["test"])]
+    run_dir = open_run(runs_root, "medts", name, {"pretrain_dir": str(pretrain_dir)})
+    with failure_marked(run_dir):
+        paths = [str(p) for p in write_figures(run_dir / "plots", pretrain_dir, encoder, dm.parts["test"])]
+    announce_run(run_dir)
+    return paths

@@ -8,11 +8,11 @@ the arguments of :class:`medts.data.MedTSDataModule` (section ``data``); the pro
 checks their types (a wrong one is an error naming the field):
 
     medts study --config apps/medts/configs/eeg_smni.yaml --protocol.seeds [0] --comet.depth 4
-    medts table "[runs/medts/eeg_smni/version_0]" --out table.md
+    medts table "[runs/medts/eeg_smni/version_0]"
 
 A study's run directory holds ``<method>/seed<k>/`` (``pretrain/`` and ``finetune_<fraction>/``
 sub-runs with their checkpoints, logs and ``plots/``), ``per_seed.json`` (the finished pairs),
-``table.md`` and ``metrics.json``. ``per_seed.json`` is rewritten atomically after every pair: with
+``table.csv`` / ``table.md`` (mean ± sample std over seeds and ``n``) and ``metrics.json``. ``per_seed.json`` is rewritten atomically after every pair: with
 ``--resume`` (which finds the study by its sub-runs' checkpoints) a killed study skips the pairs
 it records and its unfinished sub-runs continue from their ``last.ckpt``; a resume with other
 settings is refused, naming the fields.
@@ -21,8 +21,6 @@ settings is refused, naming the fields.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -31,6 +29,7 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
+from contrastkit.atomic import write_text_atomic
 from contrastkit.train import (
     TrainerOptions,
     announce_run,
@@ -38,13 +37,17 @@ from contrastkit.train import (
     fit_resumable,
     is_rank_zero,
     make_trainer,
+    markdown_table,
     open_run,
+    seed_table,
+    summarize,
     write_metrics,
+    write_table,
 )
 
 from medts.baselines import METHODS, SimCLR, TS2Vec
-from medts.data.datamodule import MedTSDataModule
-from medts.evaluate import mean_std, run_finetune, run_linear_probe
+from medts.data.datamodule import MedTSDataModule, with_runs_root
+from medts.evaluate import run_finetune, run_linear_probe
 from medts.method import COMET, EncoderPretraining
 from medts.models.encoder import TSEncoder
 from medts.plots import write_figures
@@ -60,8 +63,8 @@ class Protocol:
         fractions: label fractions of fine-tuning (the paper's 100 / 10 / 1 %).
         label_by: draw the fractions by ``sample`` (the paper) or by ``patient``.
         linear_probe: also score a linear probe on frozen embeddings.
-        pretrain_epochs / pretrain_max_minutes / val_every: pretraining budget and validation period.
-        finetune_epochs / finetune_lr / finetune_batch_size: fine-tuning.
+        max_epochs_pretrain / pretrain_max_minutes / val_every: pretraining budget and validation period.
+        max_epochs_finetune / finetune_lr / finetune_batch_size: fine-tuning.
         progress: show progress bars.
     """
 
@@ -70,10 +73,10 @@ class Protocol:
     fractions: list[float] = field(default_factory=lambda: [1.0, 0.1, 0.01])
     label_by: Literal["sample", "patient"] = "sample"
     linear_probe: bool = True
-    pretrain_epochs: int = 20
+    max_epochs_pretrain: int = 20
     pretrain_max_minutes: float | None = None
     val_every: int = 1
-    finetune_epochs: int = 20
+    max_epochs_finetune: int = 20
     finetune_lr: float = 1e-4
     finetune_batch_size: int = 128
     progress: bool = True
@@ -84,7 +87,7 @@ def device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def pretrain(dm: MedTSDataModule, model: Callable[[int], EncoderPretraining], seed: int, run_dir: Path, epochs: int,
+def pretrain(dm: MedTSDataModule, model: Callable[[int], EncoderPretraining], seed: int, run_dir: Path, max_epochs: int,
              progress: bool = True, max_minutes: float | None = None, val_every: int = 1,
              options: TrainerOptions | None = None) -> EncoderPretraining:
     """Pretrain ``model(n_channels)`` (continues from ``run_dir``'s checkpoint: :func:`~contrastkit.train.fit_resumable`);
@@ -93,7 +96,7 @@ def pretrain(dm: MedTSDataModule, model: Callable[[int], EncoderPretraining], se
     np.random.seed(seed)
     module = model(dm.n_channels)
     limit = {"max_time": {"minutes": max_minutes}} if max_minutes else {}
-    trainer = make_trainer(run_dir, epochs, progress=progress, num_sanity_val_steps=0,
+    trainer = make_trainer(run_dir, max_epochs, progress=progress, num_sanity_val_steps=0,
                            check_val_every_n_epoch=val_every, options=options, **limit)
     t0 = time.time()
     fit_resumable(trainer, module, dm, run_dir=run_dir)
@@ -110,7 +113,7 @@ def run_method(dm: MedTSDataModule, method: str, model: Callable[[int], Any], pr
     out: dict[str, dict[str, float]] = {}
     module = None
     if method != "supervised":
-        module = pretrain(dm, model, seed, run_dir / "pretrain", proto.pretrain_epochs, proto.progress,
+        module = pretrain(dm, model, seed, run_dir / "pretrain", proto.max_epochs_pretrain, proto.progress,
                           proto.pretrain_max_minutes, proto.val_every, options)
         out["pretrain"] = module.pretrain_stats
         if is_rank_zero():
@@ -122,39 +125,43 @@ def run_method(dm: MedTSDataModule, method: str, model: Callable[[int], Any], pr
         torch.manual_seed(seed)
         enc = module.export_encoder() if module is not None else model(dm.n_channels)
         out[f"finetune_{frac:g}"] = run_finetune(
-            enc, parts, run_dir / f"finetune_{frac:g}", frac, proto.label_by, seed, proto.finetune_epochs,
+            enc, parts, run_dir / f"finetune_{frac:g}", frac, proto.label_by, seed, proto.max_epochs_finetune,
             proto.finetune_lr, proto.finetune_batch_size, progress=proto.progress, options=options)
     return out
 
 
-def summarize(results: dict) -> dict:
-    """``{method: {setting: {metric: [mean, std]}}}`` over the seeds in ``results[method][seed]``."""
-    summary: dict = {}
+METRICS = ("sample/accuracy", "sample/f1", "sample/auroc", "patient/accuracy", "patient/f1")
+
+
+def summarize_results(results: dict) -> dict:
+    """``{method: {setting: {metric: {"mean", "std", "n"}}}}`` over the seeds of
+    ``results[method][seed][setting][metric]`` (:func:`contrastkit.train.summarize`: sample std,
+    None for one seed)."""
+    out: dict = {}
     for method, per_seed in results.items():
         settings = dict.fromkeys(s for r in per_seed.values() for s in r if s != "seconds")
-        summary[method] = {}
-        for s in settings:
-            runs = [r[s] for r in per_seed.values() if s in r]
-            summary[method][s] = {k: list(v) for k, v in mean_std(runs).items()}
-            summary[method][s]["n_seeds"] = [len(runs), 0.0]
-    return summary
+        out[method] = {}
+        for setting in settings:
+            runs = [r[setting] for r in per_seed.values() if setting in r]
+            out[method][setting] = {}
+            for metric in runs[0]:
+                mean, std, n = summarize(r[metric] for r in runs)
+                out[method][setting][metric] = {"mean": mean, "std": None if n == 1 else std, "n": n}
+    return out
 
 
-def format_table(summary: dict, metrics=("sample/accuracy", "sample/f1", "sample/auroc", "patient/accuracy",
-                                         "patient/f1")) -> str:
-    """A Markdown table: one row per method and setting, mean ± std per metric (in %; the value
-    alone for one seed)."""
-    head = "| method | setting | seeds | " + " | ".join(metrics) + " |"
-    lines = [head, "|" + " --- |" * (len(metrics) + 3)]
-    for method, settings in summary.items():
-        for setting, m in settings.items():
-            if metrics[0] not in m:
-                continue
-            n = int(m["n_seeds"][0]) if "n_seeds" in m else ""
-            cells = ["" if k not in m else f"{100 * m[k][0]:.1f}" if n == 1 else f"{100 * m[k][0]:.1f} ± {100 * m[k][1]:.1f}"
-                     for k in metrics]
-            lines.append(f"| {method} | {setting} | {n} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+def results_table(results: dict, metrics=METRICS) -> tuple[list[str], list[list[str]]]:
+    """``(header, rows)``: one row per method and setting that has ``metrics``, mean ± sample std
+    over seeds in % (the value alone for one seed), and the number of seeds ``n``
+    (:func:`contrastkit.train.seed_table`)."""
+    values = {}
+    for method, per_seed in results.items():
+        settings = dict.fromkeys(s for r in per_seed.values() for s in r if metrics[0] in r[s])
+        for setting in settings:
+            runs = [r[setting] for r in per_seed.values() if setting in r]
+            values[f"{method}\t{setting}"] = {k: [100 * r[k] for r in runs] for k in metrics}
+    header, rows = seed_table(values, metrics, digits=1)
+    return ["method", "setting", *header[1:]], [[*row[0].split("\t"), *row[1:]] for row in rows]
 
 
 def _settings(factory: Any) -> dict:
@@ -189,12 +196,13 @@ def study(
         trainer: accelerator, devices, num_nodes, strategy, precision of every fit
             (``--trainer.devices 2 --trainer.strategy ddp``; default: one device).
         name: run name: the run goes to ``<runs_root>/medts/<name>/version_K``.
-        runs_root: the run root.
+        runs_root: the run root (and, unless ``data.cache_dir`` names one, of the data cache
+            ``<runs_root>/medts/cache/``).
         resume: continue the newest run of that name (finished method x seed pairs are kept, the
             others continue from their last checkpoint); refused when the settings differ.
         prepare_only: read the raw files, write the data cache, print its summary and stop.
     """
-    data = data or MedTSDataModule()
+    data = with_runs_root(data or MedTSDataModule(), runs_root)
     protocol = protocol or Protocol()
     models = {"comet": comet, "ts2vec": ts2vec, "simclr": simclr, "supervised": supervised}
     data.setup()
@@ -222,11 +230,12 @@ def study(
                 save_finished_pairs(run_dir, results)
                 print(f"[medts] {method} seed {seed}: " + ", ".join(
                     f"{s} f1={m['sample/f1']:.3f}" for s, m in res.items() if "sample/f1" in m), flush=True)
-        summary = summarize(results)
+        summary = summarize_results(results)
         write_metrics(run_dir, {"per_seed": results, "summary": summary})
+        header, rows = results_table(results)
         if is_rank_zero():
-            (run_dir / "table.md").write_text(format_table(summary) + "\n")
-    print(format_table(summary))
+            write_table(run_dir / "table", header, rows)
+    print(markdown_table(header, rows))
     announce_run(run_dir)
     return summary
 
@@ -238,57 +247,56 @@ def finished_pairs(run_dir: Path) -> dict:
 
 
 def save_finished_pairs(run_dir: Path, results: dict) -> None:
-    """Write ``per_seed.json`` atomically (a unique temporary name, then ``os.replace``): a kill
-    never leaves half a record to resume from. Rank 0 only under DDP."""
-    if not is_rank_zero():
-        return
-    fd, tmp = tempfile.mkstemp(prefix=".per_seed.", suffix=".tmp", dir=run_dir)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(json.dumps(results, indent=1))
-    os.replace(tmp, run_dir / "per_seed.json")
+    """Write ``per_seed.json`` atomically: a kill never leaves half a record to resume from.
+    Rank 0 only under DDP."""
+    if is_rank_zero():
+        write_text_atomic(run_dir / "per_seed.json", json.dumps(results, indent=1))
 
 
-def table(runs: list[str], out: str | None = None, name: str = "table", runs_root: str = "runs") -> str:
-    """Merge study runs (``per_seed.json``) into one mean ± std table per run name.
+def table(runs: list[str], name: str = "table", runs_root: str = "runs") -> str:
+    """Merge study runs (their ``per_seed.json``) into one mean ± sample std table, a row per
+    study name, method and setting.
 
-    E.g. one study run per method x seed, made in parallel; writes ``table.md`` and ``table.json``
-    (the summaries) in ``<runs_root>/medts/<name>/version_K``.
+    E.g. one study run per method x seed, made in parallel (README, Results); writes
+    ``table.csv``, ``table.md`` and ``metrics.json`` (the summaries per study name) in
+    ``<runs_root>/medts/<name>/version_K``.
 
     Args:
-        runs: study run folders (``<runs_root>/medts/<name>/version_K``).
-        out: also write the Markdown here (its ``.json`` twin gets the summaries).
+        runs: study run folders (``<runs_root>/medts/<name>/version_K``); runs named
+            ``<study>__<anything>`` are merged under ``<study>``.
         name / runs_root: the run directory.
     """
     for r in runs:
         if not (Path(r) / "per_seed.json").is_file():
             raise FileNotFoundError(f"{Path(r) / 'per_seed.json'}: not a study run folder (no per_seed.json)")
-    run_dir = open_run(runs_root, "medts", name, {"runs": [str(r) for r in runs], "out": out})
+    merged: dict = {}
+    for r in runs:
+        group = Path(r).parent.name.split("__")[0]
+        for method, per_seed in finished_pairs(Path(r)).items():
+            merged.setdefault(group, {}).setdefault(method, {}).update(per_seed)
+    header, rows, summaries = ["study"], [], {}
+    for group, results in merged.items():
+        summaries[group] = summarize_results(results)
+        group_header, group_rows = results_table(results)
+        header, rows = ["study", *group_header], rows + [[group, *row] for row in group_rows]
+    run_dir = open_run(runs_root, "medts", name, {"runs": [str(r) for r in runs]})
     with failure_marked(run_dir):
-        text, summaries = _merged_table(runs)
-        for path in [run_dir / "table.md", *([Path(out)] if out else [])]:
-            path.write_text(text)
-            path.with_suffix(".json").write_text(json.dumps(summaries, indent=1))
+        write_table(run_dir / "table", header, rows)
+        write_metrics(run_dir, {"summary": summaries, "pretraining": pretraining_run(summaries)})
+    text = markdown_table(header, rows) + "\n" + "\n".join(
+        f"{group}, pretraining actually run (mean over seeds): {line}"
+        for group, line in pretraining_run(summaries).items())
     print(text)
     announce_run(run_dir)
     return text
 
 
-def _merged_table(runs: list[str]) -> tuple[str, dict]:
-    """The Markdown of :func:`table` and the summaries per run name."""
-    merged: dict = {}
-    for r in runs:
-        f = Path(r) / "per_seed.json"
-        group = Path(r).parent.name.split("__")[0]
-        for method, per_seed in json.loads(f.read_text()).items():
-            merged.setdefault(group, {}).setdefault(method, {}).update(per_seed)
-    text, summaries = [], {}
-    for group, results in merged.items():
-        summaries[group] = summarize(results)
-        seeds = {m: sorted(v) for m, v in results.items()}
-        text += [f"### {group} (seeds: {seeds})", "", format_table(summaries[group]), ""]
-        pre = {m: s["pretrain"] for m, s in summaries[group].items() if "pretrain" in s}
-        if pre:
-            text += ["Pretraining actually run (mean over seeds): " + "; ".join(
-                f"{m} {p['epochs'][0]:.1f} epochs / {p['steps'][0]:.0f} steps / {p['seconds'][0]:.0f} s"
-                for m, p in pre.items()), ""]
-    return "\n".join(text), summaries
+def pretraining_run(summaries: dict) -> dict[str, str]:
+    """Per study name: the epochs, steps and seconds each method's pretraining ran (mean over seeds)."""
+    out = {}
+    for group, summary in summaries.items():
+        parts = [f"{m} {s['pretrain']['epochs']['mean']:.1f} epochs / {s['pretrain']['steps']['mean']:.0f} steps / "
+                 f"{s['pretrain']['seconds']['mean']:.0f} s" for m, s in summary.items() if "pretrain" in s]
+        if parts:
+            out[group] = "; ".join(parts)
+    return out

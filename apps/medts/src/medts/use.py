@@ -1,6 +1,7 @@
 """The trained model in use: ``medts embed`` (sample embeddings + ids), ``medts predict`` (labels
 and class probabilities per sample and per patient) and ``medts export`` (the encoder as
-safetensors + JSON, loadable without Lightning checkpoints).
+safetensors + JSON, loadable without Lightning checkpoints). Each writes its own run folder
+``<runs_root>/medts/<name>/version_K/``.
 
 Checkpoints are read with :func:`contrastkit.train.load_checkpoint` (``weights_only=True``: a
 crafted pickle is refused). ``embed`` takes a pretraining checkpoint (``medts fit``, ``demo``,
@@ -87,6 +88,15 @@ def load_encoder_from(path: str | Path):
     return load_state_checked(build_checked(TSEncoder, config, path), state, path).eval()
 
 
+def is_finetuned(path: str | Path) -> bool:
+    """Whether ``path`` is a fine-tuned checkpoint (a classifier: ``n_classes`` among its
+    hyper-parameters); an exported encoder is not. Foreign or damaged files are named."""
+    _required(path)
+    if Path(path).suffix == ".safetensors":
+        return False
+    return "n_classes" in dict(_medts_checkpoint(Path(path)).get("hyper_parameters") or {})
+
+
 def load_finetuned(path: str | Path):
     """The :class:`~medts.finetune.FineTuner` of a fine-tuned checkpoint, in eval mode (errors as
     :func:`load_encoder_from`'s)."""
@@ -114,8 +124,24 @@ def check_finite(values: np.ndarray, what: str, source: str | Path) -> np.ndarra
     return values
 
 
+def run_data_settings(path: str | Path) -> dict:
+    """The ``data`` section of the ``config.yaml`` of the run that holds ``path`` (a checkpoint in
+    ``<run>/finetune*/checkpoints/`` of ``medts demo``, or deeper in a ``medts study``); ``{}`` when
+    no run above it records its data."""
+    import yaml
+
+    for folder in list(Path(path).resolve().parents)[:6]:
+        config = folder / "config.yaml"
+        if config.is_file():
+            data = (yaml.safe_load(config.read_text()) or {}).get("data")
+            if isinstance(data, dict) and "source" in data:
+                return data
+    return {}
+
+
 def data_of(path: str | Path, data: MedTSDataModule | None) -> MedTSDataModule:
-    """``data`` when given, else the data module a checkpoint records (``medts fit``, pretraining)."""
+    """``data`` when given, else the data module a checkpoint records (``medts fit``, pretraining),
+    else the data of the run that holds it (:func:`run_data_settings`)."""
     if data is not None:
         return data
     _required(path)
@@ -124,6 +150,7 @@ def data_of(path: str | Path, data: MedTSDataModule | None) -> MedTSDataModule:
     from medts.data import Construction, Source
 
     hp = {} if Path(path).suffix == ".safetensors" else dict(load_checkpoint(path).get("datamodule_hyper_parameters") or {})
+    hp = hp or run_data_settings(path)
     if not hp:
         raise ValueError(f"{path} records no data settings: give the data with --data.* (or --data DATA.yaml), "
                          "e.g. --data.source.kind synthetic")
@@ -138,6 +165,12 @@ def samples_of(data: MedTSDataModule, part: Part):
         return open_dataset(data.source, data.construction, data.cache_dir, data.rebuild_cache)
     data.setup()
     return data.parts[part]
+
+
+def sample_ids(ds) -> list[str]:
+    """One id per sample, in row order: ``<patient>/trial<k>/start<offset>``."""
+    ids = _ids(ds)
+    return [f"{p}/trial{t}/start{s}" for p, t, s in zip(ids["patient"], ids["trial"], ids["start"], strict=True)]
 
 
 def _ids(ds) -> dict[str, np.ndarray]:
@@ -164,19 +197,26 @@ def _open(ckpt_path: str, data: MedTSDataModule, part: Part, name: str, runs_roo
 
 def embed(ckpt_path: str = "", data: MedTSDataModule | None = None, part: Part = "all", name: str = "embed",
           runs_root: str = "runs") -> str:
-    """Encoder embeddings per sample of a checkpoint or exported encoder (.npy + ids CSV).
+    """Encoder embeddings per sample of a checkpoint or exported encoder.
 
-    Writes ``embeddings.npy`` ``(N, D)``, ``ids.csv`` (row, patient, trial, start, label) and
-    ``plots/embeddings.png`` in ``<runs_root>/medts/<name>/version_K``.
+    Writes ``embeddings.npy`` ``(N, D)`` and ``embeddings.ids.json`` (one id per row,
+    ``<patient>/trial<k>/start<offset>``: :func:`contrastkit.train.write_embeddings`) and
+    ``plots/embeddings.png`` (by class) in ``<runs_root>/medts/<name>/version_K``.
 
     Args:
         ckpt_path: a pretraining or fine-tuned checkpoint, or an exported ``.safetensors`` encoder.
-        data: the data (MedTSDataModule's arguments); default: the data the checkpoint records.
+        data: the data (MedTSDataModule's arguments); default: the data the checkpoint or its run records.
         part: which patients: ``all``, or one part of the data's patient split.
         name / runs_root: the run directory.
     """
     import torch
-    from contrastkit.train import announce_run, failure_marked, plot_embeddings, write_metrics
+    from contrastkit.train import (
+        announce_run,
+        failure_marked,
+        plot_embeddings,
+        write_embeddings,
+        write_metrics,
+    )
 
     from medts.models.encoder import embed_samples
 
@@ -187,15 +227,14 @@ def embed(ckpt_path: str = "", data: MedTSDataModule | None = None, part: Part =
     check_finite(z, "embeddings", ckpt_path)  # before any run exists
     run_dir = _open(ckpt_path, data, part, name, runs_root)
     with failure_marked(run_dir):
-        np.save(run_dir / "embeddings.npy", z)
+        npy, _ = write_embeddings(run_dir, z, sample_ids(ds), model=str(ckpt_path))
         ids = _ids(ds)
-        _write_csv(run_dir / "ids.csv", {"row": np.arange(len(z)), **ids})
         if len(z) >= 2:
             plot_embeddings(z, ids["label"], run_dir / "plots" / "embeddings.png", f"{part} samples by class", "class")
         write_metrics(run_dir, {"samples": len(z), "dims": int(z.shape[1]), "patients": int(len(set(ids["patient"])))})
     print(f"{len(z)} embeddings of {z.shape[1]} dimensions")
     announce_run(run_dir)
-    return str(run_dir / "embeddings.npy")
+    return str(npy)
 
 
 def predict(ckpt_path: str = "", data: MedTSDataModule | None = None, part: Part = "all", name: str = "predict",
@@ -208,7 +247,8 @@ def predict(ckpt_path: str = "", data: MedTSDataModule | None = None, part: Part
 
     Args:
         ckpt_path: a fine-tuned checkpoint (``<run>/finetune*/checkpoints/best.ckpt``).
-        data: the data (MedTSDataModule's arguments: ``--data.source.*`` or ``--data DATA.yaml``).
+        data: the data (MedTSDataModule's arguments: ``--data.source.*`` or ``--data DATA.yaml``);
+            default: the data of the run that holds the checkpoint.
         part: which patients: ``all``, or one part of the data's patient split.
         name / runs_root: the run directory.
     """
@@ -242,19 +282,22 @@ def predict(ckpt_path: str = "", data: MedTSDataModule | None = None, part: Part
     return metrics
 
 
-def export(ckpt_path: str = "", out: str = "encoder") -> str:
+def export(ckpt_path: str = "", name: str = "export", runs_root: str = "runs") -> str:
     """Export a checkpoint's encoder as safetensors + JSON config, loadable without Lightning.
 
-    Writes ``<out>.safetensors`` and ``<out>.json``; ``medts embed --ckpt_path <out>.safetensors``
-    and :func:`load_encoder_from` read it back.
+    Writes ``encoder.safetensors`` and ``encoder.json`` in ``<runs_root>/medts/<name>/version_K``;
+    ``medts embed --ckpt_path <run>/encoder.safetensors`` and :func:`load_encoder_from` read it back.
 
     Args:
         ckpt_path: a pretraining or fine-tuned checkpoint.
-        out: the output path (``.safetensors`` is added).
+        name / runs_root: the run directory.
     """
-    from contrastkit.train import export_encoder
+    from contrastkit.train import announce_run, export_encoder, failure_marked, open_run
 
     encoder = load_encoder_from(ckpt_path)
-    path = export_encoder(encoder, out, encoder.config(), ENCODER_CLASS)
+    run_dir = open_run(runs_root, "medts", name, {"ckpt_path": str(ckpt_path)})
+    with failure_marked(run_dir):
+        path = export_encoder(encoder, run_dir / "encoder", encoder.config(), ENCODER_CLASS)
     print(f"wrote {path} and {path.with_suffix('.json')}")
+    announce_run(run_dir)
     return str(path)

@@ -125,3 +125,16 @@ class MedTSDataModule(L.LightningDataModule):
     def test_dataloader(self) -> DataLoader:
         return loader(self.parts["test"], self.batch_size, hierarchy=True,
                       trials_per_packet=self.trials_per_packet, seed=self.seed + 2)
+
+
+def with_runs_root(data: MedTSDataModule, runs_root: str) -> MedTSDataModule:
+    """``data`` with its default cache folder under ``runs_root`` (a command's ``--runs_root``):
+    a cache folder it was given explicitly (``data.cache_dir``) or a ``data.runs_root`` of its own
+    are kept."""
+    hp = dict(data.hparams)
+    if hp["runs_root"] != "runs" or runs_root == "runs" or data.source.kind == "synthetic":
+        return data
+    if hp["cache_dir"] != str(default_cache_dir(data.source, data.construction, "runs")):
+        return data
+    return MedTSDataModule(**{**hp, "source": data.source, "construction": data.construction, "cache_dir": None,
+                              "runs_root": runs_root})
