@@ -52,8 +52,8 @@ def test_stale_cache_names_the_differing_fields(tmp_path):
 
 def test_default_cache_is_under_the_runs_root_per_config(tmp_path):
     """Derived data go to <runs_root>/medts/cache/<hash of config>."""
-    a = MedTSDataModule(Source(kind="uci_eeg", root="x"), runs_root=str(tmp_path))
-    b = MedTSDataModule(Source(kind="uci_eeg", root="y"), runs_root=str(tmp_path))
+    a = MedTSDataModule(Source(kind="uci_eeg", data_root="x"), runs_root=str(tmp_path))
+    b = MedTSDataModule(Source(kind="uci_eeg", data_root="y"), runs_root=str(tmp_path))
     assert a.cache_dir.startswith(str(tmp_path / "medts" / "cache")) and a.cache_dir != b.cache_dir
 
 
@@ -61,10 +61,10 @@ def test_the_default_cache_follows_the_commands_runs_root(tmp_path):
     """`medts study --runs_root R`: the data cache goes to R/medts/cache/, unless the data name their own."""
     from medts.data.datamodule import with_runs_root
 
-    moved = with_runs_root(MedTSDataModule(Source(kind="uci_eeg", root="x")), str(tmp_path))
+    moved = with_runs_root(MedTSDataModule(Source(kind="uci_eeg", data_root="x")), str(tmp_path))
     assert moved.cache_dir.startswith(str(tmp_path / "medts" / "cache")) and moved.hparams["runs_root"] == str(tmp_path)
-    assert moved.source == Source(kind="uci_eeg", root="x")
-    own = MedTSDataModule(Source(kind="uci_eeg", root="x"), cache_dir=str(tmp_path / "mine"))
+    assert moved.source == Source(kind="uci_eeg", data_root="x")
+    own = MedTSDataModule(Source(kind="uci_eeg", data_root="x"), cache_dir=str(tmp_path / "mine"))
     assert with_runs_root(own, str(tmp_path / "other")).cache_dir == str(tmp_path / "mine")
 
 

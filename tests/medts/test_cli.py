@@ -83,9 +83,12 @@ def test_the_table_states_the_sample_std_over_seeds(tmp_path):
 
 def test_old_flag_spellings_still_run_with_a_notice(config, tmp_path, capsys):
     parts = main(["study", "--config", str(config), "--protocol.pretrain_epochs", "1", "--protocol.finetune_epochs=1",
-                  "--data.cache_dir", str(tmp_path / "cache"), "--prepare_only", "true"])
+                  "--data.source.root", "elsewhere", "--data.cache_dir", str(tmp_path / "cache"),
+                  "--prepare_only", "true"])
     assert sum(p["patients"] for p in parts.values()) == 10
+    assert json.loads((tmp_path / "cache/manifest.json").read_text())["config"]["source"]["data_root"] == "elsewhere"
     err = capsys.readouterr().err
+    assert "--data.source.root is now --data.source.data_root" in err
     assert "--protocol.pretrain_epochs is now --protocol.max_epochs_pretrain" in err
     assert "--protocol.finetune_epochs is now --protocol.max_epochs_finetune" in err
 

@@ -132,3 +132,14 @@ def test_evaluate_scores_a_finetuned_checkpoint_on_the_test_patients(demo_run, t
     assert metrics == {"finetuned": pytest.approx(predicted)}
     demo_finetune = json.loads((run / "metrics.json").read_text())["finetune_1"]
     assert metrics["finetuned"] == pytest.approx({k: v for k, v in demo_finetune.items() if k != "train_samples"})
+
+
+def test_data_recorded_under_the_old_name_of_the_data_folder_is_read(tmp_path):
+    from medts.use import data_of
+
+    old = tmp_path / "old.ckpt"
+    torch.save({"datamodule_hyper_parameters": {
+        "source": {"kind": "synthetic", "root": "somewhere", "synthetic_patients_per_class": 3}, "construction": {}}},
+        old)
+    data = data_of(old, None)
+    assert data.source.data_root == "somewhere" and data.source.synthetic_patients_per_class == 3

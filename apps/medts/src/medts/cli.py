@@ -43,6 +43,7 @@ APP = App(
         "--protocol.pretrain_epochs": "--protocol.max_epochs_pretrain",
         "--protocol.finetune_epochs": "--protocol.max_epochs_finetune",
         "--epochs": "--max_epochs",
+        "--data.source.root": "--data.source.data_root",
     },
 )
 

@@ -154,7 +154,10 @@ def data_of(path: str | Path, data: MedTSDataModule | None) -> MedTSDataModule:
     if not hp:
         raise ValueError(f"{path} records no data settings: give the data with --data.* (or --data DATA.yaml), "
                          "e.g. --data.source.kind synthetic")
-    return MedTSDataModule(**{**hp, "source": Source(**hp["source"]), "construction": Construction(**hp["construction"])})
+    source = dict(hp["source"])
+    if "root" in source:  # recorded before the data folder was named data_root
+        source["data_root"] = source.pop("root")
+    return MedTSDataModule(**{**hp, "source": Source(**source), "construction": Construction(**hp["construction"])})
 
 
 def samples_of(data: MedTSDataModule, part: Part):

@@ -22,7 +22,7 @@ class Source:
     """Where the raw data is and how to read it.
 
     kind: ``synthetic`` | ``uci_eeg`` (gz text trials) | ``mne`` (EDF/BDF/.set/.fif) | ``wfdb``.
-    root: folder (``${CONTRASTKIT_DATA}`` is expanded).
+    data_root: the data folder (``${CONTRASTKIT_DATA}`` is expanded).
     pattern / id_regex: files to read (mne) and the patient id in their name.
     labels_csv / id_column / label_column: subject table giving each patient's class (mne).
     records / labels / label_key: WFDB record names, optional ``{record: label}``, else the header key.
@@ -32,7 +32,7 @@ class Source:
     """
 
     kind: Literal["synthetic", "uci_eeg", "mne", "wfdb"] = "synthetic"
-    root: str = ""
+    data_root: str = ""
     pattern: str = "*.edf"
     id_regex: str = r"^(.+?)\."
     labels_csv: str | None = None
@@ -55,7 +55,7 @@ class Source:
 
 def load_recordings(src: Source) -> list[Recording]:
     """Read the raw recordings of ``src``."""
-    root = resolve(src.root) if src.root else Path(".")
+    root = resolve(src.data_root) if src.data_root else Path(".")
     if src.kind == "synthetic":
         return synthetic_recordings(src.synthetic_classes, src.synthetic_patients_per_class, src.synthetic_seconds,
                                     src.synthetic_fs, src.synthetic_channels, seed=src.synthetic_seed)
