@@ -143,3 +143,20 @@ def test_data_recorded_under_the_old_name_of_the_data_folder_is_read(tmp_path):
         old)
     data = data_of(old, None)
     assert data.source.data_root == "somewhere" and data.source.synthetic_patients_per_class == 3
+
+
+def test_checkpoints_are_rebuilt_as_the_class_they_record(demo_run, tmp_path):
+    """The recorded class decides what is built: a checkpoint naming a class this version lacks is
+    refused by name, a fine-tuned one comes back as the FineTuner it recorded."""
+    from contrastkit.train.checkpoint import CLASS_KEY
+    from medts.finetune import FineTuner
+
+    _root, run = demo_run
+    best = run / "finetune/checkpoints/best.ckpt"
+    assert torch.load(best, weights_only=True)[CLASS_KEY]["module"] == "medts.finetune:FineTuner"
+    assert isinstance(load_finetuned(best), FineTuner)
+    ckpt = torch.load(run / "pretrain/checkpoints/last.ckpt", weights_only=True)
+    ckpt[CLASS_KEY]["module"] = "medts.method:Gone"
+    torch.save(ckpt, tmp_path / "gone.ckpt")
+    with pytest.raises(CheckpointError, match=r"gone\.ckpt: its model class medts\.method:Gone does not exist"):
+        main(["embed", "--ckpt_path", str(tmp_path / "gone.ckpt"), *DATA, "--runs_root", str(tmp_path)])

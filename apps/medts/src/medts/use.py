@@ -54,19 +54,38 @@ def _medts_checkpoint(path: Path) -> dict:
     return ckpt
 
 
+def records_class(ckpt: dict) -> bool:
+    """Whether a checkpoint records its model class (every checkpoint of a ContrastKit trainer
+    does): it is then rebuilt by :func:`contrastkit.train.load_module`; older ones by their
+    hyper-parameters."""
+    from contrastkit.train.checkpoint import CLASS_KEY
+
+    return isinstance((ckpt.get(CLASS_KEY) or {}).get("module"), str)
+
+
 def load_encoder_from(path: str | Path):
     """The :class:`~medts.models.encoder.TSEncoder` of a checkpoint or an exported encoder, in eval mode.
 
     - ``*.safetensors``: written by ``medts export`` (:func:`contrastkit.train.load_encoder`);
-    - a fine-tuned checkpoint (``n_classes`` in its hyper-parameters): its ``encoder``;
+    - a fine-tuned checkpoint (a :class:`~medts.finetune.FineTuner`): its ``encoder``;
     - a pretraining checkpoint (COMET, TS2Vec, SimCLR): the weight average when it kept one
       (the encoder used downstream), else its ``encoder``.
+
+    Checkpoints are rebuilt as the class they record (:func:`contrastkit.train.load_module`);
+    those written before classes were recorded, from their hyper-parameters.
 
     Another app's checkpoint, constructor arguments the encoder does not take, and missing, extra,
     mis-shaped or non-finite tensors are a ``CheckpointError`` naming the file.
     """
-    from contrastkit.train import CheckpointError, build_checked, load_encoder, load_state_checked
+    from contrastkit.train import (
+        CheckpointError,
+        build_checked,
+        load_encoder,
+        load_module,
+        load_state_checked,
+    )
 
+    from medts.finetune import FineTuner
     from medts.models.encoder import TSEncoder
 
     _required(path)
@@ -77,6 +96,9 @@ def load_encoder_from(path: str | Path):
             raise CheckpointError(f"{path}: holds a {class_name}, not a {ENCODER_CLASS}")
     else:
         ckpt = _medts_checkpoint(path)
+        if records_class(ckpt):
+            module = load_module(path, packages=("medts",))
+            return (module.encoder if isinstance(module, FineTuner) else module.averaged_encoder()).eval()
         hp, full = dict(ckpt.get("hyper_parameters") or {}), ckpt["state_dict"]
         if "n_classes" in hp:
             config, state = hp.get("encoder_kwargs") or {}, _prefixed(full, "encoder.")
@@ -98,9 +120,9 @@ def is_finetuned(path: str | Path) -> bool:
 
 
 def load_finetuned(path: str | Path):
-    """The :class:`~medts.finetune.FineTuner` of a fine-tuned checkpoint, in eval mode (errors as
-    :func:`load_encoder_from`'s)."""
-    from contrastkit.train import CheckpointError, build_checked, load_state_checked
+    """The :class:`~medts.finetune.FineTuner` of a fine-tuned checkpoint, in eval mode (loaded and
+    refused as by :func:`load_encoder_from`)."""
+    from contrastkit.train import CheckpointError, build_checked, load_module, load_state_checked
 
     from medts.finetune import FineTuner
 
@@ -110,6 +132,8 @@ def load_finetuned(path: str | Path):
     if "n_classes" not in hp:
         raise CheckpointError(f"{path}: not a fine-tuned checkpoint (no classifier in it); predict needs "
                               "<run>/finetune*/checkpoints/best.ckpt of `medts demo` or `medts study`")
+    if records_class(ckpt):
+        return load_module(path, packages=("medts",), expected=FineTuner)
     config = {"n_classes": hp["n_classes"], "encoder_kwargs": hp["encoder_kwargs"], "class_names": hp.get("class_names")}
     return load_state_checked(build_checked(FineTuner, config, path), ckpt["state_dict"], path).eval()
 
