@@ -4,8 +4,8 @@ budget, the shared simulation cache, malformed trajectory files, resumable shuff
 from __future__ import annotations
 
 import json
-import re
 import multiprocessing
+import re
 from pathlib import Path
 
 import numpy as np
@@ -323,11 +323,11 @@ def test_nan_weights_of_a_style_model_or_its_export_are_refused_by_embed(tmp_pat
     cache = ["--cache_dir", str(tmp_path / "cache")]
     bad = _saved(CausalMotion(), tmp_path / "nan.ckpt", _nan_first("model.style_encoder."))
     for argv in (["embed", *EMBED_DATA, *cache, "--runs_root", str(tmp_path / "runs")],
-                 ["export", "--out", str(tmp_path / "enc")]):
+                 ["export", "--runs_root", str(tmp_path / "enc")]):
         with pytest.raises(ValueError, match=re.escape(str(bad)) + r": non-finite .*model\.style_encoder\."):
             main([argv[0], "--ckpt_path", str(bad), *argv[1:]])
     good = _saved(CausalMotion(), tmp_path / "good.ckpt")
-    exported = Path(main(["export", "--ckpt_path", str(good), "--out", str(tmp_path / "enc")])["style"])
+    exported = Path(main(["export", "--ckpt_path", str(good), "--runs_root", str(tmp_path / "enc")])["style"])
     _edit_export(exported, _nan_first("encoder."))
     with pytest.raises(ValueError, match=re.escape(str(exported)) + r": non-finite .*encoder\.0\.weight"):
         main(["embed", "--encoder_path", str(exported), *EMBED_DATA, *cache, "--runs_root", str(tmp_path / "runs")])
@@ -341,7 +341,7 @@ def test_finite_weights_whose_embeddings_overflow_are_refused_by_embed(tmp_path)
     from motionfc.method import CausalMotion
 
     good = _saved(CausalMotion(), tmp_path / "good.ckpt")
-    exported = Path(main(["export", "--ckpt_path", str(good), "--out", str(tmp_path / "enc")])["invariant"])
+    exported = Path(main(["export", "--ckpt_path", str(good), "--runs_root", str(tmp_path / "enc")])["invariant"])
     _edit_export(exported, _huge("net."))
     with pytest.raises(ValueError, match=re.escape(str(exported)) + r": non-finite \(NaN or infinite\) embeddings"):
         main(["embed", "--encoder_path", str(exported), *EMBED_DATA, "--cache_dir", str(tmp_path / "cache"),
@@ -389,7 +389,7 @@ def test_a_damaged_export_is_one_error_naming_the_file(tmp_path, state_edit, con
     from motionfc.method import CausalMotion
 
     good = _saved(CausalMotion(), tmp_path / "good.ckpt")
-    exported = Path(main(["export", "--ckpt_path", str(good), "--out", str(tmp_path / "enc")])["style"])
+    exported = Path(main(["export", "--ckpt_path", str(good), "--runs_root", str(tmp_path / "enc")])["style"])
     _edit_export(exported, state_edit, config_edit)
     with pytest.raises(CheckpointError, match=re.escape(str(exported)) + ".*" + message):
         main(["embed", "--encoder_path", str(exported), *EMBED_DATA, "--cache_dir", str(tmp_path / "cache"),
@@ -410,7 +410,7 @@ def test_another_apps_checkpoint_is_named_as_such(tmp_path, records_class):
     held = (r"it holds a seqrec\.baselines:SASRec, a model of another app" if records_class
             else r"its hyper-parameters \(num_items, max_len, hidden, .*\)")
     runs = ["--runs_root", str(tmp_path / "runs")]
-    calls = [["evaluate", *runs], ["embed", *EMBED_DATA, *runs], ["export", "--out", str(tmp_path / "enc")],
+    calls = [["evaluate", *runs], ["embed", *EMBED_DATA, *runs], ["export", "--runs_root", str(tmp_path / "enc")],
              ["forecast", "--path", str(_walk(tmp_path / "w.txt")), *runs]]
     for argv in calls:
         with pytest.raises(CheckpointError, match=re.escape(str(path)) + r": not a '?motionfc .*checkpoint: " + held):

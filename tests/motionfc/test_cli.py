@@ -49,6 +49,14 @@ def test_lightning_fit_and_test(tmp_path):
     cli = main(["test", *common, "--model.epochs", "[1, 1, 1, 1]", "--ckpt_path", str(ckpt)])
     ade = cli.trainer.callback_metrics["test/ade"].item()
     assert 0 < ade < 5
+    test_run = tmp_path / "motionfc" / "test" / "version_0"
+    assert json.loads((test_run / "metrics.json").read_text())["test/ade"] == pytest.approx(ade)
+    # validate scores the checkpoint on the validation split: the fit's last validation, recomputed
+    fitted = json.loads((ckpt.parent.parent / "metrics.json").read_text())
+    main(["validate", *common, "--model.epochs", "[1, 1, 1, 1]", "--ckpt_path", str(ckpt)])
+    validated = json.loads((tmp_path / "motionfc" / "validate" / "version_0" / "metrics.json").read_text())
+    assert validated["command"] == "validate" and validated["checkpoint"] == str(ckpt)
+    assert validated["val/ade"] == pytest.approx(fitted["val/ade"], rel=1e-5)
 
 
 def test_evaluate_with_refinement(tmp_path):

@@ -94,7 +94,11 @@ def test_embed_from_checkpoint_equals_embed_from_exported_encoder(style_ckpt, tm
 
     cache = ["--cache_dir", str(tmp_path / "c"), "--num_scenes", "5", "--styles", "[0.2, 0.7]"]
     runs = ["--runs_root", str(tmp_path / "runs")]
-    exported = main(["export", "--ckpt_path", str(style_ckpt), "--out", str(tmp_path / "enc")])
+    exported = main(["export", "--ckpt_path", str(style_ckpt), "--runs_root", str(tmp_path / "enc")])
+    export_run = tmp_path / "enc" / "motionfc" / "export" / "version_0"  # export writes into its own run folder
+    assert exported == {k: str(export_run / f"{k}_encoder.safetensors") for k in ("style", "invariant")}
+    assert all((export_run / f"{k}_encoder.json").is_file() for k in ("style", "invariant"))
+    assert (export_run / "config.yaml").is_file()
     a = main(["embed", "--ckpt_path", str(style_ckpt), *cache, *runs])
     b = main(["embed", "--encoder_path", exported["style"], *cache, *runs])
     assert a["embeddings"].shape == (10, 8)

@@ -128,26 +128,34 @@ def _encoder_config(encoder, kind: str) -> dict:
             "agents": encoder.agents}
 
 
-def export(ckpt_path: str = "", out: str = "") -> dict[str, str]:
+def export(ckpt_path: str = "", runs_root: str = "runs", name: str = "export") -> dict[str, str]:
     """Export the style and invariant encoders of a style-study checkpoint as safetensors + JSON.
+
+    The run directory ``<runs_root>/motionfc/<name>/version_K`` gets ``style_encoder.safetensors``
+    / ``.json`` and ``invariant_encoder.safetensors`` / ``.json`` (read back by
+    :func:`load_exported_encoder` or ``motionfc embed --encoder_path``).
 
     Args:
         ckpt_path: a CausalMotion checkpoint (``motionfc fit``, ``motionfc demo``).
-        out: a folder; ``style_encoder.safetensors`` / ``.json`` and ``invariant_encoder.*`` are written there.
+        runs_root, name: the run directory.
     """
-    from contrastkit.train import export_encoder
+    config = {"command": "export", **locals()}
+    from contrastkit.train import announce_run, export_encoder, failure_marked, open_run
 
     from motionfc.checkpoints import load_module
     from motionfc.method import CausalMotion
 
-    if not ckpt_path or not out:
-        raise ValueError("export needs --ckpt_path (a CausalMotion checkpoint) and --out (a folder)")
-    model = load_module(CausalMotion, ckpt_path).model
+    if not ckpt_path:
+        raise ValueError("export needs --ckpt_path (a CausalMotion checkpoint)")
+    model = load_module(CausalMotion, ckpt_path).model  # a bad checkpoint stops before a run directory exists
+    run = open_run(runs_root, "motionfc", name, config)
     written = {}
-    for kind, enc, cls in (("style", model.style_encoder, "StyleEncoder"),
-                           ("invariant", model.inv_encoder, "InvariantEncoder")):
-        written[kind] = str(export_encoder(enc, Path(out) / f"{kind}_encoder", _encoder_config(enc, kind), cls))
-        print(f"{kind} encoder: {written[kind]}", flush=True)
+    with failure_marked(run):
+        for kind, enc, cls in (("style", model.style_encoder, "StyleEncoder"),
+                               ("invariant", model.inv_encoder, "InvariantEncoder")):
+            written[kind] = str(export_encoder(enc, run / f"{kind}_encoder", _encoder_config(enc, kind), cls))
+            print(f"{kind} encoder: {written[kind]}", flush=True)
+    announce_run(run)
     return written
 
 
