@@ -50,7 +50,7 @@ def test_malicious_checkpoint_refused_by_every_motionfc_loader(malicious, tmp_pa
     data = ["--num_train", "8", "--num_val", "4", "--num_test", "4", "--num_ref", "4", "--cache_dir", str(tmp_path / "c")]
     calls = [
         lambda: main(["evaluate", "--ckpt_path", str(path), *data]),
-        lambda: main(["test", "--ckpt_path", str(path), "--root", str(tmp_path / "runs"),
+        lambda: main(["test", "--ckpt_path", str(path), "--runs_root", str(tmp_path / "runs"),
                       *[a.replace("--", "--data.", 1) if a.startswith("--") else a for a in data]]),
         lambda: finetune(path, tmp_path / "ft", k=4, epochs=1, num_train=8, num_val=4, num_test=4, num_ref=4,
                          cache_dir=str(tmp_path / "c")),
@@ -120,16 +120,16 @@ def test_eth_ucy_metrics_name_the_scored_checkpoint(tmp_path):
 
     eth_root = eth_ucy_root()  # a missing data folder fails with its path (set CONTRASTKIT_DATA)
 
-    args = ["eth-ucy", "--fold", "hotel", "--max_train_scenes", "4", "--runs_root", str(tmp_path), "--root",
+    args = ["eth-ucy", "--fold", "hotel", "--max_train_scenes", "4", "--runs_root", str(tmp_path), "--data_root",
             str(eth_root), "--progress", "false"]
-    full = main([*args, "--epochs", "[1, 1, 2]"])
+    full = main([*args, "--max_epochs", "[1, 1, 2]"])
     run = next((tmp_path / "motionfc").glob("*/version_0"))
     assert full["scored_checkpoint"].endswith("best.ckpt") and full["scored_stage"] == 3 and full["scored_epoch"] == 3
     assert json.loads((run / "metrics.json").read_text())["scored_epoch"] == 3
     cfg = yaml.safe_load((run / "config.yaml").read_text())
     assert cfg["fold"] == "hotel" and cfg["risk"] == "erm" and cfg["model"]["epochs"] == [1, 1, 2]
     assert cfg["data"]["max_train_scenes"] == 4 and cfg["name"] == run.parent.name
-    cut = main([*args, "--epochs", "[2, 2, 2]", "--max_minutes", "0.00001", "--name", "cut"])
+    cut = main([*args, "--max_epochs", "[2, 2, 2]", "--max_minutes", "0.00001", "--name", "cut"])
     assert cut["scored_stage"] == 1 and cut["scored_checkpoint"].endswith("last.ckpt") and cut["best_val_ade"] is None
 
 
@@ -237,13 +237,13 @@ def test_eth_ucy_resume_with_another_fold_or_risk_is_refused(tmp_path, monkeypat
 
     monkeypatch.setattr(trainer_module, "fit_resumable", killed_after_first_checkpoint)
     args = ["eth-ucy", "--fold", "eth", "--risk", "erm", "--name", "run", "--runs_root", str(tmp_path),
-            "--root", str(tmp_path / "no_data")]
+            "--data_root", str(tmp_path / "no_data")]
     with pytest.raises(KeyboardInterrupt):
         main(args)
     run = tmp_path / "motionfc" / "run" / "version_0"
     config = (run / "config.yaml").read_text()
     for change, message in ((["--fold", "hotel"], r"fold: 'eth' -> 'hotel'"), (["--risk", "irm"], r"risk: 'erm' -> 'irm'"),
-                            (["--epochs", "[150, 50, 150]"], "only lengthen the last stage")):
+                            (["--max_epochs", "[150, 50, 150]"], "only lengthen the last stage")):
         with pytest.raises(ResumeError, match=message):
             main([*args, *change, "--resume"])
     assert (run / "config.yaml").read_text() == config and not (run / "metrics.json").exists()
@@ -443,19 +443,19 @@ def test_eth_ucy_resume_after_the_damaged_last_checkpoint_is_deleted_continues_f
     from motionfc.cli import main
     from motionfc.paths import eth_ucy_root
 
-    args = ["eth-ucy", "--fold", "hotel", "--max_train_scenes", "4", "--runs_root", str(tmp_path), "--root",
+    args = ["eth-ucy", "--fold", "hotel", "--max_train_scenes", "4", "--runs_root", str(tmp_path), "--data_root",
             str(eth_ucy_root()), "--progress", "false", "--name", "r"]
-    main([*args, "--epochs", "[1, 1, 2]"])
+    main([*args, "--max_epochs", "[1, 1, 2]"])
     run = tmp_path / "motionfc" / "r" / "version_0"
     best = run / "checkpoints" / "best.ckpt"
     best_epoch = int(torch.load(best, weights_only=True)["epoch"])
     last = run / "checkpoints" / "last.ckpt"
     last.write_bytes(last.read_bytes()[:1000])
     with pytest.raises(ValueError, match=re.escape(str(last)) + r": not a readable checkpoint .*delete it and resume"):
-        main([*args, "--epochs", "[1, 1, 3]", "--resume"])
+        main([*args, "--max_epochs", "[1, 1, 3]", "--resume"])
     last.unlink()
     capsys.readouterr()
-    metrics = main([*args, "--epochs", "[1, 1, 3]", "--resume"])
+    metrics = main([*args, "--max_epochs", "[1, 1, 3]", "--resume"])
     out = capsys.readouterr().out
     assert f"resuming {run} from checkpoints/best.ckpt (saved in epoch {best_epoch + 1} at step" in out
     assert f"continuing from {best} (saved in epoch {best_epoch + 1} at step" in out

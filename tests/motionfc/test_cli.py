@@ -31,10 +31,10 @@ def test_simulate(tmp_path):
 
 def test_bad_values_are_rejected(tmp_path):
     with pytest.raises(SystemExit):
-        main(["eth-ucy", "--fold", "eth", "--lambda_penalty", "abc"])
+        main(["eth-ucy", "--fold", "eth", "--lambda_irm", "abc"])
     with pytest.raises(ValueError, match="unknown fold"):
         main(["eth-ucy", "--fold", "mars", "--runs_root", str(tmp_path)])
-    with pytest.raises(ValueError, match="three stage lengths"):
+    with pytest.raises(ValueError, match="max_epochs must be three stage lengths"):
         main(["eth-ucy", "--fold", "eth", "--epochs", "[1, 1]", "--runs_root", str(tmp_path)])
     assert not list(tmp_path.iterdir())  # nothing written for a rejected config
 
@@ -43,7 +43,7 @@ def test_lightning_fit_and_test(tmp_path):
     cfg = CONFIGS / "style_irm_modular.yaml"
     common = ["--config", str(cfg), "--trainer.default_root_dir", str(tmp_path), "--data.num_train", "64",
               "--data.num_val", "32", "--data.num_test", "32", "--data.num_ref", "16", "--data.cache_dir", str(tmp_path / "c"),
-              "--trainer.enable_progress_bar", "false", "--root", str(tmp_path)]
+              "--trainer.enable_progress_bar", "false", "--runs_root", str(tmp_path)]
     main(["fit", *common, "--trainer.max_epochs", "4", "--model.epochs", "[1, 1, 1, 1]"])
     ckpt = next(tmp_path.glob("motionfc/*/version_0/checkpoints/last.ckpt"))
     cli = main(["test", *common, "--model.epochs", "[1, 1, 1, 1]", "--ckpt_path", str(ckpt)])
@@ -125,7 +125,7 @@ def test_fit_stopped_and_resumed_ends_like_an_uninterrupted_fit(tmp_path):
     ``--resume`` ends with the metrics of the uninterrupted fit, through the app's CLI."""
     common = ["--config", str(CONFIGS / "style_irm_modular.yaml"), "--data.num_train", "32", "--data.num_val", "16",
               "--data.num_test", "8", "--data.num_ref", "8", "--data.cache_dir", str(tmp_path / "c"),
-              "--trainer.enable_progress_bar", "false", "--root", str(tmp_path), "--model.epochs", "[1, 1, 1, 1]"]
+              "--trainer.enable_progress_bar", "false", "--runs_root", str(tmp_path), "--model.epochs", "[1, 1, 1, 1]"]
     main(["fit", *common, "--name", "full", "--trainer.max_epochs", "4"])
     main(["fit", *common, "--name", "cut", "--trainer.max_epochs", "2"])  # the "kill": stopped after epoch 2
     main(["fit", *common, "--name", "cut", "--trainer.max_epochs", "4", "--resume"])
@@ -139,3 +139,31 @@ def test_fit_stopped_and_resumed_ends_like_an_uninterrupted_fit(tmp_path):
     labels = [label for label, _, _ in loss_curves(read_logged_rows(tmp_path / "motionfc" / "cut" / "version_0"),
                                                    ["train/loss_step"])]
     assert labels == [f"train/loss_step (stage {k})" for k in (3, 4, 5, 6)]
+
+
+def test_old_flag_spellings_still_run_with_a_notice(tmp_path, capsys):
+    """Epochs flags are max_epochs*, the STGAT penalty weight is lambda_irm (v-REx's lambda_vrex):
+    the old spellings are rewritten with a notice, and a weight the risk does not use is refused."""
+    import yaml
+
+    with pytest.raises(SystemExit):
+        main(["demo", "--epochs_p3", "7", "--epochs_p6", "9", "--print_config"])
+    captured = capsys.readouterr()
+    config = yaml.safe_load(captured.out)
+    assert (config["max_epochs_p3"], config["max_epochs_p6"]) == (7, 9)
+    assert "--epochs_p3 is now --max_epochs_p3" in captured.err
+    with pytest.raises(SystemExit):
+        main(["eth-ucy", "--risk", "irm", "--lambda_penalty", "0.3", "--epochs", "[1, 2, 3]", "--print_config"])
+    config = yaml.safe_load(capsys.readouterr().out)
+    assert config["lambda_irm"] == 0.3 and config["max_epochs"] == [1, 2, 3] and config["lambda_vrex"] == 0.0
+    with pytest.raises(ValueError, match="risk vrex does not use --lambda_irm 5.*--lambda_vrex"):
+        main(["eth-ucy", "--risk", "vrex", "--lambda_penalty", "5", "--runs_root", str(tmp_path)])
+    assert not tmp_path.joinpath("motionfc").exists()
+
+
+def test_stgat_checkpoints_with_the_old_penalty_name_are_read():
+    from motionfc.checkpoints import renamed_hparams
+
+    assert renamed_hparams({"risk": "vrex", "lambda_penalty": 5.0}) == {"risk": "vrex", "lambda_vrex": 5.0}
+    assert renamed_hparams({"risk": "irm", "lambda_penalty": 0.1}) == {"risk": "irm", "lambda_irm": 0.1}
+    assert renamed_hparams({"risk": "erm", "lambda_penalty": 0.0}) == {"risk": "erm"}

@@ -11,7 +11,7 @@ from motionfc.cli import main
 def test_demo_end_to_end(tmp_path, capsys):
     metrics = main(["demo", "--runs_root", str(tmp_path / "runs"), "--cache_dir", str(tmp_path / "cache"),
                     "--num_train", "128", "--num_val", "32", "--num_test", "64", "--num_ref", "16",
-                    "--epochs_p3", "40", "--epochs_p4", "5", "--epochs_p5", "5", "--epochs_p6", "10"])
+                    "--max_epochs_p3", "40", "--max_epochs_p4", "5", "--max_epochs_p5", "5", "--max_epochs_p6", "10"])
     out = capsys.readouterr().out
     assert "| ERM |" in out and "ood_extra ADE / FDE" in out
     # progress: a line per step of the demo and per training stage (issue 11, item 4)
@@ -35,8 +35,8 @@ def test_demo_end_to_end(tmp_path, capsys):
     assert all(not isinstance(v, dict) for v in saved.values())  # flat, for `make demo`'s summary
 
 
-TINY = ["--num_train", "16", "--num_val", "8", "--num_test", "8", "--num_ref", "8", "--epochs_p3", "2",
-        "--epochs_p4", "1", "--epochs_p5", "1", "--epochs_p6", "2", "--progress", "false"]
+TINY = ["--num_train", "16", "--num_val", "8", "--num_test", "8", "--num_ref", "8", "--max_epochs_p3", "2",
+        "--max_epochs_p4", "1", "--max_epochs_p5", "1", "--max_epochs_p6", "2", "--progress", "false"]
 
 
 def test_demo_killed_during_the_second_model_resumes_to_the_same_numbers(tmp_path, monkeypatch):

@@ -74,8 +74,8 @@ def test_per_rank_penalties_would_differ():
     assert not torch.isclose(full, 2 * local, rtol=1e-6)  # 2x: the risks are sums over scenes
 
 
-DEMO = ["--num_train", "16", "--num_val", "15", "--num_test", "8", "--num_ref", "8", "--epochs_p3", "1",
-        "--epochs_p4", "1", "--epochs_p5", "1", "--epochs_p6", "1", "--progress", "false"]
+DEMO = ["--num_train", "16", "--num_val", "15", "--num_test", "8", "--num_ref", "8", "--max_epochs_p3", "1",
+        "--max_epochs_p4", "1", "--max_epochs_p5", "1", "--max_epochs_p6", "1", "--progress", "false"]
 
 
 def _last_logged(run: Path, column: str) -> float:

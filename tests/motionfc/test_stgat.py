@@ -33,8 +33,8 @@ def test_fit_on_a_fold_with_the_spurious_feature(eth_root, tmp_path, risk, weigh
     from motionfc.data.datamodule import EthUcyDataModule
 
     seed_everything(0)
-    dm = EthUcyDataModule("eth", root=str(eth_root), spurious=True, test_alpha=8.0, max_train_scenes=6)
-    m = StgatForecaster(risk=risk, lambda_penalty=weight, epochs=(1, 1, 2), extra_channels=1)
+    dm = EthUcyDataModule("eth", data_root=str(eth_root), spurious=True, test_alpha=8.0, max_train_scenes=6)
+    m = StgatForecaster(risk=risk, **({f"lambda_{risk}": weight} if risk != "erm" else {}), epochs=(1, 1, 2), extra_channels=1)
     before = {k: v.clone() for k, v in m.state_dict().items()}
     trainer = make_trainer(tmp_path, 4, progress=False, num_sanity_val_steps=0, limit_test_batches=5)
     trainer.fit(m, datamodule=dm)
@@ -54,12 +54,12 @@ def test_eth_ucy_command_resumes(eth_root, tmp_path):
     from contrastkit.train import ResumeError
     from motionfc.cli import main
 
-    args = ["eth-ucy", "--fold", "hotel", "--max_train_scenes", "4", "--runs_root", str(tmp_path), "--root",
+    args = ["eth-ucy", "--fold", "hotel", "--max_train_scenes", "4", "--runs_root", str(tmp_path), "--data_root",
             str(eth_root), "--progress", "false"]
-    full = main([*args, "--epochs", "[1, 1, 2]", "--name", "full"])
-    first = main([*args, "--epochs", "[1, 1, 1]", "--name", "cut"])  # the "kill": stopped one epoch short
+    full = main([*args, "--max_epochs", "[1, 1, 2]", "--name", "full"])
+    first = main([*args, "--max_epochs", "[1, 1, 1]", "--name", "cut"])  # the "kill": stopped one epoch short
     assert first["epochs_run"] == 3 and np.isfinite(first["ade"])
-    second = main([*args, "--epochs", "[1, 1, 2]", "--name", "cut", "--resume"])
+    second = main([*args, "--max_epochs", "[1, 1, 2]", "--name", "cut", "--resume"])
     assert second["epochs_run"] == 4  # one more epoch on top of the three of the first call
     for key in ("ade", "fde", "best_val_ade", "scored_epoch", "scored_stage"):
         assert second[key] == full[key], key
@@ -68,7 +68,7 @@ def test_eth_ucy_command_resumes(eth_root, tmp_path):
     assert (runs[0] / "plots" / "loss.png").stat().st_size > 0 and (runs[0] / "plots" / "predictions.png").is_file()
     for change, field in ((["--risk", "irm"], "risk"), (["--fold", "eth"], "fold")):
         with pytest.raises(ResumeError, match=field):
-            main([*args, "--epochs", "[1, 1, 2]", "--name", "cut", "--resume", *change])
+            main([*args, "--max_epochs", "[1, 1, 2]", "--name", "cut", "--resume", *change])
     with pytest.raises(ResumeError, match="only lengthen the last stage"):
-        main([*args, "--epochs", "[2, 1, 2]", "--name", "cut", "--resume"])
+        main([*args, "--max_epochs", "[2, 1, 2]", "--name", "cut", "--resume"])
     assert len(list((tmp_path / "motionfc" / "cut").glob("version_*"))) == 1

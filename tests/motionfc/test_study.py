@@ -12,7 +12,7 @@ from contrastkit.train import ResumeError
 from motionfc.cli import main
 
 TINY = ["--seeds", "[0]", "--num_train", "16", "--num_val", "8", "--num_test", "8", "--num_ref", "8",
-        "--epochs", "[1, 1, 1, 1]", "--shots", "[4]", "--finetune_epochs", "1", "--refine_steps", "1"]
+        "--max_epochs", "[1, 1, 1, 1]", "--shots", "[4]", "--max_epochs_finetune", "1", "--refine_steps", "1"]
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +73,8 @@ def test_resume_skips_finished_work_and_refuses_other_settings(study, monkeypatc
     lowshot = run / "lowshot" / "modular_integ_k4_seed0" / "checkpoints" / "last.ckpt"
     assert f"continuing from {lowshot} (saved in epoch 1 at step" in out
     config = (run / "config.yaml").read_text()
-    with pytest.raises(ResumeError, match=r"finetune_epochs: 1 -> 2"):
-        main([*args, "--finetune_epochs", "2", "--resume"])
+    with pytest.raises(ResumeError, match=r"max_epochs_finetune: 1 -> 2"):
+        main([*args, "--max_epochs_finetune", "2", "--resume"])
     assert (run / "config.yaml").read_text() == config and not (run.parent / "version_1").exists()
 
 
@@ -112,8 +112,8 @@ def test_eth_ucy_grid_runs_inside_its_run_directory_and_resumes(eth_root, tmp_pa
     """issue 11: the ETH/UCY grid is a run directory whose sub-runs are ``motionfc eth-ucy`` runs;
     ``--resume`` keeps recorded runs, continues an unrecorded one in its own sub-run, and refuses
     other settings."""
-    args = ["study", "eth_ucy_grid", "--only", "1", "--max_train_scenes", "2", "--epochs", "[0, 0, 1]", "--procs", "1",
-            "--root", str(eth_root), "--runs_root", str(tmp_path)]
+    args = ["study", "eth_ucy_grid", "--only", "1", "--max_train_scenes", "2", "--max_epochs", "[0, 0, 1]", "--procs", "1",
+            "--data_root", str(eth_root), "--runs_root", str(tmp_path)]
     first = main(args)
     run = tmp_path / "motionfc" / "eth_ucy_grid" / "version_0"
     sub = run / "motionfc" / "eth_irm_spurious"

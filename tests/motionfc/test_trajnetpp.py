@@ -70,14 +70,14 @@ def test_trajnetpp_format_end_to_end(tmp_path):
             _scene_file(root / split / f"{scene}.ndjson", 6, offset=i)
     _scene_file(root / "test" / "biwi_eth.ndjson", 4)
     _scene_file(root / "test" / "biwi_hotel.ndjson", 3)
-    dm = EthUcyDataModule("eth", root=str(root), format="trajnetpp")
+    dm = EthUcyDataModule("eth", data_root=str(root), format="trajnetpp")
     dm.setup()
     assert sorted(dm.splits["train"]) == ["hotel", "zara1"] and list(dm.splits["test"]) == ["eth"]
     assert dm.obs_len == 9 and dm.splits["test"]["eth"].num_scenes == 4 and dm.splits["test"]["eth"].obs_len == 9
-    metrics = main(["eth-ucy", "--format", "trajnetpp", "--root", str(root), "--fold", "eth", "--epochs", "[1, 1, 2]",
+    metrics = main(["eth-ucy", "--format", "trajnetpp", "--data_root", str(root), "--fold", "eth", "--max_epochs", "[1, 1, 2]",
                     "--runs_root", str(tmp_path / "runs"), "--progress", "false"])
     assert np.isfinite(metrics["ade"]) and metrics["scored_stage"] == 3
     with pytest.raises(FileNotFoundError, match=r"test: no Trajnet\+\+ .ndjson file of the held-out scenes"):
-        EthUcyDataModule("zara2", root=str(root), format="trajnetpp").setup()
+        EthUcyDataModule("zara2", data_root=str(root), format="trajnetpp").setup()
     with pytest.raises(ValueError, match="unknown format"):
-        EthUcyDataModule("eth", root=str(root), format="csv")
+        EthUcyDataModule("eth", data_root=str(root), format="csv")

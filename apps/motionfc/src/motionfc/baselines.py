@@ -34,26 +34,29 @@ RISKS = ("erm", "irm", "vrex")
 class StgatForecaster(ContrastiveModule):
     """STGAT with ERM / IRM / v-REx across environments (``batch`` = ``{env: scene batch}``).
 
-    Loss per step: ``sum_e R_e`` (ERM), ``sum_e [R_e + lambda_penalty * ||grad_w R_e||^2]`` (IRMv1,
-    the paper's λ) or ``sum_e R_e + lambda_penalty * Var_e(R_e)`` (v-REx, the paper's β).
+    Loss per step: ``sum_e R_e`` (ERM), ``sum_e [R_e + lambda_irm * ||grad_w R_e||^2]`` (IRMv1,
+    the paper's λ) or ``sum_e R_e + lambda_vrex * Var_e(R_e)`` (v-REx, the paper's β): the same
+    names as :class:`~motionfc.method.CausalMotion`'s.
 
     Args:
         risk: erm, irm or vrex.
-        lambda_penalty: weight of the IRMv1 or v-REx penalty (ignored by erm).
+        lambda_irm: weight of the IRMv1 penalty (used by irm only).
+        lambda_vrex: weight of the v-REx penalty (used by vrex only).
         unbiased: IRMv1's unbiased estimate (even/odd scene split).
         epochs: STGAT's three stage lengths ``(n1, n2, n3)``.
         extra_channels: extra input channels (1 with the spurious feature).
         lr: base learning rate; obs_len, fut_len: observed / predicted frames; noise_dim: STGAT's noise.
     """
 
-    def __init__(self, risk: str = "erm", lambda_penalty: float = 0.0, unbiased: bool = True,
+    def __init__(self, risk: str = "erm", lambda_irm: float = 0.0, lambda_vrex: float = 0.0, unbiased: bool = True,
                  epochs: tuple[int, int, int] = (150, 100, 150), extra_channels: int = 0, lr: float = 1e-3,
                  obs_len: int = 8, fut_len: int = 12, noise_dim: int = 16) -> None:
         super().__init__(lr=lr)
         if risk not in RISKS:
             raise ValueError(f"risk must be one of {RISKS}; got {risk!r}")
-        if lambda_penalty < 0 or len(epochs) != 3 or min(epochs) < 0:
-            raise ValueError(f"need lambda_penalty >= 0 and three non-negative stage lengths; got {lambda_penalty}, {epochs}")
+        if min(lambda_irm, lambda_vrex) < 0 or len(epochs) != 3 or min(epochs) < 0:
+            raise ValueError(f"need lambda_irm, lambda_vrex >= 0 and three non-negative stage lengths; got "
+                             f"{lambda_irm}, {lambda_vrex}, {epochs}")
         self.save_hyperparameters()
         self.net = STGAT(obs_len, fut_len, extra_channels, noise_dim=noise_dim)
         self.displacement = displacement_metrics()
@@ -89,17 +92,17 @@ class StgatForecaster(ContrastiveModule):
     def compute_losses(self, batch: dict[str, dict[str, Tensor]], stage: str) -> dict[str, Tensor]:
         """``{"loss"}`` of one training step over ``{env: scene batch}`` in the current STGAT stage."""
         hp, stage = self.hparams, self.stage()
-        irm = hp.risk == "irm" and bool(hp.lambda_penalty)
+        irm = hp.risk == "irm" and bool(hp.lambda_irm)
         terms = []
         for b in batch.values():
             pred = self.net(self.inputs(b), b["seq_start_end"], stage)
             target = b["obs_rel"] if stage < 3 else b["fut_rel"]
             terms.append(environment_terms(pred, target, b["seq_start_end"], irm=irm))
-        risks = combined_risks(torch.stack(terms), lambda_irm=hp.lambda_penalty if irm else 0.0, unbiased=hp.unbiased,
+        risks = combined_risks(torch.stack(terms), lambda_irm=hp.lambda_irm if irm else 0.0, unbiased=hp.unbiased,
                                distributed=self.gather_across_ranks)
         loss = risks.sum()
-        if hp.risk == "vrex" and hp.lambda_penalty and len(risks) > 1:
-            loss = loss + hp.lambda_penalty * vrex_penalty(risks)
+        if hp.risk == "vrex" and hp.lambda_vrex and len(risks) > 1:
+            loss = loss + hp.lambda_vrex * vrex_penalty(risks)
         return {"loss": loss}
 
     def training_step(self, batch: dict[str, dict[str, Tensor]], batch_idx: int) -> Tensor:

@@ -53,6 +53,17 @@ def refuse_foreign(ckpt: dict[str, Any], path: str | Path, cls: type) -> None:
                               "not take (another app's checkpoint?)")
 
 
+def renamed_hparams(hparams: dict[str, Any]) -> dict[str, Any]:
+    """Hyper-parameters of an STGAT checkpoint written when its one penalty weight was
+    ``lambda_penalty``: that weight becomes ``lambda_irm`` (risk irm) or ``lambda_vrex`` (risk vrex)."""
+    if "lambda_penalty" not in hparams:
+        return hparams
+    out = {k: v for k, v in hparams.items() if k != "lambda_penalty"}
+    if out.get("risk") in ("irm", "vrex"):
+        out[f"lambda_{out['risk']}"] = hparams["lambda_penalty"]
+    return out
+
+
 def load_module(cls: type[M], path: str | Path, **overrides: Any) -> M:
     """``cls`` built from the hyper-parameters saved in the checkpoint at ``path`` (``overrides``
     win), with its weights loaded. Errors name the file (see the module docstring)."""
@@ -60,7 +71,7 @@ def load_module(cls: type[M], path: str | Path, **overrides: Any) -> M:
     refuse_foreign(ckpt, path, cls)
     if "state_dict" not in ckpt:
         raise CheckpointError(f"{path}: not a Lightning checkpoint (no 'state_dict')")
-    hparams = {k: v for k, v in ckpt.get("hyper_parameters", {}).items() if not k.startswith("_")}
+    hparams = renamed_hparams({k: v for k, v in ckpt.get("hyper_parameters", {}).items() if not k.startswith("_")})
     module = build_checked(cls, {**hparams, **overrides}, path)
     return load_state_checked(module, ckpt["state_dict"], path)
 

@@ -39,7 +39,12 @@ APP = App(
         "eth-ucy": "motionfc.commands:eth_ucy",
         "report": "motionfc.report:report",
     },
-    renamed={},
+    renamed={
+        **{f"--epochs_p{k}": f"--max_epochs_p{k}" for k in (3, 4, 5, 6)},  # demo's four stages
+        "--epochs": "--max_epochs",  # eth-ucy, study style / irm_sweep / eth_ucy_grid
+        "--finetune_epochs": "--max_epochs_finetune",  # study style
+        "--lambda_penalty": "--lambda_irm",  # eth-ucy: v-REx's weight is --lambda_vrex
+    },
 )
 
 

@@ -14,7 +14,7 @@ WHERE_IT_RUNS = ("devices", "num_nodes", "strategy", "accelerator")
 
 # eth-ucy settings that may change when a run is resumed: how it is shown and how long it may run,
 # and the stage lengths (extending the schedule; the first two stages must match, checked below)
-ETH_UCY_MAY_DIFFER = ("resume", "progress", "max_minutes", "epochs", *WHERE_IT_RUNS)
+ETH_UCY_MAY_DIFFER = ("resume", "progress", "max_minutes", "max_epochs", "model.epochs", *WHERE_IT_RUNS)
 
 
 def simulate(styles: list[float] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8], num_train: int = 1000,  # noqa: B006
@@ -120,19 +120,22 @@ def _evaluate(m, run, args: dict) -> dict:
     return rows
 
 
-def eth_ucy(fold: str = "eth", risk: str = "erm", lambda_penalty: float = 0.0,
-            epochs: list[int] = [150, 100, 150],  # noqa: B006
+def eth_ucy(fold: str = "eth", risk: str = "erm", lambda_irm: float = 0.0, lambda_vrex: float = 0.0,
+            max_epochs: list[int] = [150, 100, 150],  # noqa: B006
             spurious: bool = False, test_alphas: list[float] = [1, 2, 4, 8, 16, 32, 64],  # noqa: B006
             max_train_scenes: int = 0, seed: int = 0, runs_root: str = "runs", name: str = "",
-            max_minutes: float = 0.0, root: str | None = None, format: str = "eth_ucy", resume: bool = False,
+            max_minutes: float = 0.0, data_root: str | None = None, format: str = "eth_ucy", resume: bool = False,
             progress: bool = True, trainer: TrainerOptions = TrainerOptions()) -> dict:  # noqa: B008
     """Train STGAT on a leave-one-scene-out fold with ERM / IRM / v-REx and score it (ADE/FDE, meters).
 
     Args:
         fold: eth, hotel, univ, zara1 or zara2.
         risk: erm, irm or vrex.
-        lambda_penalty: the IRMv1 penalty weight (λ) or the v-REx one (β); ignored by erm.
-        epochs: STGAT's three stage lengths; only stage 3 forecasts, and the scored checkpoint is
+        lambda_irm: the IRMv1 penalty weight (λ), for risk irm.
+        lambda_vrex: the v-REx penalty weight (β), for risk vrex. A weight the risk does not use
+            is an error (``--lambda_penalty``, the one weight of earlier versions, is now
+            ``--lambda_irm``; a v-REx run names its weight ``--lambda_vrex``).
+        max_epochs: STGAT's three stage lengths; only stage 3 forecasts, and the scored checkpoint is
             the stage-3 epoch with the best validation ADE (the last checkpoint, with a warning,
             when a time budget ends before stage 3 is validated). ``metrics.json`` names it:
             ``scored_checkpoint``, ``scored_epoch`` (0-based) and ``scored_stage``. A resumed run
@@ -142,7 +145,7 @@ def eth_ucy(fold: str = "eth", risk: str = "erm", lambda_penalty: float = 0.0,
         max_train_scenes: subsample each training environment (0: all).
         seed, runs_root, name: seed and run directory (``runs/motionfc/<name>/version_K``).
         max_minutes: wall-clock budget of the training (0: none); the epochs run are recorded.
-        root: the data folder (ETH/UCY ``raw``, default ``$CONTRASTKIT_DATA/eth_ucy/raw``; Trajnet++:
+        data_root: the data folder (ETH/UCY ``raw``, default ``$CONTRASTKIT_DATA/eth_ucy/raw``; Trajnet++:
             ``train/``, ``val/``, ``test/`` folders of ``.ndjson`` files named by scene).
         format: "eth_ucy" (``frame ped x y`` text files) or "trajnetpp" (ndjson).
         resume: continue the newest run of this name that has a checkpoint (its settings must
@@ -181,14 +184,22 @@ def eth_ucy(fold: str = "eth", risk: str = "erm", lambda_penalty: float = 0.0,
 
     if risk not in RISKS or (format == "eth_ucy" and fold not in FOLDS):
         raise ValueError(f"unknown fold {fold!r} or risk {risk!r}; expected a fold in {FOLDS} and a risk in {RISKS}")
-    if len(epochs) != 3 or lambda_penalty < 0:
-        raise ValueError(f"epochs must be three stage lengths and lambda_penalty >= 0; got {epochs}, {lambda_penalty}")
+    if len(max_epochs) != 3 or min(lambda_irm, lambda_vrex) < 0:
+        raise ValueError(f"max_epochs must be three stage lengths and lambda_irm, lambda_vrex >= 0; got {max_epochs}, "
+                         f"{lambda_irm}, {lambda_vrex}")
+    unused = [f"--{k} {v:g}" for k, v in (("lambda_irm", lambda_irm), ("lambda_vrex", lambda_vrex))
+              if v and k != f"lambda_{risk}"]
+    if unused:
+        raise ValueError(f"risk {risk} does not use {', '.join(unused)}: IRMv1's weight is --lambda_irm, v-REx's is "
+                         "--lambda_vrex (--lambda_penalty, the one weight of earlier versions, is now --lambda_irm)")
+    weight = {"irm": lambda_irm, "vrex": lambda_vrex}.get(risk, 0.0)
     seed_everything(seed)
-    dm = EthUcyDataModule(fold, root=root, spurious=spurious, test_alpha=float(test_alphas[0]), seed=seed,
+    dm = EthUcyDataModule(fold, data_root=data_root, spurious=spurious, test_alpha=float(test_alphas[0]), seed=seed,
                           max_train_scenes=max_train_scenes, format=format)
-    m = StgatForecaster(risk=risk, lambda_penalty=lambda_penalty, epochs=tuple(epochs), extra_channels=int(spurious),
+    m = StgatForecaster(risk=risk, lambda_irm=lambda_irm, lambda_vrex=lambda_vrex, epochs=tuple(max_epochs),
+                        extra_channels=int(spurious),
                         obs_len=dm.obs_len)
-    name = args["name"] = name or f"ethucy_{fold}_{risk}{lambda_penalty:g}{'_spurious' if spurious else ''}_s{seed}"
+    name = args["name"] = name or f"ethucy_{fold}_{risk}{weight:g}{'_spurious' if spurious else ''}_s{seed}"
     # the full resolved configuration: the command's arguments and every hyper-parameter of the
     # model and the data (what a resume must match)
     config = {"command": "eth-ucy", **args, "model": dict(m.hparams), "data": dict(dm.hparams)}
@@ -196,15 +207,15 @@ def eth_ucy(fold: str = "eth", risk: str = "erm", lambda_penalty: float = 0.0,
     if resume:
         import yaml
 
-        saved = yaml.safe_load((run / "config.yaml").read_text())["epochs"]
-        if list(saved[:2]) != list(epochs[:2]) or epochs[2] < saved[2]:
+        saved = yaml.safe_load((run / "config.yaml").read_text()).get("max_epochs")
+        if list(saved[:2]) != list(max_epochs[:2]) or max_epochs[2] < saved[2]:
             raise ResumeError(f"--resume: {run / 'config.yaml'} has stage lengths {saved}; a resume may only "
-                              f"lengthen the last stage, got {list(epochs)}")
+                              f"lengthen the last stage, got {list(max_epochs)}")
         save_config(run, config)  # the run now follows the extended schedule
     with failure_marked(run):
         select = FinalStageBest(run / "checkpoints" / "best.ckpt")
         extra = {"max_time": {"minutes": max_minutes}} if max_minutes else {}
-        fitter = make_trainer(run, sum(epochs), progress=progress, num_sanity_val_steps=0, check_val_every_n_epoch=2,
+        fitter = make_trainer(run, sum(max_epochs), progress=progress, num_sanity_val_steps=0, check_val_every_n_epoch=2,
                               callbacks=[select, StageLines(name)], options=(trainer or TrainerOptions()).finding_unused_parameters(), **extra)
         fit_resumable(fitter, m, dm, run_dir=run)
         if select.epoch is not None:  # the official code keeps the best validation ADE (of stage 3)
@@ -212,7 +223,7 @@ def eth_ucy(fold: str = "eth", risk: str = "erm", lambda_penalty: float = 0.0,
         else:
             scored = run / "checkpoints" / "last.ckpt"
             print(f"[{name}] warning: stage 3 (forecasting) was never validated (the run stopped after "
-                  f"{fitter.current_epoch} of {sum(epochs)} epochs): scoring {scored}, whose forecaster is untrained",
+                  f"{fitter.current_epoch} of {sum(max_epochs)} epochs): scoring {scored}, whose forecaster is untrained",
                   flush=True)
         scored_epoch = int(load_checkpoint(scored)["epoch"])
         m = load_module(StgatForecaster, scored)

@@ -15,7 +15,7 @@ from contrastkit.train.trainer import TrainerOptions
 
 
 def demo(runs_root: str = "runs", num_train: int = 1000, num_val: int = 100, num_test: int = 200, num_ref: int = 64,
-         epochs_p3: int = 200, epochs_p4: int = 50, epochs_p5: int = 20, epochs_p6: int = 100, seed: int = 0,
+         max_epochs_p3: int = 200, max_epochs_p4: int = 50, max_epochs_p5: int = 20, max_epochs_p6: int = 100, seed: int = 0,
          cache_dir: str | None = None, name: str = "demo", progress: bool = True, resume: bool = False,
          trainer: TrainerOptions = TrainerOptions()) -> dict:  # noqa: B008 - a dataclass of plain values
     """Run the style-study demo (a few minutes on two CPU cores) and return its metrics.
@@ -24,7 +24,7 @@ def demo(runs_root: str = "runs", num_train: int = 1000, num_val: int = 100, num
         runs_root: where ``motionfc/<name>/version_K`` is written.
         num_train: scenes per training style (0.1, 0.3, 0.5); num_val likewise.
         num_test: test scenes per style (all eight); num_ref: reference scenes per style.
-        epochs_p3..epochs_p6: epochs of the four training stages (ERM uses only P3).
+        max_epochs_p3..max_epochs_p6: epochs of the four training stages (P3..P6) (ERM uses only P3).
         seed: seed of the simulation and of training.
         cache_dir: simulation cache (default ``$MOTIONFC_CACHE`` or ``~/.cache/motionfc``).
         name: run name under ``runs/motionfc/``.
@@ -45,7 +45,7 @@ def demo(runs_root: str = "runs", num_train: int = 1000, num_val: int = 100, num
     t0 = time.time()
     config = {"command": "demo", "runs_root": runs_root, "name": name, "num_train": num_train, "num_val": num_val,
               "num_test": num_test, "num_ref": num_ref, "seed": seed,
-              "epochs": [epochs_p3, epochs_p4, epochs_p5, epochs_p6], "cache_dir": cache_dir, "progress": progress,
+              "epochs": [max_epochs_p3, max_epochs_p4, max_epochs_p5, max_epochs_p6], "cache_dir": cache_dir, "progress": progress,
               "resume": resume, "trainer": asdict(trainer)}
     run = open_run(runs_root, "motionfc", name, config, resume=resume, may_differ=("resume", "progress", *WHERE_IT_RUNS))
     with failure_marked(run):

@@ -4,7 +4,7 @@
     motionfc study style --seeds "[0, 1, 2]" --resume   # after a stop: what is finished is kept
     motionfc study ablation --study runs/motionfc/style_study/version_0
     motionfc study irm_sweep --lambdas "[0.01, 0.1]"
-    motionfc study eth_ucy_grid --procs 16 --max_minutes 7 --epochs "[3, 3, 40]"
+    motionfc study eth_ucy_grid --procs 16 --max_minutes 7 --max_epochs "[3, 3, 40]"
 
 Each experiment is a run directory ``<runs_root>/motionfc/<name>/version_K/`` of the shared run
 convention (:func:`contrastkit.train.open_run`): ``config.yaml``, the sub-runs it trains (each
@@ -95,7 +95,7 @@ def _eth_ucy_job(job: dict) -> dict:
     t = time.time()
     try:
         metrics = eth_ucy(**job)
-        return {**{k: v for k, v in job.items() if k in ("name", "fold", "risk", "lambda_penalty", "spurious")},
+        return {**{k: v for k, v in job.items() if k in ("name", "fold", "risk", "lambda_irm", "lambda_vrex", "spurious")},
                 **metrics, "seconds": time.time() - t}
     except Exception as err:  # noqa: BLE001 - one failed run must not lose the others' results
         return {**job, "error": repr(err)}
@@ -106,8 +106,8 @@ class Study:
 
     def style(self, seeds: list[int] = [0, 1, 2],  # noqa: B006
               num_train: int = 1000, num_val: int = 200, num_test: int = 500, num_ref: int = 64,
-              epochs: list[int] = [200, 50, 20, 100],  # noqa: B006
-              shots: list[int] = [64, 128, 192, 256, 320, 384], finetune_epochs: int = 30,  # noqa: B006
+              max_epochs: list[int] = [200, 50, 20, 100],  # noqa: B006
+              shots: list[int] = [64, 128, 192, 256, 320, 384], max_epochs_finetune: int = 30,  # noqa: B006
               refine_steps: int = 3, refine_lr: float = 1e-3, cache_dir: str | None = None,
               name: str = "style_study", runs_root: str = "runs", resume: bool = False) -> dict:
         """Style study: ERM, IRM, modular, IRM + modular on IID / OoD-inter / OoD-extra, the
@@ -116,8 +116,8 @@ class Study:
         Args:
             seeds: training seeds (the data seed is 0).
             num_train, num_val, num_test, num_ref: scenes per style and split.
-            epochs: the four stage lengths (P3, P4, P5, P6).
-            shots: K target scenes of the low-shot transfer; finetune_epochs: its epochs.
+            max_epochs: the four stage lengths (P3, P4, P5, P6).
+            shots: K target scenes of the low-shot transfer; max_epochs_finetune: its epochs.
             refine_steps, refine_lr: test-time refinement.
             cache_dir: simulation cache (default ``$MOTIONFC_CACHE`` or ``~/.cache/motionfc``).
             name, runs_root: the run directory ``<runs_root>/motionfc/<name>/version_K``.
@@ -152,7 +152,7 @@ class Study:
                         _kept(key, root)
                         continue
                     seed_everything(seed)
-                    m = train_method(method, dm, ckpt.parent.parent, epochs=tuple(epochs), style_source=source)
+                    m = train_method(method, dm, ckpt.parent.parent, epochs=tuple(max_epochs), style_source=source)
                     res = {"default": score(m, dm)}
                     if m.hparams.modular and source == "reference":
                         res["leak"] = score(m, dm, "leak")
@@ -190,7 +190,7 @@ class Study:
                             continue
                         m, fdm = finetune(root / variant / f"seed{seed}" / "checkpoints" / "last.ckpt",
                                           root / "lowshot" / f"{variant}_{mode}_k{k}_seed{seed}", target=0.6, k=k,
-                                          mode=mode, epochs=finetune_epochs, seed=seed, num_train=num_train,
+                                          mode=mode, epochs=max_epochs_finetune, seed=seed, num_train=num_train,
                                           num_val=num_val, num_test=num_test, num_ref=num_ref, cache_dir=cache_dir)
                         summary[key] = _lowshot_ade(m, fdm)
                         _save(summary_path, summary)
@@ -249,14 +249,14 @@ class Study:
         return out
 
     def irm_sweep(self, lambdas: list[float] = [0.01, 0.1],  # noqa: B006
-                  epochs: list[int] = [200, 50, 20, 100], seed: int = 0,  # noqa: B006
+                  max_epochs: list[int] = [200, 50, 20, 100], seed: int = 0,  # noqa: B006
                   lowshot: list[int] = [], name: str = "irm_sweep", runs_root: str = "runs",  # noqa: B006
                   resume: bool = False) -> dict:
         """IRM weight sweep of the style study: IRM and IRM + modular at each ``lambda_irm``.
 
         Args:
             lambdas: the IRMv1 weights (λ) to train with.
-            epochs: the four stage lengths (P3, P4, P5, P6).
+            max_epochs: the four stage lengths (P3, P4, P5, P6).
             seed: training seed.
             lowshot: also fine-tune IRM + modular to style 0.6 with these K (modulator only and all).
             name, runs_root: the run directory ``<runs_root>/motionfc/<name>/version_K``.
@@ -281,7 +281,7 @@ class Study:
                         _kept(key, root)
                         continue
                     seed_everything(seed)
-                    m = train_method(method, dm, root / key.replace("/", "_"), epochs=tuple(epochs), lambda_irm=w)
+                    m = train_method(method, dm, root / key.replace("/", "_"), epochs=tuple(max_epochs), lambda_irm=w)
                     res[key] = score(m, dm)
                     _save(path, res)
                     print(key, {g: round(res[key][g]["ade"], 4) for g in ("iid", "ood_inter", "ood_extra")},
@@ -301,9 +301,9 @@ class Study:
         return res
 
     def eth_ucy_grid(self, procs: int = 2, max_minutes: float = 0.0,
-                     epochs: list[int] = [150, 100, 150], lambda_irm: float = 0.1,  # noqa: B006
+                     max_epochs: list[int] = [150, 100, 150], lambda_irm: float = 0.1,  # noqa: B006
                      lambda_vrex: float = 5.0, lambda_spurious_irm: float = 3.0, seed: int = 0,
-                     max_train_scenes: int = 0, only: int = 0, root: str | None = None, name: str = "eth_ucy_grid",
+                     max_train_scenes: int = 0, only: int = 0, data_root: str | None = None, name: str = "eth_ucy_grid",
                      runs_root: str = "runs", resume: bool = False) -> list[dict]:
         """ETH/UCY grid: STGAT with ERM / IRM / v-REx on the five folds, and the spurious-feature
         setting on eth (ERM vs IRM, tested with alpha 1..64), one process per run, one thread each.
@@ -313,13 +313,13 @@ class Study:
 
         Args:
             procs: parallel processes.
-            max_minutes: training budget of each run (0: none); epochs: STGAT's three stage lengths.
+            max_minutes: training budget of each run (0: none); max_epochs: STGAT's three stage lengths.
             lambda_irm, lambda_vrex: penalty weights of the fold runs; lambda_spurious_irm: of the
                 spurious IRM run.
             seed: the seed of every run.
             max_train_scenes: subsample each training scene (smoke tests; 0: all).
             only: run only the last N jobs (smoke tests; 0: all).
-            root: the ETH/UCY data folder (default ``$CONTRASTKIT_DATA/eth_ucy/raw``).
+            data_root: the ETH/UCY data folder (default ``$CONTRASTKIT_DATA/eth_ucy/raw``).
             name, runs_root: the run directory ``<runs_root>/motionfc/<name>/version_K``.
             resume: continue the newest run of this name that has a checkpoint: finished runs are
                 kept, unfinished ones continue from their ``last.ckpt`` (the settings must match but
@@ -330,10 +330,11 @@ class Study:
 
         from contrastkit.train.rundir import checkpoints_of
 
-        jobs = [{"fold": f, "risk": r, "lambda_penalty": w} for f in ETH_UCY_FOLDS
-                for r, w in (("erm", 0.0), ("irm", lambda_irm), ("vrex", lambda_vrex))]
-        jobs += [{"fold": "eth", "risk": r, "lambda_penalty": w, "spurious": True}
-                 for r, w in (("erm", 0.0), ("irm", lambda_spurious_irm))]
+        jobs = [job for f in ETH_UCY_FOLDS for job in ({"fold": f, "risk": "erm"},
+                                                        {"fold": f, "risk": "irm", "lambda_irm": lambda_irm},
+                                                        {"fold": f, "risk": "vrex", "lambda_vrex": lambda_vrex})]
+        jobs += [{"fold": "eth", "risk": "erm", "spurious": True},
+                 {"fold": "eth", "risk": "irm", "lambda_irm": lambda_spurious_irm, "spurious": True}]
         jobs = jobs[-only:] if only else jobs  # the last ones include the spurious setting
         with _study_run(config, may_differ=("resume", "procs", "max_minutes")) as (run, summary):
             results = [r for r in summary.get("results", []) if "error" not in r]  # failed runs are run again
@@ -344,8 +345,8 @@ class Study:
                 if job_name in done:
                     _kept(job_name, run)
                 else:  # an interrupted run continues from its checkpoint
-                    todo.append(dict(job, name=job_name, epochs=list(epochs), max_minutes=max_minutes,
-                                     runs_root=str(run), seed=seed, max_train_scenes=max_train_scenes, root=root,
+                    todo.append(dict(job, name=job_name, max_epochs=list(max_epochs), max_minutes=max_minutes,
+                                     runs_root=str(run), seed=seed, max_train_scenes=max_train_scenes, data_root=data_root,
                                      progress=False, resume=bool(checkpoints_of(run / "motionfc" / job_name))))
             summary = {"args": config, "results": results}
             _save(run / SUMMARY, summary)

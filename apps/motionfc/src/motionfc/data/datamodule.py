@@ -117,7 +117,7 @@ class EthUcyDataModule(EnvDataModule):
 
     Args:
         fold: the held-out scene(s): eth, hotel, univ, zara1, zara2 (Trajnet++: also any file name).
-        root: the data folder; ``format="eth_ucy"``: the Social-GAN ``raw`` layout (default
+        data_root: the data folder; ``format="eth_ucy"``: the Social-GAN ``raw`` layout (default
             ``$CONTRASTKIT_DATA/eth_ucy/raw``, see :mod:`motionfc.data.eth_ucy`);
             ``format="trajnetpp"``: ``train/``, ``val/`` and ``test/`` folders of Trajnet++
             ``.ndjson`` files named by scene (required), see
@@ -129,14 +129,14 @@ class EthUcyDataModule(EnvDataModule):
         seed: shuffling and subsampling seed; max_train_scenes: subsample train/val (0: all).
     """
 
-    def __init__(self, fold: str = "eth", root: str | None = None, spurious: bool = False,
+    def __init__(self, fold: str = "eth", data_root: str | None = None, spurious: bool = False,
                  test_alpha: float = 1.0, batch_size: int = 0, seed: int = 0, max_train_scenes: int = 0,
                  format: str = "eth_ucy") -> None:
         super().__init__(batch_size, seed)
         if format not in FORMATS:
             raise ValueError(f"unknown format {format!r}; expected one of {sorted(FORMATS)}")
-        if format == "trajnetpp" and not root:
-            raise ValueError("format='trajnetpp' needs root: a folder with train/, val/ and test/ .ndjson files")
+        if format == "trajnetpp" and not data_root:
+            raise ValueError("format='trajnetpp' needs data_root: a folder with train/, val/ and test/ .ndjson files")
         if spurious and (fold != "eth" or format != "eth_ucy"):
             raise ValueError("the spurious-feature setting trains on hotel/univ/zara1/zara2 and tests on eth "
                              f"(ETH/UCY files); got fold={fold!r}, format={format!r}")
@@ -157,9 +157,9 @@ class EthUcyDataModule(EnvDataModule):
 
         hp = self.hparams
         if hp.format == "trajnetpp":
-            self.splits = {s: load_trajnetpp_fold(hp.fold, s, hp.root) for s in ("train", "val", "test")}
+            self.splits = {s: load_trajnetpp_fold(hp.fold, s, hp.data_root) for s in ("train", "val", "test")}
         else:
-            self.splits = {s: load_fold(hp.fold, s, hp.root, by_env=True) for s in ("train", "val", "test")}
+            self.splits = {s: load_fold(hp.fold, s, hp.data_root, by_env=True) for s in ("train", "val", "test")}
         if hp.max_train_scenes:
             rng = np.random.default_rng(hp.seed)
             for s in ("train", "val"):
