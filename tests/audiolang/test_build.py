@@ -1,4 +1,4 @@
-"""The benchmark builder: determinism per seed, group disjointness, true reversals, stated gains (issue 12)."""
+"""The benchmark builder: determinism per seed, group disjointness, true reversals, stated gains."""
 
 import csv
 import json

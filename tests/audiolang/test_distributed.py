@@ -1,4 +1,4 @@
-"""audiolang under DDP (issue 15).
+"""audiolang under DDP.
 
 1. One training step of CompA-CLAP's three stages on 2 gloo processes with half the batch each
    equals 1 process with the whole batch (loss and every parameter's gradient, float64, to a
@@ -91,7 +91,7 @@ def test_three_stages_on_two_processes_equal_the_full_batch_step():
 
 
 def test_every_process_builds_the_same_tokenizer():
-    """issue 15 (and 12): a trained WordPiece vocabulary differed from one process to the next."""
+    """A trained WordPiece vocabulary differed from one process to the next."""
     code = ("import json; from audiolang.models.tokenizer import build_tokenizer; "
             "print(json.dumps(sorted(build_tokenizer().get_vocab().items())))")
     runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -103,7 +103,7 @@ def test_every_process_builds_the_same_tokenizer():
 
 
 def test_training_share_keeps_its_only_batch_and_validation_covers_the_whole_set(monkeypatch):
-    """issue 15: 40 items in batches of 32 on 2 processes are 20 per process: one short batch each, not
+    """40 items in batches of 32 on 2 processes are 20 per process: one short batch each, not
     none (the last batch was dropped by the total, not by the process's share); validation is whole."""
     monkeypatch.setattr(datamodule, "world", lambda: (1, 2))
     dm = datamodule.AudioTextDataModule(batch_size=32)
@@ -124,11 +124,11 @@ TINY_FIT = ["--model.dim", "8", "--model.width", "8", "--model.layers", "1", "--
 
 
 def test_two_process_fit_through_the_cli_matches_a_one_process_validation(tmp_path, monkeypatch):
-    """issue 15: `audiolang fit` on 2 CPU processes (Lightning's ddp launcher re-runs the console
+    """`audiolang fit` on 2 CPU processes (Lightning's ddp launcher re-runs the console
     script): one run directory, and its validation losses equal a 1-process `audiolang validate` of
     its checkpoint (which also needs the same tokenizer in every process)."""
     run_on_two_cpu_processes("audiolang", ["fit", *TINY_FIT, "--model.stage", "3", "--trainer.max_epochs", "1",
-                                           "--root", "runs"], cwd=tmp_path)
+                                           "--runs_root", "runs"], cwd=tmp_path)
     runs = tmp_path / "runs/audiolang/fit"
     assert sorted(p.name for p in runs.iterdir()) == ["version_0"]
     fit = json.loads((runs / "version_0/metrics.json").read_text())
@@ -137,7 +137,7 @@ def test_two_process_fit_through_the_cli_matches_a_one_process_validation(tmp_pa
 
     monkeypatch.chdir(tmp_path)
     main(["validate", *TINY_FIT, "--model.stage", "3", "--ckpt_path", str(runs / "version_0/checkpoints/last.ckpt"),
-          "--root", "one"])
+          "--runs_root", "one"])
     one = json.loads((tmp_path / "one/audiolang/validate/version_0/metrics.json").read_text())
     val = {k: v for k, v in fit.items() if k.startswith("val/")}
     assert set(val) == {"val/loss", "val/audio_to_text", "val/text_to_audio", "val/logit_scale"}

@@ -1,4 +1,4 @@
-"""Winoground-style scores against hand-made similarity matrices (issue 12, Evaluation)."""
+"""Winoground-style scores against hand-made similarity matrices."""
 
 import numpy as np
 import pytest

@@ -70,7 +70,7 @@ def test_text_hard_negatives_match_reference():
 
 
 def test_multiplicative_mask_explodes_where_additive_does_not():
-    """issue 12: the official -1e5 product turns a negative cosine into a huge positive logit."""
+    """The official -1e5 product turns a negative cosine into a huge positive logit."""
     audio, primary = unit(4, D, seed=6), unit(4, D, seed=7)
     negatives = -audio[:, None, :].repeat(1, 2, 1)  # cosine -1 with their own audio, negative with others too
     scale = torch.tensor(1 / 0.07, dtype=torch.float64)

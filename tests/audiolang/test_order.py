@@ -1,5 +1,5 @@
 """Order sensitivity: the towers tell "A, then B" from "B, then A", and the scores treat ties and
-order-blind models as the official ``benchmark_eval.py`` does (issue 12; the below-chance scores of
+order-blind models as the official ``benchmark_eval.py`` does (the below-chance scores of
 the first study came from mean-pooled, nearly order-invariant towers)."""
 
 import numpy as np

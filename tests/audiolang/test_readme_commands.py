@@ -31,10 +31,10 @@ TOWERS = ["--model.dim", "8", "--model.width", "8", "--model.layers", "1", "--mo
 FIT = [*TOWERS, "--data.build_size", "16", "--data.batch_size", "8", "--data.val_fraction", "0.25",
        "--trainer.max_epochs", "1", "--trainer.enable_progress_bar", "false"]
 SHRINK = {  # first word(s) of a documented command -> flags appended to it
-    "demo": ["--epochs", "1", "--finetune_epochs", "1", "--train_size", "16", "--benchmark_size", "4"],
+    "demo": ["--max_epochs", "1", "--max_epochs_finetune", "1", "--train_size", "16", "--benchmark_size", "4"],
     "fit": FIT,
     "fit --resume": [*FIT, "--trainer.max_epochs", "2"],  # one more epoch than the run it continues
-    "study": ["--seeds", "[0]", "--epochs", "1", "--finetune_epochs", "1", "--train_size", "16",
+    "study": ["--seeds", "[0]", "--max_epochs", "1", "--max_epochs_finetune", "1", "--train_size", "16",
               "--benchmark_size", "4", "--methods", "[clap, compa_clap]"],
 }
 CAPTIONS = ["a dog barks, then a clock ticks", "a clock ticks, then a dog barks"]
@@ -114,7 +114,8 @@ def _metrics(run: Path) -> dict:
 def check_demo(work, argv, result, stdout):
     run = work / "runs/audiolang/demo/version_0"
     assert set(result) == {"clap", "compa_clap"}
-    assert "| clap |" in (run / "results.md").read_text() and "| compa_clap |" in (run / "results.md").read_text()
+    table = (run / "table.md").read_text()
+    assert "| clap | clap |" in table and "| compa_clap | clap → hn → mod |" in table
     assert all(0 <= result[m]["order/group"] <= 100 for m in result)
 
 
@@ -132,21 +133,49 @@ def check_fit_resume(work, argv, result, stdout):
 
 
 def check_embed(work, argv, result, stdout):
-    emb = np.load(work / "emb.npy")
+    from contrastkit.train import read_embeddings
+
+    run = work / "runs/audiolang/embed/version_0"
+    assert Path(result) == Path("runs/audiolang/embed/version_0/embeddings.npy")
+    emb, ids = read_embeddings(run / "embeddings.npy")
     assert emb.shape == (2, 8) and np.isfinite(emb).all()
     np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1, rtol=1e-5)
-    assert json.loads((work / "emb.ids.json").read_text()) == ["audio:a.wav", "audio:b.wav"]
+    assert ids == ["audio:a.wav", "audio:b.wav"]
+    assert sorted(p.name for p in work.iterdir()) == ["a.wav", "b.wav", "captions.txt", "runs"]  # nothing beside
+
+
+def check_export(work, argv, result, stdout):
+    """The exported towers embed the two files as the checkpoint did (``embed`` ran on the same one)."""
+    from audiolang.use import load_model
+
+    path = work / "runs/audiolang/export/version_0/encoder.safetensors"
+    assert Path(result) == Path("runs/audiolang/export/version_0/encoder.safetensors") and path.with_suffix(".json").is_file()
+    emb = np.load(work / "runs/audiolang/embed/version_0/embeddings.npy")
+    from audiolang.evaluate import embed_files
+
+    again = embed_files(load_model(str(path)), [work / "a.wav", work / "b.wav"]).numpy()
+    np.testing.assert_allclose(again, emb, rtol=1e-5, atol=1e-6)
 
 
 def check_score_caption(work, argv, result, stdout):
     """One caption, "a dog barks, then a clock ticks", against the two files: one row of two scores."""
     assert np.asarray(result).shape == (1, 2) and np.all(np.abs(result) <= 1 + 1e-6)
-    assert stdout.strip().splitlines()[-1].endswith(f"| {CAPTIONS[0]}")
+    assert [line for line in stdout.splitlines() if " | " in line][-1].endswith(f"| {CAPTIONS[0]}")
+    assert _scores_csv(work / "runs/audiolang/score/version_0") == [["caption", "a.wav", "b.wav"],
+                                                                   [CAPTIONS[0], *(f"{v:.6f}" for v in result[0])]]
+
+
+def _scores_csv(run: Path) -> list[list[str]]:
+    import csv
+
+    with open(run / "scores.csv", newline="") as f:
+        return list(csv.reader(f))
 
 
 def check_score_captions_file(work, argv, result, stdout):
     assert np.asarray(result).shape == (2, 2)
-    assert [line.split(" | ", 1)[1] for line in stdout.strip().splitlines()[-2:]] == CAPTIONS
+    assert [line.split(" | ", 1)[1] for line in stdout.splitlines() if " | " in line][-2:] == CAPTIONS
+    assert [row[0] for row in _scores_csv(work / "runs/audiolang/score/version_1")[1:]] == CAPTIONS
 
 
 def check_build_benchmark(work, argv, result, stdout):
@@ -161,6 +190,7 @@ def check_evaluate(work, argv, result, stdout):
     assert {"text", "audio", "group", "third_group", "t2a_R@10", "a2t_R@1"} <= set(result)
     assert all(0 <= v <= 100 for v in result.values())
     assert any(a.endswith("benchmark.csv") and "<key>" not in a for a in argv)
+    assert _metrics(work / "runs/audiolang/evaluate/version_0") == pytest.approx(result)
 
 
 def check_fit_stage_1(work, argv, result, stdout):
@@ -180,7 +210,7 @@ def check_fit_init_from(work, argv, result, stdout):
 
 def check_study(work, argv, result, stdout):
     run = work / "runs/audiolang/table/version_0"
-    table = (run / "results.md").read_text()
+    table = (run / "table.md").read_text()
     assert "| clap |" in table and "| compa_clap |" in table and (run / "plots/scores.png").is_file()
     assert (run / "runs/seed0/clap-hn-mod/metrics.json").is_file()  # CompA-CLAP: stages 1 -> 2 -> 3
 
@@ -188,7 +218,7 @@ def check_study(work, argv, result, stdout):
 CHECKS = {"demo": check_demo, "fit --config": check_fit_config, "fit --resume": check_fit_resume,
           "embed": check_embed, "score --caption": check_score_caption,
           "score --captions_file": check_score_captions_file, "build-benchmark": check_build_benchmark,
-          "evaluate": check_evaluate, "fit stage 1": check_fit_stage_1, "fit --model.init_from": check_fit_init_from,
+          "evaluate": check_evaluate, "export": check_export, "fit stage 1": check_fit_stage_1, "fit --model.init_from": check_fit_init_from,
           "study": check_study}
 
 

@@ -1,5 +1,5 @@
 """Kill and --resume through `audiolang fit`: 1 epoch, then 2 with --resume, ends with the numbers of
-2 epochs straight (issue 9, item 7 / issue 12)."""
+2 epochs straight."""
 
 import json
 
@@ -9,7 +9,7 @@ from contrastkit.train import load_checkpoint
 
 
 def _fit(tmp_path, name, epochs, resume=False):
-    argv = ["fit", "--name", name, "--root", str(tmp_path / "runs"), "--model.stage", "3",
+    argv = ["fit", "--name", name, "--runs_root", str(tmp_path / "runs"), "--model.stage", "3",
             "--data.clips.sources", "[synthetic]", "--data.build_size", "40", "--data.batch_size", "16",
             "--data.cache_dir", str(tmp_path / "cache"), "--trainer.max_epochs", str(epochs),
             "--trainer.accelerator", "cpu", "--trainer.enable_progress_bar", "false"]

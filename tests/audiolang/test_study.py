@@ -1,7 +1,9 @@
 """End to end: a tiny study through the CLI, the checkpoint scored by `evaluate`; the CLI's help and the
-transformers tower (issue 12, Outputs and Model)."""
+transformers tower."""
 
+import csv
 import json
+import shutil
 import subprocess
 import sys
 
@@ -13,14 +15,22 @@ from contrastkit.train import load_checkpoint
 
 
 def test_tiny_study_end_to_end(tmp_path):
-    args = ["study", "--methods", "[clap, compa_clap]", "--seeds", "[0]", "--epochs", "1", "--finetune_epochs", "1",
-            "--train_size", "48", "--benchmark_size", "12", "--batch_size", "16", "--root", str(tmp_path)]
+    args = ["study", "--methods", "[clap, compa_clap]", "--seeds", "[0]", "--max_epochs", "1",
+            "--max_epochs_finetune", "1", "--train_size", "48", "--benchmark_size", "12", "--batch_size", "16",
+            "--runs_root", str(tmp_path)]
     out = main(args)
     run = tmp_path / "audiolang" / "study" / "version_0"
-    table = (run / "results.md").read_text()
+    table = (run / "table.md").read_text()
     assert (run / "plots" / "scores.png").stat().st_size > 0
-    assert "| clap | clap | 1 |" in table and "| compa_clap | clap → hn → mod | 1 |" in table
     metrics = json.loads((run / "metrics.json").read_text())
+    # the table: a row per method with its chain of stages, the scores (one seed: the value alone) and n
+    with open(run / "table.csv", newline="") as f:
+        rows = {r["method"]: r for r in csv.DictReader(f)}
+    assert list(rows) == ["clap", "compa_clap"] and rows["compa_clap"]["stages"] == "clap → hn → mod"
+    for method, row in rows.items():
+        assert row["n"] == "1"
+        assert row["order/group"] == f"{metrics[f'{method}/seed0/order/group']:.1f}"
+    assert f"| compa_clap | clap → hn → mod | {rows['compa_clap']['order/text']} |" in table
     for method in ("clap", "compa_clap"):
         scores = out[method]
         for key in ("order/text", "order/audio", "order/group", "attribute/group", "order/third_group", "order/t2a_R@10"):
@@ -37,16 +47,17 @@ def test_tiny_study_end_to_end(tmp_path):
     assert load_checkpoint(seed_dir / "clap-hn-mod" / "checkpoints" / "last.ckpt")["hyper_parameters"]["stage"] == 3
     ckpt = seed_dir / "clap-hn-mod" / "checkpoints" / "last.ckpt"
     bench = next((tmp_path / "audiolang" / "cache").glob("order-*/benchmark.csv"))
-    again = main(["evaluate", "--ckpt_path", str(ckpt), "--benchmark", str(bench)])
+    again = main(["evaluate", "--ckpt_path", str(ckpt), "--benchmark", str(bench), "--runs_root", str(tmp_path)])
+    assert json.loads((tmp_path / "audiolang/evaluate/version_0/metrics.json").read_text()) == pytest.approx(again)
     assert again["text"] == pytest.approx(out["compa_clap"]["order/text"])
     assert set(CHANCE) <= set(again)
     # interrupted during CompA-CLAP's stage 3: --resume keeps the finished stages and ends with the same table
     stage1 = (seed_dir / "clap" / "checkpoints" / "last.ckpt").stat().st_mtime_ns
-    for name in ("STAGE_DONE", "metrics.json"):
-        (seed_dir / "clap-hn-mod" / name).unlink()
-    (run / "results.md").unlink()
+    shutil.rmtree(seed_dir / "clap-hn-mod")
+    for name in ("table.md", "table.csv"):
+        (run / name).unlink()
     main([*args, "--resume"])
-    assert (run / "results.md").read_text() == table
+    assert (run / "table.md").read_text() == table
     assert (seed_dir / "clap" / "checkpoints" / "last.ckpt").stat().st_mtime_ns == stage1
     assert not (run.parent / "version_1").exists()
 
@@ -78,7 +89,8 @@ def test_transformers_clap_from_a_local_folder(tmp_path):
     from audiolang.data.build import ClipConfig, build_benchmark
 
     bench = build_benchmark(tmp_path / "cache", "order", 4, seed=0, clips=ClipConfig(sources=("synthetic",)))
-    scores = main(["evaluate", "--pretrained", str(tmp_path), "--benchmark", str(bench)])
+    scores = main(["evaluate", "--pretrained", str(tmp_path), "--benchmark", str(bench), "--runs_root", str(tmp_path)])
     assert set(CHANCE) <= set(scores) and all(0 <= scores[k] <= 100 for k in CHANCE)
     with pytest.raises(ValueError, match="not both"):
-        main(["evaluate", "--pretrained", str(tmp_path), "--ckpt_path", "x.ckpt", "--benchmark", str(bench)])
+        main(["evaluate", "--pretrained", str(tmp_path), "--ckpt_path", "x.ckpt", "--benchmark", str(bench),
+              "--runs_root", str(tmp_path)])

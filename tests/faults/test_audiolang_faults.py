@@ -1,4 +1,4 @@
-"""audiolang bad input: every probe names the file and the problem (issue 12, Data; issue 9 style)."""
+"""audiolang bad input: every probe names the file and the problem (audio, manifests, benchmark CSVs, checkpoints, captions)."""
 
 import numpy as np
 import pytest
@@ -9,7 +9,7 @@ from audiolang.data.manifest import read_manifest
 
 
 def test_unreadable_audio_names_the_file(tmp_path):
-    """issue 12, Data: unreadable audio."""
+    """Unreadable audio."""
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"RIFF not really a wave file")
     with pytest.raises(AudioError, match=r"bad\.wav: unreadable"):
@@ -17,7 +17,7 @@ def test_unreadable_audio_names_the_file(tmp_path):
 
 
 def test_empty_audio_names_the_file(tmp_path):
-    """issue 12, Data: empty audio."""
+    """Empty audio."""
     empty = tmp_path / "empty.wav"
     sf.write(empty, np.zeros(0, dtype=np.float32), 16000)
     with pytest.raises(AudioError, match=r"empty\.wav: empty"):
@@ -25,7 +25,7 @@ def test_empty_audio_names_the_file(tmp_path):
 
 
 def test_nan_audio_names_the_file(tmp_path):
-    """issue 12, Data: NaN samples."""
+    """NaN samples."""
     path = tmp_path / "nan.wav"
     x = np.zeros(100, dtype=np.float32)
     x[10] = np.nan
@@ -35,7 +35,7 @@ def test_nan_audio_names_the_file(tmp_path):
 
 
 def test_wrong_rate_names_the_file(tmp_path):
-    """issue 12, Data: wrong sampling rate when one is required."""
+    """Wrong sampling rate when one is required."""
     path = tmp_path / "r8k.wav"
     sf.write(path, np.zeros(800, dtype=np.float32), 8000)
     with pytest.raises(AudioError, match=r"r8k\.wav: sampling rate 8000 Hz, expected 16000"):
@@ -44,7 +44,7 @@ def test_wrong_rate_names_the_file(tmp_path):
 
 
 def test_benchmark_csv_missing_column_and_empty_cell(tmp_path):
-    """issue 12, Data: the official CSV with a missing column or an empty cell."""
+    """The official CSV with a missing column or an empty cell."""
     path = tmp_path / "bench.csv"
     path.write_text("pair_caption,reversed_pair_caption,pair_file\na,b,x.wav\n")
     with pytest.raises(ValueError, match=r"bench\.csv: missing column\(s\) \['reversed_pair_file'\]"):
@@ -55,7 +55,7 @@ def test_benchmark_csv_missing_column_and_empty_cell(tmp_path):
 
 
 def test_attribute_csv_duplicated_columns_are_read(tmp_path):
-    """issue 12, Data: CompA-attribute's duplicated pair_file columns (as written or as pandas names them)."""
+    """CompA-attribute's duplicated pair_file columns (as written or as pandas names them)."""
     for header in ("pair_caption,reversed_pair_caption,pair_file,reversed_pair_file,pair_file,reversed_pair_file",
                    "pair_caption,reversed_pair_caption,pair_file,reversed_pair_file,pair_file.1,reversed_pair_file.1"):
         path = tmp_path / "attr.csv"
@@ -65,7 +65,7 @@ def test_attribute_csv_duplicated_columns_are_read(tmp_path):
 
 
 def test_manifest_bad_rows_name_file_and_line(tmp_path):
-    """issue 12, Data: caption manifests."""
+    """Caption manifests."""
     path = tmp_path / "m.jsonl"
     path.write_text('{"audio": "a.wav", "caption": "x"}\n{"audio": "b.wav"}\n')
     with pytest.raises(ValueError, match=r"m\.jsonl, line 2: no 'caption'"):
@@ -94,19 +94,20 @@ TINY_FIT = ["--model.dim", "8", "--model.width", "8", "--model.layers", "1", "--
             "--model.stage", "1", "--data.build_size", "8", "--data.batch_size", "8", "--data.val_fraction", "0",
             "--data.clips.sources", "[synthetic]", "--trainer.enable_progress_bar", "false"]
 
-COMMANDS_TAKING_A_CHECKPOINT = ["evaluate", "score", "embed", "fit --ckpt_path", "fit --model.init_from"]
+COMMANDS_TAKING_A_CHECKPOINT = ["evaluate", "score", "embed", "export", "fit --ckpt_path", "fit --model.init_from"]
 
 
 def command_with_checkpoint(command: str, path, tmp_path) -> list[str]:
     """The argv of one of ``COMMANDS_TAKING_A_CHECKPOINT`` given the checkpoint ``path`` (a tiny fit
     for the fits; an audio file and a caption for the use commands), everything under ``tmp_path``."""
     wav = tone(tmp_path / "a.wav")
-    fit = [*TINY_FIT, "--root", str(tmp_path / "runs"), "--data.cache_dir", str(tmp_path / "cache"),
-           "--trainer.max_epochs", "1"]
+    runs = ["--runs_root", str(tmp_path / "runs")]
+    fit = [*TINY_FIT, *runs, "--data.cache_dir", str(tmp_path / "cache"), "--trainer.max_epochs", "1"]
     return {
-        "evaluate": ["evaluate", "--ckpt_path", str(path), "--benchmark", str(tmp_path / "bench.csv")],
-        "score": ["score", "--ckpt_path", str(path), "--audio", f"[{wav}]", "--caption", "a dog barks"],
-        "embed": ["embed", "--ckpt_path", str(path), "--audio", f"[{wav}]", "--out", str(tmp_path / "emb")],
+        "evaluate": ["evaluate", "--ckpt_path", str(path), "--benchmark", str(tmp_path / "bench.csv"), *runs],
+        "score": ["score", "--ckpt_path", str(path), "--audio", f"[{wav}]", "--caption", "a dog barks", *runs],
+        "embed": ["embed", "--ckpt_path", str(path), "--audio", f"[{wav}]", *runs],
+        "export": ["export", "--ckpt_path", str(path), *runs],
         "fit --ckpt_path": ["fit", "--ckpt_path", str(path), *fit],
         "fit --model.init_from": ["fit", "--model.init_from", str(path), *fit],
     }[command]
@@ -114,7 +115,7 @@ def command_with_checkpoint(command: str, path, tmp_path) -> list[str]:
 
 @pytest.mark.parametrize("command", COMMANDS_TAKING_A_CHECKPOINT)
 def test_checkpoint_that_runs_code_is_refused_by_every_command(tmp_path, command):
-    """issue 9, item 1 / issue 12: every audiolang command taking a checkpoint loads it with
+    """Every audiolang command taking a checkpoint loads it with
     weights_only=True (contrastkit.train.load_checkpoint): refused, the file named, no code run."""
     import re
 
@@ -127,7 +128,7 @@ def test_checkpoint_that_runs_code_is_refused_by_every_command(tmp_path, command
         main(command_with_checkpoint(command, path, tmp_path))
     assert not marker.exists()
     assert not list((tmp_path / "runs").rglob("*.ckpt")) and not list((tmp_path / "runs").rglob("config.yaml"))
-    assert not (tmp_path / "emb.npy").exists()
+    assert not list(tmp_path.rglob("embeddings.npy"))
 
 
 # --- the trained model in use: score / embed on bad audio and bad captions --------------------------
@@ -176,7 +177,8 @@ def test_a_truncated_wav_is_an_error_naming_the_file_not_half_a_clip(tmp_path):
         load_audio(wav, RATE)
     ckpt = tiny_checkpoint(tmp_path / "m.ckpt")
     with pytest.raises(AudioError, match=r"half\.wav: truncated WAV"):
-        main(["score", "--ckpt_path", str(ckpt), "--audio", f"[{wav}]", "--caption", "a dog barks"])
+        main(["score", "--ckpt_path", str(ckpt), "--audio", f"[{wav}]", "--caption", "a dog barks",
+              "--runs_root", str(tmp_path / "runs")])
 
 
 @pytest.mark.parametrize("samples", [1, 160])
@@ -190,8 +192,8 @@ def test_a_clip_too_short_for_the_audio_tower_names_the_file(tmp_path, samples):
         load_audio(path, RATE)
     ckpt = tiny_checkpoint(tmp_path / "m.ckpt")
     with pytest.raises(AudioError, match=r"short\.wav: "):
-        main(["embed", "--ckpt_path", str(ckpt), "--audio", f"[{path}]", "--out", str(tmp_path / "emb")])
-    assert not (tmp_path / "emb.npy").exists()
+        main(["embed", "--ckpt_path", str(ckpt), "--audio", f"[{path}]", "--runs_root", str(tmp_path / "runs")])
+    assert not list(tmp_path.rglob("embeddings.npy"))
 
 
 def test_float_samples_far_outside_full_scale_are_refused(tmp_path):
@@ -214,19 +216,21 @@ def test_stereo_is_averaged_to_mono_with_a_notice_naming_the_file(tmp_path, capl
 
 
 def test_an_empty_caption_is_an_error_naming_it_and_nothing_is_written(tmp_path):
-    """An empty caption has no tokens: the text tower embedded it as NaN (a NaN row in emb.npy, NaN
+    """An empty caption has no tokens: the text tower embedded it as NaN (a NaN row in embeddings.npy, NaN
     scores, exit 0). The caption is named by where it was given: the flag, or the file and line."""
     from audiolang.cli import main
 
     ckpt, wav = tiny_checkpoint(tmp_path / "m.ckpt"), tone(tmp_path / "a.wav")
-    out = tmp_path / "emb"
+    out = tmp_path / "runs"
     with pytest.raises(ValueError, match=r"--caption: the caption '' has no tokens"):
-        main(["embed", "--ckpt_path", str(ckpt), "--audio", f"[{wav}]", "--caption", "", "--out", str(out)])
-    assert not list(tmp_path.glob("emb*"))
+        main(["embed", "--ckpt_path", str(ckpt), "--audio", f"[{wav}]", "--caption", "", "--runs_root", str(out)])
+    assert not list(tmp_path.rglob("embeddings*"))
     listed = tmp_path / "captions.txt"
     listed.write_text("a dog barks, then a clock ticks\n   \na bell rings\n")
     with pytest.raises(ValueError, match=r"captions\.txt, line 2: the caption '   ' has no tokens"):
-        main(["score", "--ckpt_path", str(ckpt), "--audio", f"[{wav}]", "--captions_file", str(listed)])
+        main(["score", "--ckpt_path", str(ckpt), "--audio", f"[{wav}]", "--captions_file", str(listed),
+              "--runs_root", str(out)])
+    assert not list(tmp_path.rglob("scores.csv"))
 
 
 def test_non_finite_weights_or_embeddings_stop_before_any_file_is_written(tmp_path, monkeypatch):
@@ -237,14 +241,14 @@ def test_non_finite_weights_or_embeddings_stop_before_any_file_is_written(tmp_pa
     wav = tone(tmp_path / "a.wav")
     damaged = tiny_checkpoint(tmp_path / "damaged.ckpt", **{"encoder.text_proj.bias": torch.full((8,), float("nan"))})
     with pytest.raises(ValueError, match=r"damaged\.ckpt: non-finite .* encoder\.text_proj\.bias"):
-        main(["embed", "--ckpt_path", str(damaged), "--audio", f"[{wav}]", "--out", str(tmp_path / "emb")])
+        main(["embed", "--ckpt_path", str(damaged), "--audio", f"[{wav}]", "--runs_root", str(tmp_path / "runs")])
     # finite weights, a non-finite output all the same (an overflow): the rows are named, nothing written
     ckpt = tiny_checkpoint(tmp_path / "m.ckpt")
     monkeypatch.setattr(DualEncoder, "embed_texts", lambda self, texts: torch.full((len(texts), 8), float("nan")))
     with pytest.raises(ValueError, match=r"non-finite .*--caption 'a bell rings'"):
         main(["embed", "--ckpt_path", str(ckpt), "--audio", f"[{wav}]", "--caption", "a bell rings",
-              "--out", str(tmp_path / "emb")])
-    assert not list(tmp_path.glob("emb*"))
+              "--runs_root", str(tmp_path / "runs")])
+    assert not list(tmp_path.rglob("embeddings*"))
 
 
 def test_captions_of_unknown_words_and_captions_past_the_token_limit_are_warned_about(tmp_path, caplog):
@@ -259,7 +263,8 @@ def test_captions_of_unknown_words_and_captions_past_the_token_limit_are_warned_
     listed = tmp_path / "captions.txt"
     listed.write_text(f"狗叫 吠\n{long}\na bell rings\n")
     with caplog.at_level(logging.WARNING):
-        rows = main(["score", "--ckpt_path", str(ckpt), "--audio", f"[{wav}]", "--captions_file", str(listed)])
+        rows = main(["score", "--ckpt_path", str(ckpt), "--audio", f"[{wav}]", "--captions_file", str(listed),
+                     "--runs_root", str(tmp_path / "runs")])
     assert len(rows) == 3
     messages = [r.getMessage() for r in caplog.records]
     assert any("captions.txt, line 1: every word of the caption '狗叫 吠' is unknown" in m for m in messages)
@@ -276,11 +281,14 @@ def test_the_documented_caption_is_scored_whole_not_split_at_its_comma(tmp_path,
     ckpt = tiny_checkpoint(tmp_path / "m.ckpt")
     a, b = tone(tmp_path / "a.wav"), tone(tmp_path / "b.wav", seconds=0.3)
     caption = "a dog barks, then a clock ticks"
-    rows = main(["score", "--ckpt_path", str(ckpt), "--audio", f"[{a}, {b}]", "--caption", caption])
+    rows = main(["score", "--ckpt_path", str(ckpt), "--audio", f"[{a}, {b}]", "--caption", caption,
+                 "--runs_root", str(tmp_path / "runs")])
     assert np.asarray(rows).shape == (1, 2)
-    assert capsys.readouterr().out.strip().endswith(f"| {caption}")
+    assert [line for line in capsys.readouterr().out.splitlines() if " | " in line] == [
+        " ".join(f"{v:+.3f}" for v in rows[0]) + f" | {caption}"]
     with pytest.raises(SystemExit):  # the old flag is unknown (never an abbreviation of --captions_file)
-        main(["score", "--ckpt_path", str(ckpt), "--audio", f"[{a}]", "--captions", f"[{caption}]"])
+        main(["score", "--ckpt_path", str(ckpt), "--audio", f"[{a}]", "--captions", f"[{caption}]",
+              "--runs_root", str(tmp_path / "runs")])
     assert "unrecognized arguments: --captions" in capsys.readouterr().err
 
 
@@ -378,8 +386,9 @@ def test_a_benchmark_of_no_pairs_is_refused_and_nothing_cached(tmp_path, n):
     from audiolang.cli import main
 
     with pytest.raises(ValueError, match=rf"--n \(pairs\) must be at least 1; got {n}"):
-        main(["build-benchmark", "--n", str(n), "--out", str(tmp_path / "cache")])
-    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
+        main(["build-benchmark", "--n", str(n), "--runs_root", str(tmp_path / "runs")])
+    cache = tmp_path / "runs" / "audiolang" / "cache"
+    assert not cache.exists() or not any(cache.iterdir())
 
 
 # --- checkpoints from elsewhere, and a finished one -------------------------------------------------------
@@ -403,14 +412,14 @@ def test_another_apps_checkpoint_is_one_clear_error_naming_the_file(tmp_path, co
     path = other_apps_checkpoint(tmp_path / "medts.ckpt")
     with pytest.raises(ValueError, match=re.escape(str(path)) + r": .*(takes no argument|do not fit CompaClap)"):
         main(command_with_checkpoint(command, path, tmp_path))
-    assert not list((tmp_path / "runs").rglob("*.ckpt")) and not (tmp_path / "emb.npy").exists()
+    assert not list((tmp_path / "runs").rglob("*.ckpt")) and not list(tmp_path.rglob("embeddings.npy"))
 
 
 def test_fit_from_a_checkpoint_that_already_finished_max_epochs_is_refused(tmp_path):
     """It trained nothing, exited 0 and wrote metrics saying an epoch ran."""
     from audiolang.cli import main
 
-    common = [*TINY_FIT, "--root", str(tmp_path / "runs"), "--data.cache_dir", str(tmp_path / "cache")]
+    common = [*TINY_FIT, "--runs_root", str(tmp_path / "runs"), "--data.cache_dir", str(tmp_path / "cache")]
     main(["fit", *common, "--trainer.max_epochs", "1"])
     ckpt = tmp_path / "runs/audiolang/fit/version_0/checkpoints/last.ckpt"
     with pytest.raises(ValueError, match=r"last\.ckpt: .*already trained 1 epoch.* --trainer\.max_epochs 1 would "
@@ -423,20 +432,25 @@ def test_fit_from_a_checkpoint_that_already_finished_max_epochs_is_refused(tmp_p
     assert json.loads((tmp_path / "runs/audiolang/more/version_0/metrics.json").read_text())["epochs_run"] == 2
 
 
-def test_a_study_stage_whose_fit_finished_before_it_was_marked_done_is_kept(tmp_path):
-    """A study killed between a stage's last epoch and its STAGE_DONE mark: on --resume the stage's
-    last.ckpt has trained all its epochs; it is kept as it is (a fit from it would be refused)."""
+def test_a_study_stage_whose_fit_finished_before_its_metrics_were_written_is_kept(tmp_path):
+    """A study killed between a stage's last epoch and its metrics.json: on --resume the stage's
+    last.ckpt has trained all its epochs; it is kept as it is (a fit from it would be refused), and
+    a stage whose checkpoint trained fewer epochs than asked for is not taken as finished."""
+    import json
+
     from audiolang.data.build import ClipConfig, build_training_set
-    from audiolang.study import DONE, train_stage
+    from audiolang.study import stage_finished, train_stage
     from contrastkit.train import load_checkpoint
 
     manifest = build_training_set(tmp_path / "cache", 8, 0, ClipConfig(sources=("synthetic",)))
     stage = tmp_path / "stage"
-    last = train_stage(stage, {"stage": 1}, None, manifest, seed=0, epochs=1, batch_size=8, sample_rate=16000)
-    weights = load_checkpoint(last)["state_dict"]
-    (stage / DONE).unlink()
-    assert train_stage(stage, {"stage": 1}, None, manifest, seed=0, epochs=1, batch_size=8, sample_rate=16000) == last
-    assert (stage / DONE).is_file()
+    last = train_stage(stage, {"stage": 1}, None, manifest, seed=0, max_epochs=1, batch_size=8, sample_rate=16000)
+    weights, written = load_checkpoint(last)["state_dict"], last.stat().st_mtime_ns
+    assert stage_finished(stage, 1) and not stage_finished(stage, 2)
+    (stage / "metrics.json").unlink()
+    assert train_stage(stage, {"stage": 1}, None, manifest, seed=0, max_epochs=1, batch_size=8, sample_rate=16000) == last
+    assert last.stat().st_mtime_ns == written
+    assert json.loads((stage / "metrics.json").read_text())["max_epochs"] == 1
     assert all((load_checkpoint(last)["state_dict"][k] == v).all() for k, v in weights.items())
 
 
@@ -453,7 +467,7 @@ def test_data_at_another_rate_than_the_model_reads_is_refused(tmp_path):
     audio as 16 kHz (every event an octave low and twice as fast) without a word."""
     from audiolang.cli import main
 
-    argv = ["fit", *TINY_FIT, "--root", str(tmp_path / "runs"), "--data.cache_dir", str(tmp_path / "cache"),
+    argv = ["fit", *TINY_FIT, "--runs_root", str(tmp_path / "runs"), "--data.cache_dir", str(tmp_path / "cache"),
             "--trainer.max_epochs", "1", "--data.clips.sample_rate", "8000"]
     with pytest.raises(ValueError, match=r"--data\.clips\.sample_rate 8000 .* --model\.sample_rate 16000"):
         main(argv)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from contrastkit.train.plots import save_figure
+from contrastkit.train import pyplot, save_figure
 
 from audiolang.evaluate import CHANCE
 
@@ -13,9 +13,7 @@ from audiolang.evaluate import CHANCE
 def plot_scores(rows: dict[str, list[dict[str, float]]], path: str | Path, kinds: tuple[str, ...] = ("order", "attribute")) -> Path:
     """One panel per benchmark kind: text / audio / group bars (mean over seeds, std as error bars)
     for each row of ``rows`` (``{method: [metrics of each seed]}``), chance as dashed lines."""
-    from contrastkit.train.plots import _pyplot
-
-    plt = _pyplot()
+    plt = pyplot()
     names, scores = list(rows), ("text", "audio", "group")
     fig, axes = plt.subplots(1, len(kinds), figsize=(5 * len(kinds), 3.2), squeeze=False)
     width = 0.8 / len(scores)

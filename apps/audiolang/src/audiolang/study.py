@@ -7,8 +7,12 @@ by prefix, and a prefix is trained once per seed whatever the rows that start wi
 checkpoint per seed serves every row, and CompA-CLAP continues the "+ hard negatives" row's stage 2.
 Each stage's run directory is ``<study>/runs/seed<S>/<chain joined by "-">/`` (``clap``,
 ``clap-hn``, ``clap-hn-mod``...); the last stage of a row is scored on the order and attribute
-benchmarks (``metrics.json`` there). A study resumed with ``--resume`` keeps finished stages, and
-continues an unfinished one from its ``last.ckpt``.
+benchmarks (``metrics.json`` there). A stage is finished when its ``last.ckpt`` has trained the
+stage's epochs (read from the checkpoint itself: there is no separate mark to lose). A study
+resumed with ``--resume`` keeps finished stages, continues an unfinished one from its
+``last.ckpt``, and scores only the rows not scored yet. The study's folder holds ``table.md`` /
+``table.csv`` (mean ± sample std over seeds, ``n``), ``metrics.json`` (every row's scores per seed)
+and ``plots/scores.png``.
 
 Under DDP (``--trainer.devices 2 --trainer.strategy ddp``) every rank runs the whole study: the
 fits run together (``batch_size`` per process), rank 0 writes every file, the ranks wait for each
@@ -49,7 +53,6 @@ METHODS: dict[str, tuple[str, ...]] = {
     "compa_clap_t2a_negatives": ("clap", "hn_t2a", "mod_t2a"),
 }
 SCORES = ("order/text", "order/audio", "order/group", "attribute/text", "attribute/audio", "attribute/group")
-DONE = "STAGE_DONE"  # written in a stage's directory once its fit has finished
 CPU = TrainerOptions(accelerator="cpu")  # the study's default: one CPU process
 
 
@@ -63,38 +66,46 @@ def wait_for_other_ranks() -> None:
         dist.barrier()
 
 
-def train_stage(run_dir: Path, settings: dict, init_from: Path | None, manifest: Path, seed: int, epochs: int,
-                batch_size: int, sample_rate: int, progress: bool = False, options: TrainerOptions = CPU) -> Path:
-    """Fit one stage for ``epochs`` in ``run_dir``, initialised from ``init_from`` (the previous
-    stage's checkpoint, weights only); resumable; a finished stage is reused. ``options``: where
-    it trains (devices, strategy...). Returns its last.ckpt."""
+def stage_finished(run_dir: Path, max_epochs: int) -> bool:
+    """Whether the stage in ``run_dir`` has a ``last.ckpt`` that trained ``max_epochs`` epochs."""
+    from contrastkit.train import load_checkpoint
+
+    from audiolang.method import epochs_trained
+
     last = run_dir / "checkpoints" / "last.ckpt"
-    if (run_dir / DONE).is_file() and last.is_file():
-        return last
-    import lightning as L
-    from contrastkit.train import fit_resumable, is_rank_zero, load_checkpoint, make_trainer, write_metrics
+    return last.is_file() and epochs_trained(load_checkpoint(last)) >= max_epochs
 
-    from audiolang.data.datamodule import AudioTextDataModule
-    from audiolang.method import CompaClap, epochs_trained
 
-    stage = {"init_from": str(init_from) if init_from else None, "epochs": epochs}
-    if last.is_file() and epochs_trained(load_checkpoint(last)) >= epochs:
-        # the fit had finished when the run stopped, before DONE was written: nothing is left to train
-        write_metrics(run_dir, stage)
+def train_stage(run_dir: Path, settings: dict, init_from: Path | None, manifest: Path, seed: int, max_epochs: int,
+                batch_size: int, sample_rate: int, progress: bool = False, options: TrainerOptions = CPU) -> Path:
+    """Fit one stage for ``max_epochs`` in ``run_dir``, initialised from ``init_from`` (the previous
+    stage's checkpoint, weights only); resumable; a finished stage (:func:`stage_finished`) is
+    kept as it is. ``options``: where it trains (devices, strategy...). Returns its last.ckpt."""
+    last = run_dir / "checkpoints" / "last.ckpt"
+    stage = {"init_from": str(init_from) if init_from else None, "max_epochs": max_epochs}
+    from contrastkit.train import write_metrics
+
+    if stage_finished(run_dir, max_epochs):
+        if not (run_dir / "metrics.json").is_file():  # stopped after the last epoch, before metrics.json
+            write_metrics(run_dir, stage)
     else:
+        import lightning as L
+        from contrastkit.train import fit_resumable, make_trainer
+
+        from audiolang.data.datamodule import AudioTextDataModule
+        from audiolang.method import CompaClap
+
         run_dir.mkdir(parents=True, exist_ok=True)
         L.seed_everything(seed, verbose=False)
         module = CompaClap(sample_rate=sample_rate, init_from=stage["init_from"], **settings)
         data = AudioTextDataModule(manifest=str(manifest), clips=ClipConfig(sample_rate=sample_rate),
                                    batch_size=batch_size, seed=seed, val_fraction=0.0,
                                    negative_audio=bool(settings.get("text_hard_negatives")))
-        trainer = make_trainer(run_dir, epochs, progress=progress, num_sanity_val_steps=0, options=options)
+        trainer = make_trainer(run_dir, max_epochs, progress=progress, num_sanity_val_steps=0, options=options)
         fit_resumable(trainer, module, data, run_dir=run_dir)
         write_metrics(run_dir, {"train/loss_last": trainer.callback_metrics.get("train/loss_epoch", float("nan")),
                                 **stage})
-    if is_rank_zero():
-        (run_dir / DONE).write_text("complete\n")
-    wait_for_other_ranks()  # every rank now sees DONE: the next row's check agrees on all of them
+    wait_for_other_ranks()  # every rank now sees the finished checkpoint: the next row's check agrees on all
     return last
 
 
@@ -124,31 +135,34 @@ def score_checkpoint(run_dir: Path, ckpt: Path, benchmarks: dict[str, Path], zer
         write_metrics(run_dir, {**metrics, "scored": True})
         saved = {**saved, **metrics}  # not read back: only rank 0 writes
     return {k: float(v) for k, v in saved.items()
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "epochs"}
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in ("epochs", "max_epochs")}
 
 
-def format_table(rows: dict[str, list[dict[str, float]]], columns: tuple[str, ...] = SCORES) -> str:
-    """Markdown table: one row per method, ``mean ± std`` over its seeds for each column."""
-    lines = ["| method | stages | seeds | " + " | ".join(columns) + " |", "|---|---|---|" + "---|" * len(columns)]
-    for name, runs in rows.items():
-        cells = []
-        for c in columns:
-            v = np.array([r[c] for r in runs if c in r], dtype=float)
-            if not len(v):
-                cells.append("–")
-            else:  # one seed has no spread to show
-                cells.append(f"{v.mean():.1f} ± {v.std(ddof=1):.1f}" if len(v) > 1 else f"{v.mean():.1f}")
-        stages = " → ".join(METHODS[name]) if name in METHODS else ""
-        lines.append(f"| {name} | {stages} | {len(runs)} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+def write_study_table(rows: dict[str, list[dict[str, float]]], stem: Path,
+                      columns: tuple[str, ...] = SCORES) -> str:
+    """``<stem>.md`` and ``<stem>.csv``: one row per method (its chain of stages beside it),
+    ``mean ± sample std`` over its seeds for each column and ``n`` (``contrastkit.train.seed_table``);
+    returns the Markdown."""
+    from contrastkit.train import markdown_table, seed_table, write_table
+
+    header, table = seed_table({m: {c: [r[c] for r in runs] for c in columns} for m, runs in rows.items()},
+                               columns, digits=1)
+    header.insert(1, "stages")
+    for row in table:
+        row.insert(1, " → ".join(METHODS.get(row[0], ())))
+    write_table(stem, header, table)
+    return markdown_table(header, table)
 
 
-def study(methods: tuple[str, ...] = tuple(METHODS), seeds: tuple[int, ...] = (0, 1), epochs: int = 10,
-          finetune_epochs: int = 4, train_size: int = 1000, benchmark_size: int = 200, batch_size: int = 32,
-          clips: ClipConfig = ClipConfig(), root: str = "runs", name: str = "study",  # noqa: B008
+def study(methods: tuple[str, ...] = tuple(METHODS), seeds: tuple[int, ...] = (0, 1), max_epochs: int = 10,
+          max_epochs_finetune: int = 4, train_size: int = 1000, benchmark_size: int = 200, batch_size: int = 32,
+          clips: ClipConfig = ClipConfig(), runs_root: str = "runs", name: str = "study",  # noqa: B008
           resume: bool = False, progress: bool = False,
           trainer: TrainerOptions = CPU) -> dict[str, dict[str, float]]:
-    """The paper's ablation rows x seeds on the built order and attribute benchmarks -> results.md (mean ± std).
+    """The paper's ablation rows x seeds on the built order and attribute benchmarks -> table.md / table.csv.
+
+    The table holds mean ± sample std over seeds and ``n``; the run folder is
+    ``<runs_root>/audiolang/<name>/version_K/``.
 
     Each row trains its chain of stages (module docstring), every stage after the first initialised
     from the previous one's checkpoint; shared prefixes are trained once per seed.
@@ -156,13 +170,13 @@ def study(methods: tuple[str, ...] = tuple(METHODS), seeds: tuple[int, ...] = (0
     Args:
         methods: rows, names from ``audiolang.study.METHODS``.
         seeds: one chain per seed (the training set and benchmarks are built once, with the first seed).
-        epochs: epochs of stage 1 (CLAP).
-        finetune_epochs: epochs of each later stage (2 and 3).
+        max_epochs: epochs of stage 1 (CLAP).
+        max_epochs_finetune: epochs of each later stage (2 and 3).
         train_size: built training compositions.
         benchmark_size: pairs per benchmark.
         batch_size: training batch.
         clips: sources and test groups (``--clips.sources '[esc10, fsdd]'`` for the real clips).
-        root: runs folder.
+        runs_root: the runs folder (the built data are cached in ``<runs_root>/audiolang/cache``).
         name: the study's run name.
         resume: continue the newest run of that name (finished stages are kept, an unfinished one
             continues from its last.ckpt).
@@ -176,12 +190,14 @@ def study(methods: tuple[str, ...] = tuple(METHODS), seeds: tuple[int, ...] = (0
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"unknown method(s) {unknown}; known: {sorted(METHODS)}")
-    config = {"methods": list(methods), "seeds": list(seeds), "epochs": epochs, "finetune_epochs": finetune_epochs,
-              "train_size": train_size, "benchmark_size": benchmark_size, "batch_size": batch_size,
-              "clips": asdict(clips), "trainer": asdict(trainer)}
-    run_dir = open_run(root, "audiolang", name, config, resume, may_differ=RESUME_MAY_DIFFER)
+    config = {"methods": list(methods), "seeds": list(seeds), "max_epochs": max_epochs,
+              "max_epochs_finetune": max_epochs_finetune, "train_size": train_size, "benchmark_size": benchmark_size,
+              "batch_size": batch_size, "clips": asdict(clips), "trainer": asdict(trainer)}
+    # a stage's length is part of the experiment: a resumed study must keep it
+    may_differ = [f for f in RESUME_MAY_DIFFER if f != "max_epochs"]
+    run_dir = open_run(runs_root, "audiolang", name, config, resume, may_differ=may_differ)
     with failure_marked(run_dir):
-        cache = Path(root) / "audiolang" / "cache"
+        cache = Path(runs_root) / "audiolang" / "cache"
         manifest = build_training_set(cache, train_size, seeds[0], clips)
         test_clips = load_clips(clips, test=True)
         benchmarks = {kind: build_benchmark(cache, kind, benchmark_size, seeds[0], clips, clip_set=test_clips)
@@ -194,19 +210,18 @@ def study(methods: tuple[str, ...] = tuple(METHODS), seeds: tuple[int, ...] = (0
                 for depth, stage in enumerate(chain, start=1):
                     stage_dir = run_dir / "runs" / f"seed{seed}" / "-".join(chain[:depth])
                     ckpt = train_stage(stage_dir, STAGES[stage], ckpt, manifest, seed,
-                                       epochs if depth == 1 else finetune_epochs, batch_size, clips.sample_rate,
-                                       progress, trainer)
+                                       max_epochs if depth == 1 else max_epochs_finetune, batch_size,
+                                       clips.sample_rate, progress, trainer)
                 metrics = score_checkpoint(stage_dir, ckpt, benchmarks, test_clips)
                 if is_rank_zero():
                     print(f"{method} seed {seed}: " + ", ".join(f"{k} {metrics[k]:.1f}" for k in SCORES), flush=True)
                 rows.setdefault(method, []).append(metrics)
                 flat.update({f"{method}/seed{seed}/{k}": v for k, v in metrics.items()})
-        table = format_table(rows)
         write_metrics(run_dir, flat)
         if is_rank_zero():
-            (run_dir / "results.md").write_text(table + "\n")
             from audiolang.plots import plot_scores
 
+            table = write_study_table(rows, run_dir / "table")
             plot_scores(rows, run_dir / "plots" / "scores.png")
             print(table)
     announce_run(run_dir)

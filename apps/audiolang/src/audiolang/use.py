@@ -1,5 +1,12 @@
-"""The trained model in use: ``embed`` (audio files or captions -> .npy + ids) and ``score``
-(captions x audio files -> cosine similarities), and ``evaluate`` (a checkpoint on a benchmark CSV).
+"""The trained model in use: ``embed`` (audio files or captions -> embeddings), ``score``
+(captions x audio files -> cosine similarities), ``evaluate`` (a checkpoint on a benchmark CSV) and
+``export`` (the trained towers as safetensors).
+
+Every command writes into its own run folder, ``<runs_root>/audiolang/<name>/version_K/``:
+``embed`` ``embeddings.npy`` ``(N, D)`` + ``embeddings.ids.json`` (``contrastkit.train.write_embeddings``),
+``score`` ``scores.csv`` (a row per caption, a column per file), ``evaluate`` ``metrics.json``,
+``export`` ``encoder.safetensors`` + ``encoder.json``. ``--ckpt_path`` takes a ``.ckpt`` written
+by ``audiolang fit`` or an exported ``encoder.safetensors``.
 
 Captions are given one per ``--caption`` or one per line of ``--captions_file`` and are never split
 at commas (this app's captions are "A, then B"); see :mod:`audiolang.captions`. Nothing is written
@@ -8,15 +15,16 @@ and nothing printed until every input was read and every output row is finite.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 
+ENCODER_CLASS = "audiolang.models.dual:DualEncoder"
+
 
 def load_model(ckpt_path: str):
-    """The dual encoder of a ``fit`` checkpoint, in eval mode.
+    """The dual encoder of a ``fit`` checkpoint or of an ``export`` (``.safetensors``), in eval mode.
 
     Read with ``weights_only=True`` (no code runs); the stored hyper-parameters must be
     :class:`~audiolang.method.CompaClap`'s and the weights must fit it and be finite, or one
@@ -28,6 +36,8 @@ def load_model(ckpt_path: str):
 
     if not ckpt_path:
         raise ValueError("--ckpt_path is required (a .ckpt written by audiolang fit)")
+    if Path(ckpt_path).suffix == ".safetensors":
+        return load_exported(ckpt_path)
     ckpt = load_checkpoint(ckpt_path)
     hparams, state = ckpt.get("hyper_parameters"), ckpt.get("state_dict")
     if not isinstance(hparams, dict) or not isinstance(state, dict):
@@ -38,6 +48,27 @@ def load_model(ckpt_path: str):
     module = build_checked(CompaClap, config, ckpt_path)
     load_state_checked(module, state, ckpt_path)
     return module.encoder.eval()
+
+
+def load_exported(path: str):
+    """The dual encoder written by :func:`export` (``encoder.safetensors`` + ``encoder.json``), in eval mode."""
+    from contrastkit.train import CheckpointError, build_checked, load_encoder, load_state_checked
+
+    from audiolang.models.dual import DualEncoder
+
+    state, class_name, config = load_encoder(path)
+    if class_name != ENCODER_CLASS:
+        raise CheckpointError(f"{path}: holds a {class_name}, not an audiolang {ENCODER_CLASS}")
+    encoder = build_checked(DualEncoder, config, path)
+    load_state_checked(encoder, state, path)
+    return encoder.eval()
+
+
+def _run(runs_root: str, name: str, config: dict):
+    """A new run folder of this command (``<runs_root>/audiolang/<name>/version_K``)."""
+    from contrastkit.train import open_run
+
+    return open_run(runs_root, "audiolang", name, config)
 
 
 def _captions(encoder, caption: str | None, captions_file: str | None) -> tuple[list[str], torch.Tensor]:
@@ -66,18 +97,22 @@ def _audio(encoder, audio: list[str] | None) -> torch.Tensor:
     return emb
 
 
-def embed(ckpt_path: str = "", out: str = "embeddings", audio: list[str] | None = None, caption: str | None = None,
-          captions_file: str | None = None) -> str:
-    """Embeddings of audio files and/or captions: ``<out>.npy`` (rows) and ``<out>.ids.json``.
+def embed(ckpt_path: str = "", audio: list[str] | None = None, caption: str | None = None,
+          captions_file: str | None = None, runs_root: str = "runs", name: str = "embed") -> Path:
+    """Embeddings of audio files and/or captions -> embeddings.npy + embeddings.ids.json in a run folder.
+
+    ``embeddings.npy`` is ``(N, D)``, the audio rows first; the ids are ``audio:<file>`` /
+    ``text:<caption>``; the run folder is ``<runs_root>/audiolang/<name>/version_K/``.
 
     Args:
-        ckpt_path: a checkpoint written by ``audiolang fit``.
-        out: output path without extension.
+        ckpt_path: a checkpoint written by ``audiolang fit`` (or an exported ``encoder.safetensors``).
         audio: audio files (any rate; resampled), e.g. ``'[a.wav, b.wav]'``.
         caption: one caption, exactly as written (``--caption "a dog barks, then a clock ticks"``).
         captions_file: a UTF-8 file of captions, one per line.
+        runs_root: the runs folder.
+        name: the run's name.
     """
-    from contrastkit.atomic import write_atomic, write_text_atomic
+    from contrastkit.train import announce_run, failure_marked, write_embeddings
 
     if not audio and caption is None and captions_file is None:
         raise ValueError("embed needs --audio FILES and/or --caption TEXT / --captions_file FILE")
@@ -86,36 +121,62 @@ def embed(ckpt_path: str = "", out: str = "embeddings", audio: list[str] | None 
     texts, text_rows = _captions(encoder, caption, captions_file)
     rows = np.concatenate([r.numpy() for r in (audio_rows, text_rows) if len(r)])
     ids = [f"audio:{a}" for a in audio or []] + [f"text:{c}" for c in texts]
-    write_atomic(f"{out}.npy", lambda f: np.save(f, rows))
-    write_text_atomic(f"{out}.ids.json", json.dumps(ids, indent=1))
-    print(f"wrote {out}.npy ({len(ids)} rows) and {out}.ids.json")
-    return f"{out}.npy"
+    run_dir = _run(runs_root, name, {"ckpt_path": ckpt_path, "audio": list(audio or []), "caption": caption,
+                                     "captions_file": captions_file})
+    with failure_marked(run_dir):
+        npy, _ = write_embeddings(run_dir, rows, ids, model=ckpt_path)
+    print(f"wrote {npy} ({len(ids)} rows) and embeddings.ids.json")
+    announce_run(run_dir)
+    return npy
 
 
 def score(ckpt_path: str = "", audio: list[str] | None = None, caption: str | None = None,
-          captions_file: str | None = None) -> list[list[float]]:
-    """Cosine similarity of each caption (rows) with each audio file (columns), printed as a table.
+          captions_file: str | None = None, runs_root: str = "runs", name: str = "score") -> list[list[float]]:
+    """Cosine similarity of each caption (rows) with each audio file (columns) -> printed and scores.csv.
+
+    ``scores.csv`` (columns ``caption`` and one per file) is written in
+    ``<runs_root>/audiolang/<name>/version_K/``.
 
     Args:
-        ckpt_path: a checkpoint written by ``audiolang fit``.
+        ckpt_path: a checkpoint written by ``audiolang fit`` (or an exported ``encoder.safetensors``).
         audio: audio files (any rate; resampled), e.g. ``'[a.wav, b.wav]'``.
         caption: one caption, exactly as written (``--caption "a dog barks, then a clock ticks"``).
         captions_file: a UTF-8 file of captions, one per line (several captions).
+        runs_root: the runs folder.
+        name: the run's name.
     """
+    import csv
+    import io
+
+    from contrastkit.atomic import write_text_atomic
+    from contrastkit.train import announce_run, failure_marked
+
     if not audio or (caption is None and captions_file is None):
         raise ValueError("score needs --audio FILES and --caption TEXT or --captions_file FILE")
     encoder = load_model(ckpt_path)
     audio_rows = _audio(encoder, audio)
     texts, text_rows = _captions(encoder, caption, captions_file)
     sim = (text_rows @ audio_rows.T).numpy()
-    for text, row in zip(texts, sim, strict=True):
-        print(" ".join(f"{v:+.3f}" for v in row), "|", text)
+    run_dir = _run(runs_root, name, {"ckpt_path": ckpt_path, "audio": list(audio), "caption": caption,
+                                     "captions_file": captions_file})
+    with failure_marked(run_dir):
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(["caption", *audio])
+        writer.writerows([c, *(f"{v:.6f}" for v in row)] for c, row in zip(texts, sim, strict=True))
+        write_text_atomic(run_dir / "scores.csv", text.getvalue())
+    for caption_text, row in zip(texts, sim, strict=True):
+        print(" ".join(f"{v:+.3f}" for v in row), "|", caption_text)
+    announce_run(run_dir)
     return sim.tolist()
 
 
 def evaluate(ckpt_path: str = "", benchmark: str = "", audio_dir: str | None = None,
-             pretrained: str | None = None) -> dict[str, float]:
-    """Winoground text/audio/group scores (and R@k) of a checkpoint on a benchmark CSV (official format).
+             pretrained: str | None = None, runs_root: str = "runs", name: str = "evaluate") -> dict[str, float]:
+    """Winoground text/audio/group scores and R@k of a checkpoint on a benchmark CSV -> metrics.json.
+
+    The CSV is in the official format; the scores are printed and written to ``metrics.json`` in
+    ``<runs_root>/audiolang/<name>/version_K/``.
 
     Args:
         ckpt_path: a checkpoint written by ``audiolang fit``.
@@ -123,7 +184,11 @@ def evaluate(ckpt_path: str = "", benchmark: str = "", audio_dir: str | None = N
         audio_dir: folder the CSV's file names are relative to (default: the CSV's folder).
         pretrained: instead of ``ckpt_path``: the CLAP baseline as released, a local ``ClapModel``
             folder scored without training (:func:`audiolang.baselines.pretrained_clap`).
+        runs_root: the runs folder.
+        name: the run's name.
     """
+    from contrastkit.train import announce_run, failure_marked, write_metrics
+
     from audiolang.evaluate import CHANCE, evaluate_benchmark
 
     if not benchmark:
@@ -137,6 +202,36 @@ def evaluate(ckpt_path: str = "", benchmark: str = "", audio_dir: str | None = N
     else:
         encoder = load_model(ckpt_path)
     metrics = evaluate_benchmark(encoder, benchmark, audio_dir)
+    run_dir = _run(runs_root, name, {"ckpt_path": ckpt_path, "benchmark": benchmark, "audio_dir": audio_dir,
+                                     "pretrained": pretrained})
+    with failure_marked(run_dir):
+        write_metrics(run_dir, metrics)
     for k, v in metrics.items():
         print(f"{k:<18} {v:6.2f}" + (f"   (chance {CHANCE[k]:.2f})" if k in CHANCE else ""))
+    announce_run(run_dir)
     return metrics
+
+
+def export(ckpt_path: str = "", runs_root: str = "runs", name: str = "export") -> Path:
+    """The trained towers of a checkpoint -> encoder.safetensors + encoder.json in a run folder.
+
+    The whole dual encoder (both towers, projections and logit scale) and its class and
+    constructor arguments, in ``<runs_root>/audiolang/<name>/version_K/``; ``embed``, ``score``
+    and ``evaluate`` take the ``.safetensors`` as ``--ckpt_path``, and
+    ``contrastkit.train.load_encoder`` reads it.
+
+    Args:
+        ckpt_path: a checkpoint written by ``audiolang fit``.
+        runs_root: the runs folder.
+        name: the run's name.
+    """
+    from contrastkit.train import announce_run, export_encoder, failure_marked
+
+    encoder = load_model(ckpt_path)
+    config = dict(encoder.config)
+    run_dir = _run(runs_root, name, {"ckpt_path": ckpt_path})
+    with failure_marked(run_dir):
+        path = export_encoder(encoder, run_dir / "encoder.safetensors", config, ENCODER_CLASS)
+    print(f"encoder -> {path}")
+    announce_run(run_dir)
+    return path

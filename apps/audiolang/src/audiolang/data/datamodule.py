@@ -107,7 +107,9 @@ class AudioTextDataModule(L.LightningDataModule):
         manifest: a CSV/JSONL caption manifest; None builds a training set from ``clips``.
         build_size: compositions built when ``manifest`` is None.
         clips: clip sources for the built set (its test groups are left out).
-        cache_dir: where built sets are cached.
+        cache_dir: where built sets are cached; None: ``<runs_root>/audiolang/cache`` of the run
+            training on it (the runs folder three levels above the trainer's run folder
+            ``<runs_root>/audiolang/<name>/version_K``), ``runs/audiolang/cache`` outside a run.
         num_negatives: K hard negatives per item (items with fewer are dropped and counted).
         num_positives: P sub-compositions per item (idem).
         negative_audio: load each item's negative audio (for ``text_hard_negatives``).
@@ -118,7 +120,7 @@ class AudioTextDataModule(L.LightningDataModule):
     """
 
     def __init__(self, manifest: str | None = None, build_size: int = 1000, clips: ClipConfig = ClipConfig(),  # noqa: B008
-                 cache_dir: str = "runs/audiolang/cache", num_negatives: int = 3, num_positives: int = 2,
+                 cache_dir: str | None = None, num_negatives: int = 3, num_positives: int = 2,
                  negative_audio: bool = False, batch_size: int = 32, val_fraction: float = 0.1, seed: int = 0,
                  num_workers: int = 0) -> None:
         super().__init__()
@@ -133,12 +135,21 @@ class AudioTextDataModule(L.LightningDataModule):
         """Build the training set once per machine before the ranks read it (Lightning calls this on
         each node's first process, then lets the others go on to :meth:`setup`)."""
         if self.manifest is None:
-            build_training_set(self.cache_dir, self.build_size, self.seed, self.clips)
+            build_training_set(self.cache(), self.build_size, self.seed, self.clips)
+
+    def cache(self) -> Path:
+        """The folder built sets are cached in (``cache_dir``, see the class docstring)."""
+        if self.cache_dir is not None:
+            return Path(self.cache_dir)
+        run = Path(self.trainer.default_root_dir) if self.trainer is not None else None
+        if run is not None and run.name.startswith("version_") and run.parent.parent.name == "audiolang":
+            return run.parent.parent / "cache"
+        return Path("runs") / "audiolang" / "cache"
 
     def setup(self, stage: str | None = None) -> None:
         if getattr(self, "train_set", None) is not None:
             return
-        path = self.manifest or build_training_set(self.cache_dir, self.build_size, self.seed, self.clips)
+        path = self.manifest or build_training_set(self.cache(), self.build_size, self.seed, self.clips)
         items, self.report = read_manifest(path, min_negatives=self.k, min_positives=self.p)
         if is_rank_zero():
             print(f"audiolang: {self.report}", flush=True)

@@ -41,6 +41,10 @@ class DualEncoder(nn.Module):
         if segments < 1:
             raise ValueError(f"segments must be >= 1; got {segments}")
         self.sample_rate, self.max_text_length = sample_rate, max_text_length
+        # the constructor's arguments: what ``audiolang export`` writes beside the weights
+        self.config = {"dim": dim, "width": width, "layers": layers, "sample_rate": sample_rate,
+                       "temperature": temperature, "pretrained": pretrained, "max_text_length": max_text_length,
+                       "segments": segments}
         self.log_scale = nn.Parameter(torch.tensor(math.log(1.0 / temperature)))
         self.hf = None
         if pretrained:
