@@ -27,6 +27,10 @@ def test_simulate(tmp_path):
                 "--num_ref", "2", "--cache_dir", str(tmp_path)])
     assert out["0.7/test"]["scenes"] == 2 and out["0.7/train"]["min_separation"] >= 1.4 - 1e-3
     assert len(list(tmp_path.glob("*.npz"))) == 8
+    # without --cache_dir the cache is <runs_root>/motionfc/cache, the same scenes
+    again = main(["simulate", "--styles", "[0.2, 0.7]", "--num_train", "4", "--num_val", "2", "--num_test", "2",
+                  "--num_ref", "2", "--runs_root", str(tmp_path / "runs")])
+    assert again == out and len(list((tmp_path / "runs" / "motionfc" / "cache").glob("*.npz"))) == 8
 
 
 def test_bad_values_are_rejected(tmp_path):

@@ -90,6 +90,7 @@ def style_ckpt(tmp_path_factory):
 
 
 def test_embed_from_checkpoint_equals_embed_from_exported_encoder(style_ckpt, tmp_path):
+    from contrastkit.train import read_embeddings
     from motionfc.use import load_exported_encoder
 
     cache = ["--cache_dir", str(tmp_path / "c"), "--num_scenes", "5", "--styles", "[0.2, 0.7]"]
@@ -105,13 +106,13 @@ def test_embed_from_checkpoint_equals_embed_from_exported_encoder(style_ckpt, tm
     np.testing.assert_allclose(np.linalg.norm(a["embeddings"], axis=1), 1.0, rtol=1e-5)  # the contrastive space
     np.testing.assert_array_equal(a["embeddings"], b["embeddings"])
     run = tmp_path / "runs" / "motionfc" / "embed" / "version_0"
-    np.testing.assert_array_equal(np.load(run / "embeddings.npy"), a["embeddings"])
-    with (run / "ids.csv").open() as f:
-        ids = list(csv.reader(f))
-    assert ids[0] == ["source", "scene", "pedestrians"] and ids[1] == ["0.2", "0", "0 1"] and ids[-1][0] == "0.7"
+    x, ids = read_embeddings(run / "embeddings.npy")  # the one embedding format: .npy + .ids.json
+    np.testing.assert_array_equal(x, a["embeddings"])
+    assert ids == a["ids"] and ids[0] == "0.2:0:0 1" and ids[5] == "0.7:0:0 1" and len(ids) == 10
+    assert json.loads((run / "embeddings.ids.json").read_text())["model"] == str(style_ckpt)
     assert (run / "plots" / "embeddings.png").is_file()
     inv = main(["embed", "--encoder_path", exported["invariant"], *cache, *runs])
-    assert inv["embeddings"].shape == (20, 8) and inv["ids"][1] == ["0.2", 0, 1]
+    assert inv["embeddings"].shape == (20, 8) and inv["ids"][:2] == ["0.2:0:0", "0.2:0:1"]
     enc = load_exported_encoder(exported["invariant"])
     assert enc.hidden == 8 and not enc.training
 
@@ -120,7 +121,7 @@ def test_embed_reads_an_eth_ucy_file(style_ckpt, tmp_path):
     """Windows of exactly two pedestrians are embedded; ids name their first frame and pedestrians."""
     path = _tracks(tmp_path / "two.txt", peds=2, frames=22)
     out = main(["embed", "--ckpt_path", str(style_ckpt), "--path", str(path), "--runs_root", str(tmp_path)])
-    assert out["embeddings"].shape == (3, 8) and out["ids"][0] == ["two", 0, "0 1"] and out["ids"][2][1] == 20
+    assert out["embeddings"].shape == (3, 8) and out["ids"] == ["two:0:0 1", "two:10:0 1", "two:20:0 1"]
     with pytest.raises(ValueError, match="exactly 2 pedestrians"):
         main(["embed", "--ckpt_path", str(style_ckpt), "--path", str(_tracks(tmp_path / "three.txt", frames=22)),
               "--runs_root", str(tmp_path)])

@@ -19,19 +19,20 @@ ETH_UCY_MAY_DIFFER = ("resume", "progress", "max_minutes", "max_epochs", "model.
 
 def simulate(styles: list[float] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8], num_train: int = 1000,  # noqa: B006
              num_val: int = 200, num_test: int = 500, num_ref: int = 64, seed: int = 0,
-             cache_dir: str | None = None) -> dict:
+             cache_dir: str | None = None, runs_root: str = "runs") -> dict:
     """Simulate (or load from the cache) the ORCA style dataset and print each split's minimum separation.
 
     Args:
         styles: ORCA radii (the styles) to simulate.
         num_train, num_val, num_test, num_ref: scenes per style and split.
         seed: generation seed.
-        cache_dir: cache folder (default ``$MOTIONFC_CACHE`` or ``~/.cache/motionfc``).
+        cache_dir: cache folder (default ``<runs_root>/motionfc/cache``).
     """
     import numpy as np
 
-    from motionfc.data.synthetic import style_scenes
+    from motionfc.data.synthetic import default_cache_dir, style_scenes
 
+    cache_dir = cache_dir or str(default_cache_dir(runs_root))
     out = {}
     for r in styles:
         for split, n in (("train", num_train), ("val", num_val), ("test", num_test), ("ref", num_ref)):
@@ -80,6 +81,7 @@ def _evaluate(m, run, args: dict) -> dict:
     from contrastkit.train import write_metrics
 
     from motionfc.data.datamodule import StyleDataModule
+    from motionfc.data.synthetic import default_cache_dir
     from motionfc.evaluate import batches_of, style_table
     from motionfc.metrics import displacement_errors
     from motionfc.plots import plot_scenes
@@ -90,7 +92,7 @@ def _evaluate(m, run, args: dict) -> dict:
         args[k] for k in ("num_train", "num_val", "num_test", "num_ref", "seed", "cache_dir", "style_source",
                           "refine_steps", "refine_lr"))
     dm = StyleDataModule(num_train=num_train, num_val=num_val, num_test=num_test, num_ref=num_ref, seed=seed,
-                         cache_dir=cache_dir)
+                         cache_dir=cache_dir or str(default_cache_dir(args["runs_root"])))
     dm.setup()
     table = score(m, dm, style_source)
     rows = {"model": table}

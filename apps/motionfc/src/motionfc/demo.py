@@ -26,7 +26,7 @@ def demo(runs_root: str = "runs", num_train: int = 1000, num_val: int = 100, num
         num_test: test scenes per style (all eight); num_ref: reference scenes per style.
         max_epochs_p3..max_epochs_p6: epochs of the four training stages (P3..P6) (ERM uses only P3).
         seed: seed of the simulation and of training.
-        cache_dir: simulation cache (default ``$MOTIONFC_CACHE`` or ``~/.cache/motionfc``).
+        cache_dir: simulation cache (default ``<runs_root>/motionfc/cache``).
         name: run name under ``runs/motionfc/``.
         progress: show Lightning's progress bar while training (a line per step of the demo and
             per training stage is always printed); the same flag as ``seqrec``'s.
@@ -80,7 +80,10 @@ def _demo(run, config: dict, t0: float, progress: bool, options: TrainerOptions)
     seed, epochs = config["seed"], tuple(config["epochs"])
     say(f"motionfc demo: run {run}; simulating the eight ORCA styles (cached after the first run)")
     seed_everything(seed)
-    dm = StyleDataModule(**{k: config[k] for k in ("num_train", "num_val", "num_test", "num_ref", "seed", "cache_dir")})
+    from motionfc.data.synthetic import default_cache_dir
+
+    dm = StyleDataModule(**{k: config[k] for k in ("num_train", "num_val", "num_test", "num_ref", "seed")},
+                         cache_dir=config["cache_dir"] or str(default_cache_dir(config["runs_root"])))
     dm.setup()
     models = {}
     for method in ("erm", "modular"):

@@ -119,7 +119,7 @@ class Study:
             max_epochs: the four stage lengths (P3, P4, P5, P6).
             shots: K target scenes of the low-shot transfer; max_epochs_finetune: its epochs.
             refine_steps, refine_lr: test-time refinement.
-            cache_dir: simulation cache (default ``$MOTIONFC_CACHE`` or ``~/.cache/motionfc``).
+            cache_dir: simulation cache (default ``<runs_root>/motionfc/cache``).
             name, runs_root: the run directory ``<runs_root>/motionfc/<name>/version_K``.
             resume: continue the newest run of this name that has a checkpoint, skipping what its
                 ``summary.json`` holds (the settings must match).
@@ -131,12 +131,14 @@ class Study:
 
         from motionfc.checkpoints import load_module
         from motionfc.data.datamodule import StyleDataModule
+        from motionfc.data.synthetic import default_cache_dir
         from motionfc.evaluate import ade_fde_of, batches_of
         from motionfc.method import CausalMotion
         from motionfc.metrics import displacement_errors
         from motionfc.study import score, train_method
         from motionfc.transfer import finetune, refine_batch
 
+        cache_dir = cache_dir or str(default_cache_dir(runs_root))
         with _study_run(config) as (root, summary):
             summary_path = root / SUMMARY
             dm = StyleDataModule(num_train=num_train, num_val=num_val, num_test=num_test, num_ref=num_ref, seed=0,
@@ -213,6 +215,7 @@ class Study:
 
         from motionfc.checkpoints import load_module
         from motionfc.data.datamodule import StyleDataModule
+        from motionfc.data.synthetic import default_cache_dir
         from motionfc.evaluate import errors_per_env, style_table
         from motionfc.method import CausalMotion
 
@@ -223,7 +226,8 @@ class Study:
         cfg = yaml.safe_load((source / "config.yaml").read_text())
         with _study_run(config) as (run, _):
             dm = StyleDataModule(num_train=cfg["num_train"], num_val=cfg["num_val"], num_test=cfg["num_test"],
-                                 num_ref=cfg["num_ref"], seed=0, cache_dir=cfg["cache_dir"])
+                                 num_ref=cfg["num_ref"], seed=0,
+                                 cache_dir=cfg["cache_dir"] or str(default_cache_dir(cfg["runs_root"])))
             dm.setup()
 
             def table(predict, batch_size=64):
@@ -267,12 +271,14 @@ class Study:
         from contrastkit.train import seed_everything
 
         from motionfc.data.datamodule import StyleDataModule
+        from motionfc.data.synthetic import default_cache_dir
         from motionfc.study import score, train_method
         from motionfc.transfer import finetune
 
         with _study_run(config) as (root, res):
             path = root / SUMMARY
-            dm = StyleDataModule(num_train=1000, num_val=200, num_test=500, num_ref=64, seed=0)
+            cache_dir = str(default_cache_dir(runs_root))
+            dm = StyleDataModule(num_train=1000, num_val=200, num_test=500, num_ref=64, seed=0, cache_dir=cache_dir)
             dm.setup()
             for w in lambdas:
                 for method in ("irm", "irm+modular"):
@@ -294,7 +300,7 @@ class Study:
                             continue
                         ck = root / f"irm+modular_lambda{w:g}_seed{seed}" / "checkpoints" / "last.ckpt"
                         m, fdm = finetune(ck, root / "lowshot" / key.replace("/", "_"), target=0.6, k=k, mode=mode,
-                                          epochs=30, seed=seed)
+                                          epochs=30, seed=seed, cache_dir=cache_dir)
                         res[key] = _lowshot_ade(m, fdm)
                         _save(path, res)
                         print(key, res[key], flush=True)

@@ -7,15 +7,6 @@ from pathlib import Path
 import numpy as np
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def plot_scenes(obs: np.ndarray, fut: np.ndarray | None, preds: dict[str, np.ndarray], seq_start_end: np.ndarray,
                 path: str | Path, title: str = "", max_scenes: int = 4) -> Path:
     """Observed (solid), ground-truth future (dashed black; none when ``fut`` is None) and each
@@ -23,9 +14,10 @@ def plot_scenes(obs: np.ndarray, fut: np.ndarray | None, preds: dict[str, np.nda
 
     ``obs`` ``(N, T_o, 2)``, ``fut`` and each ``preds[name]`` ``(N, T_f, 2)``.
     """
-    plt = _plt()
+    from contrastkit.train import pyplot, save_figure
+
     k = min(max_scenes, len(seq_start_end))
-    fig, axes = plt.subplots(1, k, figsize=(3.2 * k, 3.2), squeeze=False)
+    fig, axes = pyplot().subplots(1, k, figsize=(3.2 * k, 3.2), squeeze=False)
     colors = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple"]
     for ax, (a, b) in zip(axes[0], seq_start_end[:k]):
         for i in range(a, b):
@@ -38,19 +30,15 @@ def plot_scenes(obs: np.ndarray, fut: np.ndarray | None, preds: dict[str, np.nda
         ax.set_xlabel("x (m)"), ax.set_ylabel("y (m)")
     axes[0][0].legend(fontsize=7, loc="best")
     fig.suptitle(title)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def plot_curves(x: list[float], curves: dict[str, tuple[list[float], list[float]]], path: str | Path, *,
                 xlabel: str, ylabel: str = "ADE", title: str = "", logx: bool = False) -> Path:
     """Mean +- std curves ``{name: (means, stds)}`` against ``x``."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(4.5, 3.2))
+    from contrastkit.train import pyplot, save_figure
+
+    fig, ax = pyplot().subplots(figsize=(4.5, 3.2))
     for name, (m, s) in curves.items():
         m, s = np.asarray(m), np.asarray(s)
         ax.plot(x, m, "-o", ms=3, label=name)
@@ -59,12 +47,7 @@ def plot_curves(x: list[float], curves: dict[str, tuple[list[float], list[float]
         ax.set_xscale("log", base=2)
     ax.set_xlabel(xlabel), ax.set_ylabel(ylabel), ax.set_title(title)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def plot_eth_ucy_predictions(module, dm, path: str | Path, title: str, max_scenes: int = 4) -> Path:

@@ -9,8 +9,11 @@
 * ``embed``: the style encoder's embeddings (one per scene window, the contrastive space of the
   style loss) or the invariant encoder's latents (one per pedestrian) of a style-study
   (CausalMotion) checkpoint or of an exported encoder, for an ETH/UCY file (windows with exactly
-  the model's number of agents) or for simulated scenes of the style study; written as
-  ``embeddings.npy`` with ``ids.csv`` (row ``k`` describes embedding ``k``) and a PCA plot.
+  the model's number of agents) or for simulated scenes of the style study; written with
+  :func:`contrastkit.train.write_embeddings` as ``embeddings.npy`` and ``embeddings.ids.json``
+  (id ``k`` describes row ``k``: ``"<source>:<scene or first frame>:<pedestrians>"``, e.g.
+  ``"0.2:0:0 1"``, the style encoder's one row per scene; ``"0.2:0:1"``, the invariant encoder's
+  pedestrian 1) and a PCA plot.
 * ``export``: both encoders of a CausalMotion checkpoint as safetensors + JSON
   (:func:`contrastkit.train.export_encoder`), loadable without the training code
   (:func:`load_exported_encoder`).
@@ -199,7 +202,7 @@ def embed(ckpt_path: str = "", encoder_path: str = "", path: str = "", encoder: 
           styles: list[float] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8],  # noqa: B006
           num_scenes: int = 64, split: str = "test", seed: int = 0, cache_dir: str | None = None,
           runs_root: str = "runs", name: str = "embed") -> dict:
-    """Embed scene windows with a style-study encoder: .npy embeddings + ids.csv + a PCA plot.
+    """Embed scene windows with a style-study encoder: embeddings.npy + embeddings.ids.json + a PCA plot.
 
     Args:
         ckpt_path: a CausalMotion checkpoint (``motionfc fit`` / ``demo``); or
@@ -209,13 +212,21 @@ def embed(ckpt_path: str = "", encoder_path: str = "", path: str = "", encoder: 
         encoder: "style" (one embedding per scene window: the L2-normalised contrastive
             projection of its style code) or "invariant" (one latent per pedestrian); with
             ``encoder_path`` the file decides.
-        cache_dir: simulation cache (default ``$MOTIONFC_CACHE`` or ``~/.cache/motionfc``).
+        cache_dir: simulation cache (default ``<runs_root>/motionfc/cache``).
         runs_root, name: the run directory (``<runs_root>/motionfc/<name>/version_K``).
     """
     config = dict(locals())
     import torch
-    from contrastkit.train import announce_run, failure_marked, open_run, plot_embeddings, write_metrics
+    from contrastkit.train import (
+        announce_run,
+        failure_marked,
+        open_run,
+        plot_embeddings,
+        write_embeddings,
+        write_metrics,
+    )
 
+    from motionfc.data.synthetic import default_cache_dir
     from motionfc.models.modular import StyleEncoder
 
     if bool(ckpt_path) == bool(encoder_path):
@@ -231,8 +242,9 @@ def embed(ckpt_path: str = "", encoder_path: str = "", path: str = "", encoder: 
         model = load_module(CausalMotion, ckpt_path).model.eval()
         enc = model.style_encoder if encoder == "style" else model.inv_encoder
     style = isinstance(enc, StyleEncoder)
+    cache_dir = cache_dir or str(default_cache_dir(runs_root))
     parts, labels = _scenes_of(path, styles, num_scenes, split, seed, cache_dir, enc.agents)
-    vectors, rows, colour = [], [], []
+    vectors, ids, colour = [], [], []
     with torch.no_grad():
         for w, label in zip(parts, labels):
             traj = torch.from_numpy(w.traj).float()
@@ -241,19 +253,15 @@ def embed(ckpt_path: str = "", encoder_path: str = "", path: str = "", encoder: 
                 first = int(w.ids[a, 0]) if w.ids is not None else s
                 peds = [int(w.ids[i, 1]) if w.ids is not None else i - a for i in range(a, b)]
                 for ped in ([" ".join(map(str, peds))] if style else peds):
-                    rows.append([label, first, ped])
+                    ids.append(f"{label}:{first}:{ped}")
                     colour.append(label)
     x = check_finite(torch.cat(vectors).numpy(), "embeddings", encoder_path or ckpt_path)
     run = open_run(runs_root, "motionfc", name, {"command": "embed", **config})  # after the checks
     with failure_marked(run):
-        np.save(run / "embeddings.npy", x)
-        with (run / "ids.csv").open("w", newline="") as f:
-            out = csv.writer(f)
-            out.writerow(["source", "first_frame" if path else "scene", "pedestrians" if style else "pedestrian"])
-            out.writerows(rows)
+        write_embeddings(run, x, ids, model=encoder_path or ckpt_path)
         kind = "style" if style else "invariant"
         plot_embeddings(x, colour, run / "plots" / "embeddings.png", f"{kind} encoder embeddings",
                         label_name="file" if path else "style")
         write_metrics(run, {"embeddings": len(x), "dim": int(x.shape[1]), "encoder": kind})
     announce_run(run)
-    return {"run_dir": str(run), "embeddings": x, "ids": rows}
+    return {"run_dir": str(run), "embeddings": x, "ids": ids}

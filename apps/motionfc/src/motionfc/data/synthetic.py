@@ -25,9 +25,9 @@ ALL_STYLES = tuple(sorted(TRAIN_STYLES + INTER_STYLES + EXTRA_STYLES))
 SPLITS = ("train", "val", "test", "ref")
 
 
-def default_cache_dir() -> Path:
-    """``$MOTIONFC_CACHE`` or ``~/.cache/motionfc``."""
-    return Path(os.environ.get("MOTIONFC_CACHE", Path.home() / ".cache" / "motionfc"))
+def default_cache_dir(runs_root: str | Path = "runs") -> Path:
+    """``<runs_root>/motionfc/cache``: the simulation cache of every command (``--cache_dir`` overrides it)."""
+    return Path(runs_root) / "motionfc" / "cache"
 
 
 def env_name(radius: float) -> str:
