@@ -1,4 +1,4 @@
-"""Fault probes of motionfc (issue 9): malicious checkpoints, model selection under a time
+"""Fault probes of motionfc: malicious checkpoints, model selection under a time
 budget, the shared simulation cache, malformed trajectory files, resumable shuffling."""
 
 from __future__ import annotations
@@ -33,14 +33,14 @@ def malicious(tmp_path):
 
 
 def test_malicious_pickle_runs_code_when_unpickled(malicious):
-    """issue 9, item 1: the probe is real (an unrestricted load creates the marker)."""
+    """the probe is real (an unrestricted load creates the marker)."""
     path, marker = malicious
     torch.load(path, weights_only=False)
     assert marker.exists()
 
 
 def test_malicious_checkpoint_refused_by_every_motionfc_loader(malicious, tmp_path):
-    """issue 9, item 1: evaluate, test --ckpt_path, finetune and load_module refuse it, naming the file."""
+    """evaluate, test --ckpt_path, finetune and load_module refuse it, naming the file."""
     from motionfc.checkpoints import load_module
     from motionfc.cli import main
     from motionfc.method import CausalMotion
@@ -84,7 +84,7 @@ def _stgat_run(tmp_path, epochs, max_epochs):
 
 
 def test_stgat_selects_only_among_final_stage_epochs(tmp_path):
-    """issue 9, item 13: no checkpoint of stages 1-2 is ever 'best'; within stage 3 the lowest val ADE wins."""
+    """no checkpoint of stages 1-2 is ever 'best'; within stage 3 the lowest val ADE wins."""
     from motionfc.checkpoints import load_checkpoint
 
     select, _ = _stgat_run(tmp_path, (2, 1, 3), 6)
@@ -96,7 +96,7 @@ def test_stgat_selects_only_among_final_stage_epochs(tmp_path):
 
 
 def test_stgat_stopped_before_final_stage_selects_nothing(tmp_path):
-    """issue 9, item 13: a run cut before stage 3 (as by --max_minutes) has no 'best' forecaster."""
+    """a run cut before stage 3 (as by --max_minutes) has no 'best' forecaster."""
     select, _ = _stgat_run(tmp_path, (1, 1, 3), 2)
     assert select.epoch is None and not select.path.exists()
 
@@ -113,7 +113,7 @@ def _csv_rows(run):
 
 @pytest.mark.realdata
 def test_eth_ucy_metrics_name_the_scored_checkpoint(tmp_path):
-    """issue 9, items 13 and 17: metrics.json names the checkpoint, epoch and stage scored; config.yaml is complete."""
+    """metrics.json names the checkpoint, epoch and stage scored; config.yaml is complete."""
     import yaml
     from motionfc.cli import main
     from motionfc.paths import eth_ucy_root
@@ -144,7 +144,7 @@ def _write_cache_entry(cache_dir: str, barrier, rounds: int) -> None:
 
 
 def test_two_processes_write_one_cache_entry(tmp_path):
-    """issue 9, item 15: concurrent writers of the simulation cache never fail nor leave partial files."""
+    """concurrent writers of the simulation cache never fail nor leave partial files."""
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(2)
     procs = [ctx.Process(target=_write_cache_entry, args=(str(tmp_path), barrier, 30)) for _ in range(2)]
@@ -160,7 +160,7 @@ def test_two_processes_write_one_cache_entry(tmp_path):
 
 
 def test_cache_writer_interrupted_by_another_writer(tmp_path, monkeypatch):
-    """issue 9, item 15: a second writer finishing while the first is mid-write does not break the first."""
+    """a second writer finishing while the first is mid-write does not break the first."""
     import motionfc.data.synthetic as syn
 
     real, calls = np.savez_compressed, []
@@ -177,7 +177,7 @@ def test_cache_writer_interrupted_by_another_writer(tmp_path, monkeypatch):
 
 
 def test_eth_ucy_duplicate_row_names_frame_pedestrian_and_line(tmp_path):
-    """issue 9, weak: a pedestrian twice in one frame names the frame, the pedestrian and the lines."""
+    """a pedestrian twice in one frame names the frame, the pedestrian and the lines."""
     from motionfc.data.eth_ucy import read_tracks
 
     path = tmp_path / "dup.txt"
@@ -187,7 +187,7 @@ def test_eth_ucy_duplicate_row_names_frame_pedestrian_and_line(tmp_path):
 
 
 def test_trajnetpp_non_integer_frame_is_an_error(tmp_path):
-    """issue 9, weak: a Trajnet++ frame 10.5 is an error with file and line, not truncated to 10."""
+    """a Trajnet++ frame 10.5 is an error with file and line, not truncated to 10."""
     from motionfc.data.trajnetpp import read_ndjson
 
     path = tmp_path / "frac.ndjson"
@@ -199,7 +199,7 @@ def test_trajnetpp_non_integer_frame_is_an_error(tmp_path):
 
 
 def test_fresh_loader_at_epoch_k_replays_epoch_k(tmp_path):
-    """issue 9, item 6: a resumed fit's new loader, set to epoch k, yields the order of epoch k."""
+    """a resumed fit's new loader, set to epoch k, yields the order of epoch k."""
     from lightning.fabric.utilities.data import _set_sampler_epoch
     from motionfc.data.datamodule import StyleDataModule
 
@@ -225,7 +225,7 @@ def test_fresh_loader_at_epoch_k_replays_epoch_k(tmp_path):
 
 
 def test_eth_ucy_resume_with_another_fold_or_risk_is_refused(tmp_path, monkeypatch):
-    """issue 9, item 17: resuming an eth/ERM run as hotel or IRM is refused, naming the field; the run is untouched."""
+    """resuming an eth/ERM run as hotel or IRM is refused, naming the field; the run is untouched."""
     import contrastkit.train.trainer as trainer_module
     from contrastkit.train import ResumeError
     from motionfc.cli import main

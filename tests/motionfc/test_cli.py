@@ -76,7 +76,7 @@ def test_evaluate_with_refinement(tmp_path):
     rows = main(["evaluate", "--ckpt_path", ckpt, *data, "--refine_steps", "2", "--refine_lr", "0.01",
                  "--runs_root", str(tmp_path / "runs")])
     assert set(rows) == {"model", "refined (2 steps)"}
-    # issue 11: evaluate writes a run directory: its table as metrics.json, table.md and a plot
+    # evaluate writes a run directory: its table as metrics.json, table.md and a plot
     run = tmp_path / "runs" / "motionfc" / "evaluate" / "version_0"
     assert json.loads((run / "metrics.json").read_text()) == json.loads(json.dumps(rows))
     assert (run / "config.yaml").is_file() and (run / "table.md").is_file()
@@ -125,7 +125,7 @@ def test_study_and_report_are_subcommands(tmp_path, capsys):
 
 
 def test_fit_stopped_and_resumed_ends_like_an_uninterrupted_fit(tmp_path):
-    """issue 9, item 6: ``motionfc fit`` stopped after a checkpoint (fewer epochs) and continued with
+    """``motionfc fit`` stopped after a checkpoint (fewer epochs) and continued with
     ``--resume`` ends with the metrics of the uninterrupted fit, through the app's CLI."""
     common = ["--config", str(CONFIGS / "style_irm_modular.yaml"), "--data.num_train", "32", "--data.num_val", "16",
               "--data.num_test", "8", "--data.num_ref", "8", "--data.cache_dir", str(tmp_path / "c"),

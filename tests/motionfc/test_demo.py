@@ -14,7 +14,7 @@ def test_demo_end_to_end(tmp_path, capsys):
                     "--max_epochs_p3", "40", "--max_epochs_p4", "5", "--max_epochs_p5", "5", "--max_epochs_p6", "10"])
     out = capsys.readouterr().out
     assert "| ERM |" in out and "ood_extra ADE / FDE" in out
-    # progress: a line per step of the demo and per training stage (issue 11, item 4)
+    # progress: a line per step of the demo and per training stage
     assert "motionfc demo: training modular" in out and "[modular] stage P6 from epoch 61 of 60" not in out
     assert "[erm] stage P3 from epoch 1" in out and "[modular] stage P6 from epoch 51 of 60" in out
     run = tmp_path / "runs" / "motionfc" / "demo" / "version_0"
@@ -40,7 +40,7 @@ TINY = ["--num_train", "16", "--num_val", "8", "--num_test", "8", "--num_ref", "
 
 
 def test_demo_killed_during_the_second_model_resumes_to_the_same_numbers(tmp_path, monkeypatch):
-    """issue 11 gap (b): ``motionfc demo --resume`` continues an interrupted demo (its checkpoints are
+    """``motionfc demo --resume`` continues an interrupted demo (its checkpoints are
     in sub-runs ``erm/`` and ``modular/``) and ends with the numbers of an uninterrupted demo."""
     import pytest
     from motionfc.method import CausalMotion

@@ -1,4 +1,4 @@
-"""issue 15: CausalMotion under DDP.
+"""CausalMotion under DDP.
 
 1. One step on 2 gloo processes with half of every environment's scenes each equals the step of
    one process with the whole batch (float64): the risks with IRMv1 and v-REx of the global batch

@@ -48,7 +48,7 @@ def test_fit_on_a_fold_with_the_spurious_feature(eth_root, tmp_path, risk, weigh
 
 @pytest.mark.realdata
 def test_eth_ucy_command_resumes(eth_root, tmp_path):
-    """issue 9, items 6 and 17: a run stopped after its checkpoint and resumed with ``--resume`` ends with
+    """a run stopped after its checkpoint and resumed with ``--resume`` ends with
     the numbers of the uninterrupted run; a resume may lengthen the last stage, never change the fold,
     the risk or the first stages; the run writes its plots."""
     from contrastkit.train import ResumeError

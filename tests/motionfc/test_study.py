@@ -1,4 +1,4 @@
-"""``motionfc study`` on the shared run convention (issue 11): a tiny style study end to end, its
+"""``motionfc study`` on the shared run convention: a tiny style study end to end, its
 run directory and summary, a ``--resume`` that skips finished work and refuses other settings,
 and ``motionfc report`` / ``study ablation`` reading run directories."""
 
@@ -24,7 +24,7 @@ def study(tmp_path_factory):
 
 
 def test_style_study_writes_its_run_directory(study, capsys):
-    """issue 11: the study is ``runs/motionfc/style_study/version_0`` with config.yaml, sub-runs and summary.json."""
+    """the study is ``runs/motionfc/style_study/version_0`` with config.yaml, sub-runs and summary.json."""
     _, runs, summary = study
     run = runs / "motionfc" / "style_study" / "version_0"
     assert json.loads((run / "summary.json").read_text()) == json.loads(json.dumps(summary))
@@ -41,7 +41,7 @@ def test_style_study_writes_its_run_directory(study, capsys):
 
 
 def test_resume_skips_finished_work_and_refuses_other_settings(study, monkeypatch, capsys):
-    """issue 11: ``--resume`` continues the newest study, redoes only what its summary lacks, and
+    """``--resume`` continues the newest study, redoes only what its summary lacks, and
     refuses other settings (naming the field) without touching the run; it says what it keeps, and
     which sub-run continues from which epoch."""
     import motionfc.study
@@ -79,14 +79,14 @@ def test_resume_skips_finished_work_and_refuses_other_settings(study, monkeypatc
 
 
 def test_resume_without_a_study_is_refused(tmp_path):
-    """issue 11: ``--resume`` with no study of that name holding a checkpoint says so and creates nothing."""
+    """``--resume`` with no study of that name holding a checkpoint says so and creates nothing."""
     with pytest.raises(ResumeError, match="no run of .* has a checkpoint"):
         main(["study", "style", *TINY, "--runs_root", str(tmp_path), "--name", "none", "--resume"])
     assert not (tmp_path / "motionfc").exists()
 
 
 def test_ablation_and_report_read_run_directories(study, tmp_path):
-    """issue 11: ``study ablation`` reads a style-study run directory and writes its own; ``report``
+    """``study ablation`` reads a style-study run directory and writes its own; ``report``
     takes run directories (or their summary.json) and names a path that is neither."""
     _, runs, summary = study
     run = runs / "motionfc" / "style_study" / "version_0"
@@ -109,7 +109,7 @@ def test_ablation_and_report_read_run_directories(study, tmp_path):
 
 
 def test_eth_ucy_grid_runs_inside_its_run_directory_and_resumes(eth_root, tmp_path):
-    """issue 11: the ETH/UCY grid is a run directory whose sub-runs are ``motionfc eth-ucy`` runs;
+    """the ETH/UCY grid is a run directory whose sub-runs are ``motionfc eth-ucy`` runs;
     ``--resume`` keeps recorded runs, continues an unrecorded one in its own sub-run, and refuses
     other settings."""
     args = ["study", "eth_ucy_grid", "--only", "1", "--max_train_scenes", "2", "--max_epochs", "[0, 0, 1]", "--procs", "1",

@@ -1,4 +1,4 @@
-"""The trained model in use (issue 11): ``forecast`` from an eth-ucy checkpoint, ``embed`` from a
+"""The trained model in use: ``forecast`` from an eth-ucy checkpoint, ``embed`` from a
 style-study checkpoint or from its exported encoders, with the values checked against the models."""
 
 from __future__ import annotations
