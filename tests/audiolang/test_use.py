@@ -124,14 +124,29 @@ def test_a_stopped_demo_continues_with_resume(tmp_path, monkeypatch):
     assert (run / "table.md").read_text() == (tmp_path / "straight/audiolang/demo/version_0/table.md").read_text()
 
 
-def test_fit_caches_its_built_data_under_the_runs_root(tmp_path, monkeypatch):
-    """Without --data.cache_dir, the training set a fit builds is cached in <runs_root>/audiolang/cache
-    (not in runs/ of the working folder)."""
+def test_fit_validate_and_test_in_their_run_folders_with_the_data_cached_under_the_runs_root(tmp_path, monkeypatch):
+    """Without --data.cache_dir the sets a fit and a test build are cached in <runs_root>/audiolang/cache
+    (not in runs/ of the working folder); validate of the fit's checkpoint gives the fit's validation
+    losses; test scores compositions built from the test groups' clips only."""
     monkeypatch.chdir(tmp_path)
-    main(["fit", "--runs_root", "elsewhere", "--model.stage", "1", "--model.dim", "8", "--model.width", "8",
-          "--model.layers", "1", "--model.segments", "2", "--data.clips.sources", "[synthetic]",
-          "--data.build_size", "12", "--data.batch_size", "6", "--data.val_fraction", "0",
-          "--trainer.max_epochs", "1", "--trainer.accelerator", "cpu", "--trainer.enable_progress_bar", "false"])
-    built = list((tmp_path / "elsewhere/audiolang/cache").glob("train-*/manifest.jsonl"))
-    assert len(built) == 1 and len(built[0].read_text().splitlines()) == 12
+    common = ["--runs_root", "elsewhere", "--model.stage", "3", "--model.dim", "8", "--model.width", "8",
+              "--model.layers", "1", "--model.segments", "2", "--data.clips.sources", "[synthetic]",
+              "--data.build_size", "16", "--data.batch_size", "4", "--data.val_fraction", "0.25",
+              "--data.test_size", "6", "--trainer.accelerator", "cpu", "--trainer.enable_progress_bar", "false"]
+    main(["fit", *common, "--trainer.max_epochs", "1"])
+    runs = tmp_path / "elsewhere/audiolang"
+    fit = json.loads((runs / "fit/version_0/metrics.json").read_text())
+    ckpt = str(runs / "fit/version_0/checkpoints/last.ckpt")
+    main(["validate", *common, "--ckpt_path", ckpt])
+    val = json.loads((runs / "validate/version_0/metrics.json").read_text())
+    assert val["val/loss"] == pytest.approx(fit["val/loss"], rel=1e-6)
+    main(["test", *common, "--ckpt_path", ckpt])
+    test = json.loads((runs / "test/version_0/metrics.json").read_text())
+    assert np.isfinite(test["test/loss"]) and test["test/loss"] != pytest.approx(val["val/loss"])
+    train_set = list((runs / "cache").glob("train-*/manifest.jsonl"))
+    test_set = list((runs / "cache").glob("test-*/manifest.jsonl"))
+    assert len(train_set) == len(test_set) == 1
+    items = [json.loads(line) for line in test_set[0].read_text().splitlines()]
+    train_folds = {json.loads(line)["fold"] for line in train_set[0].read_text().splitlines()}
+    assert len(items) == 6 and {i["split"] for i in items} == {"test"} and not train_folds & {i["fold"] for i in items}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere"]

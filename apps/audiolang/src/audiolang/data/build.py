@@ -323,20 +323,23 @@ def training_scenes(clips: list[Clip], n: int, seed: int) -> list[tuple[Scene, l
 
 
 def build_training_set(out_root: str | Path, n: int = 2000, seed: int = 0,
-                       clips: ClipConfig = ClipConfig(), clip_set: ClipSet | None = None) -> Path:
+                       clips: ClipConfig = ClipConfig(), clip_set: ClipSet | None = None, test: bool = False) -> Path:
     """Build (or reuse) a training set; returns its ``manifest.jsonl`` (see :mod:`audiolang.data.manifest`).
 
     Each item: the scene's audio and caption, its hard-negative captions (the first rendered as
-    ``negative_audio``), its sub-compositions as ``positives``, ``split = "train"``.
+    ``negative_audio``), its sub-compositions as ``positives``, ``split = "train"``. With ``test``,
+    the same kind of compositions built from the test groups' clips (``split = "test"``, cached
+    as ``test-<key>``): the set ``audiolang test`` scores, of clips training never saw.
     """
     if n < 2:
         raise ValueError(f"a training set of n = {n} compositions: at least 2 are needed")
+    kind = "test" if test else "train"
     data = data_fingerprint(clips)
-    key = _key(version=BUILD_VERSION, kind="train", n=n, seed=seed, clips=asdict(clips), data=data)
-    final = Path(out_root) / f"train-{key}"
+    key = _key(version=BUILD_VERSION, kind=kind, n=n, seed=seed, clips=asdict(clips), data=data)
+    final = Path(out_root) / f"{kind}-{key}"
 
     def write(tmp: Path) -> None:
-        cs = clip_set or load_clips(clips, test=False)
+        cs = clip_set or load_clips(clips, test=test)
         (tmp / "audio").mkdir()
         items = []
         for i, (scene, negatives) in enumerate(training_scenes(cs.clips, n, seed)):
@@ -346,7 +349,7 @@ def build_training_set(out_root: str | Path, n: int = 2000, seed: int = 0,
             caption = scene.caption()
             negs = list(dict.fromkeys(s.caption() for s in negatives if s.caption() != caption))
             items.append({"audio": name, "caption": caption, "negatives": negs, "positives": sub_compositions(scene),
-                          "negative_audio": neg_name, "fold": scene.parts[0].clip.group, "split": "train",
+                          "negative_audio": neg_name, "fold": scene.parts[0].clip.group, "split": kind,
                           "labels": [p.clip.label for p in scene.parts]})
         write_manifest(tmp / "manifest.jsonl", items)
         (tmp / "settings.json").write_text(json.dumps({"n": n, "seed": seed, "clips": asdict(clips), "data": data},

@@ -117,18 +117,23 @@ class AudioTextDataModule(L.LightningDataModule):
         val_fraction: items held out for validation (the last ones after a seeded shuffle).
         seed: the split and the epoch order.
         num_workers: DataLoader workers.
+        test_manifest: the manifest ``test`` scores; None: ``test_size`` compositions built from
+            the test groups of ``clips`` (clips training never uses); with a ``manifest`` given
+            and no ``test_manifest``, ``test`` is refused.
+        test_size: compositions of the built test set.
     """
 
     def __init__(self, manifest: str | None = None, build_size: int = 1000, clips: ClipConfig = ClipConfig(),  # noqa: B008
                  cache_dir: str | None = None, num_negatives: int = 3, num_positives: int = 2,
                  negative_audio: bool = False, batch_size: int = 32, val_fraction: float = 0.1, seed: int = 0,
-                 num_workers: int = 0) -> None:
+                 num_workers: int = 0, test_manifest: str | None = None, test_size: int = 200) -> None:
         super().__init__()
         if not 0 <= val_fraction < 1:
             raise ValueError(f"val_fraction must be in [0, 1); got {val_fraction}")
         self.manifest, self.build_size, self.clips, self.cache_dir = manifest, build_size, clips, cache_dir
         self.k, self.p, self.negative_audio = num_negatives, num_positives, negative_audio
         self.batch_size, self.val_fraction, self.seed, self.num_workers = batch_size, val_fraction, seed, num_workers
+        self.test_manifest, self.test_size = test_manifest, test_size
         self.report = None
 
     def prepare_data(self) -> None:
@@ -147,6 +152,9 @@ class AudioTextDataModule(L.LightningDataModule):
         return Path("runs") / "audiolang" / "cache"
 
     def setup(self, stage: str | None = None) -> None:
+        if stage == "test":
+            self._setup_test()
+            return
         if getattr(self, "train_set", None) is not None:
             return
         path = self.manifest or build_training_set(self.cache(), self.build_size, self.seed, self.clips)
@@ -170,6 +178,26 @@ class AudioTextDataModule(L.LightningDataModule):
         share = -(-len(self.train_set) // world()[1])
         return DataLoader(self.train_set, self.batch_size, sampler=EpochShuffleSampler(len(self.train_set), self.seed),
                           collate_fn=collate, num_workers=self.num_workers, drop_last=share > self.batch_size)
+
+    def _setup_test(self) -> None:
+        """The test set: ``test_manifest``, or the compositions built from the test groups' clips."""
+        if getattr(self, "test_set", None) is not None:
+            return
+        if self.test_manifest is None and self.manifest is not None:
+            raise ValueError(f"--data.manifest {self.manifest} has no built test set: give --data.test_manifest FILE")
+        path = self.test_manifest or build_training_set(self.cache(), self.test_size, self.seed, self.clips, test=True)
+        items, report = read_manifest(path, min_negatives=self.k, min_positives=self.p)
+        if is_rank_zero():
+            print(f"audiolang test set: {report}", flush=True)
+        if not items:
+            raise ValueError(f"{path}: no usable test items; {report}")
+        check_files_exist(path, items, self.negative_audio)
+        self.test_set = CaptionDataset(items, self.clips.sample_rate, self.k, self.p, self.negative_audio)
+
+    def test_dataloader(self) -> DataLoader:
+        """The whole test set in order, on every rank (:class:`WholeSetSampler`)."""
+        return DataLoader(self.test_set, self.batch_size, sampler=WholeSetSampler(len(self.test_set)),
+                          collate_fn=collate, num_workers=self.num_workers)
 
     def val_dataloader(self) -> DataLoader | list:
         """The whole validation set in order, on every rank (:class:`WholeSetSampler`)."""
