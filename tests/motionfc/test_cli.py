@@ -118,10 +118,21 @@ def test_study_and_report_are_subcommands(tmp_path, capsys):
     assert not (CONFIGS.parent / "experiments").exists()
     metrics = tmp_path / "metrics.json"
     metrics.write_text(json.dumps({"epochs_run": 7, "alpha1/ade": 0.5, "alpha1/fde": 1.0}))
-    readme = tmp_path / "README.md"
-    readme.write_text("x\n<!-- begin:spurious -->\nold\n<!-- end:spurious -->\n")
-    blocks = main(["report", "--spurious_runs", f"[ERM={metrics}]", "--readme", str(readme), "--docs", str(tmp_path)])
-    assert "| ERM | 7 | 0.500 / 1.000 |" in blocks["spurious"] and "| ERM | 7 |" in readme.read_text()
+    blocks = main(["report", "--spurious_runs", f"[ERM={metrics}]", "--runs_root", str(tmp_path)])
+    assert "| ERM | 7 | 0.500 / 1.000 |" in blocks["spurious"]
+    report = (tmp_path / "motionfc" / "report" / "version_0" / "report.md").read_text()
+    assert report.startswith("## spurious\n") and "| ERM | 7 | 0.500 / 1.000 |" in report
+
+
+def test_report_tables_give_the_sample_std_over_seeds():
+    """mean ± the sample standard deviation (n - 1), as every app's tables; one seed: the mean alone."""
+    from motionfc.report import ablation_table, ms
+
+    assert ms([1.0, 2.0, 3.0]) == "2.000 ± 1.000" and ms([0.5]) == "0.500" and ms([]) == "-"
+    sources = ("reference", "leak_batch64", "leak_batch1", "style_of_0.1", "style_of_0.8", "no_style")
+    seeds = {f"{model}/seed{i}": {k: {g: {"ade": float(i)} for g in ("iid", "ood_inter", "ood_extra")} for k in sources}
+             for model in ("modular", "irm+modular") for i in range(2)}  # ADE 0 and 1: mean 0.5, sample std 0.707
+    assert "| modular (ERM) | reference scenes (ours, default) | 0.500 ± 0.707 |" in ablation_table(seeds)
 
 
 def test_fit_stopped_and_resumed_ends_like_an_uninterrupted_fit(tmp_path):

@@ -94,16 +94,20 @@ def test_ablation_and_report_read_run_directories(study, tmp_path):
     ablation_run = tmp_path / "motionfc" / "style_ablation" / "version_0"
     assert json.loads((ablation_run / "summary.json").read_text()) == json.loads(json.dumps(ablation))
     assert set(ablation) == {"modular/seed0", "irm+modular/seed0"}
-    docs = tmp_path / "docs"
-    from_dirs = main(["report", "--style", str(run), "--ablation", str(ablation_run), "--docs", str(docs)])
+    reports = ["--runs_root", str(tmp_path / "reports")]
+    from_dirs = main(["report", "--style", str(run), "--ablation", str(ablation_run), *reports])
     from_files = main(["report", "--style", str(run / "summary.json"), "--ablation",
-                       str(ablation_run / "summary.json"), "--docs", str(docs)])
+                       str(ablation_run / "summary.json"), *reports])
     assert from_dirs == from_files
     erm = summary["table/erm/seed0"]["default"]["iid"]
     assert f"| ERM | {erm['ade']:.3f} | {erm['fde']:.3f} |" in from_dirs["style"]
-    assert "**More style sources**" in from_dirs["style"] and (docs / "lowshot.png").stat().st_size > 0
+    # the report is a run folder of its own: report.md holds the tables, plots/ the figures
+    report_run = tmp_path / "reports" / "motionfc" / "report" / "version_0"
+    assert f"| ERM | {erm['ade']:.3f} | {erm['fde']:.3f} |" in (report_run / "report.md").read_text()
+    assert "**More style sources**" in from_dirs["style"] and (report_run / "plots" / "lowshot.png").stat().st_size > 0
     with pytest.raises(FileNotFoundError, match="summary.json: not found"):
-        main(["report", "--style", str(tmp_path), "--docs", str(docs)])
+        main(["report", "--style", str(tmp_path), *reports])
+    assert not (report_run.parent / "version_2").exists()  # a refused input makes no run folder
     with pytest.raises(FileNotFoundError, match="config.yaml: not found"):
         main(["study", "ablation", "--study", str(tmp_path / "nowhere"), "--runs_root", str(tmp_path)])
 

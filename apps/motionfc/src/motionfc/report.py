@@ -1,8 +1,12 @@
-"""``motionfc report``: the README's tables (markdown, printed) and figures
-(``apps/motionfc/docs/*.png``) from the summaries of ``motionfc study``.
+"""``motionfc report``: tables (markdown) and figures from the summaries of ``motionfc study``, in
+the report's own run folder (``report.md``, ``plots/lowshot.png``, ``plots/spurious.png``); a
+person copies what the README shows from there.
 
     motionfc report --style runs/motionfc/style_study/version_0 \
-        --eth "[runs/motionfc/eth_ucy_grid/version_0]" --readme apps/motionfc/README.md
+        --eth "[runs/motionfc/eth_ucy_grid/version_0]"
+
+Every ``±`` is the mean ± the *sample* standard deviation over seeds
+(:func:`contrastkit.train.summarize`).
 
 Every input is a run directory (``runs/motionfc/<name>/version_K``) or the file in it that is read
 (``summary.json``; ``metrics.json`` of a spurious-setting run, ``table.md`` of a demo).
@@ -14,12 +18,11 @@ import json
 from pathlib import Path
 
 import numpy as np
+from contrastkit.train import format_summary, summarize
 
 from motionfc.plots import plot_curves
 
 GROUPS = ("iid", "ood_inter", "ood_extra")
-CV_ETH_UCY = {"eth": (0.995, 2.234), "hotel": (0.323, 0.617), "univ": (0.524, 1.165), "zara1": (0.431, 0.960),
-              "zara2": (0.326, 0.728)}  # reproduced exactly by tests/motionfc/test_eth_ucy.py
 
 
 def run_file(path: str | Path, filename: str = "summary.json") -> Path:
@@ -39,13 +42,19 @@ def read_summary(path: str | Path, filename: str = "summary.json") -> dict:
 
 
 def ms(values: list[float]) -> str:
-    a = np.asarray(values, dtype=float)
-    return f"{a.mean():.3f} ± {a.std():.3f}" if len(a) > 1 else f"{a.mean():.3f}"
+    """``"mean ± sample std"`` of the seeds' ``values`` (the mean alone for one, ``-`` for none)."""
+    return format_summary(summarize(values)) if len(values) else "-"
+
+
+def curve(values: list[list[float]]) -> tuple[list[float], list[float]]:
+    """``(means, sample stds)`` of each point's seeds (std 0 for a single seed): a curve of :func:`plot_curves`."""
+    points = [summarize(v) for v in values]
+    return [p.mean for p in points], [p.std if p.n > 1 else 0.0 for p in points]
 
 
 def style_tables(s: dict, docs: Path, sweep: dict | None = None) -> str:
     seeds = sorted({k.rsplit("/seed", 1)[1] for k in s if k.startswith("table/")})
-    lines = [f"Seeds: {', '.join(seeds)} (mean ± std). ADE / FDE in simulator meters.", "",
+    lines = [f"Seeds: {', '.join(seeds)} (mean ± sample std). ADE / FDE in simulator meters.", "",
              "| method | IID ADE | IID FDE | OoD-inter ADE | OoD-inter FDE | OoD-extra ADE | OoD-extra FDE |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     cv = s["cv"]
@@ -56,9 +65,7 @@ def style_tables(s: dict, docs: Path, sweep: dict | None = None) -> str:
         runs = [s[f"table/{key}/seed{x}"]["default"] for x in seeds if f"table/{key}/seed{x}" in s]
         if runs:
             lines.append(f"| {label} | " + " | ".join(ms([r[g][m] for r in runs]) for g in GROUPS for m in ("ade", "fde")) + " |")
-    lines += ["| *published ERM (paper)* | *0.113* | | *0.112* | | *0.192* | |",
-              "| *published IRM + modular (paper)* | *0.065* | | *0.069* | | *0.107* | |", "",
-              ("**Style-source ablation** (same trained models, ADE; `leak` = the official evaluation, whose style "
+    lines += ["", ("**Style-source ablation** (same trained models, ADE; `leak` = the official evaluation, whose style "
               "vector is computed from the scored scenes' ground-truth futures):"), "",
               "| model | style from | IID | OoD-inter | OoD-extra |", "| --- | --- | --- | --- | --- |"]
     for key in ("modular", "irm+modular"):
@@ -93,7 +100,8 @@ def style_tables(s: dict, docs: Path, sweep: dict | None = None) -> str:
             label = f"{names.get(name, name)} / {'modulator only' if mode == 'integ' else 'all'}"
             zero = [s[f"table/{name}/seed{x}"]["default"]["0.6"]["ade"] for x in seeds if f"table/{name}/seed{x}" in s]
             lines.append(f"| {label} | {ms(zero)} | " + " | ".join(ms(v) if v else "-" for v in vals) + " |")
-            curves[label] = ([float(np.mean(v)) if v else np.nan for v in vals], [float(np.std(v)) if v else 0 for v in vals])
+            if all(vals):
+                curves[label] = curve(vals)
         for key in sorted({"/".join(k.split("/")[2:4]) for k in (sweep or {}) if k.startswith("lowshot/")}):
             lam, mode = key.split("/")
             vals = [[v["ade"] for kk, v in sweep.items() if kk.startswith(f"lowshot/irm+modular/{key}/k{k}/")] for k in shots]
@@ -101,14 +109,14 @@ def style_tables(s: dict, docs: Path, sweep: dict | None = None) -> str:
             label = f"IRM (λ={lam[6:]}) + modular / {'modulator only' if mode == 'integ' else 'all'}"
             lines.append(f"| {label} | {ms(zero)} | " + " | ".join(ms(v) if v else "-" for v in vals) + " |")
             if all(vals):
-                curves[label] = ([float(np.mean(v)) for v in vals], [float(np.std(v)) for v in vals])
+                curves[label] = curve(vals)
         plot_curves(shots, curves, docs / "lowshot.png", xlabel="K target scenes (style 0.6)", ylabel="ADE",
                     title="low-shot transfer")
     return "\n".join(lines)
 
 
 def ablation_table(a: dict) -> str:
-    """Style-source ablation from ``motionfc study ablation`` (ADE, mean ± std over seeds)."""
+    """Style-source ablation from ``motionfc study ablation`` (ADE, mean ± sample std over seeds)."""
     labels = {"reference": "reference scenes (ours, default)", "leak_batch64": "official leak, scored batch of 64",
               "leak_batch1": "official leak, each scene's own future", "style_of_0.1": "wrong style: that of 0.1",
               "style_of_0.8": "wrong style: that of 0.8", "no_style": "no style (modulator off)"}
@@ -121,7 +129,7 @@ def ablation_table(a: dict) -> str:
 
 
 def irm_sweep_table(sweep: dict, study: dict | None) -> str:
-    """IRM weight sweep (``motionfc study irm_sweep``; λ = 1 from the main study), ADE mean ± std over seeds."""
+    """IRM weight sweep (``motionfc study irm_sweep``; λ = 1 from the main study), ADE mean ± sample std over seeds."""
     lines = ["| method | λ | seeds | IID ADE | OoD-inter ADE | OoD-extra ADE |", "| --- | --- | --- | --- | --- | --- |"]
     rows: dict[tuple[str, str], list[dict]] = {}
     for key, t in sweep.items():
@@ -145,11 +153,10 @@ def eth_tables(runs: list[dict], docs: Path) -> str:
     lines = [(f"Budget: {', '.join(str(d['args']['max_minutes']) + ' min' for d in runs)} of training per run "
              f"(epochs run: {min(r['epochs_run'] for r in res)}–{max(r['epochs_run'] for r in res)} of the official 400), "
              f"{len(runs)} seed(s); mean over seeds. ADE / FDE in meters."), "",
-             "| fold | constant velocity | STGAT ERM | STGAT IRM (λ=0.1) | STGAT v-REx (β=5) |", "| --- | --- | --- | --- | --- |"]
-    means = {k: [] for k in ("cv", "erm", "irm", "vrex")}
-    for fold, cv in CV_ETH_UCY.items():
-        cells = [f"{cv[0]:.3f} / {cv[1]:.3f}"]
-        means["cv"].append(cv)
+             "| fold | STGAT ERM | STGAT IRM (λ=0.1) | STGAT v-REx (β=5) |", "| --- | --- | --- | --- |"]
+    means = {k: [] for k in ("erm", "irm", "vrex")}
+    for fold in sorted({r["fold"] for r in res if not r.get("spurious")}):
+        cells = []
         for risk in ("erm", "irm", "vrex"):
             rr = [r for r in res if r["fold"] == fold and r["risk"] == risk and not r.get("spurious")]
             a, f = np.mean([r["ade"] for r in rr]), np.mean([r["fde"] for r in rr])
@@ -158,7 +165,6 @@ def eth_tables(runs: list[dict], docs: Path) -> str:
         lines.append(f"| {fold} | " + " | ".join(cells) + " |")
     lines.append("| **average** | " + " | ".join(f"{np.mean([x[0] for x in v]):.3f} / {np.mean([x[1] for x in v]):.3f}"
                                                   for v in means.values()) + " |")
-    lines.append("| *published (paper, quoted in the issue)* | | *0.536 / 1.088* | *0.457 / 0.918* | |")
     sp = [r for r in res if r.get("spurious")]
     if sp:
         alphas = sorted({float(k.split("/")[0][5:]) for r in sp for k in r if k.startswith("alpha")})
@@ -169,7 +175,7 @@ def eth_tables(runs: list[dict], docs: Path) -> str:
             rr = [r for r in sp if r["risk"] == risk]
             vals = [[r[f"alpha{a:g}/ade"] for r in rr] for a in alphas]
             lines.append(f"| {label} | " + " | ".join(ms(v) for v in vals) + " |")
-            curves[label] = ([float(np.mean(v)) for v in vals], [float(np.std(v)) for v in vals])
+            curves[label] = curve(vals)
         plot_curves(alphas, curves, docs / "spurious.png", xlabel="α at test (eth)", ylabel="ADE (m)",
                     title="spurious feature", logx=True)
     return "\n".join(lines)
@@ -189,59 +195,53 @@ def spurious_runs_table(runs: list[str]) -> str:
     return "\n".join(lines)
 
 
-def fill_readme(path: Path, blocks: dict[str, str]) -> None:
-    """Replace the text between ``<!-- begin:NAME -->`` and ``<!-- end:NAME -->`` by ``blocks[NAME]``."""
-    import re
-
-    text = path.read_text()
-    for name, body in blocks.items():
-        pattern = re.compile(rf"(<!-- begin:{name} -->\n).*?(<!-- end:{name} -->)", re.DOTALL)
-        if not pattern.search(text):
-            raise ValueError(f"{path}: no <!-- begin:{name} --> ... <!-- end:{name} --> block")
-        text = pattern.sub(lambda m, body=body: m.group(1) + body.strip() + "\n" + m.group(2), text)
-    path.write_text(text)
-
-
 def report(style: str | None = None, ablation: str | None = None, irm_sweep: list[str] = [],  # noqa: B006
-           eth: list[str] = [], demo: str | None = None, docs: str = "apps/motionfc/docs",  # noqa: B006
-           readme: str | None = None, spurious_runs: list[str] = []) -> dict[str, str]:  # noqa: B006
-    """Print the README's generated blocks (and write its figures) from the experiment summaries.
+           eth: list[str] = [], demo: str | None = None, spurious_runs: list[str] = [],  # noqa: B006
+           runs_root: str = "runs", name: str = "report") -> dict[str, str]:
+    """Tables and figures from the experiment summaries, written into the report's run folder.
 
     Each summary is given as its run directory (``runs/motionfc/<name>/version_K``) or its
-    ``summary.json``.
+    ``summary.json``. The run directory ``<runs_root>/motionfc/<name>/version_K`` gets
+    ``report.md`` (one section per table, also printed) and ``plots/lowshot.png`` /
+    ``plots/spurious.png``.
 
     Args:
         style: a ``motionfc study style`` run; ablation: a ``motionfc study ablation`` run;
             irm_sweep: ``motionfc study irm_sweep`` runs (their summaries are merged: one per seed).
         eth: ``motionfc study eth_ucy_grid`` runs (one per seed).
         demo: a demo run (or its table.md).
-        docs: where the figures are written.
-        readme: rewrite the generated blocks (``<!-- begin:NAME -->``) of this README.
         spurious_runs: ``label=path`` pairs of single spurious-setting runs (run directory or metrics.json).
+        runs_root, name: the run directory.
     """
-    docs_dir = Path(docs)
-    docs_dir.mkdir(parents=True, exist_ok=True)
-    blocks: dict[str, str] = {}
-    study = read_summary(style) if style else None
+    config = {"command": "report", **locals()}
+    from contrastkit.atomic import write_text_atomic
+    from contrastkit.train import announce_run, failure_marked, open_run
+
+    study = read_summary(style) if style else None  # unreadable inputs stop before a run folder exists
     sweep = {key: row for path in irm_sweep for key, row in read_summary(path).items()} or None
-    if study:
-        text = style_tables(study, docs_dir, sweep)
-        if ablation:
-            abl = ablation_table(read_summary(ablation))
-            marker = "**Test-time refinement**"
-            text = text.replace(marker, "**More style sources** (`motionfc study ablation`, same checkpoints):"
-                                "\n\n" + abl + "\n\n" + marker, 1)
-        blocks["style"] = text
-    if sweep:
-        blocks["irm"] = irm_sweep_table(sweep, study)
-    if eth:
-        blocks["eth"] = eth_tables([read_summary(p) for p in eth], docs_dir)
-    if demo:
-        blocks["demo"] = run_file(demo, "table.md").read_text()
-    if spurious_runs:
-        blocks["spurious"] = spurious_runs_table(spurious_runs)
-    if readme:
-        fill_readme(Path(readme), blocks)
-    for name, body in blocks.items():
-        print(f"<!-- {name} -->\n{body}\n")
+    eth_runs = [read_summary(p) for p in eth]
+    run = open_run(runs_root, "motionfc", name, config)
+    blocks: dict[str, str] = {}
+    with failure_marked(run):
+        plots = run / "plots"
+        if study:
+            text = style_tables(study, plots, sweep)
+            if ablation:
+                abl = ablation_table(read_summary(ablation))
+                marker = "**Test-time refinement**"
+                text = text.replace(marker, "**More style sources** (`motionfc study ablation`, same checkpoints):"
+                                    "\n\n" + abl + "\n\n" + marker, 1)
+            blocks["style"] = text
+        if sweep:
+            blocks["irm"] = irm_sweep_table(sweep, study)
+        if eth_runs:
+            blocks["eth"] = eth_tables(eth_runs, plots)
+        if demo:
+            blocks["demo"] = run_file(demo, "table.md").read_text()
+        if spurious_runs:
+            blocks["spurious"] = spurious_runs_table(spurious_runs)
+        text = "\n".join(f"## {key}\n\n{body.strip()}\n" for key, body in blocks.items())
+        write_text_atomic(run / "report.md", text)
+        print(text)
+    announce_run(run)
     return blocks
