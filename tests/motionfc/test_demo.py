@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
+import pytest
+from motionfc.checkpoints import load_module
 from motionfc.cli import main
+from motionfc.data.datamodule import StyleDataModule
+from motionfc.method import CausalMotion
+from motionfc.study import score
 
 
 def test_demo_end_to_end(tmp_path, capsys):
@@ -14,9 +20,12 @@ def test_demo_end_to_end(tmp_path, capsys):
                     "--max_epochs_p3", "40", "--max_epochs_p4", "5", "--max_epochs_p5", "5", "--max_epochs_p6", "10"])
     out = capsys.readouterr().out
     assert "| ERM |" in out and "ood_extra ADE / FDE" in out
-    # progress: a line per step of the demo and per training stage
-    assert "motionfc demo: training modular" in out and "[modular] stage P6 from epoch 61 of 60" not in out
-    assert "[erm] stage P3 from epoch 1" in out and "[modular] stage P6 from epoch 51 of 60" in out
+    # progress: a line per step of the demo and one per training stage, where the stage starts
+    assert "motionfc demo: training modular" in out
+    assert re.findall(r"\[(?:erm|modular)\] stage [^\n]*", out) == [
+        "[erm] stage P3 from epoch 1 of 40", "[modular] stage P3 from epoch 1 of 60",
+        "[modular] stage P4 from epoch 41 of 60", "[modular] stage P5 from epoch 46 of 60",
+        "[modular] stage P6 from epoch 51 of 60"]
     run = tmp_path / "runs" / "motionfc" / "demo" / "version_0"
     saved = json.loads((run / "metrics.json").read_text())
     for f in ("config.yaml", "table.md", "table.json", "plots/predictions_0.7.png", "plots/style_embeddings.png"):
@@ -30,7 +39,13 @@ def test_demo_end_to_end(tmp_path, capsys):
     assert saved["modular/iid/fde"] < 0.8 * saved["cv/iid/fde"]
     # ... and the unseen larger separations are harder than the training styles
     assert saved["erm/ood_extra/ade"] > saved["erm/iid/ade"]
-    assert metrics["erm/iid/ade"] == saved["erm/iid/ade"]
+    assert metrics["run_dir"] == str(run)
+    # the scores are those of the saved models on the test scenes: rescored from the checkpoint
+    dm = StyleDataModule(num_train=128, num_val=32, num_test=64, num_ref=16, seed=0, cache_dir=str(tmp_path / "cache"))
+    dm.setup()
+    assert score(None, dm)["ood_extra"]["fde"] == pytest.approx(saved["cv/ood_extra/fde"], rel=1e-9)
+    erm = load_module(CausalMotion, run / "erm" / "checkpoints" / "last.ckpt")
+    assert score(erm, dm)["iid"]["ade"] == pytest.approx(saved["erm/iid/ade"], rel=1e-5)
     assert 0.0 <= saved["modular/style_error_8_styles"] < 1.0
     assert all(not isinstance(v, dict) for v in saved.values())  # flat, for `make demo`'s summary
 
@@ -42,9 +57,6 @@ TINY = ["--num_train", "16", "--num_val", "8", "--num_test", "8", "--num_ref", "
 def test_demo_killed_during_the_second_model_resumes_to_the_same_numbers(tmp_path, monkeypatch):
     """``motionfc demo --resume`` continues an interrupted demo (its checkpoints are
     in sub-runs ``erm/`` and ``modular/``) and ends with the numbers of an uninterrupted demo."""
-    import pytest
-    from motionfc.method import CausalMotion
-
     common = [*TINY, "--runs_root", str(tmp_path / "runs"), "--cache_dir", str(tmp_path / "cache")]
     full = main(["demo", *common, "--name", "full"])
 
