@@ -23,8 +23,8 @@ TINY = ModelConfig(method="sasrec", hidden=16, inner=32)
 
 
 def _train(root, name="f", epochs=1, resume=False):
-    train = TrainConfig(max_epochs=epochs, patience=50, root=str(root), name=name)
-    return fit_run(DATA, TINY, train, resume=resume, progress=False)
+    return fit_run(DATA, TINY, TrainConfig(patience=50), runs_root=str(root), name=name, max_epochs=epochs,
+                   resume=resume, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def test_checkpoint_that_runs_code_is_refused(tmp_path, command, flag):
     torch.save({"hyper_parameters": {"_class_name": "SASRec", "num_items": 3}, "state_dict": {},
                 "payload": _Payload(str(marker))}, path)
     with pytest.raises(ValueError, match=re.escape(str(path)) + ": refused: .* would run code"):
-        main([command, flag, str(path), "--root", str(tmp_path / "runs")])
+        main([command, flag, str(path), "--runs_root", str(tmp_path / "runs")])
     assert not marker.exists()
     assert not (tmp_path / "runs").exists()  # no run left behind
 
@@ -75,7 +75,7 @@ def test_sparse_item_ids_are_remapped_and_stored_with_the_run(tmp_path):
     dm = SeqRecDataModule(str(path))
     assert dm.num_items == 3 and dm.item_ids == [5, 7, 1000000000]
     run_dir, _ = fit_run(DataConfig(dataset=str(path)), ModelConfig(method="popularity"),
-                         TrainConfig(root=str(tmp_path / "runs"), name="sparse"), progress=False)
+                         TrainConfig(), runs_root=str(tmp_path / "runs"), name="sparse", progress=False)
     assert json.loads((run_dir / "item_ids.json").read_text()) == [5, 7, 1000000000]
 
 
@@ -112,7 +112,7 @@ def test_non_finite_timestamp_names_file_and_line(tmp_path, value):
 
 def test_checkpoint_is_scored_on_its_own_dataset(checkpoint, capsys, tmp_path):
     """issue 9, item 16: without --data the checkpoint's dataset is used, and the output names it."""
-    got = main(["test", "--ckpt_path", str(checkpoint), "--root", str(tmp_path)])
+    got = main(["test", "--ckpt_path", str(checkpoint), "--runs_root", str(tmp_path)])
     out = capsys.readouterr().out
     assert "trained on synthetic" in out and "scored on synthetic {'num_users': 150" in out
     assert 0.0 <= got["test/HR@20"] <= 1.0
@@ -124,7 +124,7 @@ def test_checkpoint_is_scored_on_its_own_dataset(checkpoint, capsys, tmp_path):
 
 def test_checkpoint_on_other_data_needs_the_flag(checkpoint, tmp_path):
     """issue 9, item 16: other data than the checkpoint's is an error unless asked for (and leaves no run)."""
-    root = ["--root", str(tmp_path)]
+    root = ["--runs_root", str(tmp_path)]
     other = json.dumps({"dataset": "synthetic", "batch_size": 64, "synthetic": {**SYNTH, "seed": 1}})
     with pytest.raises(ValueError, match="trained on synthetic .* --other_data"):
         main(["test", "--ckpt_path", str(checkpoint), "--data", other, *root])
@@ -143,7 +143,7 @@ def test_reader_filters_are_logged_and_recorded(tmp_path, caplog):
     path.write_text("1 1 2 3\n\n2 4 5\n   \n3 2 3 4 5\n4 1 5 2\n")
     caplog.set_level(logging.INFO, logger="seqrec")
     run_dir, _ = fit_run(DataConfig(dataset=str(path)), ModelConfig(method="popularity"),
-                         TrainConfig(root=str(tmp_path / "runs"), name="s"), progress=False)
+                         TrainConfig(), runs_root=str(tmp_path / "runs"), name="s", progress=False)
     lines = [r.getMessage() for r in caplog.records if r.name == "seqrec"]
     assert lines == [f"read {path}: 3 users, 5 items; 2 blank lines skipped, 1 users too short dropped"]
     saved = json.loads((run_dir / "metrics.json").read_text())
@@ -169,8 +169,8 @@ def test_fresh_loader_replays_the_epoch_it_is_set_to():
 def _fit_cli(root, name: str, epochs: int, *resume: str) -> dict[str, float]:
     data = json.dumps({"dataset": "synthetic", "batch_size": 64, "synthetic": SYNTH})
     return main(["fit", "--data", data, "--model.method", "sasrec", "--model.hidden", "16", "--model.inner", "32",
-                 "--train.max_epochs", str(epochs), "--train.patience", "50", "--train.root", str(root),
-                 "--train.name", name, "--progress", "false", "--threads", "1", *resume])
+                 "--max_epochs", str(epochs), "--train.patience", "50", "--runs_root", str(root),
+                 "--name", name, "--progress", "false", "--threads", "1", *resume])
 
 
 @pytest.mark.slow
@@ -189,7 +189,7 @@ def test_killed_and_resumed_fit_ends_like_an_uninterrupted_one(tmp_path):
 
 
 def _demo(root, epochs: int, *resume: str) -> dict[str, float]:
-    return main(["demo", "--root", str(root), "--epochs", str(epochs), "--num_users", "150", "--num_items", "40",
+    return main(["demo", "--runs_root", str(root), "--max_epochs", str(epochs), "--num_users", "150", "--num_items", "40",
                  "--methods", "[popularity, sasrec]", "--progress", "false", "--threads", "1", *resume])
 
 
@@ -213,7 +213,7 @@ def test_killed_and_resumed_demo_ends_like_an_uninterrupted_one(tmp_path, capsys
 
 def _popularity_fit(root, *data_flags: str) -> dict[str, float]:
     return main(["fit", "--data.dataset", "synthetic", *data_flags, "--model.method", "popularity",
-                 "--train.root", str(root), "--progress", "false"])
+                 "--runs_root", str(root), "--progress", "false"])
 
 
 def test_a_synthetic_setting_given_as_a_flag_is_a_number(tmp_path):
@@ -227,8 +227,8 @@ def test_a_synthetic_setting_given_as_a_flag_is_a_number(tmp_path):
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--data.synthetic.num_topic", "4"], r"data\.synthetic\.num_topic: not a setting of the synthetic data "
-                                          r"\(known: .*num_topics"),
+    (["--data.synthetic.num_topic", "4"], (r"data\.synthetic\.num_topic: not a setting of the synthetic data "
+                                          r"\(known: .*num_topics")),
     (["--data.synthetic.num_topics", "2.5"], r"data\.synthetic\.num_topics: expected a whole number, got 2\.5"),
     (["--data.synthetic.num_items", "40", "--data.synthetic.num_topics", "50"],
      r"data\.synthetic\.num_topics \(50\) must be between 1 and data\.synthetic\.num_items \(40\)"),
@@ -244,7 +244,7 @@ def test_a_bad_synthetic_setting_is_named(tmp_path, flags, message):
 @pytest.fixture(scope="module")
 def exported(checkpoint, tmp_path_factory):
     """An encoder written by `seqrec export` from the module's checkpoint."""
-    return Path(main(["export", "--ckpt_path", str(checkpoint), "--root", str(tmp_path_factory.mktemp("export"))]))
+    return Path(main(["export", "--ckpt_path", str(checkpoint), "--runs_root", str(tmp_path_factory.mktemp("export"))]))
 
 
 def _damaged(exported: Path, folder: Path, state_edit=None, config_edit=None) -> Path:
@@ -271,7 +271,7 @@ def test_nan_item_embeddings_of_an_export_are_refused_before_any_output(exported
     an all-NaN items.npy with exit 0; it is now refused naming the file, and no run is written."""
     bad = _damaged(exported, tmp_path, _nan_items)
     with pytest.raises(ValueError, match=re.escape(str(bad)) + r": non-finite .*item_emb\.weight"):
-        main([*command[:1], "--ckpt_path", str(bad), *command[1:], "--root", str(tmp_path / "runs")])
+        main([*command[:1], "--ckpt_path", str(bad), *command[1:], "--runs_root", str(tmp_path / "runs")])
     assert not (tmp_path / "runs" / "seqrec").exists()
 
 
@@ -285,7 +285,7 @@ def test_nan_weights_of_a_checkpoint_are_refused(checkpoint, tmp_path):
     shutil.copy(checkpoint.parents[1] / "item_ids.json", bad.parents[1] / "item_ids.json")
     for command in ("test", "recommend", "embed", "export"):
         with pytest.raises(ValueError, match=re.escape(str(bad)) + r": non-finite .*encoder\.item_emb\.weight"):
-            main([command, "--ckpt_path", str(bad), "--root", str(tmp_path / "runs")])
+            main([command, "--ckpt_path", str(bad), "--runs_root", str(tmp_path / "runs")])
     assert not (tmp_path / "runs").exists()
 
 
@@ -298,7 +298,7 @@ def test_finite_weights_whose_outputs_overflow_are_refused_before_any_output(exp
 
     bad = _damaged(exported, tmp_path, huge)
     with pytest.raises(ValueError, match=re.escape(str(bad)) + r": .*non-finite"):
-        main([*command[:1], "--ckpt_path", str(bad), *command[1:], "--root", str(tmp_path / "runs")])
+        main([*command[:1], "--ckpt_path", str(bad), *command[1:], "--runs_root", str(tmp_path / "runs")])
     assert not (tmp_path / "runs" / "seqrec").exists()
 
 
@@ -328,7 +328,7 @@ def test_a_damaged_export_is_one_error_naming_the_file(exported, tmp_path, state
     """Missing, extra or mis-shaped tensors and unknown constructor arguments of an export."""
     bad = _damaged(exported, tmp_path, state_edit, config_edit)
     with pytest.raises(ValueError, match=re.escape(str(bad)) + ".*" + message):
-        main(["recommend", "--ckpt_path", str(bad), "--root", str(tmp_path / "runs")])
+        main(["recommend", "--ckpt_path", str(bad), "--runs_root", str(tmp_path / "runs")])
     assert not (tmp_path / "runs").exists()
 
 
@@ -349,7 +349,7 @@ def test_another_apps_checkpoint_is_named_as_such(tmp_path, records_class):
             r"its hyper-parameters \(input_dims, output_dims, .*\) are not those of a seqrec method \(SASRec")
     for command in ("test", "recommend", "embed", "export"):
         with pytest.raises(ValueError, match=re.escape(str(path)) + ": not a seqrec checkpoint: " + held):
-            main([command, "--ckpt_path", str(path), "--root", str(tmp_path / "runs")])
+            main([command, "--ckpt_path", str(path), "--runs_root", str(tmp_path / "runs")])
     assert not (tmp_path / "runs").exists()
 
 
@@ -361,7 +361,7 @@ def test_a_checkpoint_whose_settings_do_not_fit_its_weights_lists_them(checkpoin
     torch.save(ckpt, bad)
     with pytest.raises(ValueError, match=re.escape(str(bad)) + r": the weights do not fit SASRec.*"
                        r"encoder\.blocks\.0\.ff1\.weight: \(32, 16\) where the model has \(32, 32\)"):
-        main(["test", "--ckpt_path", str(bad), "--root", str(tmp_path / "runs")])
+        main(["test", "--ckpt_path", str(bad), "--runs_root", str(tmp_path / "runs")])
 
 
 def _trained_epochs(run_dir: Path) -> list[int]:

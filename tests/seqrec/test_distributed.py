@@ -97,7 +97,7 @@ def test_two_process_fit_through_the_cli_matches_a_one_process_evaluation(tmp_pa
             "synthetic": {"num_users": 83, "num_items": 20, "num_topics": 4}}
     done = run_on_two_cpu_processes("seqrec", [
         "fit", "--data", json.dumps(data), "--model.method", "mclrec", "--model.hidden", "8", "--model.inner", "16",
-        "--model.augmenter_hidden", "[4]", "--train.max_epochs", "2", "--train.root", str(tmp_path),
+        "--model.augmenter_hidden", "[4]", "--max_epochs", "2", "--runs_root", str(tmp_path),
         "--progress", "false", "--threads", "1"], timeout=240)
     runs = tmp_path / "seqrec" / "synthetic"
     assert sorted(p.name for p in runs.iterdir()) == ["version_0"]

@@ -104,9 +104,9 @@ def test_augmenter_step_gradient_is_that_of_its_objective():
     for p in m.augmenters.parameters():
         p.grad = None
     z1, z2 = m.augmenters[0](r1), m.augmenters[1](r2)
-    from seqrec.losses import contrastive_regularization, mclrec_cl2
+    from seqrec.losses import contrastive_regularization_loss, mclrec_cl2_loss
 
-    (mclrec_cl2(r1, r2, z1, z2) + 0.1 * contrastive_regularization(r1, r2, z1, z2, 1.0)).backward()
+    (mclrec_cl2_loss(r1, r2, z1, z2) + 0.1 * contrastive_regularization_loss(r1, r2, z1, z2, 1.0)).backward()
     for a, p in zip(g, m.augmenters.parameters()):
         torch.testing.assert_close(a, p.grad)
     assert all(p.grad is None for p in m.encoder.parameters())

@@ -9,7 +9,7 @@ import pytest
 import torch
 from seqrec.baselines import CL4SRec, SASRec
 from seqrec.data import SeqRecDataModule
-from seqrec.losses import next_item_bce
+from seqrec.losses import next_item_bce_loss
 
 
 def _tiny(cls=SASRec, **kw):
@@ -33,7 +33,7 @@ def test_prefix_and_shifted_forms_give_the_same_loss():
 def test_sampled_bce_matches_reference():
     h, items = torch.randn(4, 3, dtype=torch.float64), torch.randn(10, 3, dtype=torch.float64)
     targets = torch.tensor([1, 5, 10, 2])
-    got = next_item_bce(h, items, targets, generator=torch.Generator().manual_seed(5))
+    got = next_item_bce_loss(h, items, targets, generator=torch.Generator().manual_seed(5))
     g = torch.Generator().manual_seed(5)
     neg = torch.randint(1, 11, (4,), generator=g)
     again = torch.randint(1, 11, (4,), generator=g)

@@ -4,14 +4,13 @@ other settings or with nothing to resume is refused; a failed run is not left be
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import pytest
 from contrastkit.train import ResumeError, TrainerOptions
 from seqrec.baselines import SASRec
 from seqrec.config import DataConfig, ModelConfig, TrainConfig
 from seqrec.method import MCLRec
-from seqrec.runner import fit_parts, fit_run, run_name_of, trainer_options_for
+from seqrec.runner import Part, fit_parts, fit_run, run_name_of, trainer_options_for
 
 DATA = DataConfig(dataset="synthetic", batch_size=64, synthetic={"num_users": 150, "num_items": 40, "num_topics": 4})
 
@@ -19,47 +18,52 @@ DATA = DataConfig(dataset="synthetic", batch_size=64, synthetic={"num_users": 15
 @pytest.mark.slow
 def test_resume_continues_the_same_run(tmp_path):
     model = ModelConfig(method="sasrec")
-    train = TrainConfig(max_epochs=2, patience=50, root=str(tmp_path), name="r")
-    first, _ = fit_run(DATA, model, train, progress=False)
+    train, run = TrainConfig(patience=50), {"runs_root": str(tmp_path), "name": "r"}
+    first, _ = fit_run(DATA, model, train, max_epochs=2, progress=False, **run)
     saved = json.loads((first / "metrics.json").read_text())
     assert saved["epochs_run"] == 2
     assert 0.0 < saved["best_val/NDCG@20"] <= 1.0  # best.ckpt's score (it was last.ckpt's: none)
     with pytest.raises(ResumeError, match=r"model.hidden: 64 -> 32"):  # issue 9, item 17
-        fit_run(DATA, ModelConfig(method="sasrec", hidden=32), train, resume=True, progress=False)
-    again, metrics = fit_run(DATA, model, TrainConfig(**{**vars(train), "max_epochs": 3}), resume=True,
-                             progress=False)
+        fit_run(DATA, ModelConfig(method="sasrec", hidden=32), train, max_epochs=2, resume=True, progress=False,
+                **run)
+    again, metrics = fit_run(DATA, model, train, max_epochs=3, resume=True, progress=False, **run)
     assert again == first  # same version directory, continued from checkpoints/last.ckpt
     assert json.loads((again / "metrics.json").read_text())["epochs_run"] == 3
     assert (first / "plots" / "loss.png").is_file() and 0.0 <= metrics["test/HR@20"] <= 1.0
-    fresh, _ = fit_run(DATA, model, train, progress=False)
+    fresh, _ = fit_run(DATA, model, train, max_epochs=2, progress=False, **run)
     assert fresh.name == "version_1"  # never overwritten
 
 
 def test_unknown_method(tmp_path):
     with pytest.raises(ValueError, match="model.method"):
-        fit_run(DATA, ModelConfig(method="gru4rec"), TrainConfig(root=str(tmp_path)), progress=False)
+        fit_run(DATA, ModelConfig(method="gru4rec"), TrainConfig(), runs_root=str(tmp_path), progress=False)
 
 
 def test_resume_without_a_checkpoint_is_refused_and_a_failed_run_removed(tmp_path):
     """issue 9, items 7 and 18: nothing to resume is an error; a run failing before a checkpoint goes."""
     with pytest.raises(ResumeError, match="no run of .* has a checkpoint"):
-        fit_run(DATA, ModelConfig(method="sasrec"), TrainConfig(root=str(tmp_path), name="x"), resume=True)
+        fit_run(DATA, ModelConfig(method="sasrec"), TrainConfig(), runs_root=str(tmp_path), name="x",
+                resume=True)
     bad = DataConfig(dataset=str(tmp_path / "missing.txt"))
     with pytest.raises(FileNotFoundError):
-        fit_run(bad, ModelConfig(method="sasrec"), TrainConfig(root=str(tmp_path), name="x"), progress=False)
+        fit_run(bad, ModelConfig(method="sasrec"), TrainConfig(), runs_root=str(tmp_path), name="x",
+                progress=False)
     assert not list((tmp_path / "seqrec" / "x").glob("version_*"))
 
 
 def test_resume_may_move_the_run_to_other_devices(tmp_path):
     """issue 15: a resume may change where the run trains (--trainer.devices, accelerator, strategy),
     not what it trains (--trainer.precision stays)."""
-    model, train = ModelConfig(method="sasrec", hidden=16, inner=32), TrainConfig(max_epochs=1, root=str(tmp_path))
-    first, _ = fit_run(DATA, model, train, progress=False, trainer=TrainerOptions(accelerator="cpu"))
+    model, train = ModelConfig(method="sasrec", hidden=16, inner=32), TrainConfig()
+    first, _ = fit_run(DATA, model, train, runs_root=str(tmp_path), max_epochs=1, progress=False,
+                       trainer=TrainerOptions(accelerator="cpu"))
     moved = TrainerOptions(accelerator="auto", devices=1, strategy="auto")
-    again, _ = fit_run(DATA, model, replace(train, max_epochs=2), resume=True, progress=False, trainer=moved)
+    again, _ = fit_run(DATA, model, train, runs_root=str(tmp_path), max_epochs=2, resume=True, progress=False,
+                       trainer=moved)
     assert again == first and json.loads((first / "metrics.json").read_text())["epochs_run"] == 2
     with pytest.raises(ResumeError, match="trainer.precision"):
-        fit_run(DATA, model, train, resume=True, progress=False, trainer=TrainerOptions(precision="64-true"))
+        fit_run(DATA, model, train, runs_root=str(tmp_path), max_epochs=1, resume=True, progress=False,
+                trainer=TrainerOptions(precision="64-true"))
 
 
 def test_run_name_of_a_checkpoint():
@@ -86,7 +90,7 @@ def test_a_part_that_early_stopping_ended_is_read_back(tmp_path, capsys):
     part = tmp_path / "sasrec"
     part.mkdir()
     (part / "metrics.json").write_text(json.dumps({"stopped_early": True, "test/HR@5": 0.25, "epochs_run": 7}))
-    got = fit_parts(tmp_path, DATA, {"sasrec": (ModelConfig(method="sasrec"), TrainConfig(root=str(tmp_path)))})
+    got = fit_parts(tmp_path, DATA, {"sasrec": Part(ModelConfig(method="sasrec"), TrainConfig(), 0)}, max_epochs=1)
     assert got == {"sasrec": {"test/HR@5": 0.25}}
     assert not (part / "checkpoints").exists() and "read back" in capsys.readouterr().out
 
@@ -94,8 +98,8 @@ def test_a_part_that_early_stopping_ended_is_read_back(tmp_path, capsys):
 def test_metrics_say_when_early_stopping_ended_the_fit(tmp_path):
     """Testing the best checkpoint restores the callbacks' state of its epoch (before early
     stopping fired): ``stopped_early`` must be read before that, or it always says False."""
-    train = TrainConfig(max_epochs=40, patience=1, root=str(tmp_path), name="stop")
-    run_dir, _ = fit_run(DATA, ModelConfig(method="sasrec", hidden=16, inner=32), train, progress=False)
+    run_dir, _ = fit_run(DATA, ModelConfig(method="sasrec", hidden=16, inner=32), TrainConfig(patience=1),
+                         runs_root=str(tmp_path), name="stop", max_epochs=40, progress=False)
     saved = json.loads((run_dir / "metrics.json").read_text())
     assert saved["epochs_run"] < 40  # patience 1 ends this tiny fit long before 40 epochs
     assert saved["stopped_early"] is True

@@ -1,4 +1,4 @@
-"""A trained model in use (issue 11, item 3): ``seqrec embed``, ``seqrec recommend`` and
+"""A trained model in use: ``seqrec embed``, ``seqrec recommend`` and
 ``seqrec export``, end to end on a tiny model trained on a file with sparse item ids, so that
 every output is checked in the data's own ids."""
 
@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from contrastkit.train import read_embeddings
 from seqrec.cli import main
 from seqrec.data import make_synthetic
 from seqrec.runner import load_module
@@ -31,10 +32,10 @@ def trained(tmp_path_factory):
     path = root / "seqs.txt"
     path.write_text("".join(f"{u} {' '.join(map(str, s))}\n" for u, s in histories.items()))
     main(["fit", "--data.dataset", str(path), "--data.batch_size", "32", "--model.method", "sasrec",
-          "--model.hidden", "8", "--model.inner", "16", "--train.max_epochs", "1", "--train.root", str(root),
-          "--train.name", "m", "--progress", "false"])
+          "--model.hidden", "8", "--model.inner", "16", "--max_epochs", "1", "--runs_root", str(root),
+          "--name", "m", "--progress", "false"])
     ckpt = root / "seqrec" / "m" / "version_0" / "checkpoints" / "last.ckpt"
-    exported = main(["export", "--ckpt_path", str(ckpt), "--root", str(root)])
+    exported = main(["export", "--ckpt_path", str(ckpt), "--runs_root", str(root)])
     return root, ckpt, exported, histories
 
 
@@ -45,15 +46,15 @@ def _rows(run_dir) -> list[dict[str, str]]:
 
 def test_embed_writes_items_and_users_in_the_datas_ids(trained):
     root, ckpt, _, histories = trained
-    run = main(["embed", "--ckpt_path", str(ckpt), "--users", "true", "--root", str(root)])
-    items, users = np.load(f"{run}/items.npy"), np.load(f"{run}/users.npy")
-    item_ids = json.loads(Path(f"{run}/item_ids.json").read_text())
+    run = main(["embed", "--ckpt_path", str(ckpt), "--users", "true", "--runs_root", str(root)])
+    items, item_ids = read_embeddings(f"{run}/embeddings.npy")
+    users, user_ids = read_embeddings(f"{run}/users.npy")
+    item_ids = [int(i) for i in item_ids]
     module, _ = load_module(ckpt)
     assert items.shape == (len(item_ids), 8) and users.shape == (len(histories), 8)
     assert sorted(item_ids) == sorted({i for s in histories.values() for i in s})
     np.testing.assert_array_equal(items, module.encoder.item_table().detach().numpy())
     # a user's row is the encoder's representation of that user's whole history
-    user_ids = json.loads(Path(f"{run}/user_ids.json").read_text())
     u = user_ids[5]
     seq = torch.tensor([[item_ids.index(i) + 1 for i in histories[u]]])
     with torch.no_grad():
@@ -66,17 +67,17 @@ def test_exported_encoder_gives_the_checkpoints_embeddings(trained):
     assert exported.endswith("encoder.safetensors")
     meta = json.loads(Path(exported.replace(".safetensors", ".json")).read_text())
     assert meta["class"] == "SASRecEncoder" and meta["config"]["hidden"] == 8
-    a = main(["embed", "--ckpt_path", str(ckpt), "--users", "true", "--root", str(root), "--name", "a"])
-    b = main(["embed", "--ckpt_path", exported, "--users", "true", "--root", str(root), "--name", "b"])
-    for name in ("items.npy", "users.npy"):
-        np.testing.assert_array_equal(np.load(f"{a}/{name}"), np.load(f"{b}/{name}"))
-    for name in ("item_ids.json", "user_ids.json"):
-        assert Path(f"{a}/{name}").read_text() == Path(f"{b}/{name}").read_text()
+    a = main(["embed", "--ckpt_path", str(ckpt), "--users", "true", "--runs_root", str(root), "--name", "a"])
+    b = main(["embed", "--ckpt_path", exported, "--users", "true", "--runs_root", str(root), "--name", "b"])
+    for name in ("embeddings", "users"):
+        np.testing.assert_array_equal(np.load(f"{a}/{name}.npy"), np.load(f"{b}/{name}.npy"))
+        assert json.loads(Path(f"{a}/{name}.ids.json").read_text())["ids"] == \
+            json.loads(Path(f"{b}/{name}.ids.json").read_text())["ids"]
 
 
 def test_recommend_for_the_datas_users(trained, capsys):
     root, ckpt, exported, histories = trained
-    run = main(["recommend", "--ckpt_path", str(ckpt), "--k", "5", "--root", str(root)])
+    run = main(["recommend", "--ckpt_path", str(ckpt), "--k", "5", "--runs_root", str(root)])
     out = capsys.readouterr().out
     assert out.strip().splitlines()[-1] == f"run: {run}  metrics: {run}/metrics.json"
     rows = _rows(run)
@@ -97,7 +98,7 @@ def test_recommend_for_the_datas_users(trained, capsys):
     s[[item_ids.index(i) for i in history]] = -float("inf")
     assert int(next(r for r in rows if r["user"] == user)["item"]) == item_ids[int(s.argmax())]
     # the exported encoder recommends the same
-    again = main(["recommend", "--ckpt_path", exported, "--k", "5", "--root", str(root)])
+    again = main(["recommend", "--ckpt_path", exported, "--k", "5", "--runs_root", str(root)])
     assert _rows(again) == rows
 
 
@@ -105,13 +106,13 @@ def test_recommend_for_a_given_history(trained, tmp_path):
     root, ckpt, _, histories = trained
     history = next(iter(histories.values()))[:4]
     run = main(["recommend", "--ckpt_path", str(ckpt), "--k", "3", "--history", json.dumps(history),
-                "--root", str(root)])
+                "--runs_root", str(root)])
     rows = _rows(run)
     assert [r["user"] for r in rows] == ["history"] * 3 and not {int(r["item"]) for r in rows} & set(history)
     listed = tmp_path / "h.txt"
     listed.write_text(f"alice {' '.join(map(str, history))}\n\nbob {history[0]}\n")
     rows = _rows(main(["recommend", "--ckpt_path", str(ckpt), "--k", "3", "--history_file", str(listed),
-                       "--root", str(root)]))
+                       "--runs_root", str(root)]))
     assert [r["user"] for r in rows] == ["alice"] * 3 + ["bob"] * 3
 
 
@@ -120,10 +121,10 @@ def test_recommend_names_an_unknown_item_with_file_and_line(trained, tmp_path):
     listed = tmp_path / "h.txt"
     listed.write_text(f"alice {_original(1)}\nbob {_original(2)} 5\n")
     with pytest.raises(ValueError, match=re.escape(f"{listed}:2: item id(s) 5 not among")):
-        main(["recommend", "--ckpt_path", str(ckpt), "--history_file", str(listed), "--root", str(root)])
+        main(["recommend", "--ckpt_path", str(ckpt), "--history_file", str(listed), "--runs_root", str(root)])
     with pytest.raises(ValueError, match=r"--history: item id\(s\) 3 not among"):
-        main(["recommend", "--ckpt_path", str(ckpt), "--history", "[3]", "--root", str(root)])
+        main(["recommend", "--ckpt_path", str(ckpt), "--history", "[3]", "--runs_root", str(root)])
     with pytest.raises(ValueError, match="user\\(s\\) nobody not in"):
-        main(["recommend", "--ckpt_path", str(ckpt), "--users", "[nobody]", "--root", str(root)])
+        main(["recommend", "--ckpt_path", str(ckpt), "--users", "[nobody]", "--runs_root", str(root)])
     assert not (root / "seqrec" / "recommend").exists() or all(
         (v / "recommendations.csv").is_file() for v in (root / "seqrec" / "recommend").iterdir())

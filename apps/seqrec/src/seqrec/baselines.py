@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from seqrec.augment import CROP_KEEP, MASK_RATIO, REORDER_RATIO, two_views
-from seqrec.losses import view_info_nce
+from seqrec.losses import view_info_nce_loss
 from seqrec.module import SeqRecModule
 
 
@@ -71,5 +71,5 @@ class CL4SRec(SeqRecModule):
         v1, n1, v2, n2 = views
         h, (r1, r2) = self.encode(batch, (v1, n1), (v2, n2))
         rec = self.rec_loss(h, batch)
-        cl = view_info_nce(r1, r2, self.temperature, self.sim, self.gather_across_ranks)
+        cl = view_info_nce_loss(r1, r2, self.temperature, self.sim, self.gather_across_ranks)
         return {"loss": rec + self.lambda_cl * cl, "rec": rec, "cl": cl}

@@ -1,10 +1,11 @@
-"""The ``seqrec`` console script, through ``contrastkit.train.run_cli``:
+"""The ``seqrec`` console script: the app's registration (``contrastkit.train.app.App``).
 
     seqrec demo
     seqrec demo --resume
     seqrec fit --config apps/seqrec/configs/beauty.yaml
     seqrec fit --config apps/seqrec/configs/beauty.yaml --resume
     seqrec fit --data.dataset synthetic --model.method mclrec --trainer.devices 2 --trainer.strategy ddp --trainer.accelerator cpu
+    seqrec validate --ckpt_path runs/seqrec/beauty_mclrec/version_0/checkpoints/best.ckpt
     seqrec test --ckpt_path runs/seqrec/beauty_mclrec/version_0/checkpoints/best.ckpt
     seqrec evaluate --model.method popularity --data.dataset Beauty
     seqrec study --config apps/seqrec/configs/beauty.yaml --name study_beauty
@@ -12,26 +13,38 @@
     seqrec recommend --ckpt_path runs/seqrec/beauty_mclrec/version_0/checkpoints/best.ckpt --k 10
     seqrec export --ckpt_path runs/seqrec/beauty_mclrec/version_0/checkpoints/best.ckpt
 
-Commands are named as ``"module:function"`` strings, so that the help imports no torch.
-(tests/seqrec/test_docs.py parses every ``seqrec`` command of this docstring and of the README.)
+``fit`` trains with early stopping and then tests the best checkpoint, and ``validate`` / ``test``
+score a checkpoint with full ranking on the data it records, so the app registers its own three
+(typed ``--data.*`` / ``--model.*`` / ``--train.*`` sections through jsonargparse). Commands are
+imported only when run, so the help loads no torch. (tests/seqrec/test_docs.py parses every
+``seqrec`` command of this docstring and of the README.)
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
-from contrastkit.train.cli import run_cli
+from contrastkit.train.app import App, run_app
 
-COMMANDS = {
-    "demo": "seqrec.demo:demo",
-    "fit": "seqrec.commands:fit",
-    "test": "seqrec.commands:test",
-    "evaluate": "seqrec.commands:evaluate",
-    "study": "seqrec.study:study",
-    "embed": "seqrec.use:embed",
-    "recommend": "seqrec.use:recommend",
-    "export": "seqrec.use:export",
-}
+APP = App(
+    name="seqrec",
+    module=None,  # fit early-stops then tests; validate / test score with full ranking: its own three
+    datamodule=None,
+    demo="seqrec.demo:demo",
+    evaluate="seqrec.commands:evaluate",
+    study="seqrec.study:study",
+    embed="seqrec.use:embed",
+    export="seqrec.use:export",
+    use=("recommend", "seqrec.use:recommend"),
+    commands={
+        "fit": "seqrec.commands:fit",
+        "validate": "seqrec.commands:validate",
+        "test": "seqrec.commands:test",
+    },
+    renamed={"--root": "--runs_root", "--train.root": "--runs_root", "--train.name": "--name",
+             "--train.max_epochs": "--max_epochs", "--epochs": "--max_epochs", "--train.seed": "--seed"},
+)
 
 
 def _log_to_console() -> None:
@@ -44,11 +57,11 @@ def _log_to_console() -> None:
     log.setLevel(logging.INFO)
 
 
-def main(argv: list[str] | None = None):
-    """Console entry point: the command's result when called with ``argv``, None from the console
-    script (see :func:`contrastkit.train.run_cli`)."""
+def main(argv: Sequence[str] | None = None):
+    """Console entry point: the command's result when called with ``argv`` (see
+    :func:`contrastkit.train.app.run_app`)."""
     _log_to_console()
-    return run_cli("seqrec", commands=COMMANDS, argv=argv)
+    return run_app(APP, argv)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Run configuration (the YAML files under ``configs/``) and the method registry.
 
-A config has three sections, ``data``, ``model`` and ``train``, one dataclass each; the CLI
-commands take them as ``--data.dataset Beauty --model.method mclrec ...`` or ``--config x.yaml``.
+A config has three sections, ``data``, ``model`` and ``train``, one dataclass each, beside the
+run's own ``max_epochs``, ``seed`` and ``name``; the CLI commands take them as
+``--data.dataset Beauty --model.method mclrec --max_epochs 50 ...`` or ``--config x.yaml``.
 The ``model`` section is not written here: :data:`ModelConfig` is derived from the method
 classes' typed, documented ``__init__`` arguments, which own each setting's name and default.
 """
@@ -21,6 +22,8 @@ from seqrec.module import SeqRecModule
 
 METHODS: dict[str, type[SeqRecModule]] = {"sasrec": SASRec, "cl4srec": CL4SRec, "mclrec": MCLRec}
 ALL_METHODS = ("popularity", *METHODS)
+MAX_EPOCHS = 50  # the most epochs of a fit (``--max_epochs``); the paper's schedule
+SEED = 0  # the seed of a fit (``--seed``), as in every app; the paper configs pin 2020
 
 
 def _settings(cls: type[SeqRecModule]) -> dict[str, inspect.Parameter]:
@@ -66,7 +69,7 @@ ModelConfig = _model_config()
 
 def _data_config() -> type:
     """``DataConfig``: the ``__init__`` arguments of :class:`SeqRecDataModule` (but ``seed``, which is
-    the run's ``train.seed``), with its types, defaults and descriptions (one name, one default)."""
+    the run's ``--seed``), with its types, defaults and descriptions (one name, one default)."""
     config = section("DataConfig", "Which sequences and how they are served: the arguments of\n"
                      ":class:`seqrec.data.SeqRecDataModule`, which owns each name, default and description.",
                      [(SeqRecDataModule, settings(SeqRecDataModule, skip=("seed",)))])
@@ -79,31 +82,22 @@ DataConfig = _data_config()
 
 @dataclass
 class TrainConfig:
-    """Training loop: epochs, early stopping, seed, run directory.
+    """The training loop's early stopping, validation period and time budget (``--train.*``).
 
-    Where it trains (accelerator, devices, nodes, strategy, precision) is ``--trainer.*``
-    (:class:`contrastkit.train.TrainerOptions`). ``--resume``, ``--threads`` and ``--progress`` are
-    the command's own flags, spelled as in every app (``--threads`` is handled by
-    ``contrastkit.train.run_cli``).
+    The run's length, seed, folder and name are the command's own flags, spelled as in every app
+    (``--max_epochs``, ``--seed``, ``--runs_root``, ``--name``); where it trains (accelerator,
+    devices, nodes, strategy, precision) is ``--trainer.*`` (:class:`contrastkit.train.TrainerOptions`).
 
     Args:
-        max_epochs: the most epochs to train (may grow on --resume).
         patience: validations without a better ``monitor`` before early stopping.
         monitor: the validation metric that picks best.ckpt and stops early.
-        seed: seed of the weights, the augmentations and the training order.
-        root: the runs folder; the run is ``<root>/seqrec/<name>/version_K``.
-        name: the run name.
         limit_train_batches: fraction (float) or number (int) of training batches per epoch.
         val_check_interval: validate every fraction of an epoch (float) or every n batches (int).
         max_time: wall-clock budget "DD:HH:MM:SS" over all resumed parts of the run (Lightning's Timer).
     """
 
-    max_epochs: int = 50
     patience: int = 10
     monitor: str = "val/NDCG@20"
-    seed: int = 2020
-    root: str = "runs"
-    name: str = "synthetic"
     limit_train_batches: float = 1.0
     val_check_interval: float | int = 1.0
     max_time: str | None = None
@@ -124,5 +118,7 @@ def build_module(cfg: ModelConfig, num_items: int, max_len: int) -> SeqRecModule
     return METHODS[cfg.method](num_items, max_len=max_len, **model_kwargs(cfg))
 
 
-def as_dict(data: DataConfig, model: ModelConfig, train: TrainConfig) -> dict[str, Any]:
-    return {"data": asdict(data), "model": asdict(model), "train": asdict(train)}
+def as_dict(data: DataConfig, model: ModelConfig, train: TrainConfig, max_epochs: int, seed: int) -> dict[str, Any]:
+    """The settings of one fit, as its run's config.yaml records them."""
+    return {"data": asdict(data), "model": asdict(model), "train": asdict(train), "max_epochs": max_epochs,
+            "seed": seed}

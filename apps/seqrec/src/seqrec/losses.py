@@ -15,32 +15,28 @@ average is the gradient of the mean over all ranks' rows.
 from __future__ import annotations
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
-from contrastkit.distributed import gather_candidates, world
-from contrastkit.functional import nt_xent_loss
-from contrastkit.functional.infonce import two_view_indices
+from contrastkit.distributed import gather_candidates, global_count, world
+from contrastkit.functional import nt_xent_loss, two_view_indices
 from torch import Tensor
 
 
-def global_mean_factor(rows: int, like: Tensor, distributed: bool) -> Tensor | float:
+def global_mean_factor(rows: int, like: Tensor, distributed: bool) -> float:
     """``rows * W / sum_r rows_r``: the factor that turns a mean over this rank's ``rows`` into its
-    share of the mean over every rank's rows (1.0 on one process or with equal counts), in the
-    dtype and on the device of ``like`` (the loss it multiplies).
+    share of the mean over every rank's rows (1.0 on one process or with equal counts); ``like``
+    is the loss it multiplies (its device carries the count).
 
     DDP averages the ranks' gradients; with unequal counts (the shifted form has one target per
-    non-padded position) a plain local mean would weight the ranks' rows unequally. One scalar
-    all-reduce per call.
+    non-padded position) a plain local mean would weight the ranks' rows unequally. The sum is
+    :func:`contrastkit.distributed.global_count` (one gather per call).
     """
     _, size = world()
     if not distributed or size == 1:
         return 1.0
-    total = torch.tensor(float(rows), dtype=torch.float64, device=like.device)
-    dist.all_reduce(total)
-    return (rows * size / total).to(like.dtype)
+    return rows * size / global_count(rows, like, distributed)
 
 
-def next_item_ce(hidden: Tensor, items: Tensor, targets: Tensor) -> Tensor:
+def next_item_ce_loss(hidden: Tensor, items: Tensor, targets: Tensor) -> Tensor:
     """Full softmax cross-entropy over all items.
 
     ``hidden`` (R, D) representations, ``items`` (N, D) the item table for ids ``1..N``,
@@ -49,7 +45,7 @@ def next_item_ce(hidden: Tensor, items: Tensor, targets: Tensor) -> Tensor:
     return F.cross_entropy(hidden @ items.T, targets - 1)
 
 
-def next_item_bce(hidden: Tensor, items: Tensor, targets: Tensor, generator: torch.Generator | None = None) -> Tensor:
+def next_item_bce_loss(hidden: Tensor, items: Tensor, targets: Tensor, generator: torch.Generator | None = None) -> Tensor:
     """SASRec's sampled binary cross-entropy: one uniform negative per target (redrawn once when
     it equals the target; any remaining collision is counted as a negative, as in SASRec's
     sampler it has probability ~1/N).
@@ -65,7 +61,7 @@ def next_item_bce(hidden: Tensor, items: Tensor, targets: Tensor, generator: tor
     return -(F.logsigmoid(pos_logit) + F.logsigmoid(-neg_logit)).mean()
 
 
-def view_info_nce(a: Tensor, b: Tensor, temperature: float, sim: str = "dot", distributed: bool = False) -> Tensor:
+def view_info_nce_loss(a: Tensor, b: Tensor, temperature: float, sim: str = "dot", distributed: bool = False) -> Tensor:
     """NT-Xent between two batches of views ``(B, D)``: official MCLRec ``info_nce`` + CE
     (``distributed``: both views gathered from all ranks, local views the anchors)."""
     if sim not in ("dot", "cos"):
@@ -79,13 +75,13 @@ def meta_pairs(h1: Tensor, h2: Tensor, z1: Tensor, z2: Tensor) -> tuple[tuple[Te
     return (h1, z2), (h2, z1), (z1, z2)
 
 
-def mclrec_cl2(h1: Tensor, h2: Tensor, z1: Tensor, z2: Tensor, distributed: bool = False) -> Tensor:
+def mclrec_cl2_loss(h1: Tensor, h2: Tensor, z1: Tensor, z2: Tensor, distributed: bool = False) -> Tensor:
     """``L_cl2 = l(h1, z2) + l(h2, z1) + l(z1, z2)`` with ``l`` NT-Xent, dot product, temperature 1
     (the official ``meta_contrast``: ``info_nce(..., 1.0, batch_size, "dot")``)."""
-    return sum(view_info_nce(a, b, 1.0, "dot", distributed) for a, b in meta_pairs(h1, h2, z1, z2))
+    return sum(view_info_nce_loss(a, b, 1.0, "dot", distributed) for a, b in meta_pairs(h1, h2, z1, z2))
 
 
-def contrastive_regularization_pair(a: Tensor, b: Tensor, temperature: float, distributed: bool = False) -> Tensor:
+def contrastive_regularization_pair_loss(a: Tensor, b: Tensor, temperature: float, distributed: bool = False) -> Tensor:
     """MCLRec's contrastive regularization of one pair of view batches (official ``meta_contrast_rl_1``).
 
     Over the ``2B`` views ``[a; b]`` with ``s = [a; b] [a; b]^T / t``: each view ``k`` has its
@@ -118,8 +114,8 @@ def contrastive_regularization_pair(a: Tensor, b: Tensor, temperature: float, di
     return first + second
 
 
-def contrastive_regularization(h1: Tensor, h2: Tensor, z1: Tensor, z2: Tensor, temperature: float,
+def contrastive_regularization_loss(h1: Tensor, h2: Tensor, z1: Tensor, z2: Tensor, temperature: float,
                                distributed: bool = False) -> Tensor:
-    """``R`` = sum of :func:`contrastive_regularization_pair` over the three pairs of
+    """``R`` = sum of :func:`contrastive_regularization_pair_loss` over the three pairs of
     :func:`meta_pairs` (the official ``meta_rl`` returns ``0.1 * R``; the 0.1 is ``lambda_reg`` (γ) here)."""
-    return sum(contrastive_regularization_pair(a, b, temperature, distributed) for a, b in meta_pairs(h1, h2, z1, z2))
+    return sum(contrastive_regularization_pair_loss(a, b, temperature, distributed) for a, b in meta_pairs(h1, h2, z1, z2))

@@ -10,7 +10,7 @@ gives ``h1, h2`` (last position); two learnable augmenters give ``z1 = A1(h1)``,
 * ``L_cl1 = NT-Xent(h1, h2)`` (``temperature``, ``sim`` dot or cos);
 * ``L_cl2 = NT-Xent(h1, z2) + NT-Xent(h2, z1) + NT-Xent(z1, z2)`` (dot, temperature 1);
 * ``R``     the contrastive regularization over the same three pairs
-  (:func:`seqrec.losses.contrastive_regularization`).
+  (:func:`seqrec.losses.contrastive_regularization_loss`).
 
 Meta loop per batch, as the official trainer does it (``meta_loop="three_step"``):
 
@@ -47,7 +47,7 @@ import torch
 from torch import Tensor
 
 from seqrec.augment import CROP_KEEP, MASK_RATIO, REORDER_RATIO, two_views
-from seqrec.losses import contrastive_regularization, mclrec_cl2, view_info_nce
+from seqrec.losses import contrastive_regularization_loss, mclrec_cl2_loss, view_info_nce_loss
 from seqrec.models import Augmenter
 from seqrec.module import SeqRecModule
 
@@ -103,8 +103,8 @@ class MCLRec(SeqRecModule):
     def _meta_terms(self, r1: Tensor, r2: Tensor) -> tuple[Tensor, Tensor]:
         z1, z2 = self.augmenters[0](r1), self.augmenters[1](r2)
         distributed = self.gather_across_ranks
-        cl2 = mclrec_cl2(r1, r2, z1, z2, distributed)
-        reg = (contrastive_regularization(r1, r2, z1, z2, self.temperature, distributed) if self.lambda_reg > 0
+        cl2 = mclrec_cl2_loss(r1, r2, z1, z2, distributed)
+        reg = (contrastive_regularization_loss(r1, r2, z1, z2, self.temperature, distributed) if self.lambda_reg > 0
                else cl2.new_zeros(()))
         return cl2, reg
 
@@ -113,7 +113,7 @@ class MCLRec(SeqRecModule):
         sequences (``(B, L, D)``, or ``(B, D)`` for prefix batches) and the view representations
         ``r1, r2`` (B, D)."""
         rec = self.rec_loss(h, batch)
-        cl1 = (view_info_nce(r1, r2, self.temperature, self.sim, self.gather_across_ranks) if self.lambda_cl1 > 0
+        cl1 = (view_info_nce_loss(r1, r2, self.temperature, self.sim, self.gather_across_ranks) if self.lambda_cl1 > 0
                else rec.new_zeros(()))
         cl2, reg = self._meta_terms(r1, r2)
         loss = rec + self.lambda_cl1 * cl1 + self.lambda_cl2 * (cl2 + self.lambda_reg * reg)

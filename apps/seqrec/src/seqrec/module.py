@@ -22,7 +22,7 @@ from contrastkit.train.module import ContrastiveModule
 from torch import Tensor
 
 from seqrec.evaluate import KS, RankingMetrics
-from seqrec.losses import global_mean_factor, next_item_bce, next_item_ce
+from seqrec.losses import global_mean_factor, next_item_bce_loss, next_item_ce_loss
 from seqrec.models import SASRecEncoder
 
 LOSS_TYPES = ("ce", "bce")
@@ -93,7 +93,7 @@ class SeqRecModule(ContrastiveModule):
         else:
             hidden = h if h.dim() == 2 else h[torch.arange(h.shape[0], device=h.device), batch["length"] - 1]
         items = self.encoder.item_table()
-        loss = next_item_ce(hidden, items, target) if self.loss_type == "ce" else next_item_bce(hidden, items, target)
+        loss = next_item_ce_loss(hidden, items, target) if self.loss_type == "ce" else next_item_bce_loss(hidden, items, target)
         return loss * global_mean_factor(target.shape[0], loss, self.gather_across_ranks)
 
     def scores(self, batch: dict[str, Tensor]) -> Tensor:

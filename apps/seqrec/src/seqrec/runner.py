@@ -25,7 +25,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from contrastkit.train import (
@@ -50,7 +50,9 @@ from lightning.pytorch.callbacks import EarlyStopping
 
 from seqrec.baselines import Popularity
 from seqrec.config import (
+    MAX_EPOCHS,
     METHODS,
+    SEED,
     DataConfig,
     ModelConfig,
     TrainConfig,
@@ -105,21 +107,24 @@ def trainer_options_for(module: SeqRecModule, options: TrainerOptions) -> Traine
     return options if module.automatic_optimization else options.finding_unused_parameters()
 
 
-def fit_run(data: DataConfig, model: ModelConfig, train: TrainConfig, resume: bool = False,
+def fit_run(data: DataConfig, model: ModelConfig, train: TrainConfig, *, runs_root: str = "runs",
+            name: str = "synthetic", max_epochs: int = MAX_EPOCHS, seed: int = SEED, resume: bool = False,
             progress: bool = True, trainer: TrainerOptions | None = None) -> tuple[Path, dict[str, float]]:
-    """Train ``model`` on ``data`` (or evaluate popularity) in a new run directory, or (``resume``)
-    continue the newest run of ``train.name`` that has a checkpoint; returns ``(run_dir, metrics)``.
-    ``trainer``: where it trains (default one device, ``accelerator="auto"``)."""
+    """Train ``model`` on ``data`` (or evaluate popularity) in a new run directory
+    ``<runs_root>/seqrec/<name>/version_K``, or (``resume``) continue the newest run of ``name``
+    that has a checkpoint; returns ``(run_dir, metrics)``. ``trainer``: where it trains (default
+    one device, ``accelerator="auto"``)."""
     trainer = trainer or TrainerOptions()
     check_method(model.method)
     build_datamodule(data)  # a bad data setting is named here, before the run folder exists
-    config = {**as_dict(data, model, train), "trainer": asdict(trainer)}
-    run_dir = open_run(train.root, "seqrec", train.name, config, resume=resume, may_differ=MAY_DIFFER)
+    config = {**as_dict(data, model, train, max_epochs, seed), "trainer": asdict(trainer)}
+    run_dir = open_run(runs_root, "seqrec", name, config, resume=resume, may_differ=MAY_DIFFER)
     with failure_marked(run_dir):
-        return run_dir, fit_in(run_dir, data, model, train, progress, trainer)
+        return run_dir, fit_in(run_dir, data, model, train, max_epochs=max_epochs, seed=seed, progress=progress,
+                               trainer=trainer)
 
 
-def fit_in(run_dir: Path, data: DataConfig, model: ModelConfig, train: TrainConfig,
+def fit_in(run_dir: Path, data: DataConfig, model: ModelConfig, train: TrainConfig, *, max_epochs: int, seed: int,
            progress: bool = True, trainer: TrainerOptions | None = None, label: str | None = None) -> dict[str, float]:
     """Train and test in ``run_dir`` (an opened run or a sub-run folder), continuing from its
     checkpoint when there is one (:func:`contrastkit.train.fit_resumable`); writes its metrics.json and returns
@@ -129,8 +134,8 @@ def fit_in(run_dir: Path, data: DataConfig, model: ModelConfig, train: TrainConf
     metrics.json's ``stopped_early`` says whether early stopping ended the fit (a resumed demo or
     study does not reopen such a part)."""
     torch.set_float32_matmul_precision("high")  # TF32 on GPUs that have it; no effect on CPU
-    seed_everything(train.seed, workers=True)
-    dm = build_datamodule(data, train.seed)
+    seed_everything(seed, workers=True)
+    dm = build_datamodule(data, seed)
     _record_data(run_dir, dm)
     if model.method == "popularity":
         metrics = popularity_metrics(dm, model.exclude_history)
@@ -140,7 +145,7 @@ def fit_in(run_dir: Path, data: DataConfig, model: ModelConfig, train: TrainConf
     module = build_module(model, split.num_items, data.max_len)
     stopper = EarlyStopping(monitor=train.monitor, mode="max", patience=train.patience)
     options = trainer_options_for(module, trainer or TrainerOptions())
-    pl_trainer = make_trainer(run_dir, train.max_epochs, monitor=train.monitor, mode="max", callbacks=[stopper],
+    pl_trainer = make_trainer(run_dir, max_epochs, monitor=train.monitor, mode="max", callbacks=[stopper],
                               progress=progress, options=options, limit_train_batches=train.limit_train_batches,
                               num_sanity_val_steps=0, val_check_interval=train.val_check_interval,
                               max_time=train.max_time)
@@ -165,9 +170,18 @@ def fit_in(run_dir: Path, data: DataConfig, model: ModelConfig, train: TrainConf
     return {k: v for k, v in metrics.items() if isinstance(v, float)}
 
 
-def fit_parts(run_dir: Path, data: DataConfig, parts: dict[str, tuple[ModelConfig, TrainConfig]],
+class Part(NamedTuple):
+    """One fit of a demo or study: its method settings, training loop and seed."""
+
+    model: ModelConfig
+    train: TrainConfig
+    seed: int
+
+
+def fit_parts(run_dir: Path, data: DataConfig, parts: dict[str, Part], max_epochs: int,
               progress: bool = True, trainer: TrainerOptions | None = None) -> dict[str, dict[str, float]]:
-    """Each part ``name -> (model, train)`` fitted in its own folder ``run_dir/<name>/`` (config.yaml,
+    """Each part ``name -> Part(model, train, seed)`` fitted for at most ``max_epochs`` in its own
+    folder ``run_dir/<name>/`` (config.yaml,
     item_ids.json, checkpoints/, logs/, metrics.json); returns ``{name: metrics}``.
 
     On a resumed run (the shared rule finds the parts' checkpoints under ``run_dir``) a part that
@@ -176,7 +190,7 @@ def fit_parts(run_dir: Path, data: DataConfig, parts: dict[str, tuple[ModelConfi
     finished one is only tested again), and the others start."""
     trainer = trainer or TrainerOptions()
     out = {}
-    for name, (model, train) in parts.items():
+    for name, (model, train, seed) in parts.items():
         part = run_dir / name
         saved = part / "metrics.json"
         if saved.is_file() and json.loads(saved.read_text()).get("stopped_early"):
@@ -184,8 +198,9 @@ def fit_parts(run_dir: Path, data: DataConfig, parts: dict[str, tuple[ModelConfi
             print(f"{name}: read back (early stopping ended it in an earlier part of this run)", flush=True)
             continue
         part.mkdir(exist_ok=True)
-        save_config(part, {**as_dict(data, model, train), "trainer": asdict(trainer)})
-        out[name] = fit_in(part, data, model, train, progress, trainer, label=name)
+        save_config(part, {**as_dict(data, model, train, max_epochs, seed), "trainer": asdict(trainer)})
+        out[name] = fit_in(part, data, model, train, max_epochs=max_epochs, seed=seed, progress=progress,
+                           trainer=trainer, label=name)
     return out
 
 
@@ -276,11 +291,15 @@ def prepare_scoring(checkpoint: str | Path, data: DataConfig | None = None, *, o
     return Scoring(module.to(device), dm, data, what)
 
 
-def score(scoring: Scoring, exclude_history: bool = False, device: str = "cpu") -> dict[str, float]:
-    """Full-ranking validation and test metrics (``val/HR@5`` ... ``test/NDCG@20``) of a prepared checkpoint."""
+def score(scoring: Scoring, exclude_history: bool = False, device: str = "cpu",
+          stages: tuple[str, ...] = ("val", "test")) -> dict[str, float]:
+    """Full-ranking metrics (``val/HR@5`` ... ``test/NDCG@20``) of a prepared checkpoint on the
+    validation and/or test split (``stages``)."""
     out = {}
     dm = scoring.datamodule
-    for stage, loader in (("val", dm.val_dataloader()), ("test", dm.test_dataloader())):
+    loaders = {"val": dm.val_dataloader, "test": dm.test_dataloader}
+    for stage in stages:
+        loader = loaders[stage]()
         out.update(_prefixed(evaluate_scores(scoring.module.scores, loader, exclude_history=exclude_history,
                                              device=device), stage))
     return out

@@ -7,7 +7,7 @@ Each takes ``--ckpt_path``: a ``.ckpt`` written by ``seqrec fit`` (read with
 out are the data's own: the model's item ``k`` is ``item_ids[k - 1]`` of the run's
 ``item_ids.json`` (written by ``seqrec fit``) or of the export's ``encoder.seqrec.json``.
 
-Every command writes a run ``<root>/seqrec/<name>/version_K/`` and ends by printing where it is.
+Every command writes a run ``<runs_root>/seqrec/<name>/version_K/`` and ends by printing where it is.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from contrastkit.train import (
     load_encoder,
     load_state_checked,
     open_run,
+    write_embeddings,
     write_metrics,
 )
 
@@ -173,7 +174,7 @@ def top_items(encoder: SASRecEncoder, seqs: list[np.ndarray], k: int,
 
 def recommend(ckpt_path: str = "", k: int = 10, users: list[str] | None = None,
               history: list[int | str] | None = None, history_file: str | None = None,
-              data: DataConfig | None = None, root: str = "runs", name: str = "recommend", show: int = 3,
+              data: DataConfig | None = None, runs_root: str = "runs", name: str = "recommend", show: int = 3,
               device: str = "cpu") -> str:
     """Top-k items for users of the data, or for histories given on the command line or in a file.
 
@@ -187,8 +188,8 @@ def recommend(ckpt_path: str = "", k: int = 10, users: list[str] | None = None,
         history: one history of item ids, oldest first (written as user "history").
         history_file: histories, one per line "user item item ..." (item ids, oldest first).
         data: the users' data (default: the data the model was trained on).
-        root: the runs folder.
-        name: the run name: the run is <root>/seqrec/<name>/version_K.
+        runs_root: the runs folder.
+        name: the run name: the run is <runs_root>/seqrec/<name>/version_K.
         show: users printed.
         device: torch device.
     """
@@ -216,7 +217,7 @@ def recommend(ckpt_path: str = "", k: int = 10, users: list[str] | None = None,
     config = {"command": "recommend", "ckpt_path": str(ckpt_path), "k": k, "users": users, "history": history,
               "history_file": history_file, "data": asdict(data) if data else None}
     ids, scores = top_items(trained.encoder, seqs, k, source=trained.source)  # checked before any run exists
-    run_dir = open_run(root, "seqrec", name, config)
+    run_dir = open_run(runs_root, "seqrec", name, config)
     with failure_marked(run_dir):
         out = run_dir / "recommendations.csv"
         with out.open("w", newline="") as f:
@@ -236,20 +237,21 @@ def recommend(ckpt_path: str = "", k: int = 10, users: list[str] | None = None,
 
 
 def embed(ckpt_path: str = "", items: bool = True, users: bool = False, data: DataConfig | None = None,
-          root: str = "runs", name: str = "embed", device: str = "cpu") -> str:
+          runs_root: str = "runs", name: str = "embed", device: str = "cpu") -> str:
     """Item embeddings and/or user (sequence) representations of a trained model, as .npy + ids.
 
-    Writes in the run directory ``items.npy`` (N, D), the output layer's row of each item, with
-    ``item_ids.json`` (the data's item ids, in row order), and with ``--users true`` ``users.npy``
-    (U, D), the representation of each user's whole history, with ``user_ids.json``.
+    Writes in the run directory, through :func:`contrastkit.train.write_embeddings`,
+    ``embeddings.npy`` (N, D), the output layer's row of each item, with ``embeddings.ids.json``
+    (the data's item ids, in row order), and with ``--users true`` ``users.npy`` (U, D), the
+    representation of each user's whole history, with ``users.ids.json`` (the user ids).
 
     Args:
         ckpt_path: a .ckpt written by seqrec fit, or an encoder.safetensors written by seqrec export.
         items: write the item embeddings.
         users: write the user representations.
         data: the users' data (default: the data the model was trained on).
-        root: the runs folder.
-        name: the run name: the run is <root>/seqrec/<name>/version_K.
+        runs_root: the runs folder.
+        name: the run name: the run is <runs_root>/seqrec/<name>/version_K.
         device: torch device.
     """
     if not items and not users:
@@ -261,17 +263,14 @@ def embed(ckpt_path: str = "", items: bool = True, users: bool = False, data: Da
     # computed and checked (finite) before any run exists
     table = check_finite(trained.encoder.item_table().detach().float().cpu(), "item embeddings", trained.source)
     reps = represent(trained.encoder, seqs, source=trained.source) if users else None
-    run_dir = open_run(root, "seqrec", name, config)
+    run_dir = open_run(runs_root, "seqrec", name, config)
     with failure_marked(run_dir):
         written = {}
         if items:
-            np.save(run_dir / "items.npy", table.numpy())
-            (run_dir / "item_ids.json").write_text(json.dumps(trained.item_ids))
-            written["items"] = list(table.shape)
+            write_embeddings(run_dir, table, trained.item_ids, model=trained.source)
+            written["embeddings"] = list(table.shape)
         if users:
-            reps = reps.numpy()
-            np.save(run_dir / "users.npy", reps)
-            (run_dir / "user_ids.json").write_text(json.dumps(user_ids))
+            write_embeddings(run_dir, reps, user_ids, name="users", model=trained.source)
             written["users"] = list(reps.shape)
         write_metrics(run_dir, {"source": trained.source, **{f"shape/{k}": v for k, v in written.items()}})
     print(f"embeddings of {trained.source}" + (f" (users of {what})" if users else "") + ": "
@@ -280,7 +279,7 @@ def embed(ckpt_path: str = "", items: bool = True, users: bool = False, data: Da
     return str(run_dir)
 
 
-def export(ckpt_path: str = "", root: str = "runs", name: str = "export") -> str:
+def export(ckpt_path: str = "", runs_root: str = "runs", name: str = "export") -> str:
     """Export a checkpoint's encoder as safetensors + JSON, readable without Lightning or pickles.
 
     Writes ``encoder.safetensors``, ``encoder.json`` (class and constructor arguments) and
@@ -289,13 +288,13 @@ def export(ckpt_path: str = "", root: str = "runs", name: str = "export") -> str
 
     Args:
         ckpt_path: a .ckpt written by seqrec fit.
-        root: the runs folder.
-        name: the run name: the run is <root>/seqrec/<name>/version_K.
+        runs_root: the runs folder.
+        name: the run name: the run is <runs_root>/seqrec/<name>/version_K.
     """
     if not str(ckpt_path).endswith(".ckpt"):
         raise ValueError(f"{ckpt_path!r}: export takes a .ckpt written by seqrec fit")
     trained = load_trained(ckpt_path)
-    run_dir = open_run(root, "seqrec", name, {"command": "export", "ckpt_path": str(ckpt_path)})
+    run_dir = open_run(runs_root, "seqrec", name, {"command": "export", "ckpt_path": str(ckpt_path)})
     with failure_marked(run_dir):
         path = export_encoder(trained.encoder, run_dir / "encoder.safetensors", trained.config, "SASRecEncoder")
         meta = {"item_ids": trained.item_ids, "data": asdict(trained.data) if trained.data else None}
