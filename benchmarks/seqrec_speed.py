@@ -17,7 +17,7 @@ in the same run; ``floor = F t_fb + f t_f`` (the item-softmax and the losses com
 | MCLRec, 3 updates, official recomputation | 6 | 2 |
 | MCLRec, single update (Algorithm 1) | 3 | 2 |
 
-Targets (issue 5): MCLRec <= 7x SASRec, single update <= 4.5x, MCLRec batch (256, Beauty) < 1.3 s,
+Targets: MCLRec <= 7x SASRec, single update <= 4.5x, MCLRec batch (256, Beauty) < 1.3 s,
 evaluation of all Beauty users < 10 s. Official code on this CPU: 1.87 s per MCLRec batch.
 """
 

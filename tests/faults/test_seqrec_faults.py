@@ -1,4 +1,4 @@
-"""Fault probes of seqrec (issue 9): hostile checkpoints, sparse and huge item ids, NaN timestamps,
+"""Fault probes of seqrec: hostile checkpoints, sparse and huge item ids, NaN timestamps,
 a checkpoint scored on the wrong data, silent reader filters, inexact resume (fit and demo)."""
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class _Payload:
                                            ("embed", "--ckpt_path"), ("recommend", "--ckpt_path"),
                                            ("export", "--ckpt_path")])
 def test_checkpoint_that_runs_code_is_refused(tmp_path, command, flag):
-    """issue 9, item 1: every seqrec command taking a checkpoint loads it with weights_only=True."""
+    """Every seqrec command taking a checkpoint loads it with weights_only=True."""
     marker, path = tmp_path / "pwned", tmp_path / "evil.ckpt"
     torch.save({"hyper_parameters": {"_class_name": "SASRec", "num_items": 3}, "state_dict": {},
                 "payload": _Payload(str(marker))}, path)
@@ -58,7 +58,7 @@ def test_checkpoint_that_runs_code_is_refused(tmp_path, command, flag):
 
 
 def test_damaged_checkpoint_names_the_file(tmp_path):
-    """issue 9, item 1 (and 12 for seqrec's own loader): a zero-byte file is a named error, not EOFError."""
+    """A zero-byte file is a named error, not EOFError."""
     path = tmp_path / "empty.ckpt"
     path.write_bytes(b"")
     with pytest.raises(ValueError, match=re.escape(str(path))):
@@ -66,7 +66,7 @@ def test_damaged_checkpoint_names_the_file(tmp_path):
 
 
 def test_sparse_item_ids_are_remapped_and_stored_with_the_run(tmp_path):
-    """issue 9, item 9: one id of 10^9 no longer sizes the item table; the mapping is kept."""
+    """One id of 10^9 no longer sizes the item table; the mapping is kept."""
     path = tmp_path / "sparse.txt"
     path.write_text("1 5 1000000000 7 5\n2 7 5 1000000000\n3 1000000000 7 5 7\n")
     data = read_sequence_file(path)
@@ -80,7 +80,7 @@ def test_sparse_item_ids_are_remapped_and_stored_with_the_run(tmp_path):
 
 
 def test_sparse_inter_ids_are_remapped(tmp_path):
-    """issue 9, item 9: the .inter reader renumbers integer ids densely too."""
+    """The .inter reader renumbers integer ids densely too."""
     path = tmp_path / "s.inter"
     path.write_text("user_id:token\titem_id:token\n" + "".join(f"u\t{i}\n" for i in (10**12, 3, 10**12)))
     data = read_inter_file(path)
@@ -93,7 +93,7 @@ def test_sparse_inter_ids_are_remapped(tmp_path):
     (".inter", "user_id:token\titem_id:token\n1\t2\n1\t99999999999999999999\n1\t3\n", 3),
 ])
 def test_item_id_beyond_int64_names_file_and_line(tmp_path, suffix, text, line):
-    """issue 9, item 9: an id above int64 is an error with file and line, not a bare OverflowError."""
+    """An id above int64 is an error with file and line, not a bare OverflowError."""
     path = tmp_path / f"big{suffix}"
     path.write_text(text)
     reader = read_sequence_file if suffix == ".txt" else read_inter_file
@@ -103,7 +103,7 @@ def test_item_id_beyond_int64_names_file_and_line(tmp_path, suffix, text, line):
 
 @pytest.mark.parametrize("value", ["nan", "inf"])
 def test_non_finite_timestamp_names_file_and_line(tmp_path, value):
-    """issue 9, item 10: a NaN timestamp would leave that user's items in file order."""
+    """A NaN timestamp would leave that user's items in file order."""
     path = tmp_path / "t.inter"
     path.write_text(f"user_id:token\titem_id:token\ttimestamp:float\n1\t1\t3\n1\t2\t{value}\n1\t3\t1\n")
     with pytest.raises(ValueError, match=re.escape(f"{path}:3:") + ".*not finite"):
@@ -111,7 +111,7 @@ def test_non_finite_timestamp_names_file_and_line(tmp_path, value):
 
 
 def test_checkpoint_is_scored_on_its_own_dataset(checkpoint, capsys, tmp_path):
-    """issue 9, item 16: without --data the checkpoint's dataset is used, and the output names it."""
+    """Without --data the checkpoint's dataset is used, and the output names it."""
     got = main(["test", "--ckpt_path", str(checkpoint), "--runs_root", str(tmp_path)])
     out = capsys.readouterr().out
     assert "trained on synthetic" in out and "scored on synthetic {'num_users': 150" in out
@@ -123,7 +123,7 @@ def test_checkpoint_is_scored_on_its_own_dataset(checkpoint, capsys, tmp_path):
 
 
 def test_checkpoint_on_other_data_needs_the_flag(checkpoint, tmp_path):
-    """issue 9, item 16: other data than the checkpoint's is an error unless asked for (and leaves no run)."""
+    """Other data than the checkpoint's is an error unless asked for (and leaves no run)."""
     root = ["--runs_root", str(tmp_path)]
     other = json.dumps({"dataset": "synthetic", "batch_size": 64, "synthetic": {**SYNTH, "seed": 1}})
     with pytest.raises(ValueError, match="trained on synthetic .* --other_data"):
@@ -138,7 +138,7 @@ def test_checkpoint_on_other_data_needs_the_flag(checkpoint, tmp_path):
 
 
 def test_reader_filters_are_logged_and_recorded(tmp_path, caplog):
-    """issue 9, weak: the ReadReport counts are shown (logger seqrec) and stored in metrics.json."""
+    """The ReadReport counts are shown (logger seqrec) and stored in metrics.json."""
     path = tmp_path / "s.txt"
     path.write_text("1 1 2 3\n\n2 4 5\n   \n3 2 3 4 5\n4 1 5 2\n")
     caplog.set_level(logging.INFO, logger="seqrec")
@@ -151,7 +151,7 @@ def test_reader_filters_are_logged_and_recorded(tmp_path, caplog):
 
 
 def test_fresh_loader_replays_the_epoch_it_is_set_to():
-    """issue 9, item 6: epoch k's order does not depend on how many epochs the loader has served."""
+    """Epoch k's order does not depend on how many epochs the loader has served."""
     def rows(loader):
         return torch.cat([b["input"][:, 0] for b in loader]).tolist()
 
@@ -175,7 +175,7 @@ def _fit_cli(root, name: str, epochs: int, *resume: str) -> dict[str, float]:
 
 @pytest.mark.slow
 def test_killed_and_resumed_fit_ends_like_an_uninterrupted_one(tmp_path):
-    """issue 9, item 6: `seqrec fit` stopped after epoch 1's checkpoint (the kill, simulated by
+    """`seqrec fit` stopped after epoch 1's checkpoint (the kill, simulated by
     max_epochs 1) and continued with the same command plus --resume to 2 epochs ends with the test
     metrics of 2 epochs in one go, in the same run directory."""
     whole = _fit_cli(tmp_path, "whole", 2)
@@ -195,8 +195,8 @@ def _demo(root, epochs: int, *resume: str) -> dict[str, float]:
 
 @pytest.mark.slow
 def test_killed_and_resumed_demo_ends_like_an_uninterrupted_one(tmp_path, capsys):
-    """issue 9, item 6 (and issue 11, one resume rule): `seqrec demo --resume` finds the checkpoint of
-    its interrupted method inside the demo's run (stopped after epoch 1, simulated by --epochs 1) and
+    """`seqrec demo --resume` finds the checkpoint of
+    its interrupted method inside the demo's run (stopped after epoch 1, simulated by --max_epochs 1) and
     ends with the test metrics of an uninterrupted demo, in the same run directory; it says which
     part continues and from which epoch (it used to name only the file)."""
     whole = _demo(tmp_path / "whole", 2)
@@ -268,7 +268,7 @@ def _nan_items(state):
 @pytest.mark.parametrize("command", [["recommend", "--k", "5"], ["embed"], ["embed", "--users", "true"]])
 def test_nan_item_embeddings_of_an_export_are_refused_before_any_output(exported, tmp_path, command):
     """A damaged export of the right shape (NaN item rows) gave a header-only recommendations.csv or
-    an all-NaN items.npy with exit 0; it is now refused naming the file, and no run is written."""
+    an all-NaN embeddings file with exit 0; it is now refused naming the file, and no run is written."""
     bad = _damaged(exported, tmp_path, _nan_items)
     with pytest.raises(ValueError, match=re.escape(str(bad)) + r": non-finite .*item_emb\.weight"):
         main([*command[:1], "--ckpt_path", str(bad), *command[1:], "--runs_root", str(tmp_path / "runs")])

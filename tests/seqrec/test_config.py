@@ -41,7 +41,7 @@ def test_naming_rule():
 
 
 def test_data_settings_are_the_data_modules_arguments():
-    """issue 10, item 1: DataConfig repeats no default: it is SeqRecDataModule's __init__ (less seed)."""
+    """DataConfig repeats no default: it is SeqRecDataModule's __init__ (less seed)."""
     from seqrec.config import DataConfig
     from seqrec.data import SeqRecDataModule
 

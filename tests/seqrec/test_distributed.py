@@ -1,4 +1,4 @@
-"""seqrec under DDP (issue 15).
+"""seqrec under DDP.
 
 1. One training step of MCLRec's and CL4SRec's objectives on 2 gloo processes with half the batch
    each equals 1 process with the whole batch (loss and every parameter's gradient, float64):
@@ -6,7 +6,7 @@
    form (a mean over non-padded positions, which the two halves hold in unequal numbers) is
    weighted to the full batch's mean.
 2. ``seqrec fit ... --model.method mclrec --trainer.devices 2 --trainer.strategy ddp
-   --trainer.accelerator cpu`` (the issue's example, tiny sizes) runs end to end as a subprocess:
+   --trainer.accelerator cpu`` (the README's example, tiny sizes) runs end to end as a subprocess:
    one run directory, its metrics.json, test metrics equal to a 1-process evaluation of the same
    checkpoint, on a user count that the two ranks cannot split evenly (every user counted once).
 """
@@ -77,7 +77,7 @@ def test_one_step_on_two_processes_equals_the_full_batch_step():
 
 
 def test_evaluation_shards_count_every_user_once(monkeypatch):
-    """issue 15: rank r of W scores users r, r + W, ... (no padding repeats, unlike DistributedSampler)."""
+    """Rank r of W scores users r, r + W, ... (no padding repeats, unlike DistributedSampler)."""
     shards = []
     for rank in range(3):
         monkeypatch.setattr(datamodule, "world", lambda rank=rank: (rank, 3))
@@ -92,7 +92,7 @@ def test_evaluation_shards_count_every_user_once(monkeypatch):
 
 @pytest.mark.slow
 def test_two_process_fit_through_the_cli_matches_a_one_process_evaluation(tmp_path):
-    """issue 15: the issue's example command, with tiny sizes; 83 users do not split evenly."""
+    """The README's DDP example command, with tiny sizes; 83 users do not split evenly."""
     data = {"dataset": "synthetic", "batch_size": 32, "eval_batch_size": 41,
             "synthetic": {"num_users": 83, "num_items": 20, "num_topics": 4}}
     done = run_on_two_cpu_processes("seqrec", [

@@ -120,7 +120,7 @@ def test_bad_configuration():
 
 
 def test_mclrec_logs_through_the_shared_base_and_stops_on_a_non_finite_loss(monkeypatch, tmp_path):
-    """issue 10, item 2: the methods' one training base is contrastkit.train.ContrastiveModule
+    """The methods' one training base is contrastkit.train.ContrastiveModule
     (no app-local log_losses); MCLRec's manual loop is checked like every other loss."""
     import lightning as L
     from contrastkit.train import ContrastiveModule, NonFiniteLossError

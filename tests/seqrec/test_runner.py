@@ -23,7 +23,7 @@ def test_resume_continues_the_same_run(tmp_path):
     saved = json.loads((first / "metrics.json").read_text())
     assert saved["epochs_run"] == 2
     assert 0.0 < saved["best_val/NDCG@20"] <= 1.0  # best.ckpt's score (it was last.ckpt's: none)
-    with pytest.raises(ResumeError, match=r"model.hidden: 64 -> 32"):  # issue 9, item 17
+    with pytest.raises(ResumeError, match=r"model.hidden: 64 -> 32"):
         fit_run(DATA, ModelConfig(method="sasrec", hidden=32), train, max_epochs=2, resume=True, progress=False,
                 **run)
     again, metrics = fit_run(DATA, model, train, max_epochs=3, resume=True, progress=False, **run)
@@ -40,7 +40,7 @@ def test_unknown_method(tmp_path):
 
 
 def test_resume_without_a_checkpoint_is_refused_and_a_failed_run_removed(tmp_path):
-    """issue 9, items 7 and 18: nothing to resume is an error; a run failing before a checkpoint goes."""
+    """Nothing to resume is an error; a run failing before a checkpoint goes."""
     with pytest.raises(ResumeError, match="no run of .* has a checkpoint"):
         fit_run(DATA, ModelConfig(method="sasrec"), TrainConfig(), runs_root=str(tmp_path), name="x",
                 resume=True)
@@ -52,7 +52,7 @@ def test_resume_without_a_checkpoint_is_refused_and_a_failed_run_removed(tmp_pat
 
 
 def test_resume_may_move_the_run_to_other_devices(tmp_path):
-    """issue 15: a resume may change where the run trains (--trainer.devices, accelerator, strategy),
+    """A resume may change where the run trains (--trainer.devices, accelerator, strategy),
     not what it trains (--trainer.precision stays)."""
     model, train = ModelConfig(method="sasrec", hidden=16, inner=32), TrainConfig()
     first, _ = fit_run(DATA, model, train, runs_root=str(tmp_path), max_epochs=1, progress=False,
@@ -73,7 +73,7 @@ def test_run_name_of_a_checkpoint():
 
 
 def test_mclrec_asks_ddp_to_find_unused_parameters():
-    """issue 15: each of MCLRec's backward passes reaches only the encoder or only the augmenters;
+    """Each of MCLRec's backward passes reaches only the encoder or only the augmenters;
     plain ddp refuses that, so the runner asks for find_unused_parameters (automatic methods keep ddp)."""
     mclrec, sasrec = MCLRec(10, hidden=8, inner=16), SASRec(10, hidden=8, inner=16)
     ddp = TrainerOptions(devices=2, strategy="ddp")
@@ -86,7 +86,7 @@ def test_mclrec_asks_ddp_to_find_unused_parameters():
 
 
 def test_a_part_that_early_stopping_ended_is_read_back(tmp_path, capsys):
-    """issue 11 (resume): a resumed demo or study does not retrain a part early stopping finished."""
+    """A resumed demo or study does not retrain a part early stopping finished."""
     part = tmp_path / "sasrec"
     part.mkdir()
     (part / "metrics.json").write_text(json.dumps({"stopped_early": True, "test/HR@5": 0.25, "epochs_run": 7}))
