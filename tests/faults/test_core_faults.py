@@ -140,7 +140,7 @@ def test_non_finite_logits_of_finite_inputs_raise_whatever_the_blas_gives(kernel
 
 def test_a_nan_logit_injected_into_a_chunk_is_an_error_not_a_dropped_row(monkeypatch):
     """The same, with the NaN put into the logits directly (no dependence on the BLAS at all)."""
-    import contrastkit.functional.kernel.rows as rows
+    from contrastkit.functional.kernel import rows
 
     real = rows.chunk_logits
 
