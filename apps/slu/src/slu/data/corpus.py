@@ -6,6 +6,7 @@ disagree (continuum once shipped an unsorted FSC map that did exactly that).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,13 +15,15 @@ SPLITS = ("train", "valid", "test")
 
 @dataclass(frozen=True)
 class Utterance:
-    """One clip: ``audio`` is a file path (``""`` for synthesized audio, which comes with features)."""
+    """One clip: ``audio`` is a file path (``""`` for synthesized audio, which comes with features);
+    ``family`` is the wording family of a synthetic clip's sentence (``""`` for real data)."""
 
     audio: str
     intent: str
     transcript: str
     speaker: str
     split: str
+    family: str = ""
 
 
 @dataclass
@@ -59,6 +62,12 @@ class Corpus:
         speakers = {s: len({u.speaker for u in self.utterances if u.split == s}) for s in SPLITS}
         return (f"{self.name}: {len(self.utterances)} utterances, {len(self.classes)} classes; "
                 + ", ".join(f"{s} {counts[s]} ({speakers[s]} speakers)" for s in SPLITS if counts[s]))
+
+
+def normalize_text(text: str) -> str:
+    """``text`` as the wording split compares sentences: lower case, punctuation dropped (an
+    apostrophe too: ``what's`` is ``whats``), words separated by single spaces."""
+    return " ".join(re.sub(r"[^\w\s]", "", text.lower()).split())
 
 
 def require_file(path: Path, what: str) -> Path:
