@@ -306,7 +306,7 @@ def test_one_loader_rebuilds_a_model_from_the_class_its_checkpoint_records(tmp_p
     assert type(model).__name__ == "ToySimCLR" and not model.training
     for key, value in cli.model.state_dict().items():
         assert torch.equal(model.state_dict()[key], value), key
-    with pytest.raises(CheckpointError, match=r"last\.ckpt: holds a .*ToySimCLR, a model of another app"):
+    with pytest.raises(CheckpointError, match=r"last\.ckpt: not a medts checkpoint: it holds a .*ToySimCLR, a model of another app"):
         load_module(ckpt, packages=("medts",))
     with pytest.raises(CheckpointError, match=r"not a lightning"):
         load_module(ckpt, packages=(package,), expected=L.Trainer)

@@ -31,6 +31,7 @@ _EXPORTS = {
     "load_encoder": "checkpoint",
     "load_state_checked": "checkpoint",
     "load_module": "checkpoint",
+    "save_module": "checkpoint",
     "build_checked": "checkpoint",
     "EpochShuffleSampler": "sampling",
     "set_threads": "threads",

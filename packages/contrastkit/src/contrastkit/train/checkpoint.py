@@ -4,6 +4,10 @@ Every checkpoint a user points at is read with ``torch.load(..., weights_only=Tr
 pickle is refused, never executed. A file that is empty, truncated or not a checkpoint at all
 gets an error naming it and saying what to do, instead of a bare ``EOFError``.
 
+A model checkpoint records the model's class (``"pkg.mod:Class"``, :data:`CLASS_KEY`) beside its
+hyper-parameters and weights; :func:`load_module` rebuilds any app's model from it, and
+:func:`save_module` writes one outside a Lightning Trainer.
+
 An exported encoder is two files side by side: ``<stem>.safetensors`` (the weights) and
 ``<stem>.json`` (``{"class": ..., "config": {...}}``, what is needed to rebuild the module); it
 loads with :func:`load_encoder` without the training code's checkpoints or pickles.
@@ -16,6 +20,7 @@ import inspect
 import json
 import pickle
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -153,44 +158,121 @@ def class_path(obj: Any) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
-def load_module(path: str | Path, packages: tuple[str, ...], expected: type | None = None) -> Any:
-    """The LightningModule a ContrastKit trainer saved in ``path``, rebuilt from the class and
-    hyper-parameters recorded at save time and its weights, in eval mode.
+def load_module(path: str | Path, packages: tuple[str, ...], expected: type | None = None, *,
+                overrides: dict[str, Any] | None = None, drop: tuple[str, ...] = (),
+                upgrade: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+                fallback: type | Callable[[dict[str, Any]], type | None] | None = None) -> Any:
+    """The LightningModule saved in ``path``, rebuilt from the class and hyper-parameters recorded
+    at save time and its weights, in eval mode.
+
+    The constructor gets ``upgrade(stored hparams)`` without the names in ``drop``, updated by
+    ``overrides``: ``cls(**{**upgrade(stored) - drop, **overrides})``.
 
     Args:
-        path: a ``.ckpt`` written by a trainer of :func:`~contrastkit.train.make_trainer` or an app's
-            ``fit`` (they record the class, see :data:`CLASS_KEY`).
+        path: a ``.ckpt`` written by a trainer of :func:`~contrastkit.train.make_trainer`, an app's
+            ``fit`` or :func:`save_module` (they record the class, see :data:`CLASS_KEY`).
         packages: the top-level packages whose classes may be imported (an app passes its own name):
             the class path comes from a file a user gives, so nothing outside them is imported.
         expected: when given, the class must be this one or a subclass of it.
+        overrides: constructor arguments that win over the stored hyper-parameters.
+        drop: stored hyper-parameters not passed to the constructor (where training started...).
+        upgrade: the hyper-parameters of an older version of the app, renamed to today's.
+        fallback: the class of a checkpoint that records none (written before classes were
+            recorded), or a function of its stored hyper-parameters (``_``-keys included) that
+            returns the class or None. Its (upgraded) hyper-parameters must be ones the class takes.
 
     Raises:
-        CheckpointError: naming ``path``: no recorded class (an older or foreign checkpoint), a class
-            outside ``packages`` (another app's checkpoint: the message names its class), not the
-            expected class, or weights and hyper-parameters that do not fit it.
+        CheckpointError: naming ``path``: a class outside ``packages`` (another app's checkpoint:
+            the message names its class), no recorded class and no fallback that takes its
+            hyper-parameters (the message lists them), not the expected class, or weights and
+            hyper-parameters that do not fit it.
     """
     checkpoint = load_checkpoint(path)
+    stored = dict(checkpoint.get("hyper_parameters") or {})
+    # keys starting with "_" are Lightning's own bookkeeping (LightningCLI's "_instantiator")
+    hparams = {k: v for k, v in (upgrade or dict)({k: v for k, v in stored.items() if not k.startswith("_")}).items()
+               if k not in drop}
     recorded = (checkpoint.get(CLASS_KEY) or {}).get("module")
-    if not isinstance(recorded, str) or ":" not in recorded:
-        raise CheckpointError(f"{path}: records no model class (written by another program or an older version); "
-                              "load it with the app's own loader")
+    if isinstance(recorded, str) and ":" in recorded:
+        cls = _import_recorded(path, recorded, packages)
+    else:
+        cls = _fallback_class(path, packages, fallback, stored, hparams)
+    if expected is not None and not (isinstance(cls, type) and issubclass(cls, expected)):
+        raise CheckpointError(f"{path}: holds a {recorded or class_path(cls)}, not a {class_path(expected)}")
+    state = checkpoint.get("state_dict")
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: holds no weights (no 'state_dict': not a checkpoint of a fit or save_module)")
+    module = build_checked(cls, {**hparams, **(overrides or {})}, path)
+    load_state_checked(module, state, path)
+    return module.eval()
+
+
+def _not_ours(packages: tuple[str, ...]) -> str:
+    """``"not a medts checkpoint"``, ``"not an audiolang checkpoint"``."""
+    names = " or ".join(packages)
+    return f"not {'an' if names[:1] in 'aeiou' else 'a'} {names} checkpoint"
+
+
+def _names(hparams: dict[str, Any]) -> str:
+    names = list(hparams) or ["none"]
+    return ", ".join(map(str, names[:6])) + (", ..." if len(names) > 6 else "")
+
+
+def _import_recorded(path: str | Path, recorded: str, packages: tuple[str, ...]) -> type:
+    """The class ``"pkg.mod:Qual.Name"`` a checkpoint records, imported only from ``packages``."""
     module_name, _, qualname = recorded.partition(":")
     if module_name.split(".")[0] not in packages:
-        raise CheckpointError(f"{path}: holds a {recorded}, a model of another app or program "
-                              f"(this command reads models of {', '.join(packages)})")
+        raise CheckpointError(f"{path}: {_not_ours(packages)}: it holds a {recorded}, a model of another app "
+                              "or program")
     try:
         cls = importlib.import_module(module_name)
         for part in qualname.split("."):
             cls = getattr(cls, part)
     except (ImportError, AttributeError) as error:
         raise CheckpointError(f"{path}: its model class {recorded} does not exist in this version ({error})") from None
-    if expected is not None and not (isinstance(cls, type) and issubclass(cls, expected)):
-        raise CheckpointError(f"{path}: holds a {recorded}, not a {class_path(expected)}")
-    # keys starting with "_" are Lightning's own bookkeeping (LightningCLI's "_instantiator")
-    hparams = {k: v for k, v in dict(checkpoint.get("hyper_parameters") or {}).items() if not k.startswith("_")}
-    module = build_checked(cls, hparams, path)
-    load_state_checked(module, checkpoint.get("state_dict") or {}, path)
-    return module.eval()
+    return cls
+
+
+def _fallback_class(path: str | Path, packages: tuple[str, ...], fallback: Any, stored: dict[str, Any],
+                    hparams: dict[str, Any]) -> type:
+    """The class of a checkpoint that records none: ``fallback`` (or what it returns for the stored
+    hyper-parameters), when the class takes every one of ``hparams``."""
+    cls = fallback if fallback is None or isinstance(fallback, type) else fallback(stored)
+    if cls is None:
+        raise CheckpointError(f"{path}: records no model class (another program's checkpoint, or one written before "
+                              f"checkpoints recorded their class); its hyper-parameters: ({_names(hparams)})")
+    params = inspect.signature(cls).parameters
+    unknown = sorted(set(hparams) - set(params))
+    if unknown and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        raise CheckpointError(f"{path}: {_not_ours(packages)}: its hyper-parameters ({_names(hparams)}) are not a "
+                              f"{cls.__name__}'s: it takes no argument(s) {', '.join(unknown[:5])} (it records no model "
+                              "class: another app's checkpoint?)")
+    return cls
+
+
+def save_module(path: str | Path, module: nn.Module, extra: dict[str, Any] | None = None,
+                hparams: dict[str, Any] | None = None) -> Path:
+    """Write ``module`` to ``path`` atomically as a checkpoint :func:`load_module` reads back:
+    ``{"state_dict", "hyper_parameters", CLASS_KEY, **extra}``, for a model saved outside a
+    Lightning Trainer.
+
+    ``hparams`` (default ``module.hparams``) are the constructor's arguments; they and ``extra``
+    must be tensors and plain values (the file is read back with ``weights_only=True``).
+    """
+    from contrastkit.atomic import torch_save_atomic
+
+    if hparams is None:
+        if not hasattr(module, "hparams"):
+            raise ValueError(f"save_module: {type(module).__name__} has no hparams; pass its constructor's arguments "
+                             "as hparams")
+        hparams = module.hparams
+    reserved = {"state_dict", "hyper_parameters", CLASS_KEY} & set(extra or {})
+    if reserved:
+        raise ValueError(f"save_module: extra may not set {', '.join(sorted(reserved))}")
+    state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
+    checkpoint = {**(extra or {}), "state_dict": state, "hyper_parameters": dict(hparams),
+                  CLASS_KEY: {"module": class_path(module), "datamodule": None}}
+    return torch_save_atomic(checkpoint, path)
 
 
 def check_lightning_checkpoint(path: str | Path, module: nn.Module) -> dict[str, Any]:
