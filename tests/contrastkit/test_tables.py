@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 
 import numpy as np
 import pytest
@@ -37,3 +38,41 @@ def test_seed_table_states_n_and_refuses_ragged_rows(tmp_path):
     assert list(csv.reader(csv_path.open())) == [header, *rows]
     assert md_path.read_text() == markdown_table(header, rows)
     assert md_path.read_text().splitlines()[1] == "|---|---|---|---|"
+
+
+def _paired_reference(a, b, level):
+    """Plain numpy/float64: differences, their mean, sample std and the t quantile from scipy."""
+    from scipy.stats import t
+
+    d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    half = t.ppf((1 + level) / 2, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    return d.mean(), d.mean() - half, d.mean() + half, int((d > 0).sum()), int((d == 0).sum()), int((d < 0).sum())
+
+
+@pytest.mark.parametrize("level", [0.9, 0.95])
+def test_paired_comparison_matches_a_numpy_reference(level):
+    from contrastkit.train.tables import paired_comparison
+
+    rng = np.random.default_rng(3)
+    a = rng.normal(0.7, 0.05, 15)
+    b = a - rng.normal(0.02, 0.03, 15)
+    b[4] = a[4]  # one tie
+    p = paired_comparison(a.tolist(), b.tolist(), level)
+    mean, low, high, wins, ties, losses = _paired_reference(a, b, level)
+    assert (p.n, p.wins, p.ties, p.losses) == (15, wins, ties, losses)
+    assert p.mean_diff == pytest.approx(mean, abs=1e-12)
+    assert (p.low, p.high) == (pytest.approx(low, abs=1e-12), pytest.approx(high, abs=1e-12))
+    assert p.low < p.mean_diff < p.high
+
+
+def test_paired_comparison_of_one_pair_has_no_interval_and_refuses_unequal_lengths():
+    from contrastkit.train.tables import format_paired, paired_comparison
+
+    p = paired_comparison([0.6], [0.5])
+    assert p.wins == 1 and math.isnan(p.low) and math.isnan(p.high)
+    assert format_paired(p) == "+0.100, 1/1 wins"
+    assert format_paired(paired_comparison([0.6, 0.7, 0.5], [0.5, 0.7, 0.6])) == "+0.000 [-0.248, +0.248], 1/3 wins, 1 ties"
+    with pytest.raises(ValueError, match="differ in length"):
+        paired_comparison([0.1, 0.2], [0.1])
+    with pytest.raises(ValueError, match="not finite"):
+        paired_comparison([float("nan"), 0.2], [0.1, 0.2])

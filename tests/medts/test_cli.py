@@ -41,9 +41,11 @@ def test_study_runs_every_method_and_table_merges(config, tmp_path):
     assert set(summary) == {"comet", "supervised"}
     assert set(summary["comet"]) == {"pretrain", "linear", "finetune_1"}
     run = tmp_path / "runs/medts/tiny/version_0"
-    per_seed = json.loads((run / "per_seed.json").read_text())
+    units = json.loads((run / "units.json").read_text())
     saved = json.loads((run / "metrics.json").read_text())
-    assert saved["per_seed"] == per_seed and saved["summary"] == summary
+    assert saved["units"] == units and saved["summary"] == summary
+    assert set(units) == {"comet/seed0", "supervised/seed0"}
+    per_seed = {m: {"0": units[f"{m}/seed0"]} for m in ("comet", "supervised")}
     # one seed: the summary is that seed's value, with no spread
     accuracy = per_seed["supervised"]["0"]["finetune_1"]["sample/accuracy"]
     assert summary["supervised"]["finetune_1"]["sample/accuracy"] == {"mean": accuracy, "std": None, "n": 1}
@@ -161,11 +163,49 @@ def test_study_resume_keeps_finished_pairs_and_refuses_other_settings(config, tm
     with pytest.raises(ResumeError, match=r"protocol.max_epochs_finetune: 1 -> 2"):
         main(["study", "--config", str(config), *runs, "--protocol.methods", "[supervised]",
               "--protocol.max_epochs_finetune", "2", "--resume"])
-    stamp = (run / "per_seed.json").stat().st_mtime_ns
+    stamp = (run / "units.json").stat().st_mtime_ns
     capsys.readouterr()
     summary = main(["study", "--config", str(config), *runs, "--protocol.methods", "[supervised]", "--resume"])
-    assert (run / "per_seed.json").stat().st_mtime_ns == stamp  # the finished pair was not run again
-    assert f"[medts] supervised seed 0: finished before, kept ({run / 'per_seed.json'})" in capsys.readouterr().out
-    kept = json.loads((run / "per_seed.json").read_text())["supervised"]["0"]["finetune_1"]["sample/accuracy"]
+    assert (run / "units.json").stat().st_mtime_ns == stamp  # the finished unit was not run again
+    assert f"[medts] supervised/seed0: finished before, kept ({run / 'units.json'})" in capsys.readouterr().out
+    kept = json.loads((run / "units.json").read_text())["supervised/seed0"]["finetune_1"]["sample/accuracy"]
     assert summary["supervised"]["finetune_1"]["sample/accuracy"]["mean"] == kept
     assert not (tmp_path / "runs/medts/tiny/version_1").exists()
+
+
+def test_kfold_study_scores_every_fold_and_pairs_comet_with_the_baseline(config, tmp_path):
+    """--protocol.folds 3: a unit per method x fold x seed; the table's n counts folds x seeds;
+    paired.csv is COMET minus the baseline over the same units (numpy/scipy reference)."""
+    import numpy as np
+    from scipy.stats import t
+
+    main(["study", "--config", str(config), "--runs_root", str(tmp_path / "runs"), "--protocol.folds", "3"])
+    run = tmp_path / "runs/medts/tiny/version_0"
+    units = json.loads((run / "units.json").read_text())
+    keys = [f"fold{f}/seed0" for f in range(3)]
+    assert set(units) == {f"{m}/{k}" for m in ("comet", "supervised") for k in keys}
+    with open(run / "table.csv") as fh:
+        assert {r["n"] for r in csv.DictReader(fh)} == {"3"}
+    with open(run / "paired.csv") as fh:
+        paired = {r["setting"]: r for r in csv.DictReader(fh)}
+    assert set(paired) == {"finetune_1"} and paired["finetune_1"]["baseline"] == "supervised"
+    diffs = np.array([100 * (units[f"comet/{k}"]["finetune_1"]["sample/accuracy"]
+                             - units[f"supervised/{k}"]["finetune_1"]["sample/accuracy"]) for k in keys])
+    half = t.ppf(0.975, 2) * diffs.std(ddof=1) / np.sqrt(3)
+    expected = (f"{diffs.mean():+.1f} [{diffs.mean() - half:+.1f}, {diffs.mean() + half:+.1f}], "
+                f"{int((diffs > 0).sum())}/3 wins")
+    cell = paired["finetune_1"]["comet - baseline: sample/accuracy"]
+    assert cell.startswith(expected), (cell, expected)
+
+
+def test_levels_records_each_variant_and_seed_and_a_resume_keeps_them(tmp_path, capsys):
+    root = ["--runs_root", str(tmp_path), "--seeds", "[0]", "--max_epochs", "1", "--variants", "[random, comet]",
+            "--progress", "false"]
+    first = main(["levels", *root])
+    run = tmp_path / "medts/levels/version_0"
+    units = json.loads((run / "units.json").read_text())
+    assert set(units) == {"random/seed0", "comet/seed0"} and first == {"random": [units["random/seed0"]],
+                                                                       "comet": [units["comet/seed0"]]}
+    capsys.readouterr()
+    again = main(["levels", *root, "--resume"])
+    assert again == first and "comet/seed0: finished before, kept" in capsys.readouterr().out

@@ -13,7 +13,7 @@ from medts.data import (
     write_cache,
 )
 from medts.data.sampler import HierarchyBatchSampler
-from medts.data.split import patient_split
+from medts.data.split import patient_folds, patient_split
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +51,46 @@ def test_label_fraction_by_sample_and_patient(syn):
     assert len(np.unique(by_p.sample_patient)) == 4
     with pytest.raises(ValueError, match="label fraction"):
         label_fraction(tr, 0.0)
+
+
+@pytest.mark.parametrize("k", [3, 4, 6])
+def test_folds_test_every_patient_once_and_never_use_one_in_two_roles(syn, k):
+    folds = [split_set(syn, seed=5, folds=k, fold=f) for f in range(k)]
+    tested = []
+    for parts in folds:
+        pats = {name: set(np.unique(part.sample_patient)) for name, part in parts.items()}
+        assert not (pats["train"] & pats["val"]) and not (pats["train"] & pats["test"])
+        assert not (pats["val"] & pats["test"])
+        assert set.union(*pats.values()) == set(range(12))  # every patient has a role in every fold
+        assert set(np.unique(parts["test"].sample_label)) == {0, 1}  # stratified: both classes tested
+        tested += sorted(pats["test"])
+    assert sorted(tested) == list(range(12))  # each patient tested exactly once
+    # fold i validates on the patients fold i + 1 tests
+    assert all(set(np.unique(folds[f]["val"].sample_patient)) == set(np.unique(folds[(f + 1) % k]["test"].sample_patient))
+               for f in range(k))
+    again = patient_folds(syn.patient_label, k, seed=5)
+    assert all(np.array_equal(a["test"], b) for a, b in zip(again, [np.unique(p["test"].sample_patient) for p in folds]))
+
+
+def test_folds_refuse_too_few_patients_per_class_or_folds(syn):
+    with pytest.raises(ValueError, match="class 0 has only 6 patients"):
+        patient_folds(syn.patient_label, 7)
+    with pytest.raises(ValueError, match="at least 3"):
+        patient_folds(syn.patient_label, 2)
+    with pytest.raises(ValueError, match=r"data.fold must be in \[0, 3\)"):
+        split_set(syn, folds=3, fold=3)
+
+
+@pytest.mark.parametrize("fraction", [0.01, 0.1, 0.5])
+def test_label_fraction_per_patient_keeps_that_fraction_of_every_patient(syn, fraction):
+    tr = split_set(syn, seed=0)["train"]
+    kept = label_fraction(tr, fraction, "sample_per_patient", seed=1)
+    for patient in np.unique(tr.sample_patient):
+        n = int((tr.sample_patient == patient).sum())
+        assert int((kept.sample_patient == patient).sum()) == max(1, round(n * fraction))
+    assert set(map(tuple, kept.sample_index)) <= set(map(tuple, tr.sample_index))
+    with pytest.raises(ValueError, match="label_by must be one of sample, sample_per_patient, patient"):
+        label_fraction(tr, 0.5, "trial")
 
 
 def test_sampler_keeps_trials_and_patients_together_and_reshuffles(syn):

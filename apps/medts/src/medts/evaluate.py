@@ -118,7 +118,7 @@ def evaluate(
     data: MedTSDataModule | None = None,
     linear_probe: bool = True,
     fractions: list[float] | None = None,
-    label_by: Literal["sample", "patient"] = "sample",
+    label_by: Literal["sample", "sample_per_patient", "patient"] = "sample",
     max_epochs_finetune: int = 20,
     finetune_lr: float = 1e-4,
     finetune_batch_size: int = 128,
@@ -142,7 +142,7 @@ def evaluate(
         data: the data (MedTSDataModule's arguments); default: the data the checkpoint or its run records.
         linear_probe: score the linear probe on frozen embeddings (pretrained encoders).
         fractions: label fractions to fine-tune on (the paper's ``[1.0, 0.1, 0.01]``; none by default).
-        label_by: draw the fractions by ``sample`` (the paper) or by ``patient``.
+        label_by: draw the fractions by ``sample`` (the paper), ``sample_per_patient`` or ``patient``.
         max_epochs_finetune / finetune_lr / finetune_batch_size: the fine-tuning.
         seed: the probe's and the fine-tuning's seed.
         progress: show progress bars.

@@ -25,13 +25,14 @@ from contrastkit.train import (
     write_metrics,
     write_table,
 )
+from contrastkit.train.units import StudyUnits
 
 from medts.baselines import PRETRAINING
 from medts.demo import demo_data
 from medts.evaluate import run_linear_probe
 from medts.method import COMET
 from medts.plots import write_figures
-from medts.study import finished_pairs, pretrain, save_finished_pairs
+from medts.study import pretrain
 
 # name -> (label, method, lambda_patient, lambda_trial); method None = no pretraining
 VARIANTS = {
@@ -86,27 +87,23 @@ def levels(seeds: list[int] = (0, 1, 2), max_epochs: int = 20, variants: list[Va
         progress: show progress bars.
         trainer: accelerator, devices, strategy... of every pretraining (default: one device).
 
-    ``per_seed.json`` records the finished variant x seed pairs (rewritten atomically after each);
+    ``units.json`` records the finished variant x seed pairs (:class:`contrastkit.train.units.StudyUnits`);
     ``--resume`` finds the run by its pretraining checkpoints and skips them.
     """
     variants = list(variants or VARIANTS)
     run_dir = open_run(runs_root, "medts", name, {"seeds": list(seeds), "max_epochs": max_epochs, "variants": variants,
                                                   "encoder": ENCODER, "progress": progress}, resume=resume)
     with failure_marked(run_dir):
-        done: dict = finished_pairs(run_dir) if resume else {}
+        units = StudyUnits(run_dir, resume=resume)
         cohorts = {s: demo_data(seed=s) for s in seeds}  # built once, shared by the variants
         for variant in variants:
             t0 = time.time()
             for s in seeds:
-                if str(s) in done.get(variant, {}):  # finished before an interruption
-                    print(f"{variant} seed {s}: finished before, kept ({run_dir / 'per_seed.json'})", flush=True)
-                    continue
-                done.setdefault(variant, {})[str(s)] = probe(variant, cohorts[s], s, max_epochs,
-                                                             run_dir / variant / f"seed{s}", progress, trainer)
-                save_finished_pairs(run_dir, done)
-            print(" | ".join(levels_table({variant: list(done[variant].values())})[1][0]),
+                key = f"{variant}/seed{s}"
+                units.run(key, partial(probe, variant, cohorts[s], s, max_epochs, run_dir / key, progress, trainer))
+            print(" | ".join(levels_table({variant: [units.results[f"{variant}/seed{s}"] for s in seeds]})[1][0]),
                   f"({time.time() - t0:.0f} s)", flush=True)
-        results = {v: [done[v][str(s)] for s in seeds] for v in variants}
+        results = {v: [units.results[f"{v}/seed{s}"] for s in seeds] for v in variants}
         header, rows = levels_table(results)
         if is_rank_zero():
             write_table(run_dir / "table", header, rows)

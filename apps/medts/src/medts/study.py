@@ -10,12 +10,15 @@ checks their types (a wrong one is an error naming the field):
     medts study --config apps/medts/configs/eeg_smni.yaml --protocol.seeds [0] --comet.depth 4
     medts table "[runs/medts/eeg_smni/version_0]"
 
-A study's run directory holds ``<method>/seed<k>/`` (``pretrain/`` and ``finetune_<fraction>/``
-sub-runs with their checkpoints, logs and ``plots/``), ``per_seed.json`` (the finished pairs),
-``table.csv`` / ``table.md`` (mean ± sample std over seeds and ``n``) and ``metrics.json``. ``per_seed.json`` is rewritten atomically after every pair: with
-``--resume`` (which finds the study by its sub-runs' checkpoints) a killed study skips the pairs
-it records and its unfinished sub-runs continue from their ``last.ckpt``; a resume with other
-settings is refused, naming the fields.
+A study's unit is one method x fold x seed. Its run directory holds ``<method>/[fold<f>/]seed<k>/``
+(``pretrain/`` and ``finetune_<fraction>/`` sub-runs with their checkpoints, logs and ``plots/``),
+``units.json`` (the finished units, :class:`contrastkit.train.units.StudyUnits`), ``table.csv`` /
+``table.md`` (mean ± sample std over folds x seeds and ``n``), ``paired.csv`` / ``paired.md``
+(COMET minus each baseline on the same units, with a 95 % interval and the wins) and
+``metrics.json``. ``units.json`` is rewritten atomically after every unit: with ``--resume``
+(which finds the study by its sub-runs' checkpoints) a killed study skips the units it records
+and its unfinished sub-runs continue from their ``last.ckpt``; a resume with other settings is
+refused, naming the fields.
 """
 
 from __future__ import annotations
@@ -24,12 +27,12 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import torch
-from contrastkit.atomic import write_text_atomic
 from contrastkit.train import (
     TrainerOptions,
     announce_run,
@@ -44,9 +47,11 @@ from contrastkit.train import (
     write_metrics,
     write_table,
 )
+from contrastkit.train.tables import format_paired, paired_comparison
+from contrastkit.train.units import UNITS_FILE, StudyUnits, read_units
 
 from medts.baselines import METHODS, SimCLR, TS2Vec
-from medts.data.datamodule import MedTSDataModule, with_runs_root
+from medts.data.datamodule import MedTSDataModule, with_fold, with_runs_root
 from medts.evaluate import run_finetune, run_linear_probe
 from medts.method import COMET, EncoderPretraining
 from medts.models.encoder import TSEncoder
@@ -59,9 +64,13 @@ class Protocol:
 
     Args:
         methods: some of ``comet``, ``ts2vec``, ``simclr``, ``supervised``.
-        seeds: each seed varies initialization, views and batches (the split is ``data.split_seed``).
-        fractions: label fractions of fine-tuning (the paper's 100 / 10 / 1 %).
-        label_by: draw the fractions by ``sample`` (the paper) or by ``patient``.
+        seeds: each seed varies initialization, views, batches and the labelled fraction (the
+            split or the folds come from ``data.split_seed``).
+        folds: subject-wise k-fold cross-validation with ``k = folds`` (every subject tested once;
+            :func:`medts.data.split.patient_folds`); 0 uses the data's one ``split``.
+        fractions: label fractions of fine-tuning (the paper's 100 / 10 / 1 %), drawn per fold and seed.
+        label_by: draw the fractions by ``sample`` stratified by class (the paper), by
+            ``sample_per_patient`` (the fraction of each training patient's samples) or by ``patient``.
         linear_probe: also score a linear probe on frozen embeddings.
         max_epochs_pretrain / pretrain_max_minutes / val_every: pretraining budget and validation period.
         max_epochs_finetune / finetune_lr / finetune_batch_size: fine-tuning.
@@ -70,8 +79,9 @@ class Protocol:
 
     methods: list[Literal["comet", "ts2vec", "simclr", "supervised"]] = field(default_factory=lambda: list(METHODS))
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    folds: int = 0
     fractions: list[float] = field(default_factory=lambda: [1.0, 0.1, 0.01])
-    label_by: Literal["sample", "patient"] = "sample"
+    label_by: Literal["sample", "sample_per_patient", "patient"] = "sample"
     linear_probe: bool = True
     max_epochs_pretrain: int = 20
     pretrain_max_minutes: float | None = None
@@ -184,7 +194,8 @@ def study(
     resume: bool = False,
     prepare_only: bool = False,
 ) -> dict:
-    """Pretrain every method x seed, linear probe, fine-tune; writes metrics.json and table.md.
+    """Pretrain every method x fold x seed, linear probe, fine-tune; writes metrics.json, table.md
+    and (with COMET and a baseline) paired.md.
 
     Args:
         data: the data (MedTSDataModule's arguments: source, construction, cache_dir, split, ...).
@@ -192,14 +203,14 @@ def study(
         ts2vec: TS2Vec's arguments.
         simclr: SimCLR's arguments.
         supervised: the fresh encoder (TSEncoder's arguments) fine-tuned from scratch.
-        protocol: methods, seeds, label fractions, epochs.
+        protocol: methods, seeds, folds, label fractions, epochs.
         trainer: accelerator, devices, num_nodes, strategy, precision of every fit
             (``--trainer.devices 2 --trainer.strategy ddp``; default: one device).
         name: run name: the run goes to ``<runs_root>/medts/<name>/version_K``.
         runs_root: the run root (and, unless ``data.cache_dir`` names one, of the data cache
             ``<runs_root>/medts/cache/``).
-        resume: continue the newest run of that name (finished method x seed pairs are kept, the
-            others continue from their last checkpoint); refused when the settings differ.
+        resume: continue the newest run of that name (finished units are kept, the others continue
+            from their last checkpoint); refused when the settings differ.
         prepare_only: read the raw files, write the data cache, print its summary and stop.
     """
     data = with_runs_root(data or MedTSDataModule(), runs_root)
@@ -213,48 +224,79 @@ def study(
     config = {"data": dict(data.hparams), "protocol": asdict(protocol),
               **{m: _settings(models[m]) for m in protocol.methods}}
     run_dir = open_run(runs_root, "medts", name, config, resume=resume)
+    folds = ([(f"fold{f}/", with_fold(data, protocol.folds, f)) for f in range(protocol.folds)] if protocol.folds
+             else [("", data)])
     with failure_marked(run_dir):
         write_metrics(run_dir, {"data": {k: v.summary() for k, v in data.parts.items()}})
-        results = finished_pairs(run_dir) if resume else {}
-        for method in protocol.methods:
-            for seed in protocol.seeds:
-                if str(seed) in results.get(method, {}):  # finished before an interruption
-                    print(f"[medts] {method} seed {seed}: finished before, kept ({run_dir / 'per_seed.json'})",
-                          flush=True)
-                    continue
-                t0 = time.time()
-                res = run_method(data, method, models[method], protocol, seed, run_dir / method / f"seed{seed}",
-                                 trainer)
-                res["seconds"] = {"wall": time.time() - t0}
-                results.setdefault(method, {})[str(seed)] = res
-                save_finished_pairs(run_dir, results)
-                print(f"[medts] {method} seed {seed}: " + ", ".join(
-                    f"{s} f1={m['sample/f1']:.3f}" for s, m in res.items() if "sample/f1" in m), flush=True)
+        units = StudyUnits(run_dir, resume=resume, label="[medts]")
+        for fold, fold_data in folds:
+            fold_data.setup()
+            for method in protocol.methods:
+                for seed in protocol.seeds:
+                    key = f"{method}/{fold}seed{seed}"
+                    res = units.run(key, partial(_timed_unit, fold_data, method, models[method], protocol, seed,
+                                                 run_dir / key, trainer))
+                    print(f"[medts] {key}: " + ", ".join(
+                        f"{s} f1={m['sample/f1']:.3f}" for s, m in res.items() if "sample/f1" in m), flush=True)
+        results = nest_units(units.results)
         summary = summarize_results(results)
-        write_metrics(run_dir, {"per_seed": results, "summary": summary})
+        write_metrics(run_dir, {"units": units.results, "summary": summary})
         header, rows = results_table(results)
+        paired = paired_table(results)
         if is_rank_zero():
             write_table(run_dir / "table", header, rows)
+            if paired[1]:
+                write_table(run_dir / "paired", *paired)
     print(markdown_table(header, rows))
+    if paired[1]:
+        print("\nCOMET minus each baseline on the same folds and seeds (mean [95 % interval], wins):")
+        print(markdown_table(*paired))
     announce_run(run_dir)
     return summary
 
 
-def finished_pairs(run_dir: Path) -> dict:
-    """The results of the pairs a run finished (``per_seed.json``; empty when there is none)."""
-    path = run_dir / "per_seed.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
+def _timed_unit(data: MedTSDataModule, method: str, model: Callable[[int], Any], proto: Protocol, seed: int,
+                run_dir: Path, options: TrainerOptions | None) -> dict:
+    """:func:`run_method`'s results with the unit's wall time under ``"seconds"``."""
+    t0 = time.time()
+    res = run_method(data, method, model, proto, seed, run_dir, options)
+    res["seconds"] = {"wall": time.time() - t0}
+    return res
 
 
-def save_finished_pairs(run_dir: Path, results: dict) -> None:
-    """Write ``per_seed.json`` atomically: a kill never leaves half a record to resume from.
-    Rank 0 only under DDP."""
-    if is_rank_zero():
-        write_text_atomic(run_dir / "per_seed.json", json.dumps(results, indent=1))
+def nest_units(units: dict[str, dict]) -> dict[str, dict[str, dict]]:
+    """``{"comet/fold0/seed1": r}`` -> ``{"comet": {"fold0/seed1": r}}`` (the tables' shape)."""
+    out: dict[str, dict[str, dict]] = {}
+    for key, result in units.items():
+        method, _, unit = key.partition("/")
+        out.setdefault(method, {})[unit] = result
+    return out
+
+
+PAIRED_METRICS = ("sample/accuracy", "sample/f1", "patient/accuracy")
+
+
+def paired_table(results: dict, reference: str = "comet", metrics=PAIRED_METRICS) -> tuple[list[str], list[list[str]]]:
+    """``(header, rows)``: ``reference`` against each other method, per setting, on the units
+    (folds x seeds) both finished: mean difference in points with its 95 % interval and the wins
+    (:func:`contrastkit.train.tables.paired_comparison`). No rows without ``reference``."""
+    header = ["baseline", "setting", *(f"{reference} - baseline: {m}" for m in metrics), "n"]
+    rows = []
+    for baseline, per_unit in results.items():
+        if baseline == reference or reference not in results:
+            continue
+        own = results[reference]
+        common = [u for u in own if u in per_unit]
+        settings = dict.fromkeys(s for u in common for s in own[u] if s in per_unit[u] and metrics[0] in own[u][s])
+        for setting in settings:
+            pairs = [paired_comparison([100 * own[u][setting][m] for u in common],
+                                       [100 * per_unit[u][setting][m] for u in common]) for m in metrics]
+            rows.append([baseline, setting, *(format_paired(p, 1) for p in pairs), str(len(common))])
+    return header, rows
 
 
 def table(runs: list[str], name: str = "table", runs_root: str = "runs") -> str:
-    """Merge study runs (their ``per_seed.json``) into one mean ± sample std table, a row per
+    """Merge study runs (their ``units.json``) into one mean ± sample std table, a row per
     study name, method and setting.
 
     E.g. one study run per method x seed, made in parallel (README, Results); writes
@@ -267,13 +309,13 @@ def table(runs: list[str], name: str = "table", runs_root: str = "runs") -> str:
         name / runs_root: the run directory.
     """
     for r in runs:
-        if not (Path(r) / "per_seed.json").is_file():
-            raise FileNotFoundError(f"{Path(r) / 'per_seed.json'}: not a study run folder (no per_seed.json)")
+        if not (Path(r) / UNITS_FILE).is_file():
+            raise FileNotFoundError(f"{Path(r) / UNITS_FILE}: not a study run folder (no {UNITS_FILE})")
     merged: dict = {}
     for r in runs:
         group = Path(r).parent.name.split("__")[0]
-        for method, per_seed in finished_pairs(Path(r)).items():
-            merged.setdefault(group, {}).setdefault(method, {}).update(per_seed)
+        for method, per_unit in nest_units(read_units(r)).items():
+            merged.setdefault(group, {}).setdefault(method, {}).update(per_unit)
     header, rows, summaries = ["study"], [], {}
     for group, results in merged.items():
         summaries[group] = summarize_results(results)

@@ -82,32 +82,35 @@ class MedTSDataModule(L.LightningDataModule):
             naming the differing fields (see :func:`medts.data.cache.check_cache_config`).
         runs_root: the run root the default cache folder sits under.
         rebuild_cache: replace a cache built from another config instead of failing.
-        split: train/val/test patient fractions. split_seed: the split's seed.
+        split: train/val/test patient fractions. split_seed: the split's (or the folds') seed.
+        folds / fold: with ``folds > 0``, subject-wise k-fold cross-validation: this module's
+            parts are fold ``fold`` of ``folds`` (:func:`medts.data.split.patient_folds`;
+            ``split`` unused).
         batch_size / trials_per_packet / seed: the batch sampler.
     """
 
     def __init__(self, source: Source | None = None, construction: Construction | None = None,
                  cache_dir: str | None = None, runs_root: str = "runs", rebuild_cache: bool = False,
-                 split: tuple[float, float, float] = (0.6, 0.2, 0.2), split_seed: int = 0, batch_size: int = 128,
-                 trials_per_packet: int = 2, seed: int = 0) -> None:
+                 split: tuple[float, float, float] = (0.6, 0.2, 0.2), split_seed: int = 0, folds: int = 0,
+                 fold: int = 0, batch_size: int = 128, trials_per_packet: int = 2, seed: int = 0) -> None:
         super().__init__()
         self.source = source or Source()
         self.construction = construction or Construction()
         if cache_dir is None and self.source.kind != "synthetic":
             cache_dir = str(default_cache_dir(self.source, self.construction, runs_root))
         self.cache_dir, self.rebuild_cache = cache_dir, rebuild_cache
-        self.split, self.split_seed = tuple(split), split_seed
+        self.split, self.split_seed, self.folds, self.fold = tuple(split), split_seed, folds, fold
         self.batch_size, self.trials_per_packet, self.seed = batch_size, trials_per_packet, seed
         self.parts: dict[str, HierarchicalSet] | None = None
         self.save_hyperparameters({"source": asdict(self.source), "construction": asdict(self.construction),
                                    "cache_dir": cache_dir, "runs_root": runs_root, "rebuild_cache": rebuild_cache,
-                                   "split": list(split), "split_seed": split_seed,
+                                   "split": list(split), "split_seed": split_seed, "folds": folds, "fold": fold,
                                    "batch_size": batch_size, "trials_per_packet": trials_per_packet, "seed": seed})
 
     def setup(self, stage: str | None = None) -> None:
         if self.parts is None:
             ds = open_dataset(self.source, self.construction, self.cache_dir, self.rebuild_cache)
-            self.parts = split_set(ds, self.split, self.split_seed)
+            self.parts = split_set(ds, self.split, self.split_seed, self.folds, self.fold)
 
     @property
     def n_channels(self) -> int:
@@ -138,3 +141,11 @@ def with_runs_root(data: MedTSDataModule, runs_root: str) -> MedTSDataModule:
         return data
     return MedTSDataModule(**{**hp, "source": data.source, "construction": data.construction, "cache_dir": None,
                               "runs_root": runs_root})
+
+
+def with_fold(data: MedTSDataModule, folds: int, fold: int) -> MedTSDataModule:
+    """A datamodule of ``data``'s settings whose parts are fold ``fold`` of ``folds``
+    (subject-wise k-fold, :func:`medts.data.split.patient_folds`)."""
+    hp = dict(data.hparams)
+    return MedTSDataModule(**{**hp, "source": data.source, "construction": data.construction, "folds": folds,
+                              "fold": fold})

@@ -10,6 +10,7 @@ import numpy as np
 from medts.data.hierarchy import HierarchicalSet
 
 SPLITS = ("train", "val", "test")
+LABEL_BY = ("sample", "sample_per_patient", "patient")
 
 
 def patient_split(
@@ -40,10 +41,49 @@ def patient_split(
     return {s: np.array(sorted(v), dtype=np.int64) for s, v in out.items()}
 
 
-def split_set(ds: HierarchicalSet, fractions=(0.6, 0.2, 0.2), seed: int = 0) -> dict[str, HierarchicalSet]:
-    """:func:`patient_split` over the patients present in ``ds``."""
+def patient_folds(patient_label: np.ndarray, k: int, seed: int = 0) -> list[dict[str, np.ndarray]]:
+    """Subject-wise, class-stratified k-fold cross-validation: every patient is tested exactly once.
+
+    The patients are dealt into ``k`` class-stratified parts (scikit-learn's ``StratifiedKFold``,
+    shuffled by ``seed``); fold ``i`` tests part ``i``, validates on part ``(i + 1) mod k`` and
+    trains on the other ``k - 2`` parts.
+
+    Args:
+        patient_label: ``(P,)`` class of each patient (index = patient id).
+        k: number of folds, at least 3 (train, val and test parts) and at most the patients of
+            the smallest class (each test part holds every class).
+    Returns:
+        ``k`` dicts ``{split: sorted patient ids}``.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    classes, counts = np.unique(patient_label, return_counts=True)
+    if k < 3:
+        raise ValueError(f"protocol.folds must be 0 (one fixed split) or at least 3 (train, val, test parts); got {k}")
+    if counts.min() < k:
+        raise ValueError(f"protocol.folds={k}: class {classes[counts.argmin()].item()!r} has only {counts.min()} patients, "
+                         f"fewer than the folds (every test part needs each class); use at most {counts.min()} folds")
+    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    parts = [test for _, test in splitter.split(np.zeros(len(patient_label)), patient_label)]
+    folds = []
+    for i in range(k):
+        test, val = parts[i], parts[(i + 1) % k]
+        train = np.concatenate([parts[j] for j in range(k) if j not in (i, (i + 1) % k)])
+        folds.append({"train": np.sort(train), "val": np.sort(val), "test": np.sort(test)})
+    return folds
+
+
+def split_set(ds: HierarchicalSet, fractions=(0.6, 0.2, 0.2), seed: int = 0, folds: int = 0,
+              fold: int = 0) -> dict[str, HierarchicalSet]:
+    """:func:`patient_split` over the patients present in ``ds``, or with ``folds > 0`` fold
+    ``fold`` of :func:`patient_folds` (``fractions`` unused)."""
     present = np.unique(ds.sample_patient)
-    parts = patient_split(ds.patient_label[present], fractions, seed)
+    if folds:
+        if not 0 <= fold < folds:
+            raise ValueError(f"data.fold must be in [0, {folds}); got {fold}")
+        parts = patient_folds(ds.patient_label[present], folds, seed)[fold]
+    else:
+        parts = patient_split(ds.patient_label[present], fractions, seed)
     out = {s: ds.subset_patients(present[ids]) for s, ids in parts.items()}
     warn_shared_trials(out)
     return out
@@ -70,12 +110,14 @@ def warn_shared_trials(parts: dict[str, HierarchicalSet]) -> list[tuple[str, str
 def label_fraction(ds: HierarchicalSet, fraction: float, by: str = "sample", seed: int = 0) -> HierarchicalSet:
     """Keep ``fraction`` of the labelled training data, stratified by class, at least one per class.
 
-    ``by="sample"`` draws samples (the paper's 10 % / 1 % settings), ``by="patient"`` whole patients.
+    ``by="sample"`` draws samples stratified by class (the paper's 10 % / 1 % settings),
+    ``by="sample_per_patient"`` draws ``fraction`` of each training patient's samples (at least
+    one each: no patient is lost by chance at 1 %), ``by="patient"`` whole patients.
     """
     if not 0 < fraction <= 1:
         raise ValueError(f"label fraction must be in (0, 1]; got {fraction}")
-    if by not in ("sample", "patient"):
-        raise ValueError(f"label_by must be 'sample' or 'patient'; got {by!r}")
+    if by not in LABEL_BY:
+        raise ValueError(f"label_by must be one of {', '.join(LABEL_BY)}; got {by!r}")
     if fraction == 1:
         return ds
     rng = np.random.default_rng(seed)
@@ -86,9 +128,9 @@ def label_fraction(ds: HierarchicalSet, fraction: float, by: str = "sample", see
             ids = rng.permutation(pats[ds.patient_label[pats] == k])
             keep += ids[: max(1, int(round(len(ids) * fraction)))].tolist()
         return ds.subset_patients(np.array(keep))
-    labels = ds.sample_label
+    groups = ds.sample_label if by == "sample" else ds.sample_patient
     keep = []
-    for k in np.unique(labels):
-        ids = rng.permutation(np.flatnonzero(labels == k))
+    for k in np.unique(groups):
+        ids = rng.permutation(np.flatnonzero(groups == k))
         keep += ids[: max(1, int(round(len(ids) * fraction)))].tolist()
     return ds.subset_samples(np.sort(np.array(keep)))

@@ -84,3 +84,41 @@ def seed_table(results: dict[str, dict[str, Sequence[float]]], metrics: Sequence
             raise ValueError(f"row {name!r}: the metrics have different numbers of values {sorted(counts)}")
         rows.append([name, *(format_summary(s, digits) for s in summaries), str(counts.pop())])
     return header, rows
+
+
+class Paired(NamedTuple):
+    """Method A against method B on the same units (folds x seeds): ``n`` pairs, ``wins`` /
+    ``ties`` / ``losses`` of A, the mean difference ``A - B`` and its two-sided ``level``
+    confidence interval ``[low, high]`` (Student's t over the ``n`` differences; NaN for ``n = 1``)."""
+
+    n: int
+    wins: int
+    ties: int
+    losses: int
+    mean_diff: float
+    low: float
+    high: float
+
+
+def paired_comparison(a: Sequence[float], b: Sequence[float], level: float = 0.95) -> Paired:
+    """:class:`Paired` of ``a[i] - b[i]`` (``a`` and ``b`` scored on the same unit ``i``).
+
+    ``mean ± t_{(1+level)/2, n-1} * s / sqrt(n)`` with ``s`` the sample std of the differences:
+    the interval of the mean paired gain, which excludes 0 when the gain is more than unit noise.
+    """
+    from scipy.stats import t as student_t
+
+    if len(a) != len(b):
+        raise ValueError(f"paired values differ in length: {len(a)} and {len(b)}")
+    diffs = [float(x) - float(y) for x, y in zip(a, b)]
+    s = summarize(diffs)
+    half = (student_t.ppf((1 + level) / 2, s.n - 1) * s.std / math.sqrt(s.n)) if s.n > 1 else math.nan
+    return Paired(s.n, sum(d > 0 for d in diffs), sum(d == 0 for d in diffs), sum(d < 0 for d in diffs),
+                  s.mean, s.mean - half, s.mean + half)
+
+
+def format_paired(p: Paired, digits: int = 3) -> str:
+    """``"+0.041 [+0.012, +0.070], 11/15 wins"`` (ties, when any, said too)."""
+    interval = f" [{p.low:+.{digits}f}, {p.high:+.{digits}f}]" if p.n > 1 else ""
+    ties = f", {p.ties} ties" if p.ties else ""
+    return f"{p.mean_diff:+.{digits}f}{interval}, {p.wins}/{p.n} wins{ties}"

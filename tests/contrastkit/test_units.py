@@ -1,0 +1,55 @@
+"""The study bookkeeping: units recorded atomically, skipped on resume, damaged records named."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from contrastkit.train.units import UNITS_FILE, StudyUnits, read_units
+
+
+def test_a_resumed_study_runs_only_the_units_it_has_not_recorded(tmp_path):
+    calls = []
+
+    def unit(key, value):
+        return lambda: calls.append(key) or {"score": value}
+
+    first = StudyUnits(tmp_path)
+    assert first.run("a/seed0", unit("a/seed0", 0.5)) == {"score": 0.5}
+
+    class Killed(Exception):
+        pass
+
+    def killed():
+        raise Killed
+
+    with pytest.raises(Killed):
+        first.run("a/seed1", killed)
+    assert json.loads((tmp_path / UNITS_FILE).read_text()) == {"a/seed0": {"score": 0.5}}
+
+    again = StudyUnits(tmp_path, resume=True, label="[app]")
+    assert again.run("a/seed0", unit("a/seed0", 9.0)) == {"score": 0.5}  # kept, not recomputed
+    assert again.run("a/seed1", unit("a/seed1", 0.25)) == {"score": 0.25}
+    assert calls == ["a/seed0", "a/seed1"]
+    assert read_units(tmp_path) == {"a/seed0": {"score": 0.5}, "a/seed1": {"score": 0.25}}
+
+
+def test_without_resume_the_record_starts_empty(tmp_path):
+    StudyUnits(tmp_path).run("u", lambda: {"x": 1.0})
+    fresh = StudyUnits(tmp_path)
+    assert not fresh.done("u")
+    assert fresh.run("u", lambda: {"x": 2.0}) == {"x": 2.0}
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"u": 3}'])
+def test_a_damaged_record_is_named(tmp_path, content):
+    (tmp_path / UNITS_FILE).write_text(content)
+    with pytest.raises(ValueError, match=str(tmp_path / UNITS_FILE)):
+        StudyUnits(tmp_path, resume=True)
+
+
+def test_no_temporary_file_is_left_beside_the_record(tmp_path):
+    units = StudyUnits(tmp_path)
+    for i in range(3):
+        units.run(f"u{i}", lambda i=i: {"i": float(i)})
+    assert sorted(p.name for p in tmp_path.iterdir()) == [UNITS_FILE]
