@@ -48,3 +48,20 @@ def test_run_app_dispatches_a_registered_command():
     app = _app(module=None, datamodule=None, use=("predict", predict),
                commands={"fit": _cmd(), "validate": _cmd(), "test": _cmd()}, renamed={"--words": "--text"})
     assert run_app(app, ["predict", "--words", "hi"]) == "HI"
+
+
+def test_a_rename_can_belong_to_one_command(capsys):
+    """``"eth --root": "--data_root"`` rewrites --root in ``eth`` only; an app-wide rename of the
+    same spelling applies to the other commands."""
+    def predict(text: str = "", data_root: str = "", runs_root: str = "") -> tuple[str, str, str]:
+        """Echo."""
+        return text, data_root, runs_root
+
+    app = _app(module=None, datamodule=None, use=("predict", predict),
+               commands={"fit": _cmd(), "validate": _cmd(), "test": _cmd(), "eth": predict},
+               renamed={"--root": "--runs_root", "eth --root": "--data_root"})
+    assert run_app(app, ["eth", "--root", "scenes"]) == ("", "scenes", "")
+    assert "--root is now --data_root" in capsys.readouterr().err
+    assert run_app(app, ["predict", "--root", "runs2"]) == ("", "", "runs2")
+    assert "--root is now --runs_root" in capsys.readouterr().err
+    assert run_app(app, ["predict", "--text", "eth --root"]) == ("eth --root", "", "")  # values are not flags

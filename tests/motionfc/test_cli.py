@@ -171,6 +171,10 @@ def test_old_flag_spellings_still_run_with_a_notice(tmp_path, capsys):
         main(["eth-ucy", "--risk", "irm", "--lambda_penalty", "0.3", "--epochs", "[1, 2, 3]", "--print_config"])
     config = yaml.safe_load(capsys.readouterr().out)
     assert config["lambda_irm"] == 0.3 and config["max_epochs"] == [1, 2, 3] and config["lambda_vrex"] == 0.0
+    with pytest.raises(SystemExit):  # eth-ucy's --root was its data folder
+        main(["eth-ucy", "--root", "scenes/raw", "--print_config"])
+    captured = capsys.readouterr()
+    assert yaml.safe_load(captured.out)["data_root"] == "scenes/raw" and "--root is now --data_root" in captured.err
     with pytest.raises(ValueError, match="risk vrex does not use --lambda_irm 5.*--lambda_vrex"):
         main(["eth-ucy", "--risk", "vrex", "--lambda_penalty", "5", "--runs_root", str(tmp_path)])
     assert not tmp_path.joinpath("motionfc").exists()

@@ -44,6 +44,7 @@ APP = App(
         "--epochs": "--max_epochs",  # eth-ucy, study style / irm_sweep / eth_ucy_grid
         "--finetune_epochs": "--max_epochs_finetune",  # study style
         "--lambda_penalty": "--lambda_irm",  # eth-ucy: v-REx's weight is --lambda_vrex
+        "eth-ucy --root": "--data_root",  # the ETH/UCY folder there (elsewhere --root was the runs folder)
     },
 )
 

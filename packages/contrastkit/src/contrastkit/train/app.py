@@ -53,7 +53,9 @@ class App:
         use: ``(name, command)``, the trained model in use; the name is one of :data:`USE_COMMANDS`.
         commands: the app's own further commands (and its own fit/validate/test when ``module``
             is None), by name.
-        renamed: old flag spellings still accepted, ``{"--old": "--new"}``.
+        renamed: old flag spellings still accepted, ``{"--old": "--new"}`` for every command, or
+            ``{"<command> --old": "--new"}`` for one command (where one old spelling meant
+            different things in different commands).
     """
 
     name: str
@@ -86,10 +88,17 @@ class App:
         return {**standard, **self.commands}
 
 
+def renames_of(app: App, command: str) -> dict[str, str]:
+    """The old spellings that apply to ``command``: the app-wide ones, and its own, which win."""
+    out = {old: new for old, new in app.renamed.items() if " " not in old}
+    out.update({old.split(" ", 1)[1]: new for old, new in app.renamed.items() if old.startswith(f"{command} ")})
+    return out
+
+
 def run_app(app: App, argv: Sequence[str] | None = None):
     """``<app> <command> ...`` for a registered app (see :func:`contrastkit.train.cli.run_cli`)."""
     args = sys.argv[1:] if argv is None else list(argv)
-    rewritten = rename_flags(args, app.renamed, app.name)
+    rewritten = args[:1] + rename_flags(args[1:], renames_of(app, args[0] if args else ""), app.name)
     if argv is None:
         sys.argv[1:] = rewritten  # Lightning's DDP launcher starts the other ranks from sys.argv
         return run_cli(app.name, app.module, app.datamodule, app.all_commands())
