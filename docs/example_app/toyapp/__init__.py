@@ -1,0 +1,1 @@
+"""toyapp: the smallest ContrastKit app, a walk-through (docs/example_app/README.md); not shipped."""
