@@ -102,22 +102,24 @@ def test_benchmark_scoring_pairs_each_caption_with_its_own_file(tmp_path, monkey
 
     csv = build_benchmark(tmp_path, "order", 10, seed=0, clips=ClipConfig(sources=("synthetic",)))
     rows = read_benchmark_csv(csv)
-    caption_of = {}
+    files = sorted({f for r in rows for f in (r.file, r.reversed_file, r.third_file)})
+    described = {}  # caption -> the files it describes (each pair is captioned in two wordings)
     for r in rows:
-        caption_of.update({r.file: r.caption, r.reversed_file: r.reversed_caption, r.third_file: r.third_caption})
-    captions = sorted(set(caption_of.values()))
-    vec = lambda c: F.one_hot(torch.tensor(captions.index(c)), len(captions)).float()
+        for caption, f in ((r.caption, r.file), (r.reversed_caption, r.reversed_file), (r.third_caption, r.third_file)):
+            described.setdefault(caption, set()).add(f)
+    hot = lambda f: F.one_hot(torch.tensor(files.index(f)), len(files)).float()
 
     class Oracle(DualEncoder):
         def embed_texts(self, texts, batch_size=256):
-            return torch.stack([vec(t) for t in texts])
+            return torch.stack([sum(hot(f) for f in described[t]) for t in texts])
 
-    monkeypatch.setattr(ev, "embed_files", lambda enc, files, batch_size=32: torch.stack([vec(caption_of[f]) for f in files]))
+    monkeypatch.setattr(ev, "embed_files", lambda enc, fs, batch_size=32: torch.stack([hot(f) for f in fs]))
     out = ev.evaluate_benchmark(Oracle(), csv)
-    assert (out["text"], out["audio"], out["group"]) == (100.0, 100.0, 100.0)
-    assert (out["third_text"], out["third_audio"], out["third_group"]) == (100.0, 100.0, 100.0)
-    swapped = {f: (r.reversed_caption if f == r.file else r.caption) for r in rows for f in (r.file, r.reversed_file)}
-    monkeypatch.setattr(ev, "embed_files", lambda enc, files, batch_size=32: torch.stack(
-        [vec(swapped.get(f, caption_of[f])) for f in files]))
+    for wording in ("seen/", "unseen/", ""):
+        assert [out[wording + k] for k in ("text", "audio", "group")] == [100.0] * 3
+        assert [out[wording + k] for k in ("third_text", "third_audio", "third_group")] == [100.0] * 3
+    swapped = {f: (r.reversed_file if f == r.file else r.file) for r in rows for f in (r.file, r.reversed_file)}
+    monkeypatch.setattr(ev, "embed_files", lambda enc, fs, batch_size=32: torch.stack(
+        [hot(swapped.get(f, f)) for f in fs]))
     out = ev.evaluate_benchmark(Oracle(), csv)
     assert (out["text"], out["audio"], out["group"]) == (0.0, 0.0, 0.0)

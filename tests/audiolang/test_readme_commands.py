@@ -117,6 +117,7 @@ def check_demo(work, argv, result, stdout):
     table = (run / "table.md").read_text()
     assert "| clap | clap |" in table and "| compa_clap | clap → hn → mod |" in table
     assert all(0 <= result[m]["order/group"] <= 100 for m in result)
+    assert "order/unseen/group" in table and "order/seen/group" in table
 
 
 def check_fit_config(work, argv, result, stdout):
@@ -181,13 +182,15 @@ def check_score_captions_file(work, argv, result, stdout):
 def check_build_benchmark(work, argv, result, stdout):
     path = work / result  # relative to where it ran
     rows = path.read_text().splitlines()
-    assert len(rows) == 1 + 200 and rows[0].endswith("third_caption,third_file")
+    # each pair twice: captioned in a seen and in an unseen wording
+    assert len(rows) == 1 + 2 * 200 and rows[0].endswith("third_caption,third_file,wording,families")
     assert len(list((path.parent / "audio").glob("order_00199_*.wav"))) == 3  # the pair, reversed, together
     assert f"benchmark: {result}" in stdout
 
 
 def check_evaluate(work, argv, result, stdout):
-    assert {"text", "audio", "group", "third_group", "t2a_R@10", "a2t_R@1"} <= set(result)
+    assert {"text", "audio", "group", "third_group", "t2a_R@10", "a2t_R@1", "seen/group", "unseen/group"} <= set(result)
+    assert result["group"] == result["unseen/group"]
     assert all(0 <= v <= 100 for v in result.values())
     assert any(a.endswith("benchmark.csv") and "<key>" not in a for a in argv)
     assert _metrics(work / "runs/audiolang/evaluate/version_0") == pytest.approx(result)

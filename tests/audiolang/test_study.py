@@ -29,13 +29,15 @@ def test_tiny_study_end_to_end(tmp_path):
     assert list(rows) == ["clap", "compa_clap"] and rows["compa_clap"]["stages"] == "clap → hn → mod"
     for method, row in rows.items():
         assert row["n"] == "1"
-        assert row["order/group"] == f"{metrics[f'{method}/seed0/order/group']:.1f}"
-    assert f"| compa_clap | clap → hn → mod | {rows['compa_clap']['order/text']} |" in table
+        for column in ("order/unseen/group", "order/seen/group", "attribute/unseen/group", "attribute/seen/group"):
+            assert row[column] == f"{metrics[f'{method}/seed0/{column}']:.1f}"
+    assert f"| compa_clap | clap → hn → mod | {rows['compa_clap']['order/unseen/text']} |" in table
     for method in ("clap", "compa_clap"):
         scores = out[method]
         for key in ("order/text", "order/audio", "order/group", "attribute/group", "order/third_group", "order/t2a_R@10"):
             assert 0.0 <= scores[key] <= 100.0
         assert scores["order/group"] <= min(scores["order/text"], scores["order/audio"])
+        assert scores["order/group"] == scores["order/unseen/group"]  # the headline: unseen wording
         assert scores["order/t2a_R@1"] <= scores["order/t2a_R@5"] <= scores["order/t2a_R@10"]
         assert torch.isfinite(torch.tensor(metrics[f"{method}/seed0/train/loss_last"]))
     # staged as the paper: one stage-1 run per seed, CompA-CLAP's stages each started from the previous one
@@ -50,6 +52,7 @@ def test_tiny_study_end_to_end(tmp_path):
     again = main(["evaluate", "--ckpt_path", str(ckpt), "--benchmark", str(bench), "--runs_root", str(tmp_path)])
     assert json.loads((tmp_path / "audiolang/evaluate/version_0/metrics.json").read_text()) == pytest.approx(again)
     assert again["text"] == pytest.approx(out["compa_clap"]["order/text"])
+    assert again["seen/group"] == pytest.approx(out["compa_clap"]["order/seen/group"])
     assert set(CHANCE) <= set(again)
     # interrupted during CompA-CLAP's stage 3: --resume keeps the finished stages and ends with the same table
     stage1 = (seed_dir / "clap" / "checkpoints" / "last.ckpt").stat().st_mtime_ns

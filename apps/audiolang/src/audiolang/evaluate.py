@@ -9,7 +9,8 @@ i and audio j (0 = the pair, 1 = the reversed pair):
 
 in percent; chance 25 / 25 / 16.67. The third pair ("A and B at the same time") is not scored by the
 official script; here it is scored separately over the three pairs (``third_*``: each of the three
-audios prefers its own caption / each caption its own audio / both).
+audios prefers its own caption / each caption its own audio / both). A built benchmark's rows are
+scored per wording, seen and unseen, the unseen figures being the headline (:func:`evaluate_benchmark`).
 """
 
 from __future__ import annotations
@@ -73,32 +74,61 @@ def embed_files(encoder: DualEncoder, files: list[Path], batch_size: int = 32) -
 
 @torch.no_grad()
 def evaluate_benchmark(encoder: DualEncoder, csv_path: str | Path, audio_dir: str | Path | None = None) -> dict[str, float]:
-    """Winoground scores, the third pair's, and R@1/5/10 text->audio and audio->text over all the
-    benchmark's captions and files, for one benchmark CSV."""
+    """Winoground scores, the third pair's, and R@1/5/10 text->audio and audio->text, for one
+    benchmark CSV.
+
+    A built benchmark (a ``wording`` column) is scored per wording: ``seen/<score>`` over its rows
+    captioned in training families, ``unseen/<score>`` over its rows captioned in test-only ones
+    (the same audio), and the plain ``<score>`` keys repeat the unseen figures, the headline.
+    A CSV without that column (a CompA download) is scored whole under the plain keys.
+    """
     was_training = encoder.training
     encoder.eval()
     rows = read_benchmark_csv(csv_path, audio_dir)
-    n = len(rows)
     third = all(r.third_file is not None for r in rows)
     fields = (("caption", "pair_caption"), ("reversed_caption", "reversed_pair_caption"),
               ("third_caption", "third_caption"))[:3 if third else 2]
     given = [(f"{csv_path}, line {r.line} ({column})", getattr(r, field)) for field, column in fields for r in rows]
-    files = [r.file for r in rows] + [r.reversed_file for r in rows] + ([r.third_file for r in rows] if third else [])
     check_captions(encoder, given)
     t = encoder.embed_texts([text for _, text in given]).cpu().double()
     check_finite(t, [f"{where} {text!r}" for where, text in given], "caption embeddings")
+    t = t.reshape(len(fields), len(rows), -1)  # (column, row, D)
+    files = list(dict.fromkeys(f for r in rows for f in (r.file, r.reversed_file, r.third_file) if f is not None))
     a = embed_files(encoder, files).double()
     check_finite(a, [str(f) for f in files], "audio embeddings")
-    sim = lambda i, j: (t[i * n:(i + 1) * n] * a[j * n:(j + 1) * n]).sum(1).numpy()
+    at = {f: i for i, f in enumerate(files)}
+    audio = torch.stack([a[[at[getattr(r, f)] for r in rows]] for f in ("file", "reversed_file", "third_file")[:len(fields)]])
+    groups = sorted({r.wording for r in rows})
+    if groups == [""]:
+        out = _scores(t, audio)
+    else:
+        unknown = [g for g in groups if g not in ("seen", "unseen")]
+        if unknown:
+            raise ValueError(f"{csv_path}: the wording column holds {unknown}; expected 'seen' or 'unseen'")
+        out = {}
+        for group in groups:
+            keep = torch.tensor([r.wording == group for r in rows])
+            out.update({f"{group}/{k}": v for k, v in _scores(t[:, keep], audio[:, keep]).items()})
+        out.update({k.split("/", 1)[1]: v for k, v in out.items() if k.startswith("unseen/")})
+    encoder.train(was_training)
+    return out
+
+
+def _scores(t: torch.Tensor, a: torch.Tensor) -> dict[str, float]:
+    """Scores of caption embeddings ``t`` and audio embeddings ``a``, both ``(C, N, D)`` (C = 2 or 3
+    columns: pair, reversed pair, third; N rows): Winoground, third-pair, and R@k over the ``C * N``
+    captions and audios (each row's audio files distinct from the others')."""
+    c, n = t.shape[:2]
+    sim = lambda i, j: (t[i] * a[j]).sum(1).numpy()
     out = winoground_scores(sim(0, 0), sim(0, 1), sim(1, 0), sim(1, 1))
-    if third:
+    if c == 3:
         out.update(three_way_scores(np.stack([np.stack([sim(i, j) for j in range(3)], 1) for i in range(3)], 1)))
-    index = torch.arange(len(files))
+    t, a = t.reshape(c * n, -1), a.reshape(c * n, -1)
+    index = torch.arange(c * n)
     for k, v in retrieval_recall_at_k(t, a, index, (1, 5, 10)).items():
         out[f"t2a_R@{k}"] = 100 * v
     for k, v in retrieval_recall_at_k(a, t, index, (1, 5, 10)).items():
         out[f"a2t_R@{k}"] = 100 * v
-    encoder.train(was_training)
     return out
 
 

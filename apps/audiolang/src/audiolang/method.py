@@ -26,7 +26,10 @@ class CompaClap(ContrastiveModule):
         use_negatives: stage 3 only: include the hard negatives (False = the modular loss alone).
         mask: ``additive`` or ``multiplicative`` (the official -1e5 product; ablation).
         text_hard_negatives: also contrast each caption with its hard-negative audio (text->audio).
-        dim, width, layers, temperature, pretrained, segments: the encoder (:class:`DualEncoder`).
+        dim, width, layers, temperature, pretrained, segments, tokens, text_layers: the encoder
+            (:class:`DualEncoder`).
+        word_dropout: in training, each caption token is replaced by the unknown token with this
+            probability (so that no single word, a wording's connective say, carries a caption alone).
         sample_rate: Hz of the batches' audio.
         init_from: a checkpoint of an earlier stage to start from (weights only).
         lr, weight_decay: AdamW.
@@ -35,15 +38,20 @@ class CompaClap(ContrastiveModule):
     def __init__(self, stage: int = 3, use_negatives: bool = True, mask: str = "additive",
                  text_hard_negatives: bool = False, dim: int = 128, width: int = 128, layers: int = 2,
                  temperature: float = 0.07, pretrained: str | None = None, segments: int = 4, sample_rate: int = 16000,
-                 init_from: str | None = None, lr: float = 1e-3, weight_decay: float = 0.01) -> None:
+                 init_from: str | None = None, lr: float = 1e-3, weight_decay: float = 0.01, tokens: str = "words",
+                 text_layers: int | None = None, word_dropout: float = 0.0) -> None:
         super().__init__(lr=lr, weight_decay=weight_decay)
         if stage not in (1, 2, 3):
             raise ValueError(f"stage must be 1, 2 or 3; got {stage}")
         if mask not in MASKS:
             raise ValueError(f"mask must be one of {MASKS}; got {mask!r}")
+        if not 0 <= word_dropout < 1:
+            raise ValueError(f"word_dropout must be in [0, 1); got {word_dropout}")
         self.save_hyperparameters()
+        self.word_dropout = word_dropout
         self.stage, self.use_negatives, self.mask, self.text_hard_negatives = stage, use_negatives, mask, text_hard_negatives
-        self.encoder = DualEncoder(dim, width, layers, sample_rate, temperature, pretrained, segments=segments)
+        self.encoder = DualEncoder(dim, width, layers, sample_rate, temperature, pretrained, segments=segments,
+                                   tokens=tokens, text_layers=text_layers)
         if init_from:
             from contrastkit.train import load_checkpoint, load_state_checked
 
@@ -79,6 +87,9 @@ class CompaClap(ContrastiveModule):
 
     def _texts(self, texts: list[str]) -> Tensor:
         ids, mask = self.encoder.tokenize(texts)
+        if self.training and self.word_dropout > 0:
+            drop = (torch.rand(ids.shape) < self.word_dropout) & mask
+            ids = ids.masked_fill(drop, self.encoder.unknown_id())
         return self.encoder.encode_text(ids.to(self.device), mask.to(self.device))
 
     def compute_losses(self, batch: dict, stage: str) -> dict[str, Tensor]:

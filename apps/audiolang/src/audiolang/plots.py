@@ -11,7 +11,7 @@ from audiolang.evaluate import CHANCE
 
 
 def plot_scores(rows: dict[str, list[dict[str, float]]], path: str | Path, kinds: tuple[str, ...] = ("order", "attribute")) -> Path:
-    """One panel per benchmark kind: text / audio / group bars (mean over seeds, std as error bars)
+    """One panel per benchmark kind: unseen-wording text / audio / group bars (mean over seeds, std as error bars)
     for each row of ``rows`` (``{method: [metrics of each seed]}``), chance as dashed lines."""
     plt = pyplot()
     names, scores = list(rows), ("text", "audio", "group")
@@ -27,6 +27,6 @@ def plot_scores(rows: dict[str, list[dict[str, float]]], path: str | Path, kinds
         ax.set_xticks(np.arange(len(names)), names, rotation=30, ha="right", fontsize=7)
         ax.set_ylim(0, 100)
         ax.set_ylabel("%")
-        ax.set_title(f"{kind} (dashed: chance)", fontsize=9)
+        ax.set_title(f"{kind}, unseen wording (dashed: chance)", fontsize=9)
     axes[0][0].legend(fontsize=7)
     return save_figure(fig, path)

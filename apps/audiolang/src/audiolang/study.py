@@ -7,7 +7,7 @@ by prefix, and a prefix is trained once per seed whatever the rows that start wi
 checkpoint per seed serves every row, and CompA-CLAP continues the "+ hard negatives" row's stage 2.
 Each stage's run directory is ``<study>/runs/seed<S>/<chain joined by "-">/`` (``clap``,
 ``clap-hn``, ``clap-hn-mod``...); the last stage of a row is scored on the order and attribute
-benchmarks (``metrics.json`` there). A stage is finished when its ``last.ckpt`` has trained the
+benchmarks (``metrics.json`` there), in unseen and seen wording (the table's columns ``SCORES``). A stage is finished when its ``last.ckpt`` has trained the
 stage's epochs (read from the checkpoint itself: there is no separate mark to lose). A study
 resumed with ``--resume`` keeps finished stages, continues an unfinished one from its
 ``last.ckpt``, and scores only the rows not scored yet. The study's folder holds ``table.md`` /
@@ -52,7 +52,11 @@ METHODS: dict[str, tuple[str, ...]] = {
     "compa_clap_official_mask": ("clap", "hn_mult", "mod_mult"),
     "compa_clap_t2a_negatives": ("clap", "hn_t2a", "mod_t2a"),
 }
-SCORES = ("order/text", "order/audio", "order/group", "attribute/text", "attribute/audio", "attribute/group")
+# unseen wording (test-only families) first, the headline; the same pairs in seen wording beside it
+# the text tower of every stage (CompaClap's arguments), unless the study is given others
+TEXT: dict = {"tokens": "words", "text_layers": None, "word_dropout": 0.0}
+SCORES = ("order/unseen/text", "order/unseen/audio", "order/unseen/group", "order/seen/group",
+          "attribute/unseen/text", "attribute/unseen/audio", "attribute/unseen/group", "attribute/seen/group")
 CPU = TrainerOptions(accelerator="cpu")  # the study's default: one CPU process
 
 
@@ -157,7 +161,8 @@ def write_study_table(rows: dict[str, list[dict[str, float]]], stem: Path,
 def study(methods: tuple[str, ...] = tuple(METHODS), seeds: tuple[int, ...] = (0, 1), max_epochs: int = 10,
           max_epochs_finetune: int = 4, train_size: int = 1000, benchmark_size: int = 200, batch_size: int = 32,
           clips: ClipConfig = ClipConfig(), runs_root: str = "runs", name: str = "study",  # noqa: B008
-          resume: bool = False, progress: bool = False,
+          resume: bool = False, progress: bool = False, tokens: str = TEXT["tokens"],
+          text_layers: int | None = TEXT["text_layers"], word_dropout: float = TEXT["word_dropout"],
           trainer: TrainerOptions = CPU) -> dict[str, dict[str, float]]:
     """The paper's ablation rows x seeds on the built order and attribute benchmarks -> table.md / table.csv.
 
@@ -181,6 +186,8 @@ def study(methods: tuple[str, ...] = tuple(METHODS), seeds: tuple[int, ...] = (0
         resume: continue the newest run of that name (finished stages are kept, an unfinished one
             continues from its last.ckpt).
         progress: show Lightning's progress bars.
+        tokens, text_layers, word_dropout: the text tower of every stage (``CompaClap``'s arguments;
+            the defaults, ``TEXT``, are what generalized best to unseen wording, see the README).
         trainer: where every stage trains (``--trainer.accelerator gpu``, ``--trainer.devices 2
             --trainer.strategy ddp``...; default: one CPU process). ``batch_size`` is per process.
     """
@@ -192,7 +199,8 @@ def study(methods: tuple[str, ...] = tuple(METHODS), seeds: tuple[int, ...] = (0
         raise ValueError(f"unknown method(s) {unknown}; known: {sorted(METHODS)}")
     config = {"methods": list(methods), "seeds": list(seeds), "max_epochs": max_epochs,
               "max_epochs_finetune": max_epochs_finetune, "train_size": train_size, "benchmark_size": benchmark_size,
-              "batch_size": batch_size, "clips": asdict(clips), "trainer": asdict(trainer)}
+              "batch_size": batch_size, "clips": asdict(clips), "trainer": asdict(trainer),
+              "text": {"tokens": tokens, "text_layers": text_layers, "word_dropout": word_dropout}}
     # a stage's length is part of the experiment: a resumed study must keep it
     may_differ = [f for f in RESUME_MAY_DIFFER if f != "max_epochs"]
     run_dir = open_run(runs_root, "audiolang", name, config, resume, may_differ=may_differ)
@@ -209,7 +217,7 @@ def study(methods: tuple[str, ...] = tuple(METHODS), seeds: tuple[int, ...] = (0
                 ckpt, chain = None, METHODS[method]
                 for depth, stage in enumerate(chain, start=1):
                     stage_dir = run_dir / "runs" / f"seed{seed}" / "-".join(chain[:depth])
-                    ckpt = train_stage(stage_dir, STAGES[stage], ckpt, manifest, seed,
+                    ckpt = train_stage(stage_dir, {**STAGES[stage], **config["text"]}, ckpt, manifest, seed,
                                        max_epochs if depth == 1 else max_epochs_finetune, batch_size,
                                        clips.sample_rate, progress, trainer)
                 metrics = score_checkpoint(stage_dir, ckpt, benchmarks, test_clips)

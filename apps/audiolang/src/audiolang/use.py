@@ -26,11 +26,12 @@ ENCODER_CLASS = "audiolang.models.dual:DualEncoder"
 def load_model(ckpt_path: str):
     """The dual encoder of a ``fit`` checkpoint or of an ``export`` (``.safetensors``), in eval mode.
 
-    Read with ``weights_only=True`` (no code runs); the stored hyper-parameters must be
-    :class:`~audiolang.method.CompaClap`'s and the weights must fit it and be finite, or one
-    ``CheckpointError`` names the file (another app's checkpoint, a damaged file).
+    Rebuilt by :func:`contrastkit.train.load_module` (weights only: no code runs) as the
+    :class:`~audiolang.method.CompaClap` it records (an older file: whose hyper-parameters it
+    takes); another app's checkpoint or weights that do not fit are one ``CheckpointError`` naming
+    the file.
     """
-    from contrastkit.train import CheckpointError, build_checked, load_checkpoint, load_state_checked
+    from contrastkit.train import load_module
 
     from audiolang.method import CompaClap
 
@@ -38,16 +39,8 @@ def load_model(ckpt_path: str):
         raise ValueError("--ckpt_path is required (a .ckpt written by audiolang fit)")
     if Path(ckpt_path).suffix == ".safetensors":
         return load_exported(ckpt_path)
-    ckpt = load_checkpoint(ckpt_path)
-    hparams, state = ckpt.get("hyper_parameters"), ckpt.get("state_dict")
-    if not isinstance(hparams, dict) or not isinstance(state, dict):
-        raise CheckpointError(f"{ckpt_path}: not a checkpoint written by audiolang fit (no hyper-parameters or "
-                              "state dict)")
-    # Lightning's own entries start with "_"; init_from is where training started, not needed here
-    config = {k: v for k, v in hparams.items() if not k.startswith("_") and k != "init_from"}
-    module = build_checked(CompaClap, config, ckpt_path)
-    load_state_checked(module, state, ckpt_path)
-    return module.encoder.eval()
+    # init_from is where training started, not needed to rebuild the model
+    return load_module(ckpt_path, ("audiolang",), CompaClap, drop=("init_from",), fallback=CompaClap).encoder
 
 
 def load_exported(path: str):
@@ -175,7 +168,9 @@ def evaluate(ckpt_path: str = "", benchmark: str = "", audio_dir: str | None = N
              pretrained: str | None = None, runs_root: str = "runs", name: str = "evaluate") -> dict[str, float]:
     """Winoground text/audio/group scores and R@k of a checkpoint on a benchmark CSV -> metrics.json.
 
-    The CSV is in the official format; the scores are printed and written to ``metrics.json`` in
+    The CSV is in the official format; a built one (with its ``wording`` column) is scored in unseen
+    and seen wording, printed side by side (``unseen/*``, ``seen/*``; the plain keys are the unseen
+    figures, the headline). The scores are printed and written to ``metrics.json`` in
     ``<runs_root>/audiolang/<name>/version_K/``.
 
     Args:
@@ -206,10 +201,22 @@ def evaluate(ckpt_path: str = "", benchmark: str = "", audio_dir: str | None = N
                                      "pretrained": pretrained})
     with failure_marked(run_dir):
         write_metrics(run_dir, metrics)
-    for k, v in metrics.items():
-        print(f"{k:<18} {v:6.2f}" + (f"   (chance {CHANCE[k]:.2f})" if k in CHANCE else ""))
+    print(format_scores(metrics, CHANCE))
     announce_run(run_dir)
     return metrics
+
+
+def format_scores(metrics: dict[str, float], chance: dict[str, float]) -> str:
+    """The scores as printed by ``evaluate``: one line per score; for a built benchmark the unseen-
+    and seen-wording figures side by side (unseen first: the headline)."""
+    worded = any(k.startswith("unseen/") for k in metrics)
+    names = [k for k in metrics if "/" not in k]
+    lines = [f"{'score':<18} {'unseen':>7} {'seen':>7}" if worded else f"{'score':<18} {'value':>7}"]
+    for k in names:
+        values = (metrics[f"unseen/{k}"], metrics.get(f"seen/{k}", float("nan"))) if worded else (metrics[k],)
+        lines.append(f"{k:<18} " + " ".join(f"{v:7.2f}" for v in values)
+                     + (f"   (chance {chance[k]:.2f})" if k in chance else ""))
+    return "\n".join(lines)
 
 
 def export(ckpt_path: str = "", runs_root: str = "runs", name: str = "export") -> Path:

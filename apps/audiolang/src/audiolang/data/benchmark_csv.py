@@ -4,7 +4,8 @@ CompA-attribute's CSV repeats two columns, which pandas reads as ``pair_file.1``
 ``reversed_pair_file.1`` and Python's csv module as duplicated header names; both are accepted.
 The builder adds optional ``third_caption`` / ``third_file`` (the "A and B together" mix), which
 the official ``benchmark_eval.py`` does not score; :mod:`audiolang.evaluate` scores it separately.
-File paths are relative to ``audio_dir`` (default: the CSV's folder), as the official script joins
+Built benchmarks add ``wording`` (``seen`` / ``unseen``: whether the caption's families are ones
+training uses) and ``families``; :mod:`audiolang.evaluate` scores the two groups apart. File paths are relative to ``audio_dir`` (default: the CSV's folder), as the official script joins
 ``sound_path + pair_file``.
 """
 
@@ -26,6 +27,7 @@ class BenchmarkPair:
     third_caption: str | None = None
     third_file: Path | None = None
     line: int = 0  # of the CSV (for messages)
+    wording: str = ""  # "seen" / "unseen" in a built benchmark (optional column); "" otherwise
 
 
 def read_benchmark_csv(path: str | Path, audio_dir: str | Path | None = None) -> list[BenchmarkPair]:
@@ -61,15 +63,17 @@ def read_benchmark_csv(path: str | Path, audio_dir: str | Path | None = None) ->
             rows.append(BenchmarkPair(
                 cells["pair_caption"], cells["reversed_pair_caption"], base / cells["pair_file"],
                 base / cells["reversed_pair_file"], cells.get("third_caption") or None,
-                base / cells["third_file"] if cells.get("third_file") else None, line))
+                base / cells["third_file"] if cells.get("third_file") else None, line,
+                values[col["wording"]].strip() if "wording" in col and col["wording"] < len(values) else ""))
     if not rows:
         raise ValueError(f"{path}: no rows")
     return rows
 
 
-def write_benchmark_csv(path: str | Path, rows: list[dict[str, str]], third: bool) -> Path:
-    """Write rows (dicts with the REQUIRED keys, and the third pair's when ``third``)."""
-    columns = [*REQUIRED, *(("third_caption", "third_file") if third else ())]
+def write_benchmark_csv(path: str | Path, rows: list[dict[str, str]], third: bool, wording: bool = False) -> Path:
+    """Write rows (dicts with the REQUIRED keys, the third pair's when ``third``, ``wording`` and
+    ``families`` when ``wording``)."""
+    columns = [*REQUIRED, *(("third_caption", "third_file") if third else ()), *(("wording", "families") if wording else ())]
     with Path(path).open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()

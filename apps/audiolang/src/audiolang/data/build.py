@@ -4,13 +4,16 @@
 the optional third pair), ``audio/*.wav`` and ``metadata.jsonl`` (each file's clips, gains and
 sample spans). Kinds:
 
-- ``order``: "A, then B" vs "B, then A", the same two trimmed clips in both orders with a short gap;
-  optional third "A and B at the same time" (the two overlaid);
+- ``order``: "A, then B" vs "B, then A" (any order wording), the same two trimmed clips in both
+  orders with a short gap; optional third "A and B at the same time" (the two overlaid);
 - ``attribute``: the same two events with their attributes swapped: gains (a loud A and a quiet B
   vs a quiet A and a loud B) for ESC-10 and synthetic clips, speakers (digit d1 by X then d2 by Y vs
   d1 by Y then d2 by X, captions naming the speakers' accents) for FSDD.
 
-Benchmark clips come only from ``test_groups`` (ESC-10 folds, FSDD speakers); ``build_training_set``
+Captions are rendered from the pairs' meanings (:mod:`audiolang.data.wording`): each pair is a row
+twice, captioned in a seen wording and in an unseen one (``wording`` column ``seen`` / ``unseen``,
+``families`` the families used; the same audio files), and the swapped caption is the swapped
+meaning in the same wording. Benchmark clips come only from ``test_groups`` (ESC-10 folds, FSDD speakers); ``build_training_set``
 only from the others. A build is keyed by its settings and by the data it reads (each real source's
 files: relative paths and sizes, :func:`data_fingerprint`): the same settings on the same data reuse
 the folder; other settings, another data root, or files added, removed or resized get another. A
@@ -56,9 +59,10 @@ from audiolang.data.sources import (
     source_files,
     synthetic_clips,
 )
+from audiolang.data.wording import Wording, draw_wording, held_out_families, relations, training_families
 
 KINDS = ("order", "attribute")
-BUILD_VERSION = 3  # part of every cache key: bump when what a build writes changes
+BUILD_VERSION = 4  # part of every cache key: bump when what a build writes changes
 log = logging.getLogger("audiolang")
 
 
@@ -74,6 +78,8 @@ class ClipConfig:
         max_seconds: longest segment kept of a clip (around its loudest frame) after trimming silence.
         gap: seconds of silence between "then" parts.
         fsdd_takes: takes per digit and speaker read from FSDD (all 50 when None).
+        wording_seed: draws the test-only wording families (:func:`audiolang.data.wording.held_out_families`):
+            training sets never use them, benchmarks caption every pair in one of them and in a seen one.
     """
 
     sources: tuple[str, ...] = ("synthetic",)
@@ -83,6 +89,7 @@ class ClipConfig:
     max_seconds: float = 1.0
     gap: float = 0.15
     fsdd_takes: int | None = 10
+    wording_seed: int = 0
 
 
 def data_fingerprint(config: ClipConfig) -> dict[str, str]:
@@ -178,6 +185,20 @@ def benchmark_scenes(clips: list[Clip], kind: str, n: int, seed: int) -> list[tu
     return out
 
 
+def benchmark_wordings(kind: str, scene: Scene, wording_seed: int, rng: np.random.Generator) -> tuple[Wording, Wording]:
+    """A seen and an unseen wording of a benchmark pair, with the same template and phrasing seed:
+    the seen one draws every family from the training families; the unseen one replaces the family
+    of the relation the benchmark tests (order for "then" pairs, loudness or accent for attribute
+    pairs) by a test-only one (and, for the third "together" caption, the together family too)."""
+    seen = draw_wording(rng, training_families(wording_seed))
+    test = held_out_families(wording_seed)
+    tested = ("order", "together") if kind == "order" else ("loudness",) if scene.loudness else ("accent",)
+    families = dict(seen.families)
+    for relation in tested:
+        families[relation] = test[relation][rng.integers(len(test[relation]))]
+    return seen, Wording(families, seen.seed)
+
+
 def _key(**settings) -> str:
     return hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
@@ -261,20 +282,25 @@ def build_benchmark(out_root: str | Path, kind: str = "order", n: int = 200, see
         cs = clip_set or load_clips(clips, test=True)
         (tmp / "audio").mkdir()
         rows, meta = [], []
+        rng = np.random.default_rng([seed, 1])  # the wordings: drawn apart from the scenes
         for i, (scene, swapped, third_scene) in enumerate(benchmark_scenes(cs.clips, kind, n, seed)):
-            row = {}
-            for tag, s, cap_col, file_col in (("a", scene, "pair_caption", "pair_file"),
-                                              ("b", swapped, "reversed_pair_caption", "reversed_pair_file"),
-                                              ("c", third_scene if third else None, "third_caption", "third_file")):
+            files = {}
+            for tag, s in (("a", scene), ("b", swapped), ("c", third_scene if third else None)):
                 if s is None:
                     continue
                 wave, spans = render(s, cs.waves, cs.sample_rate, clips.gap)
-                name = f"audio/{kind}_{i:05d}_{tag}.wav"
+                files[tag] = name = f"audio/{kind}_{i:05d}_{tag}.wav"
                 _write(tmp / name, wave, cs.sample_rate)
-                row[cap_col], row[file_col] = s.caption(), name
-                meta.append({"file": name, "operator": s.operator, "parts": _describe(s), "spans": spans})
-            rows.append(row)
-        write_benchmark_csv(tmp / "benchmark.csv", rows, third=third and kind == "order")
+                meta.append({"file": name, "operator": s.operator, "loudness": s.loudness, "parts": _describe(s),
+                             "spans": spans})
+            for tag, wording in zip(("seen", "unseen"), benchmark_wordings(kind, scene, clips.wording_seed, rng), strict=True):
+                row = {"pair_caption": scene.caption(wording), "pair_file": files["a"],
+                       "reversed_pair_caption": swapped.caption(wording), "reversed_pair_file": files["b"],
+                       "wording": tag, "families": " ".join(wording.names(relations(scene)))}
+                if "c" in files:
+                    row["third_caption"], row["third_file"] = third_scene.caption(wording), files["c"]
+                rows.append(row)
+        write_benchmark_csv(tmp / "benchmark.csv", rows, third=third and kind == "order", wording=True)
         write_manifest(tmp / "metadata.jsonl", meta)
         (tmp / "settings.json").write_text(json.dumps({"kind": kind, "n": n, "seed": seed, "clips": asdict(clips),
                                                        "data": data}, indent=1))
@@ -326,10 +352,12 @@ def build_training_set(out_root: str | Path, n: int = 2000, seed: int = 0,
                        clips: ClipConfig = ClipConfig(), clip_set: ClipSet | None = None, test: bool = False) -> Path:
     """Build (or reuse) a training set; returns its ``manifest.jsonl`` (see :mod:`audiolang.data.manifest`).
 
-    Each item: the scene's audio and caption, its hard-negative captions (the first rendered as
-    ``negative_audio``), its sub-compositions as ``positives``, ``split = "train"``. With ``test``,
-    the same kind of compositions built from the test groups' clips (``split = "test"``, cached
-    as ``test-<key>``): the set ``audiolang test`` scores, of clips training never saw.
+    Each item: the scene's audio and its caption in a wording drawn from the training families
+    (:mod:`audiolang.data.wording`), its hard-negative captions (other meanings in the same wording;
+    the first rendered as ``negative_audio``), its sub-compositions as ``positives``, ``wording``
+    (the families used), ``split = "train"``. With ``test``, the same kind of compositions built
+    from the test groups' clips, worded in the test-only families (``split = "test"``, cached as
+    ``test-<key>``): the set ``audiolang test`` scores, of clips and wordings training never saw.
     """
     if n < 2:
         raise ValueError(f"a training set of n = {n} compositions: at least 2 are needed")
@@ -342,15 +370,19 @@ def build_training_set(out_root: str | Path, n: int = 2000, seed: int = 0,
         cs = clip_set or load_clips(clips, test=test)
         (tmp / "audio").mkdir()
         items = []
+        allowed = (held_out_families if test else training_families)(clips.wording_seed)
+        rng = np.random.default_rng([seed, 1])  # the wordings: drawn apart from the scenes
         for i, (scene, negatives) in enumerate(training_scenes(cs.clips, n, seed)):
+            wording = draw_wording(rng, allowed)
             name, neg_name = f"audio/train_{i:05d}.wav", f"audio/train_{i:05d}_neg.wav"
             _write(tmp / name, render(scene, cs.waves, cs.sample_rate, clips.gap)[0], cs.sample_rate)
             _write(tmp / neg_name, render(negatives[0], cs.waves, cs.sample_rate, clips.gap)[0], cs.sample_rate)
-            caption = scene.caption()
-            negs = list(dict.fromkeys(s.caption() for s in negatives if s.caption() != caption))
-            items.append({"audio": name, "caption": caption, "negatives": negs, "positives": sub_compositions(scene),
-                          "negative_audio": neg_name, "fold": scene.parts[0].clip.group, "split": kind,
-                          "labels": [p.clip.label for p in scene.parts]})
+            caption = scene.caption(wording)
+            negs = list(dict.fromkeys(c for c in (s.caption(wording) for s in negatives) if c != caption))
+            items.append({"audio": name, "caption": caption, "negatives": negs,
+                          "positives": sub_compositions(scene, wording), "negative_audio": neg_name,
+                          "fold": scene.parts[0].clip.group, "split": kind, "labels": [p.clip.label for p in scene.parts],
+                          "wording": list(wording.names(relations(scene)))})
         write_manifest(tmp / "manifest.jsonl", items)
         (tmp / "settings.json").write_text(json.dumps({"n": n, "seed": seed, "clips": asdict(clips), "data": data},
                                                       indent=1))

@@ -5,7 +5,8 @@ one after another with ``gap`` seconds of silence, ``"and"`` overlays them. Each
 scaled to the same RMS (``REFERENCE_RMS``), then by its gain, so "a loud X and a quiet Y" holds
 whatever the recordings' own levels.
 
-The composition-aware hard negatives of a scene (:func:`hard_negatives`) are other scenes: order
+A scene is a caption's *meaning*; :meth:`Scene.caption` renders it in a wording
+(:mod:`audiolang.data.wording`). The composition-aware hard negatives of a scene (:func:`hard_negatives`) are other scenes: order
 swaps, attribute (gain) swaps, operator swaps and operand swaps; its sub-compositions
 (:func:`sub_compositions`) are captions of its parts, the modular loss's positives.
 """
@@ -18,6 +19,8 @@ import numpy as np
 
 from audiolang.data.audio import rms
 from audiolang.data.sources import Clip
+from audiolang.data.wording import Wording
+from audiolang.data.wording import render as render_caption
 
 REFERENCE_RMS = 0.05
 LOUD_DB, QUIET_DB = 0.0, -20.0
@@ -37,15 +40,10 @@ class Scene:
     operator: str = "then"
     loudness: bool = False
 
-    def caption(self) -> str:
-        """"a dog barks, then a clock ticks"; "a loud dog bark and a quiet clock tick at the same time"."""
-        words = [(("a loud " if p.gain_db > (LOUD_DB + QUIET_DB) / 2 else "a quiet ") + p.clip.noun)
-                 if self.loudness else p.clip.sentence for p in self.parts]
-        if len(words) == 1:
-            return words[0]
-        if self.operator == "then":
-            return ", then ".join(words)
-        return " and ".join(words) + " at the same time"
+    def caption(self, wording: Wording | None = None) -> str:
+        """The caption in ``wording`` (:mod:`audiolang.data.wording`); by default the canonical one:
+        "a dog barks, then a clock ticks"; "a loud dog bark, then a quiet clock tick"."""
+        return render_caption(self, wording)
 
 
 def render(scene: Scene, waves: dict[str, np.ndarray], sample_rate: int, gap: float = 0.15) -> tuple[np.ndarray, list[tuple[int, int]]]:
@@ -114,10 +112,12 @@ def hard_negatives(scene: Scene, other: Clip) -> list[Scene]:
     return out
 
 
-def sub_compositions(scene: Scene) -> list[str]:
-    """Captions true of the scene but less specific: each part alone (for a single event: its plain
-    sentence and its noun)."""
+def sub_compositions(scene: Scene, wording: Wording | None = None) -> list[str]:
+    """Captions true of the scene but less specific, in ``wording``: each part alone (for a single
+    event: its clause without its loudness, and "the sound of" its noun phrase)."""
+    from audiolang.data.wording import part_phrase
+
     if len(scene.parts) == 1:
-        clip = scene.parts[0].clip
-        return [clip.sentence, f"the sound of {clip.noun}"]
-    return [Scene((p,), loudness=scene.loudness).caption() for p in scene.parts]
+        clause, noun = part_phrase(wording or Wording(), scene.parts[0], loudness=False)
+        return [clause, f"the sound of {noun}"]
+    return [Scene((p,), loudness=scene.loudness).caption(wording) for p in scene.parts]

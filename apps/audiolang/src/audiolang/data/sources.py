@@ -39,6 +39,7 @@ class Clip:
     group: str
     sentence: str
     noun: str
+    accent: str = ""  # FSDD: the speaker's accent as captions name it ("an American")
 
 
 @dataclass
@@ -110,7 +111,7 @@ def fsdd_clips(root: Path, sample_rate: int, max_seconds: float, takes: int | No
         accent = accents.get(speaker, "an unknown")
         word = DIGITS[int(digit)]
         clip = Clip(str(path), "fsdd", word, speaker, f"a voice with {accent} accent says {word}",
-                    f"{word} said with {accent} accent")
+                    f"{word} said with {accent} accent", accent)
         out.clips.append(clip)
         out.waves[clip.key] = trim_silence(load_audio(path, sample_rate), sample_rate, max_seconds=max_seconds)
     return out

@@ -66,22 +66,31 @@ class AudioTower(nn.Module):
         super().__init__()
         self.segments = segments
         self.hop = int(sample_rate * hop_ms / 1000)
+        # zeros beyond the clip's end (not a reflection of it), as in a zero-padded batch
         self.mel = torchaudio.transforms.MelSpectrogram(sample_rate, n_fft=2 * self.hop, hop_length=self.hop,
-                                                        n_mels=n_mels)
-        self.conv = nn.Sequential(
+                                                        n_mels=n_mels, pad_mode="constant")
+        self.conv = nn.Sequential(  # two blocks of (conv, norm, GELU)
             nn.Conv2d(1, 16, 3, stride=2, padding=1), nn.BatchNorm2d(16), nn.GELU(),
             nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.BatchNorm2d(32), nn.GELU())
         self.proj_in = nn.Linear(32 * ((n_mels + 3) // 4), width)
         self.encoder = _encoder(width, layers, heads)
 
     def forward(self, wave: Tensor, lengths: Tensor) -> Tensor:
+        """Padding is masked at every step, so that a clip embeds alike alone and in a padded batch
+        (in eval mode): the spectrogram and each conv block's output are zeroed past the clip's
+        frames (``F = len // hop + 1``, then ``ceil(F / 2)`` per stride-2 block), which is what a
+        clip alone sees there (the convs' own zero padding); attention and pooling skip them."""
         with torch.autocast(wave.device.type, enabled=False):
             # the tower's own dtype (float32 under mixed precision, float64 in the exactness tests)
-            spec = torch.log(self.mel(wave.to(self.proj_in.weight.dtype)) + 1e-6)  # (B, M, F)
-        x = self.conv(spec.unsqueeze(1))  # (B, C, M/4, F/4)
-        b, c, m, f = x.shape
+            x = torch.log(self.mel(wave.to(self.proj_in.weight.dtype)) + 1e-6).unsqueeze(1)  # (B, 1, M, F)
+        frames = lengths.to(x.device) // self.hop + 1
+        for block in (None, self.conv[:3], self.conv[3:]):
+            if block is not None:
+                x = block(x)
+                frames = (frames + 1) // 2
+            x = x * (torch.arange(x.shape[-1], device=x.device)[None, :] < frames[:, None]).to(x.dtype)[:, None, None]
+        b, c, m, f = x.shape  # (B, C, M/4, F/4)
         x = self.proj_in(x.permute(0, 3, 1, 2).reshape(b, f, c * m)) + _sinusoid(f, self.proj_in.out_features, x.device)
-        frames = (lengths // self.hop + 1 + 3) // 4
         mask = torch.arange(f, device=x.device)[None, :] < frames.clamp(1, f)[:, None]
         return segment_pool(self.encoder(x, src_key_padding_mask=~mask), mask, self.segments)
 

@@ -27,24 +27,29 @@ class DualEncoder(nn.Module):
         pretrained: a local folder written by ``ClapModel.save_pretrained`` (with its tokenizer and
             feature extractor); nothing is downloaded.
         max_text_length: tokens read per caption (the rest is cut; ``audiolang score`` and ``embed``
-            warn about such captions, :mod:`audiolang.captions`).
+            warn about such captions, :mod:`audiolang.captions`); None: 32, or 160 with ``tokens="characters"``.
         segments: compact towers: consecutive parts of a clip / caption pooled separately, so that
             "A, then B" and "B, then A" differ (1 = a plain mean: nearly order-invariant).
+        tokens: compact text tower: ``words``, ``pieces`` (stems and suffixes) or ``characters``
+            (:func:`audiolang.models.tokenizer.vocabulary`).
+        text_layers: compact text tower's depth (None: ``layers``).
     """
 
     def __init__(self, dim: int = 128, width: int = 128, layers: int = 2, sample_rate: int = 16000,
-                 temperature: float = 0.07, pretrained: str | None = None, max_text_length: int = 32,
-                 segments: int = 4) -> None:
+                 temperature: float = 0.07, pretrained: str | None = None, max_text_length: int | None = None,
+                 segments: int = 4, tokens: str = "words", text_layers: int | None = None) -> None:
         super().__init__()
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0; got {temperature}")
         if segments < 1:
             raise ValueError(f"segments must be >= 1; got {segments}")
+        if max_text_length is None:
+            max_text_length = 160 if tokens == "characters" else 32
         self.sample_rate, self.max_text_length = sample_rate, max_text_length
         # the constructor's arguments: what ``audiolang export`` writes beside the weights
         self.config = {"dim": dim, "width": width, "layers": layers, "sample_rate": sample_rate,
                        "temperature": temperature, "pretrained": pretrained, "max_text_length": max_text_length,
-                       "segments": segments}
+                       "segments": segments, "tokens": tokens, "text_layers": text_layers}
         self.log_scale = nn.Parameter(torch.tensor(math.log(1.0 / temperature)))
         self.hf = None
         if pretrained:
@@ -52,9 +57,10 @@ class DualEncoder(nn.Module):
 
             self.hf = HFClapTowers(pretrained, sample_rate)
             return
-        self.tokenizer = build_tokenizer()
+        self.tokenizer = build_tokenizer(tokens)
         self.audio = AudioTower(sample_rate, width=width, layers=layers, segments=segments)
-        self.text = TextTower(self.tokenizer.get_vocab_size(), width=width, layers=layers, segments=segments)
+        self.text = TextTower(self.tokenizer.get_vocab_size(), width=width, layers=text_layers or layers,
+                              segments=segments)
         self.audio_proj = nn.Linear(segments * width, dim)
         self.text_proj = nn.Linear(segments * width, dim)
 
@@ -72,6 +78,12 @@ class DualEncoder(nn.Module):
             raise ValueError(f"caption {list(texts)[empty[0]]!r} has no tokens (empty, or only characters the "
                              f"tokenizer drops); {len(empty)} such caption(s) in this batch")
         return ids, mask
+
+    def unknown_id(self) -> int:
+        """The id of the unknown token (what word dropout writes in place of a token)."""
+        if self.hf is not None:
+            return int(self.hf.tokenizer.unk_token_id)
+        return self.tokenizer.token_to_id("[UNK]")
 
     def caption_tokens(self, texts: list[str]) -> list[tuple[int, int, int]]:
         """``(tokens, unknown, limit)`` per caption: its tokens before any cut (special tokens not
