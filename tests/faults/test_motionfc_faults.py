@@ -41,7 +41,7 @@ def test_malicious_pickle_runs_code_when_unpickled(malicious):
 
 def test_malicious_checkpoint_refused_by_every_motionfc_loader(malicious, tmp_path):
     """evaluate, test --ckpt_path, finetune and load_module refuse it, naming the file."""
-    from motionfc.checkpoints import load_module
+    from contrastkit.train import load_module
     from motionfc.cli import main
     from motionfc.method import CausalMotion
     from motionfc.transfer import finetune
@@ -54,7 +54,7 @@ def test_malicious_checkpoint_refused_by_every_motionfc_loader(malicious, tmp_pa
                       *[a.replace("--", "--data.", 1) if a.startswith("--") else a for a in data]]),
         lambda: finetune(path, tmp_path / "ft", k=4, epochs=1, num_train=8, num_val=4, num_test=4, num_ref=4,
                          cache_dir=str(tmp_path / "c")),
-        lambda: load_module(CausalMotion, path),
+        lambda: load_module(path, ("motionfc",), CausalMotion, fallback=CausalMotion),
     ]
     for call in calls:
         with pytest.raises(Exception, match="evil.ckpt") as err:
@@ -85,7 +85,7 @@ def _stgat_run(tmp_path, epochs, max_epochs):
 
 def test_stgat_selects_only_among_final_stage_epochs(tmp_path):
     """no checkpoint of stages 1-2 is ever 'best'; within stage 3 the lowest val ADE wins."""
-    from motionfc.checkpoints import load_checkpoint
+    from contrastkit.train import load_checkpoint
 
     select, _ = _stgat_run(tmp_path, (2, 1, 3), 6)
     assert select.epoch is not None and select.epoch >= 3  # a stage-3 epoch (0-based 3, 4 or 5)

@@ -7,7 +7,7 @@ import math
 import re
 
 import pytest
-from motionfc.checkpoints import load_module
+from contrastkit.train import load_module
 from motionfc.cli import main
 from motionfc.data.datamodule import StyleDataModule
 from motionfc.method import CausalMotion
@@ -44,7 +44,7 @@ def test_demo_end_to_end(tmp_path, capsys):
     dm = StyleDataModule(num_train=128, num_val=32, num_test=64, num_ref=16, seed=0, cache_dir=str(tmp_path / "cache"))
     dm.setup()
     assert score(None, dm)["ood_extra"]["fde"] == pytest.approx(saved["cv/ood_extra/fde"], rel=1e-9)
-    erm = load_module(CausalMotion, run / "erm" / "checkpoints" / "last.ckpt")
+    erm = load_module(run / "erm" / "checkpoints" / "last.ckpt", ("motionfc",), CausalMotion)
     assert score(erm, dm)["iid"]["ade"] == pytest.approx(saved["erm/iid/ade"], rel=1e-5)
     assert 0.0 <= saved["modular/style_error_8_styles"] < 1.0
     assert all(not isinstance(v, dict) for v in saved.values())  # flat, for `make demo`'s summary

@@ -102,11 +102,10 @@ def test_demo_on_two_processes_writes_one_run_with_the_metrics_of_its_checkpoint
     for g in ("iid", "ood_inter", "ood_extra"):
         assert rows["model"][g]["ade"] == pytest.approx(saved[f"modular/{g}/ade"], rel=1e-6)
     # the last validation under DDP (15 scenes per style on 2 ranks: scored once each) = one process
-    from contrastkit.train import make_trainer
-    from motionfc.checkpoints import load_module
+    from contrastkit.train import load_module, make_trainer
     from motionfc.data.datamodule import StyleDataModule
 
-    module = load_module(CausalMotion, run / "modular" / "checkpoints" / "last.ckpt")
+    module = load_module(run / "modular" / "checkpoints" / "last.ckpt", ("motionfc",), CausalMotion)
     dm = StyleDataModule(num_train=16, num_val=15, num_test=8, num_ref=8, cache_dir=str(tmp_path / "cache"))
     one = make_trainer(tmp_path / "one", 1, progress=False).validate(module, datamodule=dm, verbose=False)[0]
     assert one["val/ade"] == pytest.approx(_last_logged(run / "modular", "val/ade"), rel=1e-6)

@@ -38,8 +38,8 @@ def stgat_ckpt(tmp_path_factory):
 
 
 def test_forecast_writes_every_window_and_the_latest_per_pedestrian(stgat_ckpt, tmp_path):
+    from contrastkit.train import load_module
     from motionfc.baselines import StgatForecaster
-    from motionfc.checkpoints import load_module
     from motionfc.data.eth_ucy import read_tracks
 
     path = _tracks(tmp_path / "walk.txt")
@@ -55,7 +55,7 @@ def test_forecast_writes_every_window_and_the_latest_per_pedestrian(stgat_ckpt, 
     frames, peds, xy = read_tracks(run / "forecast.txt")
     assert sorted(set(peds.tolist())) == [0, 1, 2] and frames.min() == 140 and frames.max() == 250
     # the values: STGAT on the seven windows built by hand (frames k..k+7), with the seed's noise
-    m = load_module(StgatForecaster, stgat_ckpt).eval()
+    m = load_module(stgat_ckpt, ("motionfc",), StgatForecaster)
     obs = torch.tensor([[[0.4 * f + p, 0.1 * f * (p - 1)] for f in range(k, k + 8)] for k in range(7) for p in range(3)])
     rel = torch.cat([torch.zeros(21, 1, 2), obs[:, 1:] - obs[:, :-1]], 1)
     sse = torch.tensor([[3 * k, 3 * k + 3] for k in range(7)])
@@ -68,9 +68,34 @@ def test_forecast_writes_every_window_and_the_latest_per_pedestrian(stgat_ckpt, 
     assert json.loads((run / "metrics.json").read_text())["pedestrians"] == 3
 
 
+def test_forecast_reads_an_stgat_checkpoint_of_an_earlier_version(stgat_ckpt, tmp_path):
+    """A checkpoint that records no class and names the penalty weight ``lambda_penalty``
+    forecasts as the same model does today."""
+    from contrastkit.train import load_checkpoint, load_module
+    from contrastkit.train.checkpoint import CLASS_KEY
+    from motionfc.baselines import StgatForecaster
+    from motionfc.checkpoints import renamed_hparams
+
+    ckpt = load_checkpoint(stgat_ckpt)
+    hp = ckpt["hyper_parameters"]
+    assert hp["risk"] == "erm"
+    hp["risk"], hp["lambda_penalty"] = "vrex", 3.0
+    del ckpt[CLASS_KEY], hp["lambda_irm"], hp["lambda_vrex"]
+    old = tmp_path / "old.ckpt"
+    torch.save(ckpt, old)
+    path = _tracks(tmp_path / "walk.txt")
+    args = ["--path", str(path), "--seed", "3"]
+    then = main(["forecast", "--ckpt_path", str(old), *args, "--runs_root", str(tmp_path / "old")])
+    now = main(["forecast", "--ckpt_path", str(stgat_ckpt), *args, "--runs_root", str(tmp_path / "now")])
+    np.testing.assert_array_equal(then["predictions"], now["predictions"])
+    rebuilt = load_module(old, ("motionfc",), StgatForecaster, fallback=StgatForecaster, upgrade=renamed_hparams)
+    assert rebuilt.hparams.risk == "vrex" and rebuilt.hparams.lambda_vrex == 3.0
+
+
 def test_forecast_refuses_a_style_study_checkpoint(style_ckpt, tmp_path):
     path = _tracks(tmp_path / "walk.txt")
-    with pytest.raises(ValueError, match="not a 'motionfc eth-ucy'"):
+    with pytest.raises(ValueError, match=r"holds a motionfc\.method:CausalMotion, not a motionfc\.baselines:StgatForecaster; "
+                                         r"forecast needs a 'motionfc eth-ucy' \(STGAT\) checkpoint"):
         main(["forecast", "--ckpt_path", str(style_ckpt), "--path", str(path), "--runs_root", str(tmp_path / "r")])
     assert not (tmp_path / "r").exists()
 

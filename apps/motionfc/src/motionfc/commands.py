@@ -60,14 +60,14 @@ def evaluate(ckpt_path: str = "", style_source: str | None = None, num_train: in
         runs_root, name: where the run directory is written.
     """
     args = {"command": "evaluate", **locals()}
-    from contrastkit.train import announce_run, failure_marked, open_run
+    from contrastkit.train import announce_run, failure_marked, load_module, open_run
 
-    from motionfc.checkpoints import load_module
     from motionfc.method import CausalMotion
 
     if not ckpt_path:
         raise ValueError("evaluate needs --ckpt_path (a CausalMotion .ckpt)")
-    m = load_module(CausalMotion, ckpt_path)  # a bad checkpoint stops before a run directory exists
+    # a bad checkpoint stops before a run directory exists
+    m = load_module(ckpt_path, ("motionfc",), CausalMotion, fallback=CausalMotion)
     run = open_run(runs_root, "motionfc", name, args)
     with failure_marked(run):
         rows = _evaluate(m, run, args)
@@ -169,6 +169,8 @@ def eth_ucy(fold: str = "eth", risk: str = "erm", lambda_irm: float = 0.0, lambd
         failure_marked,
         fit_resumable,
         is_rank_zero,
+        load_checkpoint,
+        load_module,
         make_trainer,
         open_run,
         plot_loss_curves,
@@ -178,7 +180,7 @@ def eth_ucy(fold: str = "eth", risk: str = "erm", lambda_irm: float = 0.0, lambd
     )
 
     from motionfc.baselines import RISKS, FinalStageBest, StgatForecaster
-    from motionfc.checkpoints import load_checkpoint, load_module
+    from motionfc.checkpoints import renamed_hparams
     from motionfc.data.datamodule import EthUcyDataModule
     from motionfc.data.eth_ucy import FOLDS
     from motionfc.plots import plot_eth_ucy_predictions
@@ -228,7 +230,7 @@ def eth_ucy(fold: str = "eth", risk: str = "erm", lambda_irm: float = 0.0, lambd
                   f"{fitter.current_epoch} of {sum(max_epochs)} epochs): scoring {scored}, whose forecaster is untrained",
                   flush=True)
         scored_epoch = int(load_checkpoint(scored)["epoch"])
-        m = load_module(StgatForecaster, scored)
+        m = load_module(scored, ("motionfc",), StgatForecaster, fallback=StgatForecaster, upgrade=renamed_hparams)
         metrics = {"epochs_run": fitter.current_epoch, "scored_checkpoint": str(scored), "scored_epoch": scored_epoch,
                    "scored_stage": m.stage_of(scored_epoch), "best_val_ade": select.best}
         for a in test_alphas if spurious else [None]:

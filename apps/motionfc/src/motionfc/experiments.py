@@ -127,9 +127,8 @@ class Study:
         config = _config("study style", locals())  # before any other local name exists
         import numpy as np
         import torch
-        from contrastkit.train import seed_everything
+        from contrastkit.train import load_module, seed_everything
 
-        from motionfc.checkpoints import load_module
         from motionfc.data.datamodule import StyleDataModule
         from motionfc.data.synthetic import default_cache_dir
         from motionfc.evaluate import ade_fde_of, batches_of
@@ -165,7 +164,8 @@ class Study:
                 if key in summary:
                     _kept(key, root)
                 else:
-                    m = load_module(CausalMotion, root / "irm+modular" / f"seed{seed}" / "checkpoints" / "last.ckpt")
+                    m = load_module(root / "irm+modular" / f"seed{seed}" / "checkpoints" / "last.ckpt", ("motionfc",),
+                                    CausalMotion, fallback=CausalMotion)
                     res = {}
                     for leak in (False, True):
                         m.hparams.style_source = "leak" if leak else "reference"
@@ -212,8 +212,8 @@ class Study:
         """
         config = _config("study ablation", locals())  # before any other local name exists
         import yaml
+        from contrastkit.train import load_module
 
-        from motionfc.checkpoints import load_module
         from motionfc.data.datamodule import StyleDataModule
         from motionfc.data.synthetic import default_cache_dir
         from motionfc.evaluate import errors_per_env, style_table
@@ -236,7 +236,8 @@ class Study:
             out = {}
             for model in ("modular", "irm+modular"):
                 for seed in seeds:
-                    m = load_module(CausalMotion, source / model / f"seed{seed}" / "checkpoints" / "last.ckpt").eval()
+                    m = load_module(source / model / f"seed{seed}" / "checkpoints" / "last.ckpt", ("motionfc",),
+                                    CausalMotion, fallback=CausalMotion)
                     _ref_styles(m, dm)
                     rows = {"reference": table(lambda b, m=m: m.predict_abs(b))}
                     m.hparams.style_source = "leak"

@@ -91,10 +91,13 @@ class CausalMotion(ContrastiveModule):
         self.displacement = displacement_metrics()
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
-        """The weights are checked before Lightning restores them (:func:`motionfc.checkpoints.check_restored`)."""
-        from motionfc.checkpoints import check_restored
+        """The weights Lightning is about to restore (``motionfc test --ckpt_path``, a resumed run)
+        are checked first: another app's or a damaged checkpoint is one error naming the file, not
+        a bare state-dict error."""
+        from contrastkit.train.checkpoint import check_state_fits
 
-        check_restored(self, checkpoint)
+        source = self._trainer.ckpt_path if self._trainer is not None else "the checkpoint"
+        check_state_fits(self, checkpoint.get("state_dict") or {}, source)
 
     # ---- stages -----------------------------------------------------------------------
     def stage(self, epoch: int | None = None) -> str:

@@ -108,13 +108,12 @@ def finetune(checkpoint: str | Path, run_dir: str | Path, *, target: float = 0.6
 
     ``seed`` seeds the training and the choice of the ``k`` scenes; ``data_seed`` the simulated
     data (keep it equal to the pre-training data's, so that the test scenes are the same).
-    ``checkpoint`` is read with ``weights_only=True`` (:mod:`motionfc.checkpoints`).
+    ``checkpoint`` is read with ``weights_only=True`` (:func:`contrastkit.train.load_module`).
 
     Returns ``(module with the best validation ADE, datamodule)``.
     """
-    from contrastkit.train import fit_resumable, make_trainer, seed_everything
+    from contrastkit.train import fit_resumable, load_checkpoint, load_module, make_trainer, seed_everything
 
-    from motionfc.checkpoints import load_checkpoint, load_module
     from motionfc.data.datamodule import StyleDataModule
     from motionfc.data.synthetic import env_name
     from motionfc.method import CausalMotion
@@ -122,7 +121,7 @@ def finetune(checkpoint: str | Path, run_dir: str | Path, *, target: float = 0.6
     if k < 1 or epochs < 1:
         raise ValueError(f"need k >= 1 and epochs >= 1; got {k}, {epochs}")
     seed_everything(seed)
-    pre = load_module(CausalMotion, checkpoint)
+    pre = load_module(checkpoint, ("motionfc",), CausalMotion, fallback=CausalMotion)
     modular = pre.hparams.modular
     over = {"epochs": (0, 0, 0, epochs) if modular else (epochs, 0, 0, 0), "finetune": mode if modular else "all",
             "lambda_contrastive": lambda_contrastive, "lr_integ": lr_integ, "lambda_irm": 0.0, "lambda_vrex": 0.0}

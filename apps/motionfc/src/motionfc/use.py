@@ -18,7 +18,8 @@
   (:func:`contrastkit.train.export_encoder`), loadable without the training code
   (:func:`load_exported_encoder`).
 
-Checkpoints are read with :func:`contrastkit.train.load_checkpoint` (weights only).
+Checkpoints are rebuilt by :func:`contrastkit.train.load_module` (weights only; the class a checkpoint
+records, or for an older file the class the command takes).
 """
 
 from __future__ import annotations
@@ -43,18 +44,15 @@ def check_finite(values: np.ndarray, what: str, source: str) -> np.ndarray:
 
 def _stgat(ckpt_path: str):
     """The StgatForecaster of an ``eth-ucy`` checkpoint (a clear error for another model's)."""
-    from contrastkit.train import CheckpointError, load_checkpoint
+    from contrastkit.train import CheckpointError, load_module
 
     from motionfc.baselines import StgatForecaster
-    from motionfc.checkpoints import load_module, refuse_foreign
-    from motionfc.method import CausalMotion
+    from motionfc.checkpoints import renamed_hparams
 
-    ckpt = load_checkpoint(ckpt_path)
-    if "risk" not in (ckpt.get("hyper_parameters") or {}):
-        refuse_foreign(ckpt, ckpt_path, CausalMotion)  # another app's checkpoint is named as such
-        raise CheckpointError(f"{ckpt_path}: not a 'motionfc eth-ucy' (STGAT) checkpoint (a style-study one?); "
-                              "forecast needs one")
-    m = load_module(StgatForecaster, ckpt_path).eval()
+    try:
+        m = load_module(ckpt_path, ("motionfc",), StgatForecaster, fallback=StgatForecaster, upgrade=renamed_hparams)
+    except CheckpointError as error:
+        raise CheckpointError(f"{error}; forecast needs a 'motionfc eth-ucy' (STGAT) checkpoint") from None
     if m.hparams.extra_channels:
         raise ValueError(f"{ckpt_path}: a model trained with the spurious channel needs that channel, which a "
                          "'frame ped x y' file does not have; use a model trained without --spurious")
@@ -143,14 +141,14 @@ def export(ckpt_path: str = "", runs_root: str = "runs", name: str = "export") -
         runs_root, name: the run directory.
     """
     config = {"command": "export", **locals()}
-    from contrastkit.train import announce_run, export_encoder, failure_marked, open_run
+    from contrastkit.train import announce_run, export_encoder, failure_marked, load_module, open_run
 
-    from motionfc.checkpoints import load_module
     from motionfc.method import CausalMotion
 
     if not ckpt_path:
         raise ValueError("export needs --ckpt_path (a CausalMotion checkpoint)")
-    model = load_module(CausalMotion, ckpt_path).model  # a bad checkpoint stops before a run directory exists
+    # a bad checkpoint stops before a run directory exists
+    model = load_module(ckpt_path, ("motionfc",), CausalMotion, fallback=CausalMotion).model
     run = open_run(runs_root, "motionfc", name, config)
     written = {}
     with failure_marked(run):
@@ -236,10 +234,11 @@ def embed(ckpt_path: str = "", encoder_path: str = "", path: str = "", encoder: 
     if encoder_path:
         enc = load_exported_encoder(encoder_path)
     else:
-        from motionfc.checkpoints import load_module
+        from contrastkit.train import load_module
+
         from motionfc.method import CausalMotion
 
-        model = load_module(CausalMotion, ckpt_path).model.eval()
+        model = load_module(ckpt_path, ("motionfc",), CausalMotion, fallback=CausalMotion).model
         enc = model.style_encoder if encoder == "style" else model.inv_encoder
     style = isinstance(enc, StyleEncoder)
     cache_dir = cache_dir or str(default_cache_dir(runs_root))
