@@ -85,36 +85,104 @@ def test_validate_scores_every_task_state_on_the_valid_clips(fitted, tiny_data_c
     assert _metrics_json(runs, "validate")["matrix"] == scored["matrix"]
 
 
-def test_evaluate_and_predict_agree_with_fit(fitted, cache_dir):
-    """evaluate's full decoding agrees with fit's read-out; predict on the test clips as audio files
-    scores what evaluate scores (same intents right, same WER) and writes them to predictions.csv."""
-    import csv
-
+def _test_clips_as_wavs(runs, cache_dir):
+    """The fitted run's test clips written as float WAVs (the very samples evaluate featurizes),
+    with the corpus and their indices in it."""
     import soundfile as sf
     from slu.data.synthetic import SyntheticConfig, load_or_generate
-    from slu.evaluate import word_error_rate
 
-    runs, data, metrics, ckpt = fitted
-    scored = main(["evaluate", "--ckpt_path", str(ckpt), *data, "--runs_root", str(runs)])
-    assert scored["accuracy"] == metrics["last_acc"]  # full greedy decoding agrees with the one-step read-out
-    assert _metrics_json(runs, "evaluate")["accuracy"] == scored["accuracy"]
     corpus, waves = load_or_generate(SyntheticConfig(train_speakers=3, valid_speakers=1, test_speakers=1,
                                                      phrasings=2, max_classes=4), cache_dir)
     test = corpus.indices("test")
     files = []
-    for i in test:  # float WAVs: the very samples evaluate featurized
-        files.append(runs / f"clip{i}.wav")
+    for i in test:
+        files.append(runs / "wavs" / f"clip{i}.wav")
+        files[-1].parent.mkdir(exist_ok=True)
         sf.write(str(files[-1]), waves[i].numpy(), 16000, subtype="FLOAT")
+    return corpus, test, files
+
+
+def test_evaluate_and_predict_agree_with_fit(fitted, cache_dir):
+    """evaluate (on the run's own data settings: no --data flag) agrees with fit's read-out; predict
+    on the test clips as audio files, one file at a time, scores what evaluate scores in batches
+    (same intents right, same WER), on the unseen-wording clips (those of the set's test-only
+    families) and the seen ones alike, and writes them to predictions.csv."""
+    import csv
+
+    from slu.evaluate import word_error_rate
+
+    runs, _, metrics, ckpt = fitted
+    scored = main(["evaluate", "--ckpt_path", str(ckpt), "--runs_root", str(runs)])
+    assert scored["accuracy"] == metrics["last_acc"]  # full greedy decoding agrees with the one-step read-out
+    assert scored["accuracy_unseen"] == pytest.approx(metrics["last_acc_unseen"])
+    assert scored["accuracy_seen"] == pytest.approx(metrics["last_acc_seen"])
+    written = _metrics_json(runs, "evaluate")
+    assert written["accuracy"] == scored["accuracy"] and written["accuracy_unseen"] == scored["accuracy_unseen"]
+    corpus, test, files = _test_clips_as_wavs(runs, cache_dir)
     preds = main(["predict", "--ckpt_path", str(ckpt), "--audio", "[" + ", ".join(map(str, files)) + "]",
                   "--runs_root", str(runs)])
     right = [p["intent"] == corpus.utterances[i].intent for p, i in zip(preds, test)]
     assert sum(right) / len(test) == pytest.approx(scored["accuracy"], abs=1e-12)
+    test_only = corpus.report["test_only_families"]
+    unseen = [corpus.utterances[i].family in test_only[corpus.utterances[i].intent] for i in test]
+    assert scored["n_unseen"] == sum(unseen) == 4 and scored["n_seen"] == 4
+    assert sum(r for r, u in zip(right, unseen) if u) / 4 == pytest.approx(scored["accuracy_unseen"], abs=1e-12)
+    assert sum(r for r, u in zip(right, unseen) if not u) / 4 == pytest.approx(scored["accuracy_seen"], abs=1e-12)
     assert word_error_rate([p["transcript"] for p in preds],
                            [corpus.utterances[i].transcript for i in test]) == pytest.approx(scored["wer"], abs=1e-6)
     with (runs / "slu" / "predict" / "version_0" / "predictions.csv").open() as f:
         written = list(csv.DictReader(f))
     assert [(r["file"], r["intent"], r["transcript"]) for r in written] == [
         (p["file"], p["intent"] or "", p["transcript"]) for p in preds]
+
+
+def test_evaluate_starts_from_the_runs_data_settings_and_flags_change_them(fitted):
+    """Without --data flags evaluate scores the run's own test set (its valid speaker included in
+    the set's config); a --data flag changes that one setting and keeps the run's others."""
+    runs, _, _, ckpt = fitted
+    run_config = json.loads(json.dumps(__import__("yaml").safe_load((ckpt.parent.parent / "config.yaml").read_text())))
+    main(["evaluate", "--ckpt_path", str(ckpt), "--runs_root", str(runs), "--name", "own"])
+    used = json.loads(json.dumps(__import__("yaml").safe_load(
+        (runs / "slu" / "own" / "version_0" / "config.yaml").read_text())))["data"]
+    assert used["synthetic"] == run_config["data"]["synthetic"] and used["synthetic"]["valid_speakers"] == 1
+    assert used["n_tasks"] == 2 and used["vocab_size"] == 40
+    other = main(["evaluate", "--ckpt_path", str(ckpt), "--runs_root", str(runs), "--name", "other",
+                  "--data.synthetic.seed", "7"])
+    used = json.loads(json.dumps(__import__("yaml").safe_load(
+        (runs / "slu" / "other" / "version_0" / "config.yaml").read_text())))["data"]
+    assert used["synthetic"]["seed"] == 7 and used["synthetic"]["valid_speakers"] == 1 and used["n_tasks"] == 2
+    assert other["n"] == 8
+
+
+def test_evaluate_scores_a_test_only_fsc_folder_and_any_fsc_csv(fitted, cache_dir):
+    """An FSC-layout folder with only data/test_data.csv (no train or valid list) is read, and
+    evaluate scores it, or the CSV itself given as --fsc_csv, as it scores the same clips of the
+    synthetic set: same accuracy on unseen and seen wording (seen = a sentence of the run's training)."""
+    import csv
+
+    from slu.data.fsc import read_fsc
+
+    runs, _, _, ckpt = fitted
+    own = _metrics_json(runs, "evaluate") if (runs / "slu" / "evaluate").is_dir() else main(
+        ["evaluate", "--ckpt_path", str(ckpt), "--runs_root", str(runs)])
+    corpus, test, files = _test_clips_as_wavs(runs, cache_dir)
+    folder = runs / "fsc_test_only"
+    (folder / "data").mkdir(parents=True)
+    with (folder / "data" / "test_data.csv").open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["", "path", "speakerId", "transcription", "action", "object", "location"])
+        for k, (i, wav) in enumerate(zip(test, files)):
+            u = corpus.utterances[i]
+            writer.writerow([k, str(wav), "spk1", u.transcript.capitalize() + ".", *u.intent.rsplit("_", 2)])
+    read = read_fsc(folder)
+    assert read.report["splits"] == ["test"] and len(read.indices("test")) == len(test) and not read.indices("train")
+    by_folder = main(["evaluate", "--ckpt_path", str(ckpt), "--runs_root", str(runs), "--data.dataset", "fsc",
+                      "--data.data_root", str(folder)])
+    by_csv = main(["evaluate", "--ckpt_path", str(ckpt), "--runs_root", str(runs), "--fsc_csv",
+                   str(folder / "data" / "test_data.csv")])
+    for scored in (by_folder, by_csv):
+        for key in ("accuracy", "accuracy_unseen", "accuracy_seen", "n_unseen", "n_seen"):
+            assert scored[key] == pytest.approx(own[key], abs=1e-12), key
 
 
 def test_embed_and_export_write_into_run_folders(fitted, tmp_path):

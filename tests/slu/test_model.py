@@ -75,6 +75,34 @@ def test_model_learns_one_batch_and_greedy_equals_beam_of_one():
     assert model.text_embedding(tokens[:, 2:]).shape == (3, 64)
 
 
+def test_a_clip_in_a_padded_batch_gives_what_it_gives_alone():
+    """Padding is masked in the encoder (both convolutions and attention) and the decoder: clips of
+    different lengths batched together get the encoder states, first-token logits and greedy and
+    beam decodings they get one at a time (a padded batch once decoded one clip of 186 differently)."""
+    torch.manual_seed(0)
+    tok = _tok()
+    model = build_model(tok.vocab_size, n_mels=40, d_model=32, encoder_layers=2, decoder_layers=1, heads=2, ff=64).eval()
+    lengths = torch.tensor([37, 90, 61, 12, 89])
+    clips = [torch.randn(int(n), 40) for n in lengths]
+    batch = torch.zeros(len(clips), int(lengths.max()), 40)
+    for b, c in enumerate(clips):
+        batch[b, :len(c)] = c
+    with torch.no_grad():
+        memory, out_lengths = model.encode(batch, lengths)
+        greedy = model.greedy(memory, out_lengths, tok.bos_id, tok.eos_id, max_len=8)
+        beam = model.beam(memory, out_lengths, tok.bos_id, tok.eos_id, 3, max_len=8)
+        bos = torch.full((len(clips), 1), tok.bos_id)
+        first = model.logits(memory, out_lengths, bos)[:, -1]
+        for b, c in enumerate(clips):
+            alone, n = model.encode(c[None], lengths[b:b + 1])
+            assert int(n) == int(out_lengths[b]) and torch.allclose(memory[b, :int(n)], alone[0], atol=1e-5)
+            assert torch.allclose(first[b], model.logits(alone, n, bos[:1])[0, -1], atol=1e-5)
+            one = model.greedy(alone, n, tok.bos_id, tok.eos_id, max_len=8)[0].tolist()
+            assert greedy[b, :len(one)].tolist() == one and not greedy[b, len(one):].any()
+            one = model.beam(alone, n, tok.bos_id, tok.eos_id, 3, max_len=8)[0].tolist()
+            assert beam[b, :len(one)].tolist() == one and not beam[b, len(one):].any()
+
+
 def test_compact_encoder_is_about_one_million_parameters():
     model = build_model(200)
     n = sum(p.numel() for p in model.encoder.parameters())

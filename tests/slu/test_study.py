@@ -98,6 +98,18 @@ def test_study_outputs_and_matrix(uninterrupted, tiny_data):
         again = cl_metrics(R, metrics["counts"])
         assert metrics["avg_acc"] == pytest.approx(again["avg_acc"]) and metrics["bwt"] == pytest.approx(again["bwt"])
         assert 0 <= metrics["wer_after_task_1"]
+        # the wording subsets: the test clips of test-only families (from the set's own report) are
+        # the unseen ones, and the two subsets' hits add up to the whole matrix's
+        test_only = tiny_data.corpus.report["test_only_families"]
+        unseen = [sum(tiny_data.corpus.utterances[i].family in test_only[tiny_data.corpus.utterances[i].intent]
+                      for i in tiny_data.task_indices("test", t)) for t in range(2)]
+        assert metrics["counts_unseen"] == unseen and all(unseen)
+        assert [a + b for a, b in zip(metrics["counts_unseen"], metrics["counts_seen"])] == metrics["counts"]
+        for i, j in zip(*np.tril_indices(2)):
+            hits = sum(metrics[f"matrix_{w}"][i][j] * metrics[f"counts_{w}"][j] for w in ("seen", "unseen"))
+            assert hits == pytest.approx(R[i, j] * metrics["counts"][j])
+        last_unseen = sum(metrics["matrix_unseen"][1][j] * unseen[j] for j in range(2)) / sum(unseen)
+        assert metrics["last_acc_unseen"] == pytest.approx(last_unseen)
     assert rows["finetune"][0]["memory_size"] == 0
     assert rows["coconut_skd"][0]["memory_size"] == 6  # 25 % of 24 training clips, 2 tasks' classes
     assert all(rows[m][0]["matrix"][0][0] > 0 for m in METHODS)  # the first task was learnt
@@ -110,9 +122,10 @@ def test_study_outputs_and_matrix(uninterrupted, tiny_data):
     for term in ("train/seq", "train/supcon", "train/text", "train/skd"):
         assert term in logged  # every COCONUT + S-KD term ran on the second task
     table = (run_dir / "table.csv").read_text().splitlines()
-    assert table[0] == "method,Avg Acc,Last Acc,Forgetting,BWT,n"
+    assert table[0] == ("method,Avg Acc unseen,Last Acc unseen,Avg Acc seen,Last Acc seen,Avg Acc,Last Acc,Forgetting,"
+                        "BWT,n")
     assert table[1 + METHODS.index("coconut_skd")].startswith(
-        f"coconut_skd,{100 * rows['coconut_skd'][0]['avg_acc']:.2f},") and table[-1].endswith(",1")
+        f"coconut_skd,{100 * rows['coconut_skd'][0]['avg_acc_unseen']:.2f},") and table[-1].endswith(",1")
     assert json.loads((run_dir / "metrics.json").read_text())["finetune/avg_acc"] == rows["finetune"][0]["avg_acc"]
 
 
@@ -137,7 +150,7 @@ def test_resume_mid_study_ends_with_the_same_numbers(uninterrupted, tiny_data_co
         b = load_checkpoint(run_dir / "checkpoints" / name)["model"]
         assert all(torch.equal(a[k], b[k]) for k in a), name  # the same weights, bit for bit
     for name in METHODS:
-        for key in ("matrix", "avg_acc", "last_acc", "forgetting", "wer_after_task_1"):
+        for key in ("matrix", "avg_acc", "last_acc", "forgetting", "wer_after_task_1", "matrix_unseen", "avg_acc_unseen"):
             assert rows[name][0][key] == expected[name][0][key], (name, key)
 
 

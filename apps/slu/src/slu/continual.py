@@ -7,7 +7,8 @@ For each task ``t`` of the scenario:
 2. the model trains ``max_epochs`` epochs on the task's new clips (``joint``: all clips of tasks
    ``0..t``) plus the rehearsal memory, through a Lightning trainer in ``tasks/task_t/``
    (``last.ckpt`` every epoch);
-3. the row ``R[t, 0..t]`` of the accuracy matrix is measured on the test clips;
+3. the row ``R[t, 0..t]`` of the accuracy matrix is measured on the test clips, and on its
+   unseen-wording and seen-wording clips (:func:`slu.evaluate.wording_rows`);
 4. the memory takes exemplars of the new classes and shrinks the old ones (class-balanced);
 5. ``checkpoints/task_t.ckpt`` stores the model, the memory and the row (tensors and plain types:
    it loads with ``weights_only=True``).
@@ -154,7 +155,7 @@ def run_continual(data: SLUData, model_config: ModelConfig, method: MethodConfig
         seed_everything,
     )
 
-    from slu.evaluate import accuracy_row, cl_metrics, decode, word_error_rate
+    from slu.evaluate import cl_metrics, decode, word_error_rate, wording_metrics, wording_rows
 
     run_dir = Path(run_dir)
     seed_everything(train.seed, workers=False, verbose=False)
@@ -164,6 +165,7 @@ def run_continual(data: SLUData, model_config: ModelConfig, method: MethodConfig
     ids, T = data.corpus.class_map, len(data.tasks)
     matrix = np.full((T, T), np.nan)
     counts: list[int] = []
+    by_wording = {w: (np.full((T, T), np.nan), []) for w in ("seen", "unseen")}
     wers: dict[str, float] = {}
     skipped = 0
     for t in range(T):
@@ -173,6 +175,11 @@ def run_continual(data: SLUData, model_config: ModelConfig, method: MethodConfig
             load_state_checked(model, state["model"], done)
             memory.load_state(state["memory"])
             matrix[t, : t + 1], counts = state["row"], state["counts"]
+            # task states written before the wording split was recorded: scored again
+            rows = state.get("wording") or {w: r for w, r in wording_rows(model, data, t).items() if w != "all"}
+            for w, (accs, n) in rows.items():
+                by_wording[w][0][t, : t + 1] = accs
+                by_wording[w] = (by_wording[w][0], list(n))
             wers.update(state["wer"])
             skipped += 1
             continue
@@ -197,8 +204,12 @@ def run_continual(data: SLUData, model_config: ModelConfig, method: MethodConfig
                               options=(trainer or TrainerOptions()).finding_unused_parameters())
         fit_resumable(fitter, module, dm, run_dir=task_dir)
         model = module.model.cpu()
-        accs, counts = accuracy_row(model, data, t)
+        rows = wording_rows(model, data, t)
+        accs, counts = rows.pop("all")
         matrix[t, : t + 1] = accs
+        for w, (waccs, n) in rows.items():
+            by_wording[w][0][t, : t + 1] = waccs
+            by_wording[w] = (by_wording[w][0], list(n))
         if train.wer == "every" or (train.wer == "last" and t == T - 1):
             idx = [i for k in range(t + 1) for i in data.task_indices("test", k)]
             _, texts = decode(model, data, idx, train.beam_size)
@@ -211,8 +222,10 @@ def run_continual(data: SLUData, model_config: ModelConfig, method: MethodConfig
             same_on_every_rank(memory.state(), f"the rehearsal memory after task {t}")
         if is_rank_zero():
             save_task_state(done, {"model": model.state_dict(), "memory": memory.state(), "row": accs, "counts": counts,
-                                   "wer": wers, "model_json": model_json or None})
+                                   "wer": wers, "model_json": model_json or None,
+                                   "wording": {w: (list(r), list(n)) for w, (r, n) in rows.items()}})
     metrics = cl_metrics(matrix, counts)
+    metrics.update(wording_metrics(by_wording))
     metrics.update(wers, matrix=[[None if np.isnan(v) else v for v in r] for r in matrix.tolist()], counts=counts,
                    tasks=data.tasks, method=method.name, memory_size=len(memory.indices()))
     return metrics

@@ -16,21 +16,31 @@ import numpy as np
 from slu.data.datamodule import DataConfig
 
 
-def _scored_data(model_meta: tuple, data: DataConfig, split: str, ckpt_path: str, runs_root: str):
-    """The prepared ``data`` with the run's tokenizer (classes checked), and its ``split`` known to have clips."""
-    from slu.data.corpus import SPLITS
-    from slu.data.datamodule import prepare_data
+def _scored_data(model_meta: tuple, data: DataConfig, split: str, ckpt_path: str, runs_root: str,
+                 fsc_csv: str = ""):
+    """The data a task state is scored on: ``data``'s corpus (or the rows of ``fsc_csv``, all in
+    ``split``) with the run's tokenizer, classes and training sentences (its ``model.json``), and its
+    ``split`` known to have clips. No training clips are needed (a test-only folder scores)."""
+    from slu.data.corpus import SPLITS, Corpus
+    from slu.data.datamodule import cache_folder, read_corpus, scoring_data, training_sentences
+    from slu.data.features import corpus_features
 
     _, tok, meta = model_meta
-    prepared = prepare_data(data, runs_root)
-    if prepared.corpus.classes != meta["classes"]:
-        raise ValueError(f"{ckpt_path}: trained on other classes than --data gives ({len(meta['classes'])} vs "
-                         f"{len(prepared.corpus.classes)})")
-    prepared.tokenizer = tok  # the run's vocabulary, not one retrained here
-    prepared.targets = [tok.encode(u.intent, u.transcript) for u in prepared.corpus.utterances]
+    if fsc_csv:
+        from slu.data.fsc import read_fsc_csv
+
+        corpus = Corpus(f"fsc_csv:{fsc_csv}", read_fsc_csv(fsc_csv, split=split))
+        features = corpus_features(corpus, meta["features"], meta["n_mels"], data.max_clipped,
+                                   cache_folder(data, runs_root))
+        where = fsc_csv
+    else:
+        corpus, features = read_corpus(data, runs_root)
+        where = f"{data.dataset}" + (f" at {data.data_root}" if data.data_root else "")
+    # runs written before model.json listed them: the scored data's own training split, if any
+    seen = frozenset(meta["train_sentences"]) if "train_sentences" in meta else training_sentences(corpus)
+    prepared = scoring_data(corpus, features, tok, data, seen, f"{ckpt_path} scored on {where}")
     clips = {s: len(prepared.corpus.indices(s)) for s in SPLITS}
     if not clips[split]:
-        where = f"{data.dataset}" + (f" at {data.data_root}" if data.data_root else "")
         have = ", ".join(f"{s} ({n} clips)" for s, n in clips.items() if n)
         raise ValueError(f"--split {split}: the data ({where}) has no {split} clips; the splits with clips are {have}")
     return prepared
@@ -45,19 +55,30 @@ def _write(runs_root: str, name: str, config: dict, metrics: dict) -> Path:
     return run_dir
 
 
-def evaluate(ckpt_path: str = "", data: DataConfig = DataConfig(), split: str = "test",  # noqa: B008
-             beam_size: int = 1, runs_root: str = "runs", name: str = "evaluate") -> dict:
-    """Score a task state on the scenario's tasks: accuracy per task, overall accuracy and WER.
+def evaluate(ckpt_path: str = "", data: DataConfig = DataConfig(), fsc_csv: str = "",  # noqa: B008
+             split: str = "test", beam_size: int = 1, runs_root: str = "runs", name: str = "evaluate") -> dict:
+    """Score a task state: accuracy on unseen-wording and seen-wording clips, overall, per task, and WER.
+
+    A clip is seen wording when its sentence (normalized) is one of the run's training sentences
+    (``model.json``), unseen wording otherwise.
 
     Args:
         ckpt_path: a task state (``runs/slu/<name>/version_K/checkpoints/task_T.ckpt``).
-        data: the data it is scored on (same classes and tokenizer as the run's).
+        data: the data it is scored on: on the command line the run's own data settings (its
+            ``config.yaml``), each ``--data.*`` flag changing one of them; its classes must be among
+            the run's (a test-only folder, without training clips, is scored as it is).
+        fsc_csv: an FSC-format CSV (``path, speakerId, transcription, action, object, location``)
+            scored instead of ``data``'s clips, every row in ``split`` (e.g. an unseen-utterance
+            challenge split); audio paths are relative to the CSV's folder's parent when that
+            folder is ``data`` (FSC's layout), else to the CSV's folder.
         split: ``test`` or ``valid``.
         beam_size: 1 = greedy decoding; more = beam search of that width.
         runs_root: the runs folder; ``metrics.json`` goes to ``<runs_root>/slu/<name>/version_K/``.
         name: the run's name.
     """
-    from slu.evaluate import decode, word_error_rate
+    from dataclasses import asdict
+
+    from slu.evaluate import decode, unseen_mask, word_error_rate
     from slu.use import check_beam_size, load_trained
 
     check_beam_size(beam_size)
@@ -66,28 +87,38 @@ def evaluate(ckpt_path: str = "", data: DataConfig = DataConfig(), split: str = 
     if not ckpt_path:
         raise ValueError("evaluate needs --ckpt_path (a checkpoints/task_T.ckpt written by fit or study)")
     trained = load_trained(ckpt_path)
-    model = trained[0]
-    prepared = _scored_data(trained, data, split, ckpt_path, runs_root)
+    prepared = _scored_data(trained, data, split, ckpt_path, runs_root, fsc_csv)
+    idx = prepared.corpus.indices(split)
+    pred, texts = decode(trained[0], prepared, idx, beam_size)
+    right = [int(p == prepared.labels[i]) for p, i in zip(pred, idx)]
+    unseen = unseen_mask(prepared, idx)
+    refs = [prepared.corpus.utterances[i].transcript for i in idx]
     out: dict = {}
-    idx_all = []
+    for key, keep in (("unseen", unseen), ("seen", [not u for u in unseen])):
+        hits = [r for r, k in zip(right, keep) if k]
+        out[f"accuracy_{key}"] = sum(hits) / len(hits) if hits else float("nan")
+        out[f"n_{key}"] = len(hits)
+        out[f"wer_{key}"] = (word_error_rate([t for t, k in zip(texts, keep) if k], [r for r, k in zip(refs, keep) if k])
+                             if hits else float("nan"))
+    out["accuracy"], out["n"] = sum(right) / len(right), len(right)
+    out["wer"] = word_error_rate(texts, refs)
+    position = {i: k for k, i in enumerate(idx)}
     for t in range(len(prepared.tasks)):
-        idx = prepared.task_indices(split, t)
-        if not idx:  # a task whose classes have no clips in this split: no accuracy, not 0
-            out[f"task_{t}_acc"] = float("nan")
-            continue
-        pred, _ = decode(model, prepared, idx, beam_size)
-        out[f"task_{t}_acc"] = sum(int(p == prepared.labels[i]) for p, i in zip(pred, idx)) / len(idx)
-        idx_all += idx
-    pred, texts = decode(model, prepared, idx_all, beam_size)
-    out["accuracy"] = sum(int(p == prepared.labels[i]) for p, i in zip(pred, idx_all)) / len(idx_all)
-    out["wer"] = word_error_rate(texts, [prepared.corpus.utterances[i].transcript for i in idx_all])
-    for k, v in out.items():
-        print(f"{k}: " + (f"n/a (no {split} clips of its classes)" if math.isnan(v) else f"{v:.4f}"))
-    from dataclasses import asdict
-
-    _write(runs_root, name, {"ckpt_path": str(ckpt_path), "data": asdict(data), "split": split,
+        mine = [right[position[i]] for i in prepared.task_indices(split, t)]
+        out[f"task_{t}_acc"] = sum(mine) / len(mine) if mine else float("nan")  # no clips of its classes: n/a, not 0
+    print(f"accuracy: unseen wording {_pct(out['accuracy_unseen'])} ({out['n_unseen']} clips), seen wording "
+          f"{_pct(out['accuracy_seen'])} ({out['n_seen']} clips), all {_pct(out['accuracy'])} ({out['n']} clips)")
+    print(f"WER: unseen wording {_pct(out['wer_unseen'])}, seen wording {_pct(out['wer_seen'])}, all {_pct(out['wer'])}")
+    for t in range(len(prepared.tasks)):
+        v = out[f"task_{t}_acc"]
+        print(f"task {t}: " + (f"n/a (no {split} clips of its classes)" if math.isnan(v) else _pct(v)))
+    _write(runs_root, name, {"ckpt_path": str(ckpt_path), "data": asdict(data), "fsc_csv": fsc_csv, "split": split,
                              "beam_size": beam_size}, out)
     return out
+
+
+def _pct(v: float) -> str:
+    return "n/a" if math.isnan(v) else f"{100 * v:.2f} %"
 
 
 def run_data_config(ckpt_path: str | Path) -> DataConfig:
@@ -132,7 +163,7 @@ def score_run(ckpt_path: str, split: str, runs_root: str = "runs", name: str = "
     forgetting and BWT are :func:`slu.evaluate.cl_metrics` of it, as ``fit`` reports them on the test
     split. Writes ``metrics.json`` into ``<runs_root>/slu/<name or split>/version_K/``.
     """
-    from slu.evaluate import accuracy_row, cl_metrics
+    from slu.evaluate import cl_metrics, wording_metrics, wording_rows
     from slu.use import load_trained
 
     if not ckpt_path:
@@ -140,18 +171,22 @@ def score_run(ckpt_path: str, split: str, runs_root: str = "runs", name: str = "
     states = task_states(ckpt_path)
     data = run_data_config(ckpt_path)
     prepared = None
-    matrix = np.full((len(states), len(states)), np.nan)
-    counts: list[int] = []
+    T = len(states)
+    matrices = {k: np.full((T, T), np.nan) for k in ("all", "seen", "unseen")}
+    counts: dict[str, list[int]] = {}
     for t, state in enumerate(states):
         trained = load_trained(state)
         prepared = prepared or _scored_data(trained, data, split, str(state), runs_root)
-        accs, counts = accuracy_row(trained[0], prepared, t, split)
-        matrix[t, : t + 1] = accs
-    metrics = cl_metrics(matrix, counts)
-    metrics.update(matrix=[[None if np.isnan(v) else v for v in r] for r in matrix.tolist()], counts=counts,
-                   split=split, task_states=[str(s) for s in states])
-    print(f"{split}: Avg Acc {100 * metrics['avg_acc']:.2f}, Last Acc {100 * metrics['last_acc']:.2f}, "
-          f"forgetting {100 * metrics['forgetting']:.2f} over {len(states)} task states")
+        for k, (accs, n) in wording_rows(trained[0], prepared, t, split).items():
+            matrices[k][t, : t + 1], counts[k] = accs, n
+    metrics = cl_metrics(matrices["all"], counts["all"])
+    metrics.update(wording_metrics({k: (matrices[k], counts[k]) for k in ("seen", "unseen")}))
+    metrics.update(matrix=[[None if np.isnan(v) else v for v in r] for r in matrices["all"].tolist()],
+                   counts=counts["all"], split=split, task_states=[str(s) for s in states])
+    print(f"{split}: Avg Acc unseen wording {_pct(metrics['avg_acc_unseen'])}, seen wording "
+          f"{_pct(metrics['avg_acc_seen'])}, all {_pct(metrics['avg_acc'])}; Last Acc unseen "
+          f"{_pct(metrics['last_acc_unseen'])}, seen {_pct(metrics['last_acc_seen'])}, all {_pct(metrics['last_acc'])}; "
+          f"forgetting {_pct(metrics['forgetting'])} over {T} task states")
     _write(runs_root, name or split, {"ckpt_path": str(ckpt_path), "split": split}, metrics)
     return metrics
 

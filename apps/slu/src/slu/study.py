@@ -28,6 +28,16 @@ from slu.data.datamodule import DataConfig, SLUData
 from slu.method import MethodConfig
 
 COLUMNS = (("avg_acc", "Avg Acc"), ("last_acc", "Last Acc"), ("forgetting", "Forgetting"), ("bwt", "BWT"))
+# on test clips of unseen and of seen wording (slu.evaluate); unseen first, the headline
+WORDING_COLUMNS = (("avg_acc_unseen", "Avg Acc unseen"), ("last_acc_unseen", "Last Acc unseen"),
+                   ("avg_acc_seen", "Avg Acc seen"), ("last_acc_seen", "Last Acc seen"))
+
+
+def columns(rows: dict[str, list[dict]]) -> tuple[tuple[str, str], ...]:
+    """The table's ``(key, header)`` columns: the wording columns first when any test clip is
+    unseen wording, then Avg Acc, Last Acc, forgetting and BWT on all test clips."""
+    unseen = any(sum(r.get("counts_unseen") or [0]) for runs in rows.values() for r in runs)
+    return (WORDING_COLUMNS if unseen else ()) + COLUMNS
 
 
 def _config(**parts) -> dict:
@@ -41,7 +51,8 @@ def write_model_json(run_dir: Path, data: SLUData, model: ModelConfig, data_conf
 
     from slu.use import model_fingerprint, model_json
 
-    meta = model_json(model, data.corpus.classes, data.tokenizer, data_config.n_mels, data_config.features)
+    meta = model_json(model, data.corpus.classes, data.tokenizer, data_config.n_mels, data_config.features,
+                      data.seen_sentences)
     if is_rank_zero():
         write_text_atomic(run_dir / "model.json", json.dumps(meta))
     return model_fingerprint(meta)
@@ -49,11 +60,12 @@ def write_model_json(run_dir: Path, data: SLUData, model: ModelConfig, data_conf
 
 def results_table(rows: dict[str, list[dict]]) -> tuple[list[str], list[list[str]]]:
     """``(header, rows)``: one row per method, mean ± sample std over its seeds (in %) and ``n``
-    (:func:`contrastkit.train.seed_table`)."""
+    (:func:`contrastkit.train.seed_table`), in the :func:`columns` of ``rows``."""
     from contrastkit.train import seed_table
 
-    per_method = {m: {h: [100 * r[k] for r in runs] for k, h in COLUMNS} for m, runs in rows.items()}
-    return seed_table(per_method, [h for _, h in COLUMNS], digits=2)
+    cols = columns(rows)
+    per_method = {m: {h: [100 * r[k] for r in runs] for k, h in cols} for m, runs in rows.items()}
+    return seed_table(per_method, [h for _, h in cols], digits=2)
 
 
 def format_table(rows: dict[str, list[dict]]) -> str:
@@ -113,7 +125,9 @@ def run_rows(data_config: DataConfig, model: ModelConfig, method: MethodConfig, 
                 task_dirs = [run_dir / "tasks" / f"{label + '-' if label else ''}task_{t}" for t in range(len(data.tasks))]
                 if all((d / "logs").is_dir() for d in task_dirs):
                     plot_task_losses(task_dirs, run_dir / "plots" / f"loss{suffix}.png", f"losses of {m}, seed {seed}")
-                print(f"{m} seed {seed}: Avg Acc {100 * metrics['avg_acc']:.2f}, Last Acc "
+                wording = (f"Avg Acc unseen wording {100 * metrics['avg_acc_unseen']:.2f}, seen "
+                           f"{100 * metrics['avg_acc_seen']:.2f}; " if sum(metrics["counts_unseen"]) else "")
+                print(f"{m} seed {seed}: {wording}Avg Acc {100 * metrics['avg_acc']:.2f}, Last Acc "
                       f"{100 * metrics['last_acc']:.2f}, forgetting {100 * metrics['forgetting']:.2f}", flush=True)
         table = format_table(rows)
         if not is_rank_zero():
@@ -121,7 +135,8 @@ def run_rows(data_config: DataConfig, model: ModelConfig, method: MethodConfig, 
         write_table(run_dir / "table", *results_table(rows))
         plot_seen_accuracy({m: np.mean([r["seen_acc"] for r in runs], axis=0).tolist() for m, runs in rows.items()},
                            run_dir / "plots" / "avg_acc.png")
-        summary = {f"{m}/{k}": float(np.mean([r[k] for r in runs])) for m, runs in rows.items() for k, _ in COLUMNS}
+        summary = {f"{m}/{k}": float(np.mean([r[k] for r in runs])) for m, runs in rows.items()
+                   for k, _ in columns(rows)}
         write_metrics(run_dir, {**summary, "rows": {m: runs for m, runs in rows.items()}})
     print(table)
     announce_run(run_dir)
@@ -168,4 +183,4 @@ def study(data: DataConfig = DataConfig(), model: ModelConfig = ModelConfig(),  
         MethodConfig(name=m)  # an unknown name fails before any work
     _, rows = run_rows(data, model, method, train, list(methods), list(seeds), name, runs_root, resume,
                       trainer=trainer)
-    return {m: {k: float(np.mean([r[k] for r in runs])) for k, _ in COLUMNS} for m, runs in rows.items()}
+    return {m: {k: float(np.mean([r[k] for r in runs])) for k, _ in columns(rows)} for m, runs in rows.items()}

@@ -21,11 +21,12 @@ import numpy as np
 import torch
 
 
-def model_json(model, classes: list[str], tokenizer, n_mels: int, features: str) -> dict:
+def model_json(model, classes: list[str], tokenizer, n_mels: int, features: str, sentences=()) -> dict:
     """The content of a run's ``model.json``: what rebuilds the model (its ``ModelConfig``, the
-    feature settings, the classes and the tokenizer)."""
+    feature settings, the classes and the tokenizer) and the training sentences (normalized,
+    sorted: what ``evaluate`` counts as seen wording)."""
     return {"model": asdict(model), "n_mels": n_mels, "features": features, "classes": list(classes),
-            "tokenizer": tokenizer.to_json()}
+            "tokenizer": tokenizer.to_json(), "train_sentences": sorted(sentences)}
 
 
 def model_fingerprint(meta: dict) -> str:

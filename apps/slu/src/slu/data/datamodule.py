@@ -70,7 +70,9 @@ class DataConfig:
 
 @dataclass
 class SLUData:
-    """Everything a study needs from the data; ``labels`` are ids in ``corpus.classes``."""
+    """Everything a study needs from the data; ``labels`` are ids in ``corpus.classes`` (in the
+    run's classes when scoring a trained model); ``seen_sentences``: the normalized training
+    transcripts (a clip saying another sentence is unseen wording)."""
 
     corpus: Corpus
     features: list[Tensor]
@@ -78,6 +80,7 @@ class SLUData:
     tasks: list[list[str]]
     targets: list[list[int]]
     labels: list[int]
+    seen_sentences: frozenset[str] = frozenset()
 
     def task_indices(self, split: str, task: int) -> list[int]:
         return self.corpus.indices(split, self.tasks[task])
@@ -142,8 +145,6 @@ def read_corpus(config: DataConfig, runs_root: str | Path = "runs") -> tuple[Cor
 def prepare_data(config: DataConfig, runs_root: str | Path = "runs") -> SLUData:
     """Read the corpus, compute features, train the tokenizer on the training split and build the
     tasks; the cache is ``config.cache_dir`` or ``<runs_root>/slu/cache``."""
-    from slu.data.scenarios import make_tasks
-
     corpus, features = read_corpus(config, runs_root)
     train = corpus.indices("train")
     if not train or not corpus.indices("test"):
@@ -151,11 +152,40 @@ def prepare_data(config: DataConfig, runs_root: str | Path = "runs") -> SLUData:
     check_classes_are_trained(corpus)
     warn_identical_recordings(corpus, features)
     tokenizer = SLUTokenizer.train([corpus.utterances[i].transcript for i in train], corpus.classes, config.vocab_size)
-    order = DEFAULT_ORDER.get(config.dataset, "sorted") if config.order == "default" else config.order
-    tasks = make_tasks(corpus.classes, config.n_tasks, order, config.order_seed)
     ids = corpus.class_map
     targets = [tokenizer.encode(u.intent, u.transcript) for u in corpus.utterances]
-    return SLUData(corpus, features, tokenizer, tasks, targets, [ids[u.intent] for u in corpus.utterances])
+    return SLUData(corpus, features, tokenizer, scenario_tasks(corpus.classes, config), targets,
+                   [ids[u.intent] for u in corpus.utterances], training_sentences(corpus))
+
+
+def training_sentences(corpus: Corpus) -> frozenset[str]:
+    """The normalized transcripts of ``corpus``'s training split."""
+    from slu.data.corpus import normalize_text
+
+    return frozenset(normalize_text(corpus.utterances[i].transcript) for i in corpus.indices("train"))
+
+
+def scenario_tasks(classes: list[str], config: DataConfig) -> list[list[str]]:
+    """The tasks of ``config``'s scenario over ``classes`` (its order, or the dataset's default)."""
+    from slu.data.scenarios import make_tasks
+
+    order = DEFAULT_ORDER.get(config.dataset, "sorted") if config.order == "default" else config.order
+    return make_tasks(classes, config.n_tasks, order, config.order_seed)
+
+
+def scoring_data(corpus: Corpus, features: list[Tensor], tokenizer: SLUTokenizer, config: DataConfig,
+                 seen_sentences: frozenset[str], where: str) -> SLUData:
+    """The data a trained model is scored on: ``corpus`` (any splits; no training clips needed)
+    with the run's ``tokenizer``, the tasks of ``config``'s scenario over the run's classes, and the
+    run's training sentences. A class the run never trained is a ValueError naming ``where``."""
+    unknown = sorted(set(corpus.classes) - set(tokenizer.classes))
+    if unknown:
+        raise ValueError(f"{where}: {len(unknown)} class(es) the model was not trained on: {unknown[:5]}"
+                         + (" ..." if len(unknown) > 5 else "") + f" (it knows {len(tokenizer.classes)})")
+    ids = {c: k for k, c in enumerate(tokenizer.classes)}
+    targets = [tokenizer.encode(u.intent, u.transcript) for u in corpus.utterances]
+    return SLUData(corpus, features, tokenizer, scenario_tasks(tokenizer.classes, config), targets,
+                   [ids[u.intent] for u in corpus.utterances], seen_sentences)
 
 
 def check_classes_are_trained(corpus: Corpus) -> None:

@@ -41,8 +41,15 @@ class ConvTransformerEncoder(nn.Module):
         self.norm = nn.LayerNorm(d_model)
 
     def forward(self, feats: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
-        x = self.conv(feats.transpose(1, 2)).transpose(1, 2)
-        lengths = ((lengths - 1) // 2) // 2 + 1
+        """Padded frames never reach a clip's outputs: each convolution's input is zero beyond the
+        clip's length, as a clip alone sees its zero padding, so a clip in a batch gives what it
+        gives alone (up to float rounding)."""
+        x = feats.transpose(1, 2)
+        for k in (0, 2):  # conv.0 + GELU, conv.2 + GELU (the Sequential's layers, its weights' names kept)
+            x = x.masked_fill(padding_mask(lengths, x.shape[2])[:, None, :], 0.0)
+            x = self.conv[k + 1](self.conv[k](x))
+            lengths = (lengths - 1) // 2 + 1
+        x = x.transpose(1, 2)
         x = x + sinusoid(x.shape[1], self.d_model, x.device)
         x = self.transformer(x, src_key_padding_mask=padding_mask(lengths, x.shape[1]))
         return self.norm(x), lengths.clamp(max=x.shape[1])
