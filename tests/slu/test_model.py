@@ -103,6 +103,30 @@ def test_a_clip_in_a_padded_batch_gives_what_it_gives_alone():
             assert beam[b, :len(one)].tolist() == one and not beam[b, len(one):].any()
 
 
+def test_word_dropout_hides_transcript_inputs_in_training_only():
+    """With word_dropout 1 every decoder input after bos and the intent is hidden (padding): the
+    loss is that of those inputs replaced by padding; in eval mode, or at 0, nothing is hidden."""
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    tok = _tok()
+    model = build_model(tok.vocab_size, n_mels=40, d_model=32, encoder_layers=1, decoder_layers=1, heads=2, ff=64,
+                        dropout=0.0)
+    from slu.data.datamodule import pad_ids
+
+    tokens = pad_ids([tok.encode("shoes", "bring my shoes"), tok.encode("lights_on", "turn on the lights")])
+    memory, lengths = model.encode(torch.randn(2, 30, 40), torch.tensor([30, 22]))
+    hidden = tokens[:, :-1].clone()
+    hidden[:, 2:] = 0
+    logits = model.logits(memory, lengths, hidden)
+    expected = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1), ignore_index=0)
+    assert torch.allclose(model.sequence_loss(memory, lengths, tokens, word_dropout=1.0), expected)
+    plain = model.sequence_loss(memory, lengths, tokens)
+    assert not torch.allclose(plain, expected)
+    model.eval()
+    assert torch.allclose(model.sequence_loss(memory, lengths, tokens, word_dropout=1.0), plain)
+
+
 def test_compact_encoder_is_about_one_million_parameters():
     model = build_model(200)
     n = sum(p.numel() for p in model.encoder.parameters())

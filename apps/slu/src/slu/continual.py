@@ -54,7 +54,7 @@ ModelConfig.__module__ = __name__
 # and the loop's own
 TrainConfig = section(
     "TrainConfig", "How each task is trained and evaluated.",
-    [(ContinualSLU, settings(ContinualSLU, only=("lr", "weight_decay", "label_smoothing"))),
+    [(ContinualSLU, settings(ContinualSLU, only=("lr", "weight_decay", "label_smoothing", "word_dropout"))),
      (RehearsalMemory, settings(RehearsalMemory, skip=("seed",)))],
     own=[("max_epochs", int, 10, "epochs per task."),
          ("seed", int, 0, "model initialization, memory draws, each task's training randomness."),

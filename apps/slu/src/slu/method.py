@@ -77,21 +77,24 @@ class ContinualSLU(ContrastiveModule):
         lr: AdamW learning rate.
         weight_decay: AdamW weight decay.
         label_smoothing: of the sequence cross-entropy.
+        word_dropout: probability of hiding each transcript token from the decoder's input in
+            training (:meth:`~slu.models.seq2seq.SLUModel.sequence_loss`).
     """
 
     def __init__(self, model: nn.Module, teacher: nn.Module | None, eos_id: int, name: str = "coconut",
                  lambda_supcon: float = 0.1, supcon_temperature: float = 0.1, lambda_text: float = 0.1,
                  text_temperature: float = 0.1, lambda_kd: float = 1.0, lambda_skd: float = 1.0,
-                 lr: float = 1e-3, weight_decay: float = 0.01, label_smoothing: float = 0.1) -> None:
+                 lr: float = 1e-3, weight_decay: float = 0.01, label_smoothing: float = 0.1,
+                 word_dropout: float = 0.0) -> None:
         super().__init__(lr, weight_decay)
         self.method = MethodConfig(name, lambda_supcon, supcon_temperature, lambda_text, text_temperature,
                                    lambda_kd, lambda_skd)
         self.model, self.teacher = model, teacher
-        self.eos_id, self.label_smoothing = eos_id, label_smoothing
+        self.eos_id, self.label_smoothing, self.word_dropout = eos_id, label_smoothing, word_dropout
         if teacher is not None:
             teacher.requires_grad_(False)
         self.save_hyperparameters({"method": asdict(self.method), "lr": lr, "weight_decay": weight_decay,
-                                   "label_smoothing": label_smoothing})
+                                   "label_smoothing": label_smoothing, "word_dropout": word_dropout})
 
     def modules_kept_in_eval(self) -> list[nn.Module]:
         """The teacher and a frozen text model never drop out (the base puts the rest in train mode at fit start)."""
@@ -124,7 +127,7 @@ class ContinualSLU(ContrastiveModule):
             return mean * (local[k] * scale / total[k])
 
         memory, enc_len = m.encode(feats, lengths)
-        losses = {"seq": share(m.sequence_loss(memory, enc_len, tokens, self.label_smoothing), 0)}
+        losses = {"seq": share(m.sequence_loss(memory, enc_len, tokens, self.label_smoothing, self.word_dropout), 0)}
         loss = losses["seq"]
         n_r = local[1]
         if self.teacher is not None and total[1] and (w("kd") or w("supcon")):

@@ -79,9 +79,19 @@ class SLUModel(nn.Module):
                          memory_key_padding_mask=padding_mask(lengths, memory.shape[1]), tgt_is_causal=True)
         return self.out(self.norm(h))
 
-    def sequence_loss(self, memory: Tensor, lengths: Tensor, tokens: Tensor, label_smoothing: float = 0.0) -> Tensor:
-        """Cross-entropy of ``tokens`` ``(B, L)`` (``bos ... eos``, 0 = pad) given the audio."""
-        logits = self.logits(memory, lengths, tokens[:, :-1])
+    def sequence_loss(self, memory: Tensor, lengths: Tensor, tokens: Tensor, label_smoothing: float = 0.0,
+                      word_dropout: float = 0.0) -> Tensor:
+        """Cross-entropy of ``tokens`` ``(B, L)`` (``bos ... eos``, 0 = pad) given the audio.
+
+        ``word_dropout``: in training, each decoder input after ``bos`` and the intent is replaced by
+        padding (masked: no later token attends to it) with this probability, so the next words
+        must come from the audio rather than from the sentence heard so far."""
+        inputs = tokens[:, :-1]
+        if word_dropout > 0 and self.training:
+            drop = torch.rand(inputs.shape, device=inputs.device) < word_dropout
+            drop[:, :2] = False
+            inputs = inputs.masked_fill(drop, 0)
+        logits = self.logits(memory, lengths, inputs)
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1), ignore_index=0,
                                label_smoothing=label_smoothing)
 
