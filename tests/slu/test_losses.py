@@ -109,3 +109,11 @@ def test_audio_text_loss_matches_clip_reference():
 def test_feature_kd_is_mse():
     a, b = torch.ones(3, 4), torch.zeros(3, 4)
     assert float(feature_kd_loss(a, b)) == 1.0
+
+
+def test_nspt_alone_is_coconut_without_the_audio_text_term():
+    from slu.method import MethodConfig
+
+    nspt, coconut = MethodConfig(name="nspt"), MethodConfig(name="coconut")
+    assert nspt.uses_memory and not nspt.cumulative
+    assert (nspt.weight("supcon"), nspt.weight("text")) == (coconut.weight("supcon"), 0.0) and coconut.weight("text") > 0

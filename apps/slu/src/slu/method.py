@@ -31,6 +31,7 @@ from slu.losses import audio_text_loss, feature_kd_loss, nspt_loss, ntpt_loss
 # baselines are in baselines.py, COCONUT and its variants here
 METHODS: dict[str, tuple[bool, bool, tuple[str, ...]]] = {
     **BASELINES,
+    "nspt": (True, False, ("supcon",)),  # ER + NSPT alone: COCONUT without the audio-text loss
     "ntpt": (True, False, ("supcon", "text")),  # COCONUT with the NTPT form of the rehearsal loss
     "coconut": (True, False, ("supcon", "text")),
     "coconut_skd": (True, False, ("supcon", "text", "skd")),
@@ -67,7 +68,8 @@ class ContinualSLU(ContrastiveModule):
         teacher: the frozen previous-task model (None on the first task).
         eos_id: the tokenizer's end-of-sequence id (transcripts for the text embedding end there).
         name: the method, one of :data:`METHODS`: finetune (lower bound), joint (upper bound: all
-            data of the tasks so far), er, er_kd, er_skd, ntpt, coconut, coconut_skd.
+            data of the tasks so far), er, er_kd, er_skd, nspt (ER + NSPT, no audio-text loss), ntpt,
+            coconut, coconut_skd.
         lambda_supcon: weight of the rehearsal contrastive loss (NSPT; NTPT for ``ntpt``).
         supcon_temperature: its temperature tau (the paper reports Avg Acc insensitive to tau).
         lambda_text: weight of the audio-text contrastive loss on the new task's clips.

@@ -175,7 +175,7 @@ def study(data: DataConfig = DataConfig(), model: ModelConfig = ModelConfig(),  
     Args:
         data, model, train: as in ``fit`` (``train.seed`` is replaced by each seed).
         method: the loss weights shared by the methods (its name is replaced by each method).
-        methods: the methods (finetune, joint, er, er_kd, er_skd, ntpt, coconut, coconut_skd).
+        methods: the methods (finetune, joint, er, er_kd, er_skd, nspt, ntpt, coconut, coconut_skd).
         seeds: the seeds.
         name, runs_root, resume, trainer: as in ``fit``.
     """
