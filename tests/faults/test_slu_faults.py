@@ -93,6 +93,31 @@ def test_fsc_csv_without_columns_names_file(tmp_path):
         read_fsc(tmp_path, splits=("train",))
 
 
+def test_an_fsc_folder_without_any_list_names_the_three(tmp_path):
+    """readers: a folder with none of FSC's lists (a test-only folder needs data/test_data.csv)."""
+    from slu.data.fsc import read_fsc
+
+    with pytest.raises(FileNotFoundError, match=r"none of the FSC lists .*train_data\.csv, .*valid_data\.csv, "
+                                                 r".*test_data\.csv exists"):
+        read_fsc(tmp_path)
+
+
+def test_evaluate_on_a_class_the_run_never_trained_names_it(tmp_path, capsys):
+    """evaluate --fsc_csv with an intent outside the run's classes: refused, naming the task state,
+    the CSV and the class (it used to need the very same class list as the run's)."""
+    from slu.cli import main
+
+    ckpt, _ = _trained_run(tmp_path / "run")
+    _wav(tmp_path / "x.wav", (0.3 * np.sin(np.arange(8000) / 5)).astype(np.float32))
+    (tmp_path / "list.csv").write_text("path,speakerId,transcription,action,object,location\n"
+                                       "x.wav,s,Turn on the lights,activate,lights,none\n")
+    with pytest.raises(ValueError, match=r"task_0\.ckpt scored on .*list\.csv: 1 class\(es\) the model was not "
+                                         r"trained on: \['activate_lights_none'\]"):
+        main(["evaluate", "--ckpt_path", str(ckpt), "--fsc_csv", str(tmp_path / "list.csv"),
+              "--runs_root", str(tmp_path / "runs")])
+    assert "the run's data settings are not readable" in capsys.readouterr().err
+
+
 def test_fsc_row_naming_missing_audio(tmp_path):
     """readers: an FSC row whose WAV is missing (file and line)."""
     from slu.data.fsc import read_fsc
