@@ -175,7 +175,7 @@ def load_module(path: str | Path, packages: tuple[str, ...], expected: type | No
             the class path comes from a file a user gives, so nothing outside them is imported.
         expected: when given, the class must be this one or a subclass of it.
         overrides: constructor arguments that win over the stored hyper-parameters.
-        drop: stored hyper-parameters not passed to the constructor (where training started...).
+        drop: stored hyper-parameters not passed to the constructor (e.g. the checkpoint training started from).
         upgrade: the hyper-parameters of an older version of the app, renamed to today's.
         fallback: the class of a checkpoint that records none (written before classes were
             recorded), or a function of its stored hyper-parameters (``_``-keys included) that
@@ -190,8 +190,8 @@ def load_module(path: str | Path, packages: tuple[str, ...], expected: type | No
     checkpoint = load_checkpoint(path)
     stored = dict(checkpoint.get("hyper_parameters") or {})
     # keys starting with "_" are Lightning's own bookkeeping (LightningCLI's "_instantiator")
-    hparams = {k: v for k, v in (upgrade or dict)({k: v for k, v in stored.items() if not k.startswith("_")}).items()
-               if k not in drop}
+    own = {k: v for k, v in stored.items() if not k.startswith("_")}
+    hparams = {k: v for k, v in (upgrade(own) if upgrade else own).items() if k not in drop}
     recorded = (checkpoint.get(CLASS_KEY) or {}).get("module")
     if isinstance(recorded, str) and ":" in recorded:
         cls = _import_recorded(path, recorded, packages)
