@@ -12,9 +12,9 @@ CAPTIONS = ["a dog barks", "a dog barks, then a clock ticks", "rain",
             "it starts with a ringing bell and ends with a droning hum", "a faint sneezing person"]
 
 
-def _encoder(dtype) -> DualEncoder:
+def _encoder(dtype, **options) -> DualEncoder:
     torch.manual_seed(0)
-    return DualEncoder().to(dtype).eval()
+    return DualEncoder(**options).to(dtype).eval()
 
 
 def _waves(dtype) -> list[torch.Tensor]:
@@ -38,9 +38,10 @@ def test_audio_alone_equals_audio_in_a_padded_batch(dtype, tol):
     torch.testing.assert_close(longer, alone, atol=tol, rtol=0)
 
 
+@pytest.mark.parametrize("options", [{"text_pool": "segments"}, {"text_pool": "slots"}, {"tokens": "characters"}])
 @pytest.mark.parametrize(("dtype", "tol"), [(torch.float64, 1e-12), (torch.float32, 1e-5)])
-def test_caption_alone_equals_caption_in_a_padded_batch(dtype, tol):
-    encoder = _encoder(dtype)
+def test_caption_alone_equals_caption_in_a_padded_batch(dtype, tol, options):
+    encoder = _encoder(dtype, **options)
     with torch.no_grad():
         together = encoder.embed_texts(CAPTIONS)
         alone = torch.cat([encoder.embed_texts([c]) for c in CAPTIONS])

@@ -43,3 +43,27 @@ def test_word_dropout_writes_unknown_tokens_in_training_only(monkeypatch):
     assert not (eval_ids == unk).any() and not (train_ids[~mask] == unk).any()  # padding untouched
     with pytest.raises(ValueError, match="word_dropout"):
         CompaClap(word_dropout=1.0)
+
+
+def test_slot_pooling_reads_what_a_slot_attends_to_not_where_it_stands():
+    """One query per slot, attending over the valid tokens: a slot whose query matches one token's
+    key takes that token's value wherever the token stands, and padding is never attended."""
+    from audiolang.models.compact import SlotPool
+
+    torch.manual_seed(0)
+    pool = SlotPool(width=4, slots=2, heads=1).double()
+    with torch.no_grad():
+        pool.attention.in_proj_weight.copy_(torch.eye(4).repeat(3, 1))  # q = k = v = x
+        pool.attention.in_proj_bias.zero_()
+        pool.attention.out_proj.weight.copy_(torch.eye(4))
+        pool.attention.out_proj.bias.zero_()
+        pool.queries.copy_(50 * torch.eye(4)[:2])  # slot 0 looks for feature 0, slot 1 for feature 1
+    a, b, pad = torch.eye(4)[0], torch.eye(4)[1], torch.eye(4)[0] * 9
+    ab = torch.stack([a, b, pad]).double()[None]
+    ba = torch.stack([b, a, pad]).double()[None]
+    mask = torch.tensor([[True, True, False]])
+    torch.testing.assert_close(pool(ab, mask), pool(ba, mask))  # the same slots, whatever the order
+    out = pool(ab, mask).view(2, 4)
+    assert out[0].argmax() == 0 and out[1].argmax() == 1
+    with pytest.raises(ValueError, match="text pool must be one of"):
+        CompaClap(text_pool="mean")

@@ -26,7 +26,7 @@ class CompaClap(ContrastiveModule):
         use_negatives: stage 3 only: include the hard negatives (False = the modular loss alone).
         mask: ``additive`` or ``multiplicative`` (the official -1e5 product; ablation).
         text_hard_negatives: also contrast each caption with its hard-negative audio (text->audio).
-        dim, width, layers, temperature, pretrained, segments, tokens, text_layers: the encoder
+        dim, width, layers, temperature, pretrained, segments, tokens, text_layers, text_pool: the encoder
             (:class:`DualEncoder`).
         word_dropout: in training, each caption token is replaced by the unknown token with this
             probability (so that no single word, a wording's connective say, carries a caption alone).
@@ -39,7 +39,7 @@ class CompaClap(ContrastiveModule):
                  text_hard_negatives: bool = False, dim: int = 128, width: int = 128, layers: int = 2,
                  temperature: float = 0.07, pretrained: str | None = None, segments: int = 4, sample_rate: int = 16000,
                  init_from: str | None = None, lr: float = 1e-3, weight_decay: float = 0.01, tokens: str = "words",
-                 text_layers: int | None = None, word_dropout: float = 0.0) -> None:
+                 text_layers: int | None = None, word_dropout: float = 0.0, text_pool: str = "segments") -> None:
         super().__init__(lr=lr, weight_decay=weight_decay)
         if stage not in (1, 2, 3):
             raise ValueError(f"stage must be 1, 2 or 3; got {stage}")
@@ -51,7 +51,7 @@ class CompaClap(ContrastiveModule):
         self.word_dropout = word_dropout
         self.stage, self.use_negatives, self.mask, self.text_hard_negatives = stage, use_negatives, mask, text_hard_negatives
         self.encoder = DualEncoder(dim, width, layers, sample_rate, temperature, pretrained, segments=segments,
-                                   tokens=tokens, text_layers=text_layers)
+                                   tokens=tokens, text_layers=text_layers, text_pool=text_pool)
         if init_from:
             from contrastkit.train import load_checkpoint, load_state_checked
 

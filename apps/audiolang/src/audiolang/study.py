@@ -54,7 +54,7 @@ METHODS: dict[str, tuple[str, ...]] = {
 }
 # unseen wording (test-only families) first, the headline; the same pairs in seen wording beside it
 # the text tower of every stage (CompaClap's arguments), unless the study is given others
-TEXT: dict = {"tokens": "words", "text_layers": None, "word_dropout": 0.0}
+TEXT: dict = {"tokens": "words", "text_layers": None, "word_dropout": 0.0, "text_pool": "segments"}
 SCORES = ("order/unseen/text", "order/unseen/audio", "order/unseen/group", "order/seen/group",
           "attribute/unseen/text", "attribute/unseen/audio", "attribute/unseen/group", "attribute/seen/group")
 CPU = TrainerOptions(accelerator="cpu")  # the study's default: one CPU process
@@ -163,7 +163,7 @@ def study(methods: tuple[str, ...] = tuple(METHODS), seeds: tuple[int, ...] = (0
           clips: ClipConfig = ClipConfig(), runs_root: str = "runs", name: str = "study",  # noqa: B008
           resume: bool = False, progress: bool = False, tokens: str = TEXT["tokens"],
           text_layers: int | None = TEXT["text_layers"], word_dropout: float = TEXT["word_dropout"],
-          trainer: TrainerOptions = CPU) -> dict[str, dict[str, float]]:
+          text_pool: str = TEXT["text_pool"], trainer: TrainerOptions = CPU) -> dict[str, dict[str, float]]:
     """The paper's ablation rows x seeds on the built order and attribute benchmarks -> table.md / table.csv.
 
     The table holds mean ± sample std over seeds and ``n``; the run folder is
@@ -186,7 +186,7 @@ def study(methods: tuple[str, ...] = tuple(METHODS), seeds: tuple[int, ...] = (0
         resume: continue the newest run of that name (finished stages are kept, an unfinished one
             continues from its last.ckpt).
         progress: show Lightning's progress bars.
-        tokens, text_layers, word_dropout: the text tower of every stage (``CompaClap``'s arguments;
+        tokens, text_layers, word_dropout, text_pool: the text tower of every stage (``CompaClap``'s arguments;
             the defaults, ``TEXT``, are what generalized best to unseen wording, see the README).
         trainer: where every stage trains (``--trainer.accelerator gpu``, ``--trainer.devices 2
             --trainer.strategy ddp``...; default: one CPU process). ``batch_size`` is per process.
@@ -200,7 +200,8 @@ def study(methods: tuple[str, ...] = tuple(METHODS), seeds: tuple[int, ...] = (0
     config = {"methods": list(methods), "seeds": list(seeds), "max_epochs": max_epochs,
               "max_epochs_finetune": max_epochs_finetune, "train_size": train_size, "benchmark_size": benchmark_size,
               "batch_size": batch_size, "clips": asdict(clips), "trainer": asdict(trainer),
-              "text": {"tokens": tokens, "text_layers": text_layers, "word_dropout": word_dropout}}
+              "text": {"tokens": tokens, "text_layers": text_layers, "word_dropout": word_dropout,
+                       "text_pool": text_pool}}
     # a stage's length is part of the experiment: a resumed study must keep it
     may_differ = [f for f in RESUME_MAY_DIFFER if f != "max_epochs"]
     run_dir = open_run(runs_root, "audiolang", name, config, resume, may_differ=may_differ)

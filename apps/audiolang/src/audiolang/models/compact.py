@@ -99,17 +99,47 @@ class TextTower(nn.Module):
     """Token ids ``(B, L)`` with mask ``(B, L)`` -> ``(B, segments * width)``.
 
     Args:
-        segments: consecutive parts of the caption pooled separately (:func:`segment_pool`).
+        segments: parts of the caption pooled separately.
+        pool: ``segments``: consecutive token spans (:func:`segment_pool`: where a word *stands*
+            in the caption); ``slots``: ``segments`` learned queries attending over the valid tokens
+            (:class:`SlotPool`: what a slot *picks*, so that "B after A" can put A in the first slot
+            as "A, then B" does, the audio's first segment being A in both).
     """
 
     def __init__(self, vocab_size: int = 400, width: int = 128, layers: int = 2, heads: int = 4,
-                 segments: int = 4) -> None:
+                 segments: int = 4, pool: str = "segments") -> None:
         super().__init__()
-        self.segments = segments
+        if pool not in POOLS:
+            raise ValueError(f"text pool must be one of {POOLS}; got {pool!r}")
+        self.segments, self.pool = segments, pool
         self.embed = nn.Embedding(vocab_size, width, padding_idx=0)
         self.encoder = _encoder(width, layers, heads)
+        self.slots = SlotPool(width, segments, heads) if pool == "slots" else None
 
     def forward(self, ids: Tensor, mask: Tensor) -> Tensor:
         # fixed positions at the embeddings' scale: "A, then B" and "B, then A" must differ from the start
         x = self.embed(ids) + _sinusoid(ids.shape[1], self.embed.embedding_dim, ids.device)
-        return segment_pool(self.encoder(x, src_key_padding_mask=~mask), mask, self.segments)
+        x = self.encoder(x, src_key_padding_mask=~mask)
+        return self.slots(x, mask) if self.slots is not None else segment_pool(x, mask, self.segments)
+
+
+POOLS = ("segments", "slots")
+
+
+class SlotPool(nn.Module):
+    """``K`` learned queries attending over the valid items: ``(B, L, W)``, mask ``(B, L)`` -> ``(B, K * W)``.
+
+    ``slot_k = LayerNorm(sum_t softmax_t(q_k . W_k x_t / sqrt(W / heads)) W_v x_t)`` per head (padding
+    masked out of the softmax), then concatenated over ``k``.
+    """
+
+    def __init__(self, width: int, slots: int, heads: int = 4) -> None:
+        super().__init__()
+        self.queries = nn.Parameter(torch.randn(slots, width) / math.sqrt(width))
+        self.attention = nn.MultiheadAttention(width, heads, batch_first=True)
+        self.norm = nn.LayerNorm(width)
+
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        q = self.queries.to(x.dtype).expand(x.shape[0], -1, -1)
+        out, _ = self.attention(q, x, x, key_padding_mask=~mask, need_weights=False)
+        return self.norm(out).reshape(x.shape[0], -1)

@@ -33,11 +33,13 @@ class DualEncoder(nn.Module):
         tokens: compact text tower: ``words``, ``pieces`` (stems and suffixes) or ``characters``
             (:func:`audiolang.models.tokenizer.vocabulary`).
         text_layers: compact text tower's depth (None: ``layers``).
+        text_pool: compact text tower's pooling, ``segments`` or ``slots`` (:class:`~audiolang.models.compact.TextTower`).
     """
 
     def __init__(self, dim: int = 128, width: int = 128, layers: int = 2, sample_rate: int = 16000,
                  temperature: float = 0.07, pretrained: str | None = None, max_text_length: int | None = None,
-                 segments: int = 4, tokens: str = "words", text_layers: int | None = None) -> None:
+                 segments: int = 4, tokens: str = "words", text_layers: int | None = None,
+                 text_pool: str = "segments") -> None:
         super().__init__()
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0; got {temperature}")
@@ -49,7 +51,8 @@ class DualEncoder(nn.Module):
         # the constructor's arguments: what ``audiolang export`` writes beside the weights
         self.config = {"dim": dim, "width": width, "layers": layers, "sample_rate": sample_rate,
                        "temperature": temperature, "pretrained": pretrained, "max_text_length": max_text_length,
-                       "segments": segments, "tokens": tokens, "text_layers": text_layers}
+                       "segments": segments, "tokens": tokens, "text_layers": text_layers,
+                       "text_pool": text_pool}
         self.log_scale = nn.Parameter(torch.tensor(math.log(1.0 / temperature)))
         self.hf = None
         if pretrained:
@@ -60,7 +63,7 @@ class DualEncoder(nn.Module):
         self.tokenizer = build_tokenizer(tokens)
         self.audio = AudioTower(sample_rate, width=width, layers=layers, segments=segments)
         self.text = TextTower(self.tokenizer.get_vocab_size(), width=width, layers=text_layers or layers,
-                              segments=segments)
+                              segments=segments, pool=text_pool)
         self.audio_proj = nn.Linear(segments * width, dim)
         self.text_proj = nn.Linear(segments * width, dim)
 
