@@ -102,6 +102,32 @@ def test_recommend_for_the_datas_users(trained, capsys):
     assert _rows(again) == rows
 
 
+def test_a_checkpoint_written_before_classes_were_recorded_recommends_the_same(trained):
+    """Such a checkpoint names its method in the ``_class_name`` hyper-parameter."""
+    from contrastkit.train import load_checkpoint
+    from contrastkit.train.checkpoint import CLASS_KEY
+    from seqrec.baselines import SASRec
+
+    root, ckpt, _, _ = trained
+    old = load_checkpoint(ckpt)
+    assert old.pop(CLASS_KEY)["module"] == "seqrec.baselines:SASRec" and "_class_name" not in old["hyper_parameters"]
+    old["hyper_parameters"]["_class_name"] = "SASRec"
+    older = ckpt.with_name("older.ckpt")
+    torch.save(old, older)
+    (module, data), (again, same_data) = load_module(ckpt), load_module(older)
+    assert type(again) is SASRec and data == same_data and data.dataset.endswith("seqs.txt")
+    for key, value in module.state_dict().items():
+        assert torch.equal(again.state_dict()[key], value), key
+    a = main(["recommend", "--ckpt_path", str(ckpt), "--k", "3", "--runs_root", str(root), "--name", "new"])
+    b = main(["recommend", "--ckpt_path", str(older), "--k", "3", "--runs_root", str(root), "--name", "old"])
+    assert _rows(a) == _rows(b)
+    del old["hyper_parameters"]["_class_name"]
+    torch.save(old, older)
+    with pytest.raises(ValueError, match=re.escape(str(older)) + r": records no model class .*its hyper-parameters: "
+                                         r"\(num_items, max_len, hidden, "):
+        load_module(older)
+
+
 def test_recommend_for_a_given_history(trained, tmp_path):
     root, ckpt, _, histories = trained
     history = next(iter(histories.values()))[:4]

@@ -59,7 +59,6 @@ class SeqRecModule(ContrastiveModule):
             if not 0.0 <= p < 1.0:
                 raise ValueError(f"{name} must be in [0, 1); got {p}")
         self.save_hyperparameters()
-        self.hparams["_class_name"] = type(self).__name__  # lets a checkpoint rebuild its class
         self.encoder = SASRecEncoder(num_items, max_len, hidden, n_layers, heads, inner, dropout, attn_dropout)
         self.loss_type = loss_type
         self.exclude_history = exclude_history

@@ -10,8 +10,8 @@ continues the newest run of that name that has a checkpoint, with the same setti
 each continued or skipped on ``--resume``.
 ``evaluate_run``: full-ranking evaluation of a checkpoint, on the data it records (Lightning
 stores the data module's arguments in every checkpoint) unless told otherwise. Checkpoints are
-loaded with :func:`contrastkit.train.load_checkpoint` (weights only: a file that needs code to
-unpickle is refused).
+rebuilt by :func:`contrastkit.train.load_module` (weights only: a file that needs code to unpickle
+is refused; the class a checkpoint records).
 
 Where a fit runs is ``--trainer.*`` (:class:`contrastkit.train.TrainerOptions`: accelerator,
 devices, num_nodes, strategy, precision). Under DDP Lightning re-runs the command for ranks
@@ -29,14 +29,11 @@ from typing import Any, NamedTuple
 
 import torch
 from contrastkit.train import (
-    CheckpointError,
     TrainerOptions,
-    build_checked,
     failure_marked,
     fit_resumable,
     is_rank_zero,
     load_checkpoint,
-    load_state_checked,
     make_trainer,
     open_run,
     plot_loss_curves,
@@ -44,7 +41,7 @@ from contrastkit.train import (
     seed_everything,
     write_metrics,
 )
-from contrastkit.train.checkpoint import CLASS_KEY
+from contrastkit.train.checkpoint import load_module as load_recorded
 from contrastkit.train.cli import RESUME_MAY_DIFFER
 from lightning.pytorch.callbacks import EarlyStopping
 
@@ -204,40 +201,27 @@ def fit_parts(run_dir: Path, data: DataConfig, parts: dict[str, Part], max_epoch
     return out
 
 
-def load_module(path: str | Path, map_location: str = "cpu") -> tuple[SeqRecModule, DataConfig | None]:
-    """The module stored in a checkpoint of :func:`fit_run` (its class from the hyper-parameters)
-    and the data it was trained on (None when the checkpoint does not record it).
+def load_module(path: str | Path) -> tuple[SeqRecModule, DataConfig | None]:
+    """The module stored in a checkpoint of :func:`fit_run`, in eval mode on the CPU, and the data
+    it was trained on (None when the checkpoint does not record it).
 
-    Reads with :func:`contrastkit.train.load_checkpoint` (weights only): a pickle that would run
-    code, an empty or a truncated file is refused with a ``CheckpointError`` (a ``ValueError``)
-    naming the file; so is another app's checkpoint, settings its class does not take, and weights
-    that do not fit the class or are not finite (``build_checked``, ``load_state_checked``).
+    Rebuilt by :func:`contrastkit.train.load_module` (weights only): a pickle that would run code,
+    an empty or truncated file, another app's checkpoint, settings its class does not take and
+    weights that do not fit it are a ``CheckpointError`` (a ``ValueError``) naming the file. A
+    checkpoint written before classes were recorded names its class in ``_class_name``.
     """
-    ckpt = load_checkpoint(path, map_location)
-    hp = ckpt.get("hyper_parameters") or {}
-    cls = next((c for c in METHODS.values() if c.__name__ == hp.get("_class_name")), None)
-    if cls is None or "state_dict" not in ckpt:
-        raise CheckpointError(f"{path}: not a seqrec checkpoint: {_not_seqrec(ckpt)}")
-    module = build_checked(cls, {k: v for k, v in hp.items() if not k.startswith("_")}, path)
-    load_state_checked(module, ckpt["state_dict"], path)
-    dm_hp = ckpt.get("datamodule_hyper_parameters")
+    module = load_recorded(path, ("seqrec",), SeqRecModule, fallback=_named_class)
+    dm_hp = load_checkpoint(path).get("datamodule_hyper_parameters")
     trained_on = None
     if dm_hp:
         known = {k: dm_hp[k] for k in asdict(DataConfig()) if k in dm_hp}
         trained_on = DataConfig(**{**known, "synthetic": dict(dm_hp.get("synthetic") or {})})
-    return module.eval(), trained_on
+    return module, trained_on
 
 
-def _not_seqrec(ckpt: dict[str, Any]) -> str:
-    """Why a checkpoint is not seqrec's: the class it records (``it holds a medts.method:COMET``,
-    in checkpoints written since classes are recorded), else its hyper-parameters' names."""
-    recorded = (ckpt.get(CLASS_KEY) or {}).get("module")
-    if isinstance(recorded, str):
-        return f"it holds a {recorded}, a model of another app"
-    names = [k for k in (ckpt.get("hyper_parameters") or {}) if not k.startswith("_")]
-    held = (f"its hyper-parameters ({', '.join(names[:6])}{', ...' if len(names) > 6 else ''})" if names
-            else f"its keys ({', '.join(map(str, list(ckpt)[:6]))})")
-    return f"{held} are not those of a seqrec method ({', '.join(c.__name__ for c in METHODS.values())})"
+def _named_class(hparams: dict[str, Any]) -> type[SeqRecModule] | None:
+    """The method class an older checkpoint names in its ``_class_name`` hyper-parameter."""
+    return next((c for c in METHODS.values() if c.__name__ == hparams.get("_class_name")), None)
 
 
 def _same_data(a: DataConfig, b: DataConfig) -> bool:
@@ -270,7 +254,7 @@ def prepare_scoring(checkpoint: str | Path, data: DataConfig | None = None, *, o
     ``data`` None scores the checkpoint on the data it records; other data than that is an error
     unless ``other_data`` (the item count must match in any case).
     """
-    module, trained_on = load_module(checkpoint, device)
+    module, trained_on = load_module(checkpoint)
     if data is None:
         if trained_on is None:
             raise ValueError(f"{checkpoint}: the checkpoint records no dataset; pass --data.dataset")

@@ -1,7 +1,7 @@
 """A trained model in use: ``seqrec recommend``, ``seqrec embed`` and ``seqrec export``.
 
 Each takes ``--ckpt_path``: a ``.ckpt`` written by ``seqrec fit`` (read with
-:func:`contrastkit.train.load_checkpoint`, weights only), or an encoder written by ``seqrec export``
+:func:`contrastkit.train.load_module`, weights only), or an encoder written by ``seqrec export``
 (``encoder.safetensors`` with ``encoder.json`` and ``encoder.seqrec.json`` beside it, read with
 :func:`contrastkit.train.load_encoder`, no Lightning checkpoint or pickle involved). Item ids in and
 out are the data's own: the model's item ``k`` is ``item_ids[k - 1]`` of the run's
@@ -77,7 +77,7 @@ def load_trained(ckpt_path: str | Path, device: str = "cpu") -> Trained:
         meta = _read_json(path.with_suffix(".seqrec.json"), "item ids and data of an exported seqrec encoder")
         item_ids, data = meta["item_ids"], DataConfig(**meta["data"]) if meta.get("data") else None
     else:
-        module, data = load_module(path, device)
+        module, data = load_module(path)
         encoder, config = module.encoder, {k: module.hparams[k] for k in ENCODER_ARGS}
         ids_path = path.resolve().parents[1] / "item_ids.json"  # <run>/checkpoints/x.ckpt -> <run>/item_ids.json
         item_ids = _read_json(ids_path, "the data's item ids, written by seqrec fit beside checkpoints/")
