@@ -370,6 +370,28 @@ def test_another_apps_checkpoint_given_to_validate_lists_the_tensors(tmp_path):
               "--trainer.enable_progress_bar", "false", "--runs_root", str(tmp_path / "runs")])
 
 
+def test_a_finetuned_checkpoint_written_before_classes_were_recorded_predicts_as_a_finetuner(tmp_path):
+    """No recorded class: rebuilt as the FineTuner its hyper-parameters describe, the same outputs;
+    hyper-parameters a FineTuner does not take are named with the file."""
+    import torch
+    from contrastkit.train import CheckpointError
+    from medts.finetune import FineTuner
+    from medts.use import load_finetuned
+
+    torch.manual_seed(0)
+    model = FineTuner(n_classes=3, encoder_kwargs=dict(ENCODER), class_names=["a", "b", "c"]).eval()
+    path = tmp_path / "best.ckpt"
+    torch.save({"state_dict": model.state_dict(), "hyper_parameters": dict(model.hparams), "epoch": 0}, path)
+    again = load_finetuned(path)
+    assert type(again) is FineTuner and again.hparams.class_names == ["a", "b", "c"]
+    x = np.random.default_rng(0).standard_normal((5, 32, 4)).astype(np.float32)
+    np.testing.assert_array_equal(again.predict_proba(x), model.predict_proba(x))
+    torch.save({"state_dict": model.state_dict(), "hyper_parameters": {**dict(model.hparams), "colour": 1}}, path)
+    with pytest.raises(CheckpointError, match=re.escape(str(path)) + r": not a medts checkpoint: its hyper-parameters "
+                                              r"\(n_classes, .*\) are not a FineTuner's: it takes no argument\(s\) colour"):
+        load_finetuned(path)
+
+
 def _nan_input_layer(state):
     state["input_fc.weight"][0, 0] = float("nan")
 

@@ -121,21 +121,16 @@ def is_finetuned(path: str | Path) -> bool:
 
 def load_finetuned(path: str | Path):
     """The :class:`~medts.finetune.FineTuner` of a fine-tuned checkpoint, in eval mode (loaded and
-    refused as by :func:`load_encoder_from`)."""
-    from contrastkit.train import CheckpointError, build_checked, load_module, load_state_checked
+    refused as by :func:`load_encoder_from`); one written before classes were recorded is a FineTuner."""
+    from contrastkit.train import CheckpointError, load_module
 
     from medts.finetune import FineTuner
 
     _required(path)
-    ckpt = _medts_checkpoint(Path(path))
-    hp = dict(ckpt.get("hyper_parameters") or {})
-    if "n_classes" not in hp:
+    if not is_finetuned(path):
         raise CheckpointError(f"{path}: not a fine-tuned checkpoint (no classifier in it); predict needs "
                               "<run>/finetune*/checkpoints/best.ckpt of `medts demo` or `medts study`")
-    if records_class(ckpt):
-        return load_module(path, packages=("medts",), expected=FineTuner)
-    config = {"n_classes": hp["n_classes"], "encoder_kwargs": hp["encoder_kwargs"], "class_names": hp.get("class_names")}
-    return load_state_checked(build_checked(FineTuner, config, path), ckpt["state_dict"], path).eval()
+    return load_module(path, packages=("medts",), expected=FineTuner, fallback=FineTuner)
 
 
 def check_finite(values: np.ndarray, what: str, source: str | Path) -> np.ndarray:
