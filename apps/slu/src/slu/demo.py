@@ -17,7 +17,7 @@ from slu.method import MethodConfig
 
 DEMO_DATA = DataConfig(dataset="synthetic_fsc", n_tasks=3, batch_size=16, vocab_size=100,
                        synthetic=SyntheticConfig(train_speakers=9, test_speakers=3, phrasings=2, max_classes=12))
-DEMO_MODEL = ModelConfig(d_model=96, encoder_layers=2, decoder_layers=1, ff=192)
+DEMO_MODEL = ModelConfig(d_model=96, encoder_layers=2, decoder_layers=2, ff=192)  # 2 decoder layers: README, unseen wording
 DEMO_TRAIN = TrainConfig(max_epochs=20, lr=2e-3, memory_percent=10.0)
 CPU = TrainerOptions(accelerator="cpu")  # the demo's default: one CPU process
 
