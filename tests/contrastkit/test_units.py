@@ -53,3 +53,27 @@ def test_no_temporary_file_is_left_beside_the_record(tmp_path):
     for i in range(3):
         units.run(f"u{i}", lambda i=i: {"i": float(i)})
     assert sorted(p.name for p in tmp_path.iterdir()) == [UNITS_FILE]
+
+
+def test_results_computed_elsewhere_are_recorded_and_a_unit_can_be_forgotten(tmp_path):
+    units = StudyUnits(tmp_path)
+    units.record("job_a", {"ade": 0.5})
+    units.record("job_b", {"error": "boom"})
+    units.forget("job_b")  # a failed unit is run again
+    units.forget("never_run")
+    assert read_units(tmp_path) == {"job_a": {"ade": 0.5}}
+    assert StudyUnits(tmp_path, resume=True).done("job_a")
+
+
+def test_a_study_with_recorded_units_and_no_checkpoint_can_be_resumed(tmp_path):
+    """A study that scores models trained elsewhere writes no checkpoint; its units.json is what
+    --resume finds it by. A run with neither is not resumable."""
+    from contrastkit.train import ResumeError, open_run
+
+    config = {"seeds": [0, 1]}
+    empty = open_run(tmp_path, "toy", "scores", config)
+    with pytest.raises(ResumeError, match="no run of .* has a checkpoint"):
+        open_run(tmp_path, "toy", "scores", config, resume=True)
+    run = open_run(tmp_path, "toy", "scores", config)
+    StudyUnits(run).run("seed0", lambda: {"x": 1.0})
+    assert open_run(tmp_path, "toy", "scores", config, resume=True) == run != empty

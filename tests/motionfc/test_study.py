@@ -24,10 +24,10 @@ def study(tmp_path_factory):
 
 
 def test_style_study_writes_its_run_directory(study, capsys):
-    """the study is ``runs/motionfc/style_study/version_0`` with config.yaml, sub-runs and summary.json."""
+    """the study is ``runs/motionfc/style_study/version_0`` with config.yaml, sub-runs and units.json."""
     _, runs, summary = study
     run = runs / "motionfc" / "style_study" / "version_0"
-    assert json.loads((run / "summary.json").read_text()) == json.loads(json.dumps(summary))
+    assert json.loads((run / "units.json").read_text()) == json.loads(json.dumps(summary))
     config = yaml.safe_load((run / "config.yaml").read_text())
     assert config["command"] == "study style" and config["seeds"] == [0] and config["shots"] == [4]
     variants = ("erm", "irm", "modular", "irm+modular", "irm+modular_observed")
@@ -41,7 +41,7 @@ def test_style_study_writes_its_run_directory(study, capsys):
 
 
 def test_resume_skips_finished_work_and_refuses_other_settings(study, monkeypatch, capsys):
-    """``--resume`` continues the newest study, redoes only what its summary lacks, and
+    """``--resume`` continues the newest study, redoes only what its units.json lacks, and
     refuses other settings (naming the field) without touching the run; it says what it keeps, and
     which sub-run continues from which epoch."""
     import motionfc.study
@@ -50,7 +50,7 @@ def test_resume_skips_finished_work_and_refuses_other_settings(study, monkeypatc
     args, runs, full = study
     run = runs / "motionfc" / "style_study" / "version_0"
     cut = {k: v for k, v in full.items() if k != "lowshot/modular/integ/k4/seed0"}  # killed during that fine-tune
-    (run / "summary.json").write_text(json.dumps(cut))
+    (run / "units.json").write_text(json.dumps(cut))
     calls = {"train": 0, "finetune": 0}
 
     def counted(name, fn):
@@ -66,10 +66,10 @@ def test_resume_skips_finished_work_and_refuses_other_settings(study, monkeypatc
     assert calls == {"train": 0, "finetune": 1}
     assert resumed.keys() == full.keys()
     assert resumed["lowshot/modular/integ/k4/seed0"] == pytest.approx(full["lowshot/modular/integ/k4/seed0"])
-    assert json.loads((run / "summary.json").read_text()) == json.loads(json.dumps(resumed))
+    assert json.loads((run / "units.json").read_text()) == json.loads(json.dumps(resumed))
     out = capsys.readouterr().out
     assert f"run: {run}" in out
-    assert f"table/erm/seed0: finished before, kept ({run / 'summary.json'})" in out
+    assert f"table/erm/seed0: finished before, kept ({run / 'units.json'})" in out
     lowshot = run / "lowshot" / "modular_integ_k4_seed0" / "checkpoints" / "last.ckpt"
     assert f"continuing from {lowshot} (saved in epoch 1 at step" in out
     config = (run / "config.yaml").read_text()
@@ -85,29 +85,44 @@ def test_resume_without_a_study_is_refused(tmp_path):
     assert not (tmp_path / "motionfc").exists()
 
 
-def test_ablation_and_report_read_run_directories(study, tmp_path):
-    """``study ablation`` reads a style-study run directory and writes its own; ``report``
-    takes run directories (or their summary.json) and names a path that is neither."""
+def test_ablation_and_report_read_run_directories(study, tmp_path, capsys):
+    """``study ablation`` reads a style-study run directory and writes its own (a unit per model
+    and seed, kept by --resume); ``report`` takes run directories (or their units.json, or the
+    summary.json of older runs) and names a path that is neither."""
     _, runs, summary = study
     run = runs / "motionfc" / "style_study" / "version_0"
-    ablation = main(["study", "ablation", "--study", str(run), "--seeds", "[0]", "--runs_root", str(tmp_path)])
+    ablation_args = ["study", "ablation", "--study", str(run), "--seeds", "[0]", "--runs_root", str(tmp_path)]
+    ablation = main(ablation_args)
     ablation_run = tmp_path / "motionfc" / "style_ablation" / "version_0"
-    assert json.loads((ablation_run / "summary.json").read_text()) == json.loads(json.dumps(ablation))
+    assert json.loads((ablation_run / "units.json").read_text()) == json.loads(json.dumps(ablation))
     assert set(ablation) == {"modular/seed0", "irm+modular/seed0"}
+    cut = {k: v for k, v in ablation.items() if k != "irm+modular/seed0"}  # stopped before its last unit
+    (ablation_run / "units.json").write_text(json.dumps(cut))
+    capsys.readouterr()
+    resumed = main([*ablation_args, "--resume"])
+    assert resumed.keys() == ablation.keys() and not (ablation_run.parent / "version_1").exists()
+    assert resumed["modular/seed0"] == json.loads(json.dumps(ablation["modular/seed0"]))  # kept as recorded
+    redone = resumed["irm+modular/seed0"]["reference"]["iid"]["ade"]  # scored again, same checkpoint
+    assert redone == pytest.approx(ablation["irm+modular/seed0"]["reference"]["iid"]["ade"], rel=1e-6)
+    assert "modular/seed0: finished before, kept" in capsys.readouterr().out
     reports = ["--runs_root", str(tmp_path / "reports")]
     from_dirs = main(["report", "--style", str(run), "--ablation", str(ablation_run), *reports])
-    from_files = main(["report", "--style", str(run / "summary.json"), "--ablation",
-                       str(ablation_run / "summary.json"), *reports])
+    from_files = main(["report", "--style", str(run / "units.json"), "--ablation",
+                       str(ablation_run / "units.json"), *reports])
     assert from_dirs == from_files
+    older = tmp_path / "older_run"  # a run made before units.json: its record is summary.json
+    older.mkdir()
+    (older / "summary.json").write_text((run / "units.json").read_text())
+    assert main(["report", "--style", str(older), "--ablation", str(ablation_run), *reports]) == from_dirs
     erm = summary["table/erm/seed0"]["default"]["iid"]
     assert f"| ERM | {erm['ade']:.3f} | {erm['fde']:.3f} |" in from_dirs["style"]
     # the report is a run folder of its own: report.md holds the tables, plots/ the figures
     report_run = tmp_path / "reports" / "motionfc" / "report" / "version_0"
     assert f"| ERM | {erm['ade']:.3f} | {erm['fde']:.3f} |" in (report_run / "report.md").read_text()
     assert "**More style sources**" in from_dirs["style"] and (report_run / "plots" / "lowshot.png").stat().st_size > 0
-    with pytest.raises(FileNotFoundError, match="summary.json: not found"):
+    with pytest.raises(FileNotFoundError, match="units.json: not found"):
         main(["report", "--style", str(tmp_path), *reports])
-    assert not (report_run.parent / "version_2").exists()  # a refused input makes no run folder
+    assert not (report_run.parent / "version_3").exists()  # a refused input makes no run folder
     with pytest.raises(FileNotFoundError, match="config.yaml: not found"):
         main(["study", "ablation", "--study", str(tmp_path / "nowhere"), "--runs_root", str(tmp_path)])
 
@@ -123,10 +138,11 @@ def test_eth_ucy_grid_runs_inside_its_run_directory_and_resumes(eth_root, tmp_pa
     sub = run / "motionfc" / "eth_irm_spurious"
     assert [r["name"] for r in first] == ["eth_irm_spurious"] and "error" not in first[0]
     assert (sub / "version_0" / "checkpoints" / "last.ckpt").is_file()
-    summary = json.loads((run / "summary.json").read_text())
-    assert summary["results"] == json.loads(json.dumps(first)) and summary["args"]["max_train_scenes"] == 2
+    units = json.loads((run / "units.json").read_text())
+    assert list(units.values()) == json.loads(json.dumps(first))
+    assert yaml.safe_load((run / "config.yaml").read_text())["max_train_scenes"] == 2
     assert main([*args, "--resume"]) == first  # recorded: nothing runs again
-    (run / "summary.json").write_text(json.dumps({**summary, "results": []}))  # killed before it was recorded
+    (run / "units.json").write_text("{}")  # killed before it was recorded
     again = main([*args, "--procs", "2", "--resume"])
     # continued in the same sub-run (STGAT's test noise differs from one test to another, so no equal ADE)
     assert again[0]["scored_checkpoint"] == first[0]["scored_checkpoint"] and again[0]["epochs_run"] == 1

@@ -8,21 +8,24 @@
 
 Each experiment is a run directory ``<runs_root>/motionfc/<name>/version_K/`` of the shared run
 convention (:func:`contrastkit.train.open_run`): ``config.yaml``, the sub-runs it trains (each
-with its ``checkpoints/last.ckpt``) and ``summary.json``, rewritten atomically after every
-finished piece, which ``motionfc report`` turns into the README's tables and plots. With
-``--resume`` an experiment continues its newest version that has a checkpoint (of any sub-run):
-the pieces its summary holds are skipped, an interrupted sub-run continues from its
-``last.ckpt``, and other settings are refused, naming the fields.
+with its ``checkpoints/last.ckpt``) and ``units.json``, the finished pieces' results
+(:class:`contrastkit.train.units.StudyUnits`, rewritten atomically after each), which ``motionfc
+report`` turns into the README's tables and plots. With ``--resume`` an experiment continues its
+newest version that has a checkpoint (of any sub-run) or a record: the pieces ``units.json``
+holds are skipped, an interrupted sub-run continues from its ``last.ckpt``, and other settings
+are refused, naming the fields.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
+
+from contrastkit.train.units import StudyUnits
 
 # The style study's variants: name -> (method of motionfc.study.METHODS, style source in training)
 STYLE_VARIANTS = {
@@ -30,23 +33,6 @@ STYLE_VARIANTS = {
     "irm+modular": ("irm+modular", "reference"), "irm+modular/observed": ("irm+modular", "observed"),
 }
 ETH_UCY_FOLDS = ("eth", "hotel", "univ", "zara1", "zara2")
-SUMMARY = "summary.json"
-
-
-def _load(path: Path) -> dict:
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
-def _save(path: Path, data: dict) -> None:
-    """Write ``data`` as JSON through a temporary file and an atomic rename."""
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    tmp.replace(path)
-
-
-def _kept(key: str, run: Path) -> None:
-    """Say that a resumed study keeps a piece its summary records (what it redoes says itself)."""
-    print(f"{key}: finished before, kept ({run / SUMMARY})", flush=True)
 
 
 def _config(command: str, arguments: dict) -> dict:
@@ -55,18 +41,30 @@ def _config(command: str, arguments: dict) -> dict:
 
 
 @contextmanager
-def _study_run(config: dict, may_differ: tuple[str, ...] = ("resume",)) -> Iterator[tuple[Path, dict]]:
+def _study_run(config: dict, may_differ: tuple[str, ...] = ("resume",)) -> Iterator[tuple[Path, StudyUnits]]:
     """Open the experiment's run directory ``<runs_root>/motionfc/<name>/version_K`` (``config``
-    holds ``runs_root``, ``name`` and ``resume``), yield it with the summary it holds (empty for a
-    new run) inside :func:`~contrastkit.train.failure_marked`, then print the closing lines."""
+    holds ``runs_root``, ``name`` and ``resume``), yield it with its units (those a resumed run
+    recorded) inside :func:`~contrastkit.train.failure_marked`, then print the closing lines."""
     from contrastkit.train import announce_run, failure_marked, open_run
 
-    run = open_run(config["runs_root"], "motionfc", config["name"], config, resume=config.get("resume", False),
-                   may_differ=may_differ)
+    resume = config.get("resume", False)
+    run = open_run(config["runs_root"], "motionfc", config["name"], config, resume=resume, may_differ=may_differ)
     with failure_marked(run):
-        yield run, _load(run / SUMMARY)
-    print(f"summary: {run / SUMMARY}", flush=True)
+        units = StudyUnits(run, resume=resume)
+        yield run, units
+    print(f"units: {units.path}", flush=True)
     announce_run(run)
+
+
+def _printed(key: str, result: dict, brief: dict | None = None) -> dict:
+    """``result``, after a progress line ``key {brief or result}``."""
+    print(key, result if brief is None else brief, flush=True)
+    return result
+
+
+def _ades(res: dict) -> dict:
+    """``{group: ADE}`` of a score, rounded, for progress lines."""
+    return {g: round(res[g]["ade"], 4) for g in ("iid", "ood_inter", "ood_extra")}
 
 
 def _ref_styles(module, dm) -> None:
@@ -121,8 +119,8 @@ class Study:
             refine_steps, refine_lr: test-time refinement.
             cache_dir: simulation cache (default ``<runs_root>/motionfc/cache``).
             name, runs_root: the run directory ``<runs_root>/motionfc/<name>/version_K``.
-            resume: continue the newest run of this name that has a checkpoint, skipping what its
-                ``summary.json`` holds (the settings must match).
+            resume: continue the newest run of this name, skipping what its ``units.json`` holds
+                (the settings must match).
         """
         config = _config("study style", locals())  # before any other local name exists
         import numpy as np
@@ -138,77 +136,76 @@ class Study:
         from motionfc.transfer import finetune, refine_batch
 
         cache_dir = cache_dir or str(default_cache_dir(runs_root))
-        with _study_run(config) as (root, summary):
-            summary_path = root / SUMMARY
+        with _study_run(config) as (root, units):
             dm = StyleDataModule(num_train=num_train, num_val=num_val, num_test=num_test, num_ref=num_ref, seed=0,
                                  cache_dir=cache_dir)
             dm.setup()
-            summary.setdefault("cv", score(None, dm))
-            _save(summary_path, summary)
+            units.run("cv", lambda: score(None, dm))
+
+            def table_row(key: str, method: str, source: str, seed: int, run_dir: Path) -> dict:
+                """One model of the style table, trained and scored (IID ADE printed)."""
+                seed_everything(seed)
+                m = train_method(method, dm, run_dir, epochs=tuple(max_epochs), style_source=source)
+                res = {"default": score(m, dm)}
+                if m.hparams.modular and source == "reference":
+                    res["leak"] = score(m, dm, "leak")
+                return _printed(key, res,
+                                {k: _ades(v)["iid"] for k, v in res.items()})
+
+            def refinement(seed: int) -> dict:
+                """Test-time refinement of IRM + modular on an IID and an OoD style."""
+                m = load_module(root / "irm+modular" / f"seed{seed}" / "checkpoints" / "last.ckpt", ("motionfc",),
+                                CausalMotion, fallback=CausalMotion)
+                res = {}
+                for leak in (False, True):
+                    m.hparams.style_source = "leak" if leak else "reference"
+                    _ref_styles(m, dm)
+                    for env in ("0.5", "0.6"):
+                        w = dm.splits["test"][env].subset(np.arange(min(200, dm.splits["test"][env].num_scenes)))
+                        ref = torch.from_numpy(dm.splits["ref"][env].traj).float()
+                        pre, post = [], []
+                        for b in batches_of(w, dm.labels[env], 64):
+                            before, after = refine_batch(m, b, ref, steps=refine_steps, lr=refine_lr, leak=leak)
+                            pre.append(displacement_errors(before, b["fut"]).detach().double().numpy())
+                            post.append(displacement_errors(after, b["fut"]).detach().double().numpy())
+                        res[f"{'leak' if leak else 'reference'}/{env}"] = {"before": ade_fde_of(pre),
+                                                                          "after": ade_fde_of(post)}
+                return _printed(f"refine/seed{seed}", res)
+
+            def lowshot(variant: str, mode: str, k: int, seed: int) -> dict:
+                """Low-shot transfer to style 0.6 from K target scenes."""
+                m, fdm = finetune(root / variant / f"seed{seed}" / "checkpoints" / "last.ckpt",
+                                  root / "lowshot" / f"{variant}_{mode}_k{k}_seed{seed}", target=0.6, k=k,
+                                  mode=mode, epochs=max_epochs_finetune, seed=seed, num_train=num_train,
+                                  num_val=num_val, num_test=num_test, num_ref=num_ref, cache_dir=cache_dir)
+                return _printed(f"lowshot/{variant}/{mode}/k{k}/seed{seed}", _lowshot_ade(m, fdm))
+
             for seed in seeds:
                 for variant, (method, source) in STYLE_VARIANTS.items():
                     key = f"table/{variant}/seed{seed}"
-                    ckpt = root / variant.replace("/", "_") / f"seed{seed}" / "checkpoints" / "last.ckpt"
-                    if key in summary and ckpt.is_file():
-                        _kept(key, root)
-                        continue
-                    seed_everything(seed)
-                    m = train_method(method, dm, ckpt.parent.parent, epochs=tuple(max_epochs), style_source=source)
-                    res = {"default": score(m, dm)}
-                    if m.hparams.modular and source == "reference":
-                        res["leak"] = score(m, dm, "leak")
-                    summary[key] = res
-                    _save(summary_path, summary)
-                    print(key, {k: round(v["iid"]["ade"], 4) for k, v in res.items()}, flush=True)
-                key = f"refine/seed{seed}"  # test-time refinement of IRM + modular on an IID and an OoD style
-                if key in summary:
-                    _kept(key, root)
-                else:
-                    m = load_module(root / "irm+modular" / f"seed{seed}" / "checkpoints" / "last.ckpt", ("motionfc",),
-                                    CausalMotion, fallback=CausalMotion)
-                    res = {}
-                    for leak in (False, True):
-                        m.hparams.style_source = "leak" if leak else "reference"
-                        _ref_styles(m, dm)
-                        for env in ("0.5", "0.6"):
-                            w = dm.splits["test"][env].subset(np.arange(min(200, dm.splits["test"][env].num_scenes)))
-                            ref = torch.from_numpy(dm.splits["ref"][env].traj).float()
-                            pre, post = [], []
-                            for b in batches_of(w, dm.labels[env], 64):
-                                before, after = refine_batch(m, b, ref, steps=refine_steps, lr=refine_lr, leak=leak)
-                                pre.append(displacement_errors(before, b["fut"]).detach().double().numpy())
-                                post.append(displacement_errors(after, b["fut"]).detach().double().numpy())
-                            res[f"{'leak' if leak else 'reference'}/{env}"] = {"before": ade_fde_of(pre),
-                                                                              "after": ade_fde_of(post)}
-                    summary[key] = res
-                    _save(summary_path, summary)
-                    print(key, res, flush=True)
+                    run_dir = root / variant.replace("/", "_") / f"seed{seed}"
+                    if not (run_dir / "checkpoints" / "last.ckpt").is_file():
+                        units.forget(key)  # its model is gone: train it again (later pieces load it)
+                    units.run(key, partial(table_row, key, method, source, seed, run_dir))
+                units.run(f"refine/seed{seed}", partial(refinement, seed))
                 for variant, mode in (("erm", "all"), ("modular", "integ"), ("irm+modular", "integ"),
                                       ("irm+modular", "all")):
                     for k in shots:  # low-shot transfer to style 0.6
-                        key = f"lowshot/{variant}/{mode}/k{k}/seed{seed}"
-                        if key in summary:
-                            _kept(key, root)
-                            continue
-                        m, fdm = finetune(root / variant / f"seed{seed}" / "checkpoints" / "last.ckpt",
-                                          root / "lowshot" / f"{variant}_{mode}_k{k}_seed{seed}", target=0.6, k=k,
-                                          mode=mode, epochs=max_epochs_finetune, seed=seed, num_train=num_train,
-                                          num_val=num_val, num_test=num_test, num_ref=num_ref, cache_dir=cache_dir)
-                        summary[key] = _lowshot_ade(m, fdm)
-                        _save(summary_path, summary)
-                        print(key, summary[key], flush=True)
-        return summary
+                        units.run(f"lowshot/{variant}/{mode}/k{k}/seed{seed}", partial(lowshot, variant, mode, k, seed))
+        return units.results
 
     def ablation(self, study: str = "runs/motionfc/style_study/version_0", seeds: list[int] = [0, 1, 2],  # noqa: B006
-                 name: str = "style_ablation", runs_root: str = "runs") -> dict:
+                 name: str = "style_ablation", runs_root: str = "runs", resume: bool = False) -> dict:
         """Where the style vector comes from, on the modular models of ``motionfc study style``:
         reference scenes, the official leak with scoring batches of 64 and of 1 scene, a wrong
-        style (that of 0.1 or 0.8) and no style; writes the run's ``summary.json``.
+        style (that of 0.1 or 0.8) and no style; a unit per model and seed in ``units.json``.
 
         Args:
             study: a ``motionfc study style`` run directory (its ``config.yaml`` gives the data).
             seeds: the seeds whose checkpoints are scored.
             name, runs_root: the run directory ``<runs_root>/motionfc/<name>/version_K``.
+            resume: continue the newest run of this name, skipping the units its ``units.json``
+                holds (the settings must match).
         """
         config = _config("study ablation", locals())  # before any other local name exists
         import yaml
@@ -224,7 +221,7 @@ class Study:
             raise FileNotFoundError(f"{source / 'config.yaml'}: not found; --study must be a `motionfc study style` "
                                     "run directory (runs/motionfc/<name>/version_K)")
         cfg = yaml.safe_load((source / "config.yaml").read_text())
-        with _study_run(config) as (run, _):
+        with _study_run(config) as (run, units):
             dm = StyleDataModule(num_train=cfg["num_train"], num_val=cfg["num_val"], num_test=cfg["num_test"],
                                  num_ref=cfg["num_ref"], seed=0,
                                  cache_dir=cfg["cache_dir"] or str(default_cache_dir(cfg["runs_root"])))
@@ -233,25 +230,26 @@ class Study:
             def table(predict, batch_size=64):
                 return style_table(errors_per_env(predict, dm.splits["test"], dm.labels, batch_size))
 
-            out = {}
+            def sources(model: str, seed: int) -> dict:
+                """The style table of one model under every style source (IID ADE printed)."""
+                m = load_module(source / model / f"seed{seed}" / "checkpoints" / "last.ckpt", ("motionfc",),
+                                CausalMotion, fallback=CausalMotion)
+                _ref_styles(m, dm)
+                rows = {"reference": table(lambda b: m.predict_abs(b))}
+                m.hparams.style_source = "leak"
+                rows["leak_batch64"] = table(lambda b: m.predict_abs(b))
+                rows["leak_batch1"] = table(lambda b: m.predict_abs(b), batch_size=1)
+                m.hparams.style_source = "reference"
+                for env in ("0.1", "0.8"):
+                    s = m.reference_styles[dm.labels[env]]
+                    rows[f"style_of_{env}"] = table(lambda b, s=s: m.predict_abs(b, s, use_eval_style=False))
+                rows["no_style"] = table(lambda b: m.predict_abs(b, None, use_eval_style=False))
+                return _printed(f"{model}/seed{seed}", rows, {k: round(v["iid"]["ade"], 4) for k, v in rows.items()})
+
             for model in ("modular", "irm+modular"):
                 for seed in seeds:
-                    m = load_module(source / model / f"seed{seed}" / "checkpoints" / "last.ckpt", ("motionfc",),
-                                    CausalMotion, fallback=CausalMotion)
-                    _ref_styles(m, dm)
-                    rows = {"reference": table(lambda b, m=m: m.predict_abs(b))}
-                    m.hparams.style_source = "leak"
-                    rows["leak_batch64"] = table(lambda b, m=m: m.predict_abs(b))
-                    rows["leak_batch1"] = table(lambda b, m=m: m.predict_abs(b), batch_size=1)
-                    m.hparams.style_source = "reference"
-                    for env in ("0.1", "0.8"):
-                        s = m.reference_styles[dm.labels[env]]
-                        rows[f"style_of_{env}"] = table(lambda b, s=s, m=m: m.predict_abs(b, s, use_eval_style=False))
-                    rows["no_style"] = table(lambda b, m=m: m.predict_abs(b, None, use_eval_style=False))
-                    out[f"{model}/seed{seed}"] = rows
-                    print(model, seed, {k: round(v["iid"]["ade"], 4) for k, v in rows.items()}, flush=True)
-            _save(run / SUMMARY, out)
-        return out
+                    units.run(f"{model}/seed{seed}", partial(sources, model, seed))
+        return units.results
 
     def irm_sweep(self, lambdas: list[float] = [0.01, 0.1],  # noqa: B006
                   max_epochs: list[int] = [200, 50, 20, 100], seed: int = 0,  # noqa: B006
@@ -265,8 +263,8 @@ class Study:
             seed: training seed.
             lowshot: also fine-tune IRM + modular to style 0.6 with these K (modulator only and all).
             name, runs_root: the run directory ``<runs_root>/motionfc/<name>/version_K``.
-            resume: continue the newest run of this name that has a checkpoint, skipping what its
-                ``summary.json`` holds (the settings must match).
+            resume: continue the newest run of this name, skipping what its ``units.json`` holds
+                (the settings must match).
         """
         config = _config("study irm_sweep", locals())  # before any other local name exists
         from contrastkit.train import seed_everything
@@ -276,36 +274,34 @@ class Study:
         from motionfc.study import score, train_method
         from motionfc.transfer import finetune
 
-        with _study_run(config) as (root, res):
-            path = root / SUMMARY
+        with _study_run(config) as (root, units):
             cache_dir = str(default_cache_dir(runs_root))
             dm = StyleDataModule(num_train=1000, num_val=200, num_test=500, num_ref=64, seed=0, cache_dir=cache_dir)
             dm.setup()
+
+            def weighted(key: str, method: str, w: float) -> dict:
+                """IRM or IRM + modular trained at ``lambda_irm = w`` and scored."""
+                seed_everything(seed)
+                m = train_method(method, dm, root / key.replace("/", "_"), epochs=tuple(max_epochs), lambda_irm=w)
+                res = score(m, dm)
+                return _printed(key, res, _ades(res))
+
+            def lowshot_of(key: str, w: float, mode: str, k: int) -> dict:
+                """IRM + modular at ``w`` fine-tuned to style 0.6 on K scenes."""
+                ck = root / f"irm+modular_lambda{w:g}_seed{seed}" / "checkpoints" / "last.ckpt"
+                m, fdm = finetune(ck, root / "lowshot" / key.replace("/", "_"), target=0.6, k=k, mode=mode,
+                                  epochs=30, seed=seed, cache_dir=cache_dir)
+                return _printed(key, _lowshot_ade(m, fdm))
+
             for w in lambdas:
                 for method in ("irm", "irm+modular"):
                     key = f"{method}/lambda{w:g}/seed{seed}"
-                    if key in res:
-                        _kept(key, root)
-                        continue
-                    seed_everything(seed)
-                    m = train_method(method, dm, root / key.replace("/", "_"), epochs=tuple(max_epochs), lambda_irm=w)
-                    res[key] = score(m, dm)
-                    _save(path, res)
-                    print(key, {g: round(res[key][g]["ade"], 4) for g in ("iid", "ood_inter", "ood_extra")},
-                          flush=True)
+                    units.run(key, partial(weighted, key, method, w))
                 for k in lowshot:
                     for mode in ("integ", "all"):
                         key = f"lowshot/irm+modular/lambda{w:g}/{mode}/k{k}/seed{seed}"
-                        if key in res:
-                            _kept(key, root)
-                            continue
-                        ck = root / f"irm+modular_lambda{w:g}_seed{seed}" / "checkpoints" / "last.ckpt"
-                        m, fdm = finetune(ck, root / "lowshot" / key.replace("/", "_"), target=0.6, k=k, mode=mode,
-                                          epochs=30, seed=seed, cache_dir=cache_dir)
-                        res[key] = _lowshot_ade(m, fdm)
-                        _save(path, res)
-                        print(key, res[key], flush=True)
-        return res
+                        units.run(key, partial(lowshot_of, key, w, mode, k))
+        return units.results
 
     def eth_ucy_grid(self, procs: int = 2, max_minutes: float = 0.0,
                      max_epochs: list[int] = [150, 100, 150], lambda_irm: float = 0.1,  # noqa: B006
@@ -316,7 +312,8 @@ class Study:
         setting on eth (ERM vs IRM, tested with alpha 1..64), one process per run, one thread each.
 
         Each run is a sub-run ``<run>/motionfc/<fold>_<risk>[_spurious]/version_K`` (``motionfc
-        eth-ucy``); ``summary.json`` holds the settings and every finished run's metrics.
+        eth-ucy``); ``units.json`` holds every finished run's metrics by run name (the settings are
+        in ``config.yaml``).
 
         Args:
             procs: parallel processes.
@@ -343,24 +340,23 @@ class Study:
         jobs += [{"fold": "eth", "risk": "erm", "spurious": True},
                  {"fold": "eth", "risk": "irm", "lambda_irm": lambda_spurious_irm, "spurious": True}]
         jobs = jobs[-only:] if only else jobs  # the last ones include the spurious setting
-        with _study_run(config, may_differ=("resume", "procs", "max_minutes")) as (run, summary):
-            results = [r for r in summary.get("results", []) if "error" not in r]  # failed runs are run again
-            done = {r["name"] for r in results}
+        with _study_run(config, may_differ=("resume", "procs", "max_minutes")) as (run, units):
+            for unit, result in list(units.results.items()):
+                if "error" in result:
+                    units.forget(unit)  # failed runs are run again
             todo = []
             for job in jobs:
                 job_name = f"{job['fold']}_{job['risk']}{'_spurious' if job.get('spurious') else ''}"
-                if job_name in done:
-                    _kept(job_name, run)
+                if units.done(job_name):
+                    print(f"{job_name}: finished before, kept ({units.path})", flush=True)
                 else:  # an interrupted run continues from its checkpoint
                     todo.append(dict(job, name=job_name, max_epochs=list(max_epochs), max_minutes=max_minutes,
                                      runs_root=str(run), seed=seed, max_train_scenes=max_train_scenes, data_root=data_root,
                                      progress=False, resume=bool(checkpoints_of(run / "motionfc" / job_name))))
-            summary = {"args": config, "results": results}
-            _save(run / SUMMARY, summary)
             if todo:
                 with get_context("spawn").Pool(procs) as pool:
                     for result in pool.imap_unordered(_eth_ucy_job, todo, chunksize=1):
-                        results.append(result)
-                        _save(run / SUMMARY, summary)
+                        units.record(result["name"], result)
+            results = list(units.results.values())
             print(json.dumps(results, indent=1))
         return results

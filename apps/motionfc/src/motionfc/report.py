@@ -9,7 +9,8 @@ Every ``±`` is the mean ± the *sample* standard deviation over seeds
 (:func:`contrastkit.train.summarize`).
 
 Every input is a run directory (``runs/motionfc/<name>/version_K``) or the file in it that is read
-(``summary.json``; ``metrics.json`` of a spurious-setting run, ``table.md`` of a demo).
+(``units.json``, or ``summary.json`` of runs made before it; ``metrics.json`` of a spurious-setting
+run, ``table.md`` of a demo).
 """
 
 from __future__ import annotations
@@ -25,20 +26,39 @@ from motionfc.plots import plot_curves
 GROUPS = ("iid", "ood_inter", "ood_extra")
 
 
-def run_file(path: str | Path, filename: str = "summary.json") -> Path:
+UNITS, OLD_UNITS = "units.json", "summary.json"  # the study record; its name before the core's StudyUnits
+
+
+def run_file(path: str | Path, filename: str = UNITS) -> Path:
     """``path/filename`` when ``path`` is a run directory, else ``path`` itself; an error naming
-    the path when that file does not exist."""
+    the path when that file does not exist. A run made before ``units.json`` reads its ``summary.json``."""
     path = Path(path)
     file = path / filename if path.is_dir() else path
+    if filename == UNITS and path.is_dir() and not file.is_file() and (path / OLD_UNITS).is_file():
+        file = path / OLD_UNITS
     if not file.is_file():
         raise FileNotFoundError(f"{file}: not found; expected a run directory (runs/motionfc/<name>/version_K) "
                                 f"holding {filename}, or the file itself")
     return file
 
 
-def read_summary(path: str | Path, filename: str = "summary.json") -> dict:
+def read_summary(path: str | Path, filename: str = UNITS) -> dict:
     """The JSON of :func:`run_file`."""
     return json.loads(run_file(path, filename).read_text())
+
+
+def read_grid(path: str | Path) -> dict:
+    """``{"args": settings, "results": [run metrics]}`` of a ``motionfc study eth_ucy_grid`` run:
+    its units and its ``config.yaml`` (older runs kept both in ``summary.json``)."""
+    import yaml
+
+    units = read_summary(path)
+    if "results" in units and "args" in units:  # the older layout
+        return units
+    config = run_file(path).parent / "config.yaml"
+    if not config.is_file():
+        raise FileNotFoundError(f"{config}: not found beside {run_file(path)} (a study run folder holds both)")
+    return {"args": yaml.safe_load(config.read_text()), "results": list(units.values())}
 
 
 def ms(values: list[float]) -> str:
@@ -201,7 +221,7 @@ def report(style: str | None = None, ablation: str | None = None, irm_sweep: lis
     """Tables and figures from the experiment summaries, written into the report's run folder.
 
     Each summary is given as its run directory (``runs/motionfc/<name>/version_K``) or its
-    ``summary.json``. The run directory ``<runs_root>/motionfc/<name>/version_K`` gets
+    ``units.json``. The run directory ``<runs_root>/motionfc/<name>/version_K`` gets
     ``report.md`` (one section per table, also printed) and ``plots/lowshot.png`` /
     ``plots/spurious.png``.
 
@@ -219,7 +239,7 @@ def report(style: str | None = None, ablation: str | None = None, irm_sweep: lis
 
     study = read_summary(style) if style else None  # unreadable inputs stop before a run folder exists
     sweep = {key: row for path in irm_sweep for key, row in read_summary(path).items()} or None
-    eth_runs = [read_summary(p) for p in eth]
+    eth_runs = [read_grid(p) for p in eth]
     run = open_run(runs_root, "motionfc", name, config)
     blocks: dict[str, str] = {}
     with failure_marked(run):

@@ -81,13 +81,17 @@ def checkpoints_of(run_dir: str | Path) -> list[Path]:
     return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
 
 
+UNITS_FILE = "units.json"  # a study's record of finished units (contrastkit.train.units)
+
+
 def resumable_run_dir(root: str | Path, app: str, name: str) -> Path:
-    """The newest ``version_K`` of ``root/app/name`` that has a checkpoint; :class:`ResumeError`
-    listing what was found when none has."""
+    """The newest ``version_K`` of ``root/app/name`` that has a checkpoint or a study's record of
+    finished units (a study that scores models trained elsewhere has no checkpoint of its own);
+    :class:`ResumeError` listing what was found when none has."""
     parent = Path(root) / app / name
     versions = _versions(parent)
     for k in reversed(versions):
-        if checkpoints_of(parent / f"version_{k}"):
+        if checkpoints_of(parent / f"version_{k}") or (parent / f"version_{k}" / UNITS_FILE).is_file():
             return parent / f"version_{k}"
     seen = ", ".join(f"version_{k}" for k in versions) or "no version"
     raise ResumeError(f"--resume: no run of {parent} has a checkpoint to continue from ({seen} found); "
@@ -146,15 +150,18 @@ def new_run_dir(root: str | Path, app: str, name: str, resume: bool = False) -> 
     """Return ``root/app/name/version_K``, created.
 
     A fresh ``K`` (one past the highest existing) unless ``resume`` is True: then the newest
-    version with a checkpoint (:func:`resumable_run_dir`), announced on stdout.
+    version with a checkpoint or a study's record (:func:`resumable_run_dir`), announced on stdout.
     """
     _check_name("app", app)
     _check_name("name", name)
     if resume:
         run_dir = resumable_run_dir(root, app, name)
         lock_run(run_dir)
-        newest = checkpoints_of(run_dir)[0]
-        print(f"resuming {run_dir} from {newest.relative_to(run_dir)}{_progress_of(newest)}", flush=True)
+        found = checkpoints_of(run_dir)
+        if found:
+            print(f"resuming {run_dir} from {found[0].relative_to(run_dir)}{_progress_of(found[0])}", flush=True)
+        else:
+            print(f"resuming {run_dir} from its record of finished units ({UNITS_FILE})", flush=True)
         return run_dir
     parent = Path(root) / app / name
     versions = _versions(parent)

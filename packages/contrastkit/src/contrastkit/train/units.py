@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from contrastkit.atomic import write_text_atomic
-from contrastkit.train.rundir import is_rank_zero
+from contrastkit.train.rundir import UNITS_FILE, is_rank_zero
 
-UNITS_FILE = "units.json"
+__all__ = ["UNITS_FILE", "StudyUnits", "read_units"]
 
 
 class StudyUnits:
@@ -49,11 +49,19 @@ class StudyUnits:
         if self.done(key):
             print(f"{self.label}{key}: finished before, kept ({self.path})", flush=True)
             return self.results[key]
-        result = compute()
+        return self.record(key, compute())
+
+    def record(self, key: str, result: dict[str, Any]) -> dict[str, Any]:
+        """Record ``result`` for unit ``key`` (one computed elsewhere, e.g. in a process pool)."""
         self.results[key] = result
         if is_rank_zero():  # under DDP every rank computes the same result; one writes it
             write_text_atomic(self.path, json.dumps(self.results, indent=1))
         return result
+
+    def forget(self, key: str) -> None:
+        """Drop unit ``key`` from the record (it is to be run again: a failed unit, a lost checkpoint)."""
+        if self.results.pop(key, None) is not None and is_rank_zero():
+            write_text_atomic(self.path, json.dumps(self.results, indent=1))
 
 
 def read_units(run_dir: str | Path) -> dict[str, dict[str, Any]]:
