@@ -212,8 +212,9 @@ def check_fit_init_from(work, argv, result, stdout):
 
 
 def check_study(work, argv, result, stdout):
-    run = work / "runs/audiolang/table/version_0"
+    run = work / "runs/audiolang" / argv[argv.index("--name") + 1] / "version_0"
     table = (run / "table.md").read_text()
+    assert "order/unseen/group" in table and "order/seen/group" in table
     assert "| clap |" in table and "| compa_clap |" in table and (run / "plots/scores.png").is_file()
     assert (run / "runs/seed0/clap-hn-mod/metrics.json").is_file()  # CompA-CLAP: stages 1 -> 2 -> 3
 
