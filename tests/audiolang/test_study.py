@@ -1,5 +1,6 @@
-"""End to end: a tiny study through the CLI, the checkpoint scored by `evaluate`; the CLI's help and the
-transformers tower."""
+"""End to end: a tiny study through the CLI (killed after its first unit, resumed per unit from
+units.json, and as a folder from before units.json), the checkpoint scored by `evaluate`; the CLI's
+help and the transformers tower."""
 
 import csv
 import json
@@ -7,6 +8,9 @@ import shutil
 import subprocess
 import sys
 
+import audiolang.study as audiolang_study
+import audiolang.use
+import contrastkit.train
 import pytest
 import torch
 from audiolang.cli import main
@@ -14,15 +18,65 @@ from audiolang.evaluate import CHANCE
 from contrastkit.train import load_checkpoint
 
 
-def test_tiny_study_end_to_end(tmp_path):
+class Killed(Exception):
+    """Stands for the study being killed."""
+
+
+def _spy(monkeypatch, name: str, calls: list[str], kill_at: str | None = None) -> None:
+    """Record ``seed<S>/<stage>`` of each call to ``audiolang.study.<name>``; raise :class:`Killed` at ``kill_at``."""
+    real = getattr(audiolang_study, name)
+
+    def spy(run_dir, *args, **kwargs):
+        calls.append(f"{run_dir.parent.name}/{run_dir.name}")
+        if run_dir.name == kill_at:
+            raise Killed
+        return real(run_dir, *args, **kwargs)
+
+    monkeypatch.setattr(audiolang_study, name, spy)
+
+
+def _refuse(*args, **kwargs):
+    raise AssertionError("a resumed study trained or scored a stage whose results it had")
+
+
+def test_tiny_study_end_to_end(tmp_path, monkeypatch, capsys):
     args = ["study", "--methods", "[clap, compa_clap]", "--seeds", "[0]", "--max_epochs", "1",
             "--max_epochs_finetune", "1", "--train_size", "48", "--benchmark_size", "12", "--batch_size", "16",
             "--runs_root", str(tmp_path)]
-    out = main(args)
     run = tmp_path / "audiolang" / "study" / "version_0"
+    seed_dir = run / "runs" / "seed0"
+    # killed while scoring CompA-CLAP, its first unit (clap, seed 0) recorded
+    trained, scored = [], []
+    with monkeypatch.context() as m:
+        _spy(m, "train_stage", trained)
+        _spy(m, "score_checkpoint", scored, kill_at="clap-hn-mod")
+        with pytest.raises(Killed):
+            main(args)
+    assert trained == ["seed0/clap", "seed0/clap", "seed0/clap-hn", "seed0/clap-hn-mod"]
+    assert scored == ["seed0/clap", "seed0/clap-hn-mod"]
+    first = json.loads((run / "units.json").read_text())
+    assert list(first) == ["clap/seed0"] and first["clap/seed0"]["order/unseen/group"] >= 0.0
+    assert not (run / "table.md").exists()
+    # stage 3 lost as well: --resume skips the recorded unit (its stage not even loaded), keeps
+    # CompA-CLAP's finished stages, trains stage 3 again and scores it
+    stage1 = (seed_dir / "clap" / "checkpoints" / "last.ckpt").stat().st_mtime_ns
+    shutil.rmtree(seed_dir / "clap-hn-mod")
+    trained.clear(), scored.clear(), capsys.readouterr()
+    with monkeypatch.context() as m:
+        _spy(m, "train_stage", trained)
+        _spy(m, "score_checkpoint", scored)
+        out = main([*args, "--resume"])
+    assert trained == ["seed0/clap", "seed0/clap-hn", "seed0/clap-hn-mod"] and scored == ["seed0/clap-hn-mod"]
+    assert f"[audiolang] clap/seed0: finished before, kept ({run / 'units.json'})" in capsys.readouterr().out
+    assert (seed_dir / "clap" / "checkpoints" / "last.ckpt").stat().st_mtime_ns == stage1
+    assert not (run.parent / "version_1").exists()
+    units = json.loads((run / "units.json").read_text())
+    assert list(units) == ["clap/seed0", "compa_clap/seed0"] and units["clap/seed0"] == first["clap/seed0"]
     table = (run / "table.md").read_text()
     assert (run / "plots" / "scores.png").stat().st_size > 0
     metrics = json.loads((run / "metrics.json").read_text())
+    for key, result in units.items():  # metrics.json flattens the record
+        assert {k: metrics[f"{key}/{k}"] for k in result} == result
     # the table: a row per method with its chain of stages, the scores (one seed: the value alone) and n
     with open(run / "table.csv", newline="") as f:
         rows = {r["method"]: r for r in csv.DictReader(f)}
@@ -41,7 +95,6 @@ def test_tiny_study_end_to_end(tmp_path):
         assert scores["order/t2a_R@1"] <= scores["order/t2a_R@5"] <= scores["order/t2a_R@10"]
         assert torch.isfinite(torch.tensor(metrics[f"{method}/seed0/train/loss_last"]))
     # staged as the paper: one stage-1 run per seed, CompA-CLAP's stages each started from the previous one
-    seed_dir = run / "runs" / "seed0"
     assert sorted(p.name for p in seed_dir.iterdir()) == ["clap", "clap-hn", "clap-hn-mod"]
     for stage, parent in (("clap-hn", "clap"), ("clap-hn-mod", "clap-hn")):
         hparams = load_checkpoint(seed_dir / stage / "checkpoints" / "last.ckpt")["hyper_parameters"]
@@ -54,15 +107,16 @@ def test_tiny_study_end_to_end(tmp_path):
     assert again["text"] == pytest.approx(out["compa_clap"]["order/text"])
     assert again["seen/group"] == pytest.approx(out["compa_clap"]["order/seen/group"])
     assert set(CHANCE) <= set(again)
-    # interrupted during CompA-CLAP's stage 3: --resume keeps the finished stages and ends with the same table
-    stage1 = (seed_dir / "clap" / "checkpoints" / "last.ckpt").stat().st_mtime_ns
-    shutil.rmtree(seed_dir / "clap-hn-mod")
-    for name in ("table.md", "table.csv"):
+    # a study folder from before units.json: resumed from its stages' checkpoints and cached scores
+    # (nothing trained or scored again), the record rebuilt, the same table
+    for name in ("units.json", "table.md", "table.csv"):
         (run / name).unlink()
+    monkeypatch.setattr(contrastkit.train, "fit_resumable", _refuse)
+    monkeypatch.setattr(audiolang.use, "load_model", _refuse)
     main([*args, "--resume"])
+    assert json.loads((run / "units.json").read_text()) == units
     assert (run / "table.md").read_text() == table
     assert (seed_dir / "clap" / "checkpoints" / "last.ckpt").stat().st_mtime_ns == stage1
-    assert not (run.parent / "version_1").exists()
 
 
 def test_help_imports_no_torch():

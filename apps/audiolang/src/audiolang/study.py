@@ -7,26 +7,35 @@ by prefix, and a prefix is trained once per seed whatever the rows that start wi
 checkpoint per seed serves every row, and CompA-CLAP continues the "+ hard negatives" row's stage 2.
 Each stage's run directory is ``<study>/runs/seed<S>/<chain joined by "-">/`` (``clap``,
 ``clap-hn``, ``clap-hn-mod``...); the last stage of a row is scored on the order and attribute
-benchmarks (``metrics.json`` there), in unseen and seen wording (the table's columns ``SCORES``). A stage is finished when its ``last.ckpt`` has trained the
-stage's epochs (read from the checkpoint itself: there is no separate mark to lose). A study
-resumed with ``--resume`` keeps finished stages, continues an unfinished one from its
-``last.ckpt``, and scores only the rows not scored yet. The study's folder holds ``table.md`` /
-``table.csv`` (mean ± sample std over seeds, ``n``), ``metrics.json`` (every row's scores per seed)
-and ``plots/scores.png``.
+benchmarks (``metrics.json`` there), in unseen and seen wording (the table's columns ``SCORES``).
+A stage is finished when its ``last.ckpt`` has trained the stage's epochs (read from the checkpoint
+itself: there is no separate mark to lose).
+
+A unit of the study is one row and seed, ``<method>/seed<S>``: its stages trained, its last stage
+scored. Its scores are recorded in ``<study>/units.json`` (:class:`contrastkit.train.units.StudyUnits`,
+rewritten atomically after each unit), and the table is built from that record. A study resumed
+with ``--resume`` skips the units ``units.json`` records (without loading their checkpoints); in
+the others it keeps finished stages, continues an unfinished one from its ``last.ckpt`` and reuses
+a stage's scores cached in its ``metrics.json`` (``scored``) — so a study folder written before
+``units.json`` existed resumes too, its record filled from those caches. The study's folder holds
+``units.json``, ``table.md`` / ``table.csv`` (mean ± sample std over seeds, ``n``), ``metrics.json``
+(every row's scores per seed) and ``plots/scores.png``.
 
 Under DDP (``--trainer.devices 2 --trainer.strategy ddp``) every rank runs the whole study: the
 fits run together (``batch_size`` per process), rank 0 writes every file, the ranks wait for each
 other after each stage (so that all see the same finished stages), and the benchmark scores are
-computed on the full benchmarks by every rank alike (no gathering; rank 0's are written).
+computed on the full benchmarks by every rank alike (no gathering; rank 0's are written, ``units.json`` included).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from contrastkit.train.trainer import TrainerOptions
+from contrastkit.train.units import StudyUnits
 
 from audiolang.baselines import CLAP
 from audiolang.data.build import ClipConfig, build_benchmark, build_training_set, load_clips
@@ -183,8 +192,8 @@ def study(methods: tuple[str, ...] = tuple(METHODS), seeds: tuple[int, ...] = (0
         clips: sources and test groups (``--clips.sources '[esc10, fsdd]'`` for the real clips).
         runs_root: the runs folder (the built data are cached in ``<runs_root>/audiolang/cache``).
         name: the study's run name.
-        resume: continue the newest run of that name (finished stages are kept, an unfinished one
-            continues from its last.ckpt).
+        resume: continue the newest run of that name (the units its ``units.json`` records are
+            skipped; in the others finished stages are kept, an unfinished one continues from its last.ckpt).
         progress: show Lightning's progress bars.
         tokens, text_layers, word_dropout, text_pool: the text tower of every stage (``CompaClap``'s arguments;
             the defaults, ``TEXT``, are what generalized best to unseen wording, see the README).
@@ -211,21 +220,25 @@ def study(methods: tuple[str, ...] = tuple(METHODS), seeds: tuple[int, ...] = (0
         test_clips = load_clips(clips, test=True)
         benchmarks = {kind: build_benchmark(cache, kind, benchmark_size, seeds[0], clips, clip_set=test_clips)
                       for kind in ("order", "attribute")}
-        rows: dict[str, list[dict[str, float]]] = {}
-        flat = {}
+        units = StudyUnits(run_dir, resume=resume, label="[audiolang]")
+
+        def unit(method: str, seed: int) -> dict[str, float]:
+            """Train ``method``'s chain of stages for ``seed`` (finished stages kept) and score its last."""
+            ckpt, chain = None, METHODS[method]
+            for depth, stage in enumerate(chain, start=1):
+                stage_dir = run_dir / "runs" / f"seed{seed}" / "-".join(chain[:depth])
+                ckpt = train_stage(stage_dir, {**STAGES[stage], **config["text"]}, ckpt, manifest, seed,
+                                   max_epochs if depth == 1 else max_epochs_finetune, batch_size,
+                                   clips.sample_rate, progress, trainer)
+            return score_checkpoint(stage_dir, ckpt, benchmarks, test_clips)
+
         for seed in seeds:
             for method in methods:
-                ckpt, chain = None, METHODS[method]
-                for depth, stage in enumerate(chain, start=1):
-                    stage_dir = run_dir / "runs" / f"seed{seed}" / "-".join(chain[:depth])
-                    ckpt = train_stage(stage_dir, {**STAGES[stage], **config["text"]}, ckpt, manifest, seed,
-                                       max_epochs if depth == 1 else max_epochs_finetune, batch_size,
-                                       clips.sample_rate, progress, trainer)
-                metrics = score_checkpoint(stage_dir, ckpt, benchmarks, test_clips)
+                metrics = units.run(f"{method}/seed{seed}", partial(unit, method, seed))
                 if is_rank_zero():
                     print(f"{method} seed {seed}: " + ", ".join(f"{k} {metrics[k]:.1f}" for k in SCORES), flush=True)
-                rows.setdefault(method, []).append(metrics)
-                flat.update({f"{method}/seed{seed}/{k}": v for k, v in metrics.items()})
+        rows = {m: [units.results[f"{m}/seed{s}"] for s in seeds] for m in methods}
+        flat = {f"{m}/seed{s}/{k}": v for s in seeds for m in methods for k, v in units.results[f"{m}/seed{s}"].items()}
         write_metrics(run_dir, flat)
         if is_rank_zero():
             from audiolang.plots import plot_scores
