@@ -22,7 +22,7 @@ import time
 import torch
 from slu.memory import RehearsalMemory
 from slu.method import ContinualSLU
-from slu.models.seq2seq import build_model
+from slu.models.seq2seq import SLUModel
 
 VOCAB, FRAMES, MELS, BATCH, REHEARSAL, TOKENS = 120, 140, 40, 16, 4, 10
 
@@ -39,7 +39,7 @@ def batch(seed: int = 0) -> dict[str, torch.Tensor]:
 def step_fn(method: str):
     """One training step of ``method`` on :func:`batch` (a closure over its own model and optimizer)."""
     torch.manual_seed(0)
-    model = build_model(VOCAB, d_model=96, encoder_layers=2, decoder_layers=1, ff=192)
+    model = SLUModel(VOCAB, d_model=96, encoder_layers=2, decoder_layers=1, ff=192)
     module = ContinualSLU(model, copy.deepcopy(model).eval(), eos_id=2, name=method)
     module.train(True)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)

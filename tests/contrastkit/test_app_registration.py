@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 from contrastkit.train.app import STANDARD_COMMANDS, App, run_app
 from contrastkit.train.cli import rename_flags
+
+
+@dataclass
+class Data:
+    """Settings of a toy data section."""
+
+    seed: int = 0
+    size: int = 10
 
 
 def _cmd(**kwargs):
@@ -65,3 +75,24 @@ def test_a_rename_can_belong_to_one_command(capsys):
     assert run_app(app, ["predict", "--root", "runs2"]) == ("", "", "runs2")
     assert "--root is now --runs_root" in capsys.readouterr().err
     assert run_app(app, ["predict", "--text", "eth --root"]) == ("eth --root", "", "")  # values are not flags
+
+
+def test_a_command_starts_from_the_settings_of_the_run_that_wrote_its_checkpoint(capsys):
+    """``run_settings``: the reader's sections go first, so a flag given still wins; an unreadable
+    run config leaves the command line as it was, with a notice; other commands are untouched."""
+    def evaluate(ckpt_path: str = "", data: Data = Data()) -> tuple[str, int, int]:  # noqa: B008
+        """Echo."""
+        return ckpt_path, data.seed, data.size
+
+    def reader(ckpt_path: str) -> dict:
+        if ckpt_path == "lost.ckpt":
+            raise FileNotFoundError("lost/config.yaml: missing")
+        return {"data": {"seed": 7, "size": 3}}
+
+    app = _app(module=None, datamodule=None, evaluate=evaluate, use=("predict", evaluate),
+               commands={"fit": _cmd(), "validate": _cmd(), "test": _cmd()}, run_settings={"evaluate": reader})
+    assert run_app(app, ["evaluate", "--ckpt_path", "run.ckpt"]) == ("run.ckpt", 7, 3)
+    assert run_app(app, ["evaluate", "--ckpt_path=run.ckpt", "--data.size", "5"]) == ("run.ckpt", 7, 5)
+    assert run_app(app, ["predict", "--ckpt_path", "run.ckpt"]) == ("run.ckpt", 0, 10)  # no reader for predict
+    assert run_app(app, ["evaluate", "--ckpt_path", "lost.ckpt"]) == ("lost.ckpt", 0, 10)
+    assert "toy evaluate: the settings of the run that wrote lost.ckpt are not readable" in capsys.readouterr().err

@@ -115,7 +115,7 @@ def test_evaluate_on_a_class_the_run_never_trained_names_it(tmp_path, capsys):
                                          r"trained on: \['activate_lights_none'\]"):
         main(["evaluate", "--ckpt_path", str(ckpt), "--fsc_csv", str(tmp_path / "list.csv"),
               "--runs_root", str(tmp_path / "runs")])
-    assert "the run's data settings are not readable" in capsys.readouterr().err
+    assert "slu evaluate: the settings of the run that wrote" in capsys.readouterr().err  # no config.yaml beside it
 
 
 def test_fsc_row_naming_missing_audio(tmp_path):
@@ -181,18 +181,10 @@ def test_truncated_task_state_is_refused(tmp_path):
     from slu.use import load_trained
 
     (tmp_path / "checkpoints").mkdir()
-    (tmp_path / "model.json").write_text(json.dumps({"model": {}, "n_mels": 40, "features": "logmel",
-                                                     "classes": ["a"], "tokenizer": _tokenizer_json()}))
     path = tmp_path / "checkpoints" / "task_0.ckpt"
     path.write_bytes(b"PK\x03\x04truncated")
     with pytest.raises(CheckpointError, match=r"task_0\.ckpt"):
         load_trained(path)
-
-
-def _tokenizer_json() -> str:
-    from slu.data.tokenizer import SLUTokenizer
-
-    return SLUTokenizer.train(["a b"], ["a"], vocab_size=5).to_json()
 
 
 class _Payload:
@@ -226,8 +218,6 @@ def test_malicious_task_state_refused_by_evaluate_predict_embed(tmp_path):
     from slu.cli import main
 
     (tmp_path / "checkpoints").mkdir()
-    (tmp_path / "model.json").write_text(json.dumps({"model": {}, "n_mels": 40, "features": "logmel",
-                                                     "classes": ["a"], "tokenizer": _tokenizer_json()}))
     path, marker = tmp_path / "checkpoints" / "evil.ckpt", tmp_path / "pwned"
     _plant(path, marker)
     wav = str(_wav(tmp_path / "a.wav", _tone()))
@@ -255,7 +245,8 @@ def test_malicious_checkpoints_refused_on_fit_and_study_resume(tmp_path):
         extra = ["--methods", "[er]", "--seeds", "[0]"] if command == "study" else []
         main([command, *data, *extra])
         run = tmp_path / "slu" / command / "version_0"
-        (run / "checkpoints" / "task_1.ckpt").unlink()  # as if killed during the second task
+        (run / "checkpoints" / "task_1.ckpt").unlink()  # as if killed during the second task:
+        (run / "units.json").unlink()  # the row had not finished
         _plant(run / "checkpoints" / "task_0.ckpt", marker)
         with pytest.raises(Exception, match=r"task_0\.ckpt.*refused") as err:
             main([command, *data, *extra, "--resume"])
@@ -263,6 +254,7 @@ def test_malicious_checkpoints_refused_on_fit_and_study_resume(tmp_path):
         main([command, *data, *extra])  # a fresh run (version_1) for the epoch-checkpoint probe
         run = tmp_path / "slu" / command / "version_1"
         (run / "checkpoints" / "task_1.ckpt").unlink()
+        (run / "units.json").unlink()
         _plant(run / "tasks" / "task_1" / "checkpoints" / "last.ckpt", marker)
         with pytest.raises(Exception, match=r"last\.ckpt.*refused") as err:
             main([command, *data, *extra, "--resume"])
@@ -289,13 +281,15 @@ def test_a_task_state_write_that_fails_midway_keeps_the_previous_file(tmp_path, 
     temporary file beside it (it used to leave a fixed-name ``.task_0.ckpt.tmp``)."""
     import torch
     from contrastkit.train import load_checkpoint
-    from slu.continual import save_task_state
+    from slu.continual import ModelConfig, build, save_task_state
 
+    config = ModelConfig(d_model=8, encoder_layers=1, decoder_layers=1, heads=2, ff=16, proj_dim=4)
+    model = build(10, config, 8)
     path = tmp_path / "checkpoints" / "task_0.ckpt"
-    save_task_state(path, {"model": {"w": torch.ones(3)}, "row": [0.5]})
+    save_task_state(path, model, config, 8, {"row": [0.5]})
     monkeypatch.setattr(torch, "save", _full_disk_after(100))
     with pytest.raises(OSError, match="No space left"):
-        save_task_state(path, {"model": {"w": torch.zeros(3)}, "row": [0.9]})
+        save_task_state(path, model, config, 8, {"row": [0.9]})
     monkeypatch.undo()
     assert load_checkpoint(path)["row"] == [0.5]
     assert sorted(p.name for p in path.parent.iterdir()) == ["task_0.ckpt"]
@@ -324,23 +318,33 @@ def test_a_feature_cache_write_that_fails_midway_leaves_no_file(tmp_path, monkey
     assert sorted(p.name for p in path.parent.iterdir()) == ["x.safetensors"]
 
 
-def _trained_run(tmp_path, classes=("a", "b"), transcripts=("turn it on", "turn it off")):
-    """A run folder as ``fit`` leaves it (``model.json`` + ``checkpoints/task_0.ckpt``) with a small
-    untrained model: enough for embed, predict and evaluate to load it."""
+def _trained_run(tmp_path, classes=("a", "b"), transcripts=("turn it on", "turn it off"), older=False):
+    """A run folder as ``fit`` leaves it (``checkpoints/task_0.ckpt``) with a small untrained model:
+    enough for embed, predict and evaluate to load it. ``older``: as runs made before task states
+    held their data record left it (weights under ``model`` + the run's ``model.json``)."""
+    import hashlib
+    from dataclasses import asdict
+
     import torch
+    from contrastkit.atomic import torch_save_atomic
     from slu.continual import ModelConfig, build, save_task_state
     from slu.data.tokenizer import SLUTokenizer
-    from slu.use import model_fingerprint, model_json
+    from slu.use import data_record
 
     tok = SLUTokenizer.train(list(transcripts), list(classes), vocab_size=20)
     config = ModelConfig(d_model=16, encoder_layers=1, decoder_layers=1, heads=2, ff=32, proj_dim=8)
     torch.manual_seed(0)
     model = build(tok.vocab_size, config, 40)
-    meta = model_json(config, list(classes), tok, n_mels=40, features="logmel")
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    (tmp_path / "model.json").write_text(json.dumps(meta))
+    record = data_record(list(classes), tok, n_mels=40, features="logmel")
     path = tmp_path / "checkpoints" / "task_0.ckpt"
-    save_task_state(path, {"model": model.state_dict(), "model_json": model_fingerprint(meta)})
+    if older:
+        meta = {"model": asdict(config), **record}
+        tmp_path.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "model.json").write_text(json.dumps(meta))
+        fingerprint = hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:16]
+        torch_save_atomic({"model": model.state_dict(), "model_json": fingerprint}, path)
+    else:
+        save_task_state(path, model, config, 40, {"data": record})
     return path, model
 
 
@@ -393,14 +397,14 @@ def test_nan_weights_in_a_task_state_are_refused_by_embed_and_predict(tmp_path):
     """A task state of the right shapes with NaN weights used to give an all-NaN ``emb.npy`` and
     predictions, exit 0; it is refused naming the file, and nothing is written."""
     import torch
-    from contrastkit.train import CheckpointError
+    from contrastkit.atomic import torch_save_atomic
+    from contrastkit.train import CheckpointError, load_checkpoint
     from slu.cli import main
-    from slu.continual import save_task_state
 
-    ckpt, model = _trained_run(tmp_path)
-    state = model.state_dict()
-    state["out.weight"] = torch.full_like(state["out.weight"], float("nan"))
-    save_task_state(ckpt, {"model": state})
+    ckpt, _ = _trained_run(tmp_path)
+    state = load_checkpoint(ckpt)
+    state["state_dict"]["out.weight"] = torch.full_like(state["state_dict"]["out.weight"], float("nan"))
+    torch_save_atomic(state, ckpt)
     wav, runs = _wav(tmp_path / "a.wav", _tone()), tmp_path / "out_runs"
     with pytest.raises(CheckpointError, match=r"task_0\.ckpt.*non-finite .*out\.weight"):
         main(["embed", "--ckpt_path", str(ckpt), "--audio", f"[{wav}]", "--runs_root", str(runs)])
@@ -429,26 +433,67 @@ def test_a_non_finite_embedding_is_refused_naming_its_audio_file_before_writing(
     assert len(calls) == 2 and not list(runs.rglob("embeddings*"))
 
 
-def test_a_task_state_with_another_runs_model_json_is_refused_naming_both(tmp_path):
-    """A task state copied beside another run's ``model.json`` (same shapes, other classes) used to
-    load and predict the other run's class names; it is refused naming both files."""
+def test_a_task_state_carries_its_own_classes_and_older_runs_check_their_model_json(tmp_path):
+    """A task state holds its classes and tokenizer: copied into another run's folder it still
+    predicts its own classes. A task state of an older run beside another run's ``model.json``
+    (same shapes, other classes) used to load and predict the other run's class names; it is
+    refused naming both files."""
     import shutil
 
     from contrastkit.train import CheckpointError
     from slu.cli import main
 
-    ckpt_a, model_a = _trained_run(tmp_path / "a", classes=("lights_on", "lights_off"))
-    ckpt_b, model_b = _trained_run(tmp_path / "b", classes=("music_up", "music_down"))
-    assert {k: v.shape for k, v in model_a.state_dict().items()} == {k: v.shape for k, v in model_b.state_dict().items()}
-    shutil.copy(ckpt_a, ckpt_b)
     wav = _wav(tmp_path / "a.wav", _tone())
-    with pytest.raises(CheckpointError, match=r"b/checkpoints/task_0\.ckpt: trained with another model\.json than "
-                                              r".*b/model\.json"):
-        main(["predict", "--ckpt_path", str(ckpt_b), "--audio", f"[{wav}]"])
-    ckpt_c, _ = _trained_run(tmp_path / "c", classes=("x", "y", "z"))  # another vocabulary: other shapes
-    shutil.copy(ckpt_a, ckpt_c)
-    with pytest.raises(CheckpointError, match=r"c/checkpoints/task_0\.ckpt"):
-        main(["predict", "--ckpt_path", str(ckpt_c), "--audio", f"[{wav}]"])
+    ckpt_a, _ = _trained_run(tmp_path / "a", classes=("lights_on", "lights_off"))
+    ckpt_b, _ = _trained_run(tmp_path / "b", classes=("music_up", "music_down"))
+    shutil.copy(ckpt_a, ckpt_b)
+    out = main(["predict", "--ckpt_path", str(ckpt_b), "--audio", f"[{wav}]", "--runs_root", str(tmp_path / "r")])
+    assert out[0]["intent"] in (None, "lights_on", "lights_off")
+    old_a, model_a = _trained_run(tmp_path / "old_a", classes=("lights_on", "lights_off"), older=True)
+    old_b, model_b = _trained_run(tmp_path / "old_b", classes=("music_up", "music_down"), older=True)
+    assert {k: v.shape for k, v in model_a.state_dict().items()} == {k: v.shape for k, v in model_b.state_dict().items()}
+    shutil.copy(old_a, old_b)
+    with pytest.raises(CheckpointError, match=r"old_b/checkpoints/task_0\.ckpt: trained with another model\.json "
+                                              r"than .*old_b/model\.json"):
+        main(["predict", "--ckpt_path", str(old_b), "--audio", f"[{wav}]"])
+    old_c, _ = _trained_run(tmp_path / "old_c", classes=("x", "y", "z"), older=True)  # another vocabulary
+    shutil.copy(old_a, old_c)
+    with pytest.raises(CheckpointError, match=r"old_c/checkpoints/task_0\.ckpt"):
+        main(["predict", "--ckpt_path", str(old_c), "--audio", f"[{wav}]"])
+
+
+def test_a_checkpoint_without_the_data_record_is_refused_naming_it(tmp_path):
+    """A checkpoint of the right model without the run's data record (a trainer's ``last.ckpt``,
+    a hand-made file) is refused naming the file, not loaded with guessed classes."""
+    from contrastkit.train import CheckpointError
+    from slu.continual import ModelConfig, build, save_task_state
+    from slu.use import load_trained
+
+    config = ModelConfig(d_model=8, encoder_layers=1, decoder_layers=1, heads=2, ff=16, proj_dim=4)
+    path = tmp_path / "checkpoints" / "last.ckpt"
+    save_task_state(path, build(10, config, 8), config, 8, {"row": [0.5]})
+    with pytest.raises(CheckpointError, match=r"last\.ckpt: not a task state of slu \(no data record"):
+        load_trained(path)
+
+
+def test_an_older_runs_task_state_predicts_as_before(tmp_path):
+    """A task state written before task states held their data record (weights + the run's
+    ``model.json``) loads into the same model: identical weights and logits."""
+    import torch
+    from slu.use import load_trained
+
+    old, model = _trained_run(tmp_path / "old", older=True)
+    new, _ = _trained_run(tmp_path / "new")
+    loaded_old, tok_old, meta_old = load_trained(old)
+    loaded_new, tok_new, meta_new = load_trained(new)
+    feats, lengths = torch.randn(1, 50, 40), torch.tensor([50])
+    inputs = torch.tensor([[tok_old.bos_id, 4, 5]])
+    with torch.no_grad():
+        expected = model.eval().logits(*model.encode(feats, lengths), inputs)
+        for loaded in (loaded_old, loaded_new):
+            assert torch.equal(loaded.logits(*loaded.encode(feats, lengths), inputs), expected)
+    assert meta_old["model"] == meta_new["model"] and meta_old["classes"] == meta_new["classes"] == ["a", "b"]
+    assert tok_old.to_json() == tok_new.to_json()
 
 
 @pytest.mark.parametrize("beam", ["0", "-3"])
@@ -629,13 +674,13 @@ def test_fsc_csv_with_a_byte_order_mark_is_read(tmp_path):
 def test_a_pretrained_folder_that_is_not_one_is_named(tmp_path):
     """``--model.pretrained_path`` / ``--model.text_model_path`` go through contrastkit.pretrained.from_local."""
     from contrastkit.pretrained import PretrainedError
-    from slu.models.seq2seq import build_model
+    from slu.models.seq2seq import SLUModel
 
     (tmp_path / "empty").mkdir()
     with pytest.raises(PretrainedError, match=r"empty: not a Wav2Vec2/HuBERT model folder \(no config\.json\)"):
-        build_model(20, encoder="hf", pretrained_path=str(tmp_path / "empty"))
+        SLUModel(20, encoder="hf", pretrained_path=str(tmp_path / "empty"))
     with pytest.raises(PretrainedError, match=r"nowhere: no such folder"):
-        build_model(20, text_model_path=str(tmp_path / "nowhere"))
+        SLUModel(20, text_model_path=str(tmp_path / "nowhere"))
 
 
 class _CtrlCInTask:

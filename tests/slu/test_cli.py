@@ -244,16 +244,16 @@ def sf_write(path):
 
 def test_config_sections_are_the_owners_init_arguments(capsys):
     """One config route: the model, method and train settings are the typed, documented arguments of
-    build_model, ContinualSLU and RehearsalMemory, with their defaults; a wrong type names the field."""
+    SLUModel, ContinualSLU and RehearsalMemory, with their defaults; a wrong type names the field."""
     import inspect
     from dataclasses import fields
 
     from slu.continual import ModelConfig, TrainConfig
     from slu.memory import RehearsalMemory
     from slu.method import ContinualSLU, MethodConfig
-    from slu.models.seq2seq import build_model
+    from slu.models.seq2seq import SLUModel
 
-    for section, owners in ((ModelConfig, [build_model]), (MethodConfig, [ContinualSLU]),
+    for section, owners in ((ModelConfig, [SLUModel]), (MethodConfig, [ContinualSLU]),
                             (TrainConfig, [ContinualSLU, RehearsalMemory])):
         derived = 0
         for f in fields(section):

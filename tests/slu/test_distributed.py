@@ -19,7 +19,7 @@ import pytest
 import torch
 from contrastkit.testing.ddp import assert_same_step, ddp_step_matches_full_batch, run_on_two_cpu_processes
 from slu.method import ContinualSLU, MethodConfig
-from slu.models.seq2seq import build_model
+from slu.models.seq2seq import SLUModel
 
 V, EOS, MELS, B, T = 24, 2, 8, 8, 12
 # every loss path: NSPT + text + S-KD, NTPT + text, audio-KD
@@ -28,7 +28,7 @@ SETTINGS = ("coconut_skd", "ntpt", "er_kd")
 
 def _model(seed: int):
     torch.manual_seed(seed)
-    return build_model(V, n_mels=MELS, d_model=16, encoder_layers=1, decoder_layers=1, heads=2, ff=32, dropout=0.0,
+    return SLUModel(V, n_mels=MELS, d_model=16, encoder_layers=1, decoder_layers=1, heads=2, ff=32, dropout=0.0,
                        proj_dim=8).double()
 
 

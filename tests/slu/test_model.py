@@ -6,7 +6,7 @@ import math
 
 import torch
 from slu.data.tokenizer import SLUTokenizer
-from slu.models.seq2seq import build_model
+from slu.models.seq2seq import SLUModel
 
 
 def _tok():
@@ -44,7 +44,7 @@ def test_model_learns_one_batch_and_greedy_equals_beam_of_one():
     of the CPU's kernels and the thread count."""
     torch.manual_seed(0)
     tok = _tok()
-    model = build_model(tok.vocab_size, d_model=32, encoder_layers=1, decoder_layers=1, heads=2, ff=64, dropout=0.0)
+    model = SLUModel(tok.vocab_size, d_model=32, encoder_layers=1, decoder_layers=1, heads=2, ff=64, dropout=0.0)
     feats, lengths = torch.randn(3, 60, 40), torch.tensor([60, 50, 40])
     seqs = [tok.encode(c, t) for c, t in zip(tok.classes, ["turn off the lights", "turn on the lights", "bring my shoes"])]
     tokens = torch.zeros(3, max(map(len, seqs)), dtype=torch.long)
@@ -81,7 +81,7 @@ def test_a_clip_in_a_padded_batch_gives_what_it_gives_alone():
     beam decodings they get one at a time (a padded batch once decoded one clip of 186 differently)."""
     torch.manual_seed(0)
     tok = _tok()
-    model = build_model(tok.vocab_size, n_mels=40, d_model=32, encoder_layers=2, decoder_layers=1, heads=2, ff=64).eval()
+    model = SLUModel(tok.vocab_size, n_mels=40, d_model=32, encoder_layers=2, decoder_layers=1, heads=2, ff=64).eval()
     lengths = torch.tensor([37, 90, 61, 12, 89])
     clips = [torch.randn(int(n), 40) for n in lengths]
     batch = torch.zeros(len(clips), int(lengths.max()), 40)
@@ -110,7 +110,7 @@ def test_word_dropout_hides_transcript_inputs_in_training_only():
 
     torch.manual_seed(0)
     tok = _tok()
-    model = build_model(tok.vocab_size, n_mels=40, d_model=32, encoder_layers=1, decoder_layers=1, heads=2, ff=64,
+    model = SLUModel(tok.vocab_size, n_mels=40, d_model=32, encoder_layers=1, decoder_layers=1, heads=2, ff=64,
                         dropout=0.0)
     from slu.data.datamodule import pad_ids
 
@@ -128,7 +128,7 @@ def test_word_dropout_hides_transcript_inputs_in_training_only():
 
 
 def test_compact_encoder_is_about_one_million_parameters():
-    model = build_model(200)
+    model = SLUModel(200)
     n = sum(p.numel() for p in model.encoder.parameters())
     assert 0.5e6 < n < 1.5e6
 
@@ -141,7 +141,7 @@ def test_wav2vec2_from_a_local_folder_trains_one_step(tmp_path):
                             num_conv_pos_embedding_groups=2, vocab_size=10)
     Wav2Vec2Model(config).save_pretrained(tmp_path / "w2v")
     tok = _tok()
-    model = build_model(tok.vocab_size, d_model=32, decoder_layers=1, heads=2, ff=64, encoder="hf",
+    model = SLUModel(tok.vocab_size, d_model=32, decoder_layers=1, heads=2, ff=64, encoder="hf",
                         pretrained_path=str(tmp_path / "w2v"))
     frozen = [p for n, p in model.encoder.named_parameters() if "feature_extractor" in n]
     assert frozen and not any(p.requires_grad for p in frozen)
@@ -168,7 +168,7 @@ def test_text_model_from_a_local_folder_as_text_encoder(tmp_path):
     BertModel(BertConfig(vocab_size=len(words), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
                          intermediate_size=32)).save_pretrained(tmp_path / "bert")
     tok = _tok()
-    model = build_model(tok.vocab_size, d_model=32, encoder_layers=1, decoder_layers=1, heads=2, ff=64,
+    model = SLUModel(tok.vocab_size, d_model=32, encoder_layers=1, decoder_layers=1, heads=2, ff=64,
                         text_model_path=str(tmp_path / "bert"))
     assert not any(p.requires_grad for p in model.text_encoder.parameters())  # frozen; the projection learns
     emb = model.text_embedding(torch.zeros(2, 3, dtype=torch.long), ["turn on the lights", "bring my shoes"])

@@ -114,7 +114,7 @@ def test_study_outputs_and_matrix(uninterrupted, tiny_data):
     assert rows["coconut_skd"][0]["memory_size"] == 6  # 25 % of 24 training clips, 2 tasks' classes
     assert all(rows[m][0]["matrix"][0][0] > 0 for m in METHODS)  # the first task was learnt
     assert rows["finetune"][0]["matrix"] != rows["coconut_skd"][0]["matrix"]  # replay and losses changed the run
-    for f in ("config.yaml", "model.json", "metrics.json", "table.md", "table.csv", "plots/avg_acc.png",
+    for f in ("config.yaml", "units.json", "metrics.json", "table.md", "table.csv", "plots/avg_acc.png",
               "plots/matrix_coconut_skd-seed0.png", "plots/loss_coconut_skd-seed0.png",
               "checkpoints/coconut_skd-seed0-task_1.ckpt"):
         assert (run_dir / f).is_file(), f
@@ -139,6 +139,8 @@ def test_resume_mid_study_ends_with_the_same_numbers(uninterrupted, tiny_data_co
     assert not (run_dir / "checkpoints" / "coconut_skd-seed0-task_1.ckpt").exists()
     assert (run_dir / "tasks" / "coconut_skd-seed0-task_1" / "checkpoints" / "last.ckpt").is_file()
     assert not (run_dir / "checkpoints" / "last.ckpt").exists()  # no link needed to find the run
+    # the rows that finished before the kill are recorded; the resumed run reads them back
+    assert list(json.loads((run_dir / "units.json").read_text())) == [f"{m}/seed0" for m in METHODS[:-1]]
     _, rows = run_rows(tiny_data_config, tiny_model_config, MethodConfig(), TRAIN, METHODS, [0], "study",
                        str(tmp_path), True)
     assert not (tmp_path / "slu" / "study" / "version_1").exists()
@@ -146,8 +148,8 @@ def test_resume_mid_study_ends_with_the_same_numbers(uninterrupted, tiny_data_co
 
     uninterrupted_dir = uninterrupted[0]
     for name in ("coconut_skd-seed0-task_1.ckpt", "finetune-seed0-task_1.ckpt"):
-        a = load_checkpoint(uninterrupted_dir / "checkpoints" / name)["model"]
-        b = load_checkpoint(run_dir / "checkpoints" / name)["model"]
+        a = load_checkpoint(uninterrupted_dir / "checkpoints" / name)["state_dict"]
+        b = load_checkpoint(run_dir / "checkpoints" / name)["state_dict"]
         assert all(torch.equal(a[k], b[k]) for k in a), name  # the same weights, bit for bit
     for name in METHODS:
         for key in ("matrix", "avg_acc", "last_acc", "forgetting", "wer_after_task_1", "matrix_unseen", "avg_acc_unseen"):

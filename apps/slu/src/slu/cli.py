@@ -15,13 +15,12 @@
 ``fit`` is a sequence of Lightning fits (one per task), so the app registers its own ``fit``,
 ``validate`` and ``test``. Commands are imported only when run, so ``slu --help`` loads no torch.
 ``evaluate`` starts from the data settings of the run that wrote ``--ckpt_path`` (its
-``config.yaml``): they go first on the command line, so every ``--data.*`` flag or ``--config``
-given changes them.
+``config.yaml``, registered as ``run_settings``): they go first on the command line, so every
+``--data.*`` flag or ``--config`` given changes them.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 
 from contrastkit.train.app import App, run_app
@@ -45,38 +44,13 @@ APP = App(
     },
     renamed={"--root": "--runs_root", "--epochs": "--max_epochs", "--train.epochs": "--train.max_epochs",
              "--data.root": "--data.data_root"},
+    run_settings={"evaluate": "slu.evaluate_cli:run_settings"},
 )
 
 
 def main(argv: Sequence[str] | None = None):
     """Console entry point (see :func:`contrastkit.train.app.run_app`)."""
-    args = sys.argv[1:] if argv is None else list(argv)
-    if args[:1] == ["evaluate"]:  # no DDP in evaluate: sys.argv need not carry the run's settings
-        return run_app(APP, with_run_data(args))
     return run_app(APP, argv)
-
-
-def with_run_data(args: list[str]) -> list[str]:
-    """``args`` of ``evaluate`` with ``--data <the run's data settings as JSON>`` right after the
-    command, when ``--ckpt_path`` names a task state of a run folder with a ``config.yaml``;
-    otherwise unchanged, with a notice on stderr that the flags' defaults give the data."""
-    ckpt = next((a.partition("=")[2] for a in args if a.startswith("--ckpt_path=")), None)
-    if ckpt is None and "--ckpt_path" in args[:-1]:
-        ckpt = args[args.index("--ckpt_path") + 1]
-    if not ckpt or "--help" in args or "-h" in args:
-        return args
-    import json
-    from dataclasses import asdict
-
-    from slu.evaluate_cli import run_data_config
-
-    try:
-        data = run_data_config(ckpt)
-    except (FileNotFoundError, ValueError, TypeError) as error:
-        print(f"slu evaluate: the run's data settings are not readable ({error}); the --data flags and their "
-              "defaults give the data", file=sys.stderr)
-        return args
-    return [args[0], "--data", json.dumps(asdict(data)), *args[1:]]
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@ For each task ``t`` of the scenario:
 3. the row ``R[t, 0..t]`` of the accuracy matrix is measured on the test clips, and on its
    unseen-wording and seen-wording clips (:func:`slu.evaluate.wording_rows`);
 4. the memory takes exemplars of the new classes and shrinks the old ones (class-balanced);
-5. ``checkpoints/task_t.ckpt`` stores the model, the memory and the row (tensors and plain types:
-   it loads with ``weights_only=True``).
+5. ``checkpoints/task_t.ckpt`` stores the model with its settings, the memory, the row and the
+   run's data record (tensors and plain types: it loads with ``weights_only=True``; the model is
+   rebuilt by :func:`contrastkit.train.load_module`).
 
 A resumed study skips the tasks that have ``task_t.ckpt``, continues the interrupted task from its
 ``tasks/task_t/checkpoints/last.ckpt`` (``--resume`` finds a run by any ``checkpoints/*.ckpt`` under
@@ -44,10 +45,10 @@ from contrastkit.train.trainer import TrainerOptions
 from slu.data.datamodule import SLUData, TaskDataModule, eval_loader
 from slu.memory import RehearsalMemory
 from slu.method import ContinualSLU, MethodConfig
-from slu.models.seq2seq import build_model
+from slu.models.seq2seq import SLUModel
 
-# the ``model`` section of the config: build_model's settings (not n_mels, which is the data's)
-ModelConfig = section("ModelConfig", "The seq2seq model.", [(build_model, settings(build_model, skip=("n_mels",)))])
+# the ``model`` section of the config: SLUModel's settings (not n_mels, the data's, nor max_len)
+ModelConfig = section("ModelConfig", "The seq2seq model.", [(SLUModel, settings(SLUModel, skip=("n_mels", "max_len")))])
 ModelConfig.__module__ = __name__
 
 # the ``train`` section: the optimizer's settings on ContinualSLU, the memory's on RehearsalMemory,
@@ -66,7 +67,7 @@ TrainConfig.__module__ = __name__
 
 def build(vocab_size: int, model_config: ModelConfig, n_mels: int):
     """The :class:`~slu.models.seq2seq.SLUModel` of ``model_config`` for a vocabulary and feature size."""
-    return build_model(vocab_size, n_mels=n_mels, **kwargs_of(model_config, build_model))
+    return SLUModel(vocab_size, n_mels=n_mels, **kwargs_of(model_config, SLUModel))
 
 
 @torch.no_grad()
@@ -111,12 +112,14 @@ def same_on_every_rank(value, what: str):
     return value
 
 
-def save_task_state(path: Path, state: dict) -> None:
-    """``state`` to ``path`` atomically: a kill or a full disk leaves the previous file whole and no
-    temporary file behind (:func:`contrastkit.atomic.torch_save_atomic`)."""
-    from contrastkit.atomic import torch_save_atomic
+def save_task_state(path: Path, model, model_config: ModelConfig, n_mels: int, extra: dict) -> None:
+    """Task state ``path``: ``model`` with its settings (:func:`contrastkit.train.save_module`, so
+    :func:`contrastkit.train.load_module` rebuilds it) and ``extra`` (memory, accuracy row, the
+    run's data record...: tensors and plain types), written atomically."""
+    from contrastkit.train import save_module
 
-    torch_save_atomic(state, path)
+    hparams = {"vocab_size": model.embed.num_embeddings, "n_mels": n_mels, **asdict(model_config)}
+    save_module(path, model, extra=extra, hparams=hparams)
 
 
 def resume_notice(run_dir: Path, row: str, t: int, tasks: int, done: int, epochs: int) -> str:
@@ -138,14 +141,14 @@ def resume_notice(run_dir: Path, row: str, t: int, tasks: int, done: int, epochs
 def run_continual(data: SLUData, model_config: ModelConfig, method: MethodConfig, train: TrainConfig,
                   run_dir: str | Path, n_mels: int, batch_size: int, spec_augment: bool,
                   row: str = "", callbacks: tuple = (), trainer: TrainerOptions | None = None,
-                  model_json: str = "") -> dict:
+                  record: dict | None = None) -> dict:
     """Train and evaluate ``method`` on every task of ``data.tasks``; returns the metrics.
 
     Task states go to ``run_dir/checkpoints/<row>task_t.ckpt`` and the trainers' folders to
     ``run_dir/tasks/<row>task_t/`` (``row`` tells a study's rows apart). ``callbacks`` go to every
     task's trainer; ``trainer``: where every task trains (default one device, ``accelerator="auto"``;
-    ``batch_size`` is per process); ``model_json``: the fingerprint of the run's ``model.json``
-    (:func:`slu.use.model_fingerprint`), recorded in every task state."""
+    ``batch_size`` is per process); ``record``: the run's data record (:func:`slu.use.data_record`),
+    kept in every task state so that it is all ``embed``, ``predict`` and ``evaluate`` need."""
     from contrastkit.train import (
         fit_resumable,
         is_rank_zero,
@@ -172,7 +175,8 @@ def run_continual(data: SLUData, model_config: ModelConfig, method: MethodConfig
         done = run_dir / "checkpoints" / f"{row}task_{t}.ckpt"
         if done.is_file():
             state = load_checkpoint(done)
-            load_state_checked(model, state["model"], done)
+            # task states of older runs hold the weights under "model"
+            load_state_checked(model, state["state_dict"] if "state_dict" in state else state["model"], done)
             memory.load_state(state["memory"])
             matrix[t, : t + 1], counts = state["row"], state["counts"]
             # task states written before the wording split was recorded: scored again
@@ -221,9 +225,9 @@ def run_continual(data: SLUData, model_config: ModelConfig, method: MethodConfig
             memory.update(by_class, feats)
             same_on_every_rank(memory.state(), f"the rehearsal memory after task {t}")
         if is_rank_zero():
-            save_task_state(done, {"model": model.state_dict(), "memory": memory.state(), "row": accs, "counts": counts,
-                                   "wer": wers, "model_json": model_json or None,
-                                   "wording": {w: (list(r), list(n)) for w, (r, n) in rows.items()}})
+            save_task_state(done, model, model_config, n_mels,
+                            {"memory": memory.state(), "row": accs, "counts": counts, "wer": wers, "data": record or {},
+                             "wording": {w: (list(r), list(n)) for w, (r, n) in rows.items()}})
     metrics = cl_metrics(matrix, counts)
     metrics.update(wording_metrics(by_wording))
     metrics.update(wers, matrix=[[None if np.isnan(v) else v for v in r] for r in matrix.tolist()], counts=counts,

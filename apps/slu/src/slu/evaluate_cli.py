@@ -19,7 +19,7 @@ from slu.data.datamodule import DataConfig
 def _scored_data(model_meta: tuple, data: DataConfig, split: str, ckpt_path: str, runs_root: str,
                  fsc_csv: str = ""):
     """The data a task state is scored on: ``data``'s corpus (or the rows of ``fsc_csv``, all in
-    ``split``) with the run's tokenizer, classes and training sentences (its ``model.json``), and its
+    ``split``) with the run's tokenizer, classes and training sentences (the task state's data record), and its
     ``split`` known to have clips. No training clips are needed (a test-only folder scores)."""
     from slu.data.corpus import SPLITS, Corpus
     from slu.data.datamodule import cache_folder, read_corpus, scoring_data, training_sentences
@@ -36,7 +36,7 @@ def _scored_data(model_meta: tuple, data: DataConfig, split: str, ckpt_path: str
     else:
         corpus, features = read_corpus(data, runs_root)
         where = f"{data.dataset}" + (f" at {data.data_root}" if data.data_root else "")
-    # runs written before model.json listed them: the scored data's own training split, if any
+    # runs written before the training sentences were recorded: the scored data's own training split, if any
     seen = frozenset(meta["train_sentences"]) if "train_sentences" in meta else training_sentences(corpus)
     prepared = scoring_data(corpus, features, tok, data, seen, f"{ckpt_path} scored on {where}")
     clips = {s: len(prepared.corpus.indices(s)) for s in SPLITS}
@@ -60,7 +60,7 @@ def evaluate(ckpt_path: str = "", data: DataConfig = DataConfig(), fsc_csv: str 
     """Score a task state: accuracy on unseen-wording and seen-wording clips, overall, per task, and WER.
 
     A clip is seen wording when its sentence (normalized) is one of the run's training sentences
-    (``model.json``), unseen wording otherwise.
+    (recorded in the task state), unseen wording otherwise.
 
     Args:
         ckpt_path: a task state (``runs/slu/<name>/version_K/checkpoints/task_T.ckpt``).
@@ -139,6 +139,13 @@ def run_data_config(ckpt_path: str | Path) -> DataConfig:
         saved["data_root"] = saved.pop("root")
     return DataConfig(**{**saved, "synthetic": SyntheticConfig(**saved.get("synthetic", {})),
                          "fsdd_test_speakers": tuple(saved.get("fsdd_test_speakers", ()))})
+
+
+def run_settings(ckpt_path: str | Path) -> dict:
+    """``{"data": ...}``: what ``evaluate`` starts from (:func:`run_data_config`, as plain values)."""
+    from dataclasses import asdict
+
+    return {"data": asdict(run_data_config(ckpt_path))}
 
 
 def task_states(ckpt_path: str | Path) -> list[Path]:

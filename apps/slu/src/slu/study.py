@@ -1,11 +1,13 @@
 """``slu fit`` (one method, one scenario) and ``slu study`` (methods x seeds -> mean ± std table).
 
-Both write a run directory ``<runs_root>/slu/<name>/version_K/`` with ``config.yaml``, ``model.json``
-(what ``embed`` and ``predict`` need to rebuild the model), ``checkpoints/`` (one state per
-finished task), ``tasks/`` (each task's trainer: ``checkpoints/last.ckpt`` every epoch, logs),
+Both write a run directory ``<runs_root>/slu/<name>/version_K/`` with ``config.yaml``,
+``checkpoints/`` (one state per finished task: the model, its settings and the data record that
+``embed``, ``predict`` and ``evaluate`` need), ``units.json`` (the finished rows, method x seed:
+:class:`contrastkit.train.StudyUnits`), ``tasks/`` (each task's trainer: ``checkpoints/last.ckpt`` every epoch, logs),
 ``metrics.json``, ``table.csv`` + ``table.md`` (mean ± sample std over seeds, with ``n``) and
-``plots/`` (``matrix*.png``, ``avg_acc.png``, and ``loss*.png``: every task's losses, tasks marked). ``--resume`` continues the newest such run:
-finished tasks are skipped, the interrupted one continues from its last epoch.
+``plots/`` (``matrix*.png``, ``avg_acc.png``, and ``loss*.png``: every task's losses, tasks marked).
+``--resume`` continues the newest such run: finished rows are read back from ``units.json``, the
+finished tasks of an unfinished row are skipped, the interrupted task continues from its last epoch.
 
 ``--trainer.*`` (:class:`~contrastkit.train.TrainerOptions`) says where every task trains
 (``--trainer.devices 2 --trainer.strategy ddp``): every rank runs the same study, rank 0 writes the
@@ -15,16 +17,14 @@ batches are cut differently from its last epoch on).
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
-from contrastkit.atomic import write_text_atomic
 from contrastkit.train.trainer import TrainerOptions
 
 from slu.continual import ModelConfig, TrainConfig
-from slu.data.datamodule import DataConfig, SLUData
+from slu.data.datamodule import DataConfig
 from slu.method import MethodConfig
 
 COLUMNS = (("avg_acc", "Avg Acc"), ("last_acc", "Last Acc"), ("forgetting", "Forgetting"), ("bwt", "BWT"))
@@ -42,20 +42,6 @@ def columns(rows: dict[str, list[dict]]) -> tuple[tuple[str, str], ...]:
 
 def _config(**parts) -> dict:
     return {k: asdict(v) if hasattr(v, "__dataclass_fields__") else v for k, v in parts.items()}
-
-
-def write_model_json(run_dir: Path, data: SLUData, model: ModelConfig, data_config: DataConfig) -> str:
-    """``run_dir/model.json`` (what ``embed``, ``predict`` and ``evaluate`` rebuild the model from);
-    returns its fingerprint, which every task state of the run records."""
-    from contrastkit.train import is_rank_zero
-
-    from slu.use import model_fingerprint, model_json
-
-    meta = model_json(model, data.corpus.classes, data.tokenizer, data_config.n_mels, data_config.features,
-                      data.seen_sentences)
-    if is_rank_zero():
-        write_text_atomic(run_dir / "model.json", json.dumps(meta))
-    return model_fingerprint(meta)
 
 
 def results_table(rows: dict[str, list[dict]]) -> tuple[list[str], list[list[str]]]:
@@ -90,11 +76,12 @@ def run_rows(data_config: DataConfig, model: ModelConfig, method: MethodConfig, 
         write_table,
     )
     from contrastkit.train.cli import RESUME_MAY_DIFFER
+    from contrastkit.train.units import StudyUnits
 
     from slu.continual import run_continual
     from slu.data.datamodule import prepare_data
     from slu.plots import plot_matrix, plot_seen_accuracy, plot_task_losses
-    from slu.use import check_beam_size
+    from slu.use import check_beam_size, data_record
 
     check_beam_size(train.beam_size, "--train.beam_size")  # before a run folder is made
     trainer = trainer or TrainerOptions()
@@ -108,15 +95,17 @@ def run_rows(data_config: DataConfig, model: ModelConfig, method: MethodConfig, 
         data = prepare_data(data_config, runs_root)
         say(data.corpus.summary() + f"; {len(data.tasks)} tasks: " + " | ".join(", ".join(t) for t in data.tasks),
             flush=True)
-        fingerprint = write_model_json(run_dir, data, model, data_config)
+        record = data_record(data.corpus.classes, data.tokenizer, data_config.n_mels, data_config.features,
+                             data.seen_sentences)
+        units = StudyUnits(run_dir, resume=resume, label="[slu]")
         rows: dict[str, list[dict]] = {}
         for m in methods:
             for seed in seeds:
                 label = f"{m}-seed{seed}" if len(methods) > 1 or len(seeds) > 1 else ""
-                metrics = run_continual(data, model, replace(method, name=m), replace(train, seed=seed), run_dir,
-                                        data_config.n_mels, data_config.batch_size, data_config.spec_augment,
-                                        row=f"{label}-" if label else "", callbacks=callbacks, trainer=trainer,
-                                        model_json=fingerprint)
+                metrics = units.run(f"{m}/seed{seed}", lambda m=m, seed=seed, label=label: run_continual(
+                    data, model, replace(method, name=m), replace(train, seed=seed), run_dir, data_config.n_mels,
+                    data_config.batch_size, data_config.spec_augment, row=f"{label}-" if label else "",
+                    callbacks=callbacks, trainer=trainer, record=record))
                 rows.setdefault(m, []).append(metrics)
                 if not is_rank_zero():
                     continue

@@ -2,69 +2,82 @@
 transcript of audio files) and ``slu export`` (the trained audio encoder as safetensors), each
 writing into its own run folder ``<runs_root>/slu/<name>/version_K/``.
 
-Both read a task state written by ``fit``/``study`` (``checkpoints/[<row>-]task_t.ckpt``, loaded
-with ``weights_only=True``) and the run's ``model.json`` beside its ``checkpoints/`` folder. A
-task state records the fingerprint of the ``model.json`` it was trained with, so a task state
-paired with another run's ``model.json`` is refused naming both files; weights that do not fit the
-model, or are not finite, are refused naming the task state; an embedding that comes out
-non-finite is refused naming its audio file, before anything is written.
+Each reads a task state written by ``fit``/``study`` (``checkpoints/[<row>-]task_t.ckpt``): a
+checkpoint of :func:`contrastkit.train.save_module` that holds everything needed to use it: the
+model's class and settings (rebuilt by :func:`contrastkit.train.load_module`, weights only), and
+the run's data record (classes, tokenizer, features, training sentences: :func:`data_record`).
+Weights that do not fit the model, or are not finite, are refused naming the task state; an
+embedding that comes out non-finite is refused naming its audio file, before anything is written.
+Task states of runs made before they held the data record are read with the run's ``model.json``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 
-
-def model_json(model, classes: list[str], tokenizer, n_mels: int, features: str, sentences=()) -> dict:
-    """The content of a run's ``model.json``: what rebuilds the model (its ``ModelConfig``, the
-    feature settings, the classes and the tokenizer) and the training sentences (normalized,
-    sorted: what ``evaluate`` counts as seen wording)."""
-    return {"model": asdict(model), "n_mels": n_mels, "features": features, "classes": list(classes),
-            "tokenizer": tokenizer.to_json(), "train_sentences": sorted(sentences)}
+RECORD_KEYS = ("n_mels", "features", "classes", "tokenizer")
 
 
-def model_fingerprint(meta: dict) -> str:
-    """A short hash of a ``model.json`` content (as read back from JSON: tuples are lists)."""
-    text = json.dumps(json.loads(json.dumps(meta)), sort_keys=True)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+def data_record(classes: list[str], tokenizer, n_mels: int, features: str, sentences=()) -> dict:
+    """What a task state records besides the model (the ``data`` entry): the feature settings, the
+    classes, the tokenizer and the training sentences (normalized, sorted: what ``evaluate``
+    counts as seen wording)."""
+    return {"n_mels": n_mels, "features": features, "classes": list(classes), "tokenizer": tokenizer.to_json(),
+            "train_sentences": sorted(sentences)}
 
 
-def read_model_json(checkpoint: Path) -> tuple[dict, Path]:
-    """``(meta, path)`` of the ``model.json`` of the run that wrote ``checkpoint``."""
+def load_trained(checkpoint: str | Path):
+    """``(model, tokenizer, meta)`` of a task state: the :class:`~slu.models.seq2seq.SLUModel` in
+    eval mode, its tokenizer, and ``meta`` = the data record plus ``model`` (its settings)."""
+    from contrastkit.train import CheckpointError, load_checkpoint, load_module
+
+    from slu.data.tokenizer import SLUTokenizer
+    from slu.models.seq2seq import SLUModel
+
+    checkpoint = Path(checkpoint)
+    state = load_checkpoint(checkpoint)
+    if "state_dict" not in state and "model" in state:
+        return _load_with_model_json(checkpoint, state)
+    record = state.get("data")
+    if not isinstance(record, dict) or any(k not in record for k in RECORD_KEYS):
+        raise CheckpointError(f"{checkpoint}: not a task state of slu (no data record: use a checkpoints/task_t.ckpt "
+                              "of fit or study, not a trainer's last.ckpt)")
+    model = load_module(checkpoint, ("slu",), SLUModel)
+    tokenizer = SLUTokenizer.from_json(record["tokenizer"], record["classes"])
+    if tokenizer.vocab_size != model.embed.num_embeddings:
+        raise CheckpointError(f"{checkpoint}: its tokenizer has {tokenizer.vocab_size} tokens, its model "
+                              f"{model.embed.num_embeddings}: a damaged task state")
+    settings = {k: v for k, v in state["hyper_parameters"].items() if k not in ("vocab_size", "n_mels")}
+    return model, tokenizer, {**record, "model": settings}
+
+
+def _load_with_model_json(checkpoint: Path, state: dict):
+    """A task state of a run made before task states held their data record: its model settings
+    and data record are the run's ``model.json``, whose fingerprint the task state records."""
+    from contrastkit.train import CheckpointError, build_checked, load_state_checked
+
+    from slu.continual import ModelConfig, build
+    from slu.data.tokenizer import SLUTokenizer
+
     meta_path = checkpoint.parent.parent / "model.json"
     if not meta_path.is_file():
-        raise FileNotFoundError(f"{meta_path}: missing (embed, predict and evaluate need the model.json of the run "
+        raise FileNotFoundError(f"{meta_path}: missing (a task state of an older run needs the model.json of the run "
                                 f"that wrote {checkpoint.name})")
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"{meta_path}: not a readable model.json ({error})") from None
-    missing = [k for k in ("model", "n_mels", "features", "classes", "tokenizer") if not isinstance(meta, dict) or k not in meta]
+    missing = [k for k in ("model", *RECORD_KEYS) if not isinstance(meta, dict) or k not in meta]
     if missing:
         raise ValueError(f"{meta_path}: not a model.json of slu (missing {missing})")
-    return meta, meta_path
-
-
-def load_trained(checkpoint: str | Path):
-    """``(model, tokenizer, meta)`` of a task state and its run's ``model.json``."""
-    from contrastkit.train import CheckpointError, build_checked, load_checkpoint, load_state_checked
-
-    from slu.continual import ModelConfig, build
-    from slu.data.tokenizer import SLUTokenizer
-
-    checkpoint = Path(checkpoint)
-    meta, meta_path = read_model_json(checkpoint)
-    state = load_checkpoint(checkpoint)
-    if "model" not in state:
-        raise CheckpointError(f"{checkpoint}: not a task state of slu (no 'model' entry; use checkpoints/task_t.ckpt)")
     recorded = state.get("model_json")
-    if recorded is not None and recorded != model_fingerprint(meta):
+    fingerprint = hashlib.sha256(json.dumps(meta, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+    if recorded is not None and recorded != fingerprint:
         raise CheckpointError(f"{checkpoint}: trained with another model.json than {meta_path} (another run's, or "
                               "the run's settings changed); use the task state and the model.json of one run folder")
     tokenizer = SLUTokenizer.from_json(meta["tokenizer"], meta["classes"])

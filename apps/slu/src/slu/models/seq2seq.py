@@ -20,32 +20,49 @@ def masked_mean(x: Tensor, mask: Tensor) -> Tensor:
 
 
 class SLUModel(nn.Module):
-    """Encoder + decoder + projections (built by :func:`build_model`, which holds the defaults).
+    """Audio encoder + transformer decoder + the two projections, built from plain settings (so a
+    checkpoint rebuilds it from the settings it records, :func:`contrastkit.train.load_module`);
+    its arguments with defaults, but ``n_mels`` (the data's) and ``max_len``, are the ``model``
+    section of the config (:data:`slu.continual.ModelConfig`).
 
     Args:
-        encoder: an audio encoder (``forward(feats, lengths) -> (hidden, lengths)``, ``d_model``).
         vocab_size: the tokenizer's vocabulary (pad id 0).
-        d_model: decoder size (the encoder's output is projected to it when they differ).
-        layers, heads, ff, dropout: transformer decoder settings.
+        n_mels: log-mel bands of the features (the data's ``n_mels``).
+        d_model: hidden size of encoder and decoder (a ``hf`` encoder's output is projected to it).
+        encoder_layers: transformer layers of the compact encoder.
+        decoder_layers: transformer decoder layers.
+        heads: attention heads.
+        ff: feed-forward size of the transformer layers.
+        dropout: dropout of the transformer layers.
         proj_dim: size of the contrastive embeddings.
+        encoder: ``conv`` (compact log-mel encoder) or ``hf`` (Wav2Vec2/HuBERT; needs ``--data.features wave``).
+        pretrained_path: a local Wav2Vec2/HuBERT folder for ``hf`` (None: random weights from ``hf_config``).
+        hf_config: ``Wav2Vec2Config`` arguments for a randomly initialized ``hf`` encoder.
+        text_model_path: a local ``transformers`` text model (with its tokenizer) as the audio-text
+            loss's text encoder, frozen; None: the decoder's token embeddings (COCONUT's choice).
         max_len: longest target sequence.
-        text_encoder: a text model for the audio-text loss (:class:`~slu.models.text.HFTextEncoder`);
-            None uses the decoder's token embeddings, as COCONUT does.
     """
 
-    def __init__(self, encoder: nn.Module, vocab_size: int, d_model: int, layers: int, heads: int, ff: int,
-                 dropout: float, proj_dim: int, max_len: int = 64, text_encoder: nn.Module | None = None) -> None:
+    def __init__(self, vocab_size: int, n_mels: int = 40, d_model: int = 144, encoder_layers: int = 3,
+                 decoder_layers: int = 2, heads: int = 4, ff: int = 384, dropout: float = 0.1, proj_dim: int = 64,
+                 encoder: str = "conv", pretrained_path: str | None = None, hf_config: dict | None = None,
+                 text_model_path: str | None = None, max_len: int = 64) -> None:
         super().__init__()
-        self.encoder, self.max_len, self.d_model = encoder, max_len, d_model
-        self.bridge = nn.Identity() if encoder.d_model == d_model else nn.Linear(encoder.d_model, d_model)
+        self.encoder, self.max_len, self.d_model = audio_encoder(encoder, n_mels, d_model, encoder_layers, heads, ff,
+                                                                 dropout, pretrained_path, hf_config), max_len, d_model
+        self.bridge = nn.Identity() if self.encoder.d_model == d_model else nn.Linear(self.encoder.d_model, d_model)
         self.embed = nn.Embedding(vocab_size, d_model, padding_idx=0)
         layer = nn.TransformerDecoderLayer(d_model, heads, ff, dropout, batch_first=True, norm_first=True)
-        self.decoder = nn.TransformerDecoder(layer, layers)
+        self.decoder = nn.TransformerDecoder(layer, decoder_layers)
         self.norm = nn.LayerNorm(d_model)
         self.out = nn.Linear(d_model, vocab_size)
         self.audio_proj = nn.Sequential(nn.Linear(d_model, d_model), nn.GELU(), nn.Linear(d_model, proj_dim))
-        self.text_encoder = text_encoder
-        text_dim = d_model if text_encoder is None else text_encoder.hidden_size
+        self.text_encoder = None
+        if text_model_path is not None:
+            from slu.models.text import HFTextEncoder
+
+            self.text_encoder = HFTextEncoder(text_model_path)
+        text_dim = d_model if self.text_encoder is None else self.text_encoder.hidden_size
         self.text_proj = nn.Sequential(nn.Linear(text_dim, d_model), nn.GELU(), nn.Linear(d_model, proj_dim))
 
     def encode(self, feats: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
@@ -138,40 +155,15 @@ class SLUModel(nn.Module):
         return torch.tensor([s + [0] * (width - len(s)) for s in outs], device=memory.device)
 
 
-def build_model(vocab_size: int, n_mels: int = 40, d_model: int = 144, encoder_layers: int = 3,
-                decoder_layers: int = 2, heads: int = 4, ff: int = 384, dropout: float = 0.1, proj_dim: int = 64,
-                encoder: str = "conv", pretrained_path: str | None = None, hf_config: dict | None = None,
-                text_model_path: str | None = None) -> SLUModel:
-    """The seq2seq model; its arguments with defaults are the ``model`` section of the config
-    (:data:`slu.continual.ModelConfig`).
-
-    Args:
-        vocab_size: the tokenizer's vocabulary (from the data).
-        n_mels: log-mel bands of the features (the data's ``n_mels``).
-        d_model: hidden size of encoder and decoder.
-        encoder_layers: transformer layers of the compact encoder.
-        decoder_layers: transformer decoder layers.
-        heads: attention heads.
-        ff: feed-forward size of the transformer layers.
-        dropout: dropout of the transformer layers.
-        proj_dim: size of the contrastive embeddings.
-        encoder: ``conv`` (compact log-mel encoder) or ``hf`` (Wav2Vec2/HuBERT; needs ``--data.features wave``).
-        pretrained_path: a local Wav2Vec2/HuBERT folder for ``hf`` (None: random weights from ``hf_config``).
-        hf_config: ``Wav2Vec2Config`` arguments for a randomly initialized ``hf`` encoder.
-        text_model_path: a local ``transformers`` text model (with its tokenizer) as the audio-text
-            loss's text encoder, frozen; None: the decoder's token embeddings (COCONUT's choice).
-    """
-    if encoder == "conv":
-        enc = ConvTransformerEncoder(n_mels, d_model, encoder_layers, heads, ff, dropout)
-    elif encoder == "hf":
+def audio_encoder(kind: str, n_mels: int, d_model: int, layers: int, heads: int, ff: int, dropout: float,
+                  pretrained_path: str | None = None, hf_config: dict | None = None) -> nn.Module:
+    """The audio encoder ``kind`` (``conv``: :class:`ConvTransformerEncoder`; ``hf``:
+    :class:`~slu.models.encoder.HFAudioEncoder`), with ``forward(feats, lengths) -> (hidden, lengths)``
+    and ``d_model``."""
+    if kind == "conv":
+        return ConvTransformerEncoder(n_mels, d_model, layers, heads, ff, dropout)
+    if kind == "hf":
         from slu.models.encoder import HFAudioEncoder
 
-        enc = HFAudioEncoder(pretrained_path, hf_config)
-    else:
-        raise ValueError(f"unknown encoder {encoder!r}; expected 'conv' or 'hf'")
-    text = None
-    if text_model_path is not None:
-        from slu.models.text import HFTextEncoder
-
-        text = HFTextEncoder(text_model_path)
-    return SLUModel(enc, vocab_size, d_model, decoder_layers, heads, ff, dropout, proj_dim, text_encoder=text)
+        return HFAudioEncoder(pretrained_path, hf_config)
+    raise ValueError(f"unknown encoder {kind!r}; expected 'conv' or 'hf'")
