@@ -7,7 +7,8 @@ best checkpoint; writes ``config.yaml``, ``item_ids.json`` (the data's id of eac
 continues the newest run of that name that has a checkpoint, with the same settings;
 ``failure_marked``: a run that fails before its first checkpoint is removed or marked FAILED).
 ``fit_parts``: several such fits as sub-runs ``<run>/<part>/`` of one run (``demo``, ``study``),
-each continued or skipped on ``--resume``.
+each recorded in the run's ``units.json`` when it ends (:class:`contrastkit.train.units.StudyUnits`)
+and continued or skipped on ``--resume``.
 ``evaluate_run``: full-ranking evaluation of a checkpoint, on the data it records (Lightning
 stores the data module's arguments in every checkpoint) unless told otherwise. Checkpoints are
 rebuilt by :func:`contrastkit.train.load_module` (weights only: a file that needs code to unpickle
@@ -43,6 +44,7 @@ from contrastkit.train import (
 )
 from contrastkit.train.checkpoint import load_module as load_recorded
 from contrastkit.train.cli import RESUME_MAY_DIFFER
+from contrastkit.train.units import StudyUnits
 from lightning.pytorch.callbacks import EarlyStopping
 
 from seqrec.baselines import Popularity
@@ -125,11 +127,23 @@ def fit_in(run_dir: Path, data: DataConfig, model: ModelConfig, train: TrainConf
            progress: bool = True, trainer: TrainerOptions | None = None, label: str | None = None) -> dict[str, float]:
     """Train and test in ``run_dir`` (an opened run or a sub-run folder), continuing from its
     checkpoint when there is one (:func:`contrastkit.train.fit_resumable`); writes its metrics.json and returns
-    the metrics. ``label`` (a part of a demo or study): the continued part is named on stdout with
-    the epoch and step its checkpoint was saved at.
+    the metrics that are figures (floats). ``label`` (a part of a demo or study): the continued part is named
+    on stdout with the epoch and step its checkpoint was saved at."""
+    return _figures(fit_and_test(run_dir, data, model, train, max_epochs=max_epochs, seed=seed, progress=progress,
+                                 trainer=trainer, label=label))
 
-    metrics.json's ``stopped_early`` says whether early stopping ended the fit (a resumed demo or
-    study does not reopen such a part)."""
+
+def _figures(metrics: dict[str, Any]) -> dict[str, float]:
+    return {k: v for k, v in metrics.items() if isinstance(v, float)}
+
+
+def fit_and_test(run_dir: Path, data: DataConfig, model: ModelConfig, train: TrainConfig, *, max_epochs: int,
+                 seed: int, progress: bool = True, trainer: TrainerOptions | None = None,
+                 label: str | None = None) -> dict[str, Any]:
+    """:func:`fit_in`, returning every entry it writes to metrics.json (not only the floats).
+
+    ``stopped_early`` says whether early stopping ended the fit (a resumed demo or study does not
+    reopen such a part); ``epochs_run``, ``processes`` and ``method`` say how it ran."""
     torch.set_float32_matmul_precision("high")  # TF32 on GPUs that have it; no effect on CPU
     seed_everything(seed, workers=True)
     dm = build_datamodule(data, seed)
@@ -137,7 +151,7 @@ def fit_in(run_dir: Path, data: DataConfig, model: ModelConfig, train: TrainConf
     if model.method == "popularity":
         metrics = popularity_metrics(dm, model.exclude_history)
         write_metrics(run_dir, {"method": "popularity", **metrics})
-        return metrics
+        return {"method": "popularity", **metrics}
     split = dm.prepare_split()
     module = build_module(model, split.num_items, data.max_len)
     stopper = EarlyStopping(monitor=train.monitor, mode="max", patience=train.patience)
@@ -164,7 +178,7 @@ def fit_in(run_dir: Path, data: DataConfig, model: ModelConfig, train: TrainConf
             plot_loss_curves(run_dir)
         except (FileNotFoundError, ValueError):
             pass  # no training step logged (e.g. zero batches): nothing to plot
-    return {k: v for k, v in metrics.items() if isinstance(v, float)}
+    return metrics
 
 
 class Part(NamedTuple):
@@ -178,27 +192,64 @@ class Part(NamedTuple):
 def fit_parts(run_dir: Path, data: DataConfig, parts: dict[str, Part], max_epochs: int,
               progress: bool = True, trainer: TrainerOptions | None = None) -> dict[str, dict[str, float]]:
     """Each part ``name -> Part(model, train, seed)`` fitted for at most ``max_epochs`` in its own
-    folder ``run_dir/<name>/`` (config.yaml,
-    item_ids.json, checkpoints/, logs/, metrics.json); returns ``{name: metrics}``.
+    folder ``run_dir/<name>/`` (config.yaml, item_ids.json, checkpoints/, logs/, metrics.json);
+    returns ``{name: metrics}`` (the floats of each part's metrics).
 
-    On a resumed run (the shared rule finds the parts' checkpoints under ``run_dir``) a part that
-    early stopping ended is read back from its metrics.json, a part with a checkpoint continues from
-    it, saying so with its epoch (a budget-stopped part goes on when ``max_time`` or ``max_epochs`` grew; a
-    finished one is only tested again), and the others start."""
+    A part that ends is recorded in ``run_dir/units.json`` (:class:`contrastkit.train.units.StudyUnits`,
+    key: its name): its figures, ``stopped_early``, ``epochs_run`` and the budget it ran under
+    (``max_epochs``, ``max_time``). On a resumed run (the shared rule finds the parts' checkpoints
+    under ``run_dir``; a new run has no record) a recorded part that early stopping ended is read back
+    from the record, and so is one that ran to the budget it is given again; one whose budget changed
+    continues from its checkpoint (a budget-stopped part goes on when ``max_time`` or ``max_epochs``
+    grew), saying so with its epoch; parts not recorded continue from their checkpoint or start. A run
+    folder from before ``units.json`` resumes as it did: a part whose metrics.json says early stopping
+    ended it is read back (and recorded), the others continue from their checkpoint (a finished one
+    is only tested again)."""
     trainer = trainer or TrainerOptions()
+    units = StudyUnits(run_dir, resume=True, label="[seqrec]")
     out = {}
     for name, (model, train, seed) in parts.items():
         part = run_dir / name
-        saved = part / "metrics.json"
-        if saved.is_file() and json.loads(saved.read_text()).get("stopped_early"):
-            out[name] = {k: v for k, v in json.loads(saved.read_text()).items() if isinstance(v, float)}
-            print(f"{name}: read back (early stopping ended it in an earlier part of this run)", flush=True)
-            continue
-        part.mkdir(exist_ok=True)
-        save_config(part, {**as_dict(data, model, train, max_epochs, seed), "trainer": asdict(trainer)})
-        out[name] = fit_in(part, data, model, train, max_epochs=max_epochs, seed=seed, progress=progress,
-                           trainer=trainer, label=name)
+        budget = {"max_epochs": max_epochs, "max_time": train.max_time}
+        recorded = units.results.get(name)
+        if recorded is None and (stopped := _early_stopped_part(part)) is not None:
+            # recorded with this run's budget: an early-stopped part is read back under any budget
+            recorded = units.record(name, {**stopped, **budget})
+            print(f"{name}: read back from {part / 'metrics.json'} (early stopping ended it in an earlier part "
+                  "of this run)", flush=True)
+        elif recorded is not None and (recorded.get("stopped_early") or _budget(recorded) == budget):
+            why = "early stopping ended it" if recorded.get("stopped_early") else "it ran to this budget"
+            print(f"{name}: read back from {units.path} ({why} in an earlier part of this run)", flush=True)
+        else:
+            units.forget(name)  # run again (its budget changed): no record until it ends
+            part.mkdir(exist_ok=True)
+            save_config(part, {**as_dict(data, model, train, max_epochs, seed), "trainer": asdict(trainer)})
+            metrics = fit_and_test(part, data, model, train, max_epochs=max_epochs, seed=seed, progress=progress,
+                                   trainer=trainer, label=name)
+            recorded = units.record(name, {**_figures(metrics), "stopped_early": bool(metrics.get("stopped_early")),
+                                           "epochs_run": metrics.get("epochs_run", 0), **budget})
+        out[name] = _figures(recorded)
     return out
+
+
+def _budget(recorded: dict[str, Any]) -> dict[str, Any]:
+    """The budget a recorded part ran under."""
+    return {"max_epochs": recorded.get("max_epochs"), "max_time": recorded.get("max_time")}
+
+
+def _early_stopped_part(part: Path) -> dict[str, Any] | None:
+    """The figures of a part that early stopping ended, read from its metrics.json (a run folder
+    from before ``units.json``); None for any other part."""
+    path = part / "metrics.json"
+    if not path.is_file():
+        return None
+    try:
+        saved = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not readable JSON ({error}); delete it and the part continues from its checkpoint") from None
+    if not saved.get("stopped_early"):
+        return None
+    return {**_figures(saved), "stopped_early": True, "epochs_run": saved.get("epochs_run", 0)}
 
 
 def load_module(path: str | Path) -> tuple[SeqRecModule, DataConfig | None]:

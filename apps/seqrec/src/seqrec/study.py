@@ -9,14 +9,19 @@ full ranking, no history exclusion:
     seqrec study --config apps/seqrec/configs/beauty.yaml --name study_beauty --resume --trainer.accelerator gpu
 
 The run ``<runs_root>/seqrec/<name>/version_K/`` holds one part per method and seed
-(``<method>_seed<s>/``: config.yaml, checkpoints/, logs/, metrics.json), ``table.md`` and
-``table.csv`` (:func:`contrastkit.train.seed_table`: mean ± sample std over the seeds, an ``n``
+(``<method>_seed<s>/``: config.yaml, checkpoints/, logs/, metrics.json), ``units.json`` (each
+finished part's figures, whether early stopping ended it and the budget it ran under;
+:class:`contrastkit.train.units.StudyUnits`, rewritten atomically as each part ends), ``table.md``
+and ``table.csv`` (:func:`contrastkit.train.seed_table`: mean ± sample std over the seeds, an ``n``
 column, and how each part ended), ``curves.md`` (the command and each part's validation curve) and
 ``metrics.json``. ``--max_times`` gives each method a wall-clock budget (Lightning's Timer,
 checkpointed, so it counts every part of a resumed run). ``--resume`` continues the newest study
-of that name that has a checkpoint: parts that early stopping ended are read back, the others
-continue from their ``last.ckpt`` (a budget-stopped part goes on when its budget grew, e.g. on a
-GPU). The published figures are quoted beside ours in the app's README, not here.
+of that name that has a checkpoint: parts that ``units.json`` records as ended by early stopping,
+or as run to the same budget, are read back; the others continue from their ``last.ckpt`` (a
+budget-stopped part goes on when its budget grew, e.g. on a GPU). A study folder from before
+``units.json`` resumes from its parts' metrics.json and checkpoints
+(:func:`seqrec.runner.fit_parts`). The published figures are quoted beside ours in the app's
+README, not here.
 """
 
 from __future__ import annotations
@@ -100,7 +105,8 @@ def study(data: DataConfig = DataConfig(), model: ModelConfig = ModelConfig(),  
             ``methods``; default ``train.max_time`` for each.
         runs_root: the runs folder.
         name: the run name: ``<runs_root>/seqrec/<name>/version_K``.
-        resume: continue the newest study of this name that has a checkpoint.
+        resume: continue the newest study of this name that has a checkpoint (the parts its
+            ``units.json`` records are read back, except one that ran to a budget since changed).
         progress: show Lightning's progress bars.
     """
     for m in methods:
