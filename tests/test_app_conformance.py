@@ -2,11 +2,14 @@
 the standard ones plus its use command, with the same flags, and whose ``--help`` loads no torch.
 A new app passes this test by registering its parts (docs/app-anatomy.md): the walk-through app
 of docs/example_app (``toyapp``) is checked with the five, and run end to end (demo, --resume,
-evaluate, embed, export, its use command, study)."""
+evaluate, embed, export, its use command, study). Each of the five is run end to end on its
+tiniest synthetic demo (tests/conformance_settings.py): demo, demo --resume, embed, its use command
+(motionfc not yet: its forecast takes no demo model)."""
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import json
 import os
@@ -20,7 +23,8 @@ from contrastkit.train.app import STANDARD_COMMANDS, App
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "docs" / "example_app"
 sys.path.insert(0, str(EXAMPLE))  # toyapp, the walk-through app (not installed)
-APPS = [*sorted(p.parent.name for p in (ROOT / "apps").glob("*/pyproject.toml")), "toyapp"]
+FIVE = sorted(p.parent.name for p in (ROOT / "apps").glob("*/pyproject.toml"))
+APPS = [*FIVE, "toyapp"]
 LIGHTNING = ("fit", "validate", "test")
 # commands that read a trained model, and those that train (and so can be resumed)
 READS_A_MODEL = ("embed", "export", "predict", "forecast", "recommend", "score")
@@ -144,3 +148,62 @@ def test_the_example_app_runs_every_command_from_its_registration_alone(tmp_path
     assert set(units) == {"seed0", "seed1"}
     table = (tmp_path / "toyapp/study/version_0/table.md").read_text()
     assert "| toy |" in table and "| 2 |" in table  # mean ± sample std over the 2 seeds, n stated
+
+
+def _settings():
+    """tests/conformance_settings.py (the tests folder is not a package: loaded by its path)."""
+    name = "conformance_settings"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / f"{name}.py")
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
+
+
+def _steady(metrics):
+    """``metrics`` without what differs between two runs of the same model: wall time, the run's path."""
+    if isinstance(metrics, dict):
+        return {k: _steady(v) for k, v in metrics.items() if k not in ("seconds", "run_dir")}
+    return metrics
+
+
+def _cases() -> list[str]:
+    return sorted(_settings().CASES)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", _cases())
+def test_every_app_resumes_its_demo_embeds_and_uses_the_demo_model(name, tmp_path, capsys):
+    """Through the console entry, on the app's tiniest demo: ``demo --resume`` of a finished demo
+    continues its run folder and trains nothing more (same checkpoints, same metrics); ``embed``
+    writes the one format (``embeddings.npy`` + ``embeddings.ids.json``) with a finite row per
+    input; the use command runs on the demo's model and writes its output in its own run folder."""
+    import numpy as np
+    from contrastkit.train import read_embeddings
+
+    case = _settings().CASES[name]
+    main = importlib.import_module(f"{name}.cli").main
+    runs = tmp_path / "runs"
+    demo = ["demo", "--runs_root", str(runs), "--threads", "1", *case.demo]
+    first = main(demo)
+    run = runs / name / "demo" / "version_0"
+    saved = json.loads((run / "metrics.json").read_text())
+    stamps = {p: p.stat().st_mtime_ns for p in run.rglob("*.ckpt")}
+    assert stamps and (run / case.embed_model) in stamps and (run / case.use_model) in stamps
+    capsys.readouterr()
+    again = main([*demo, "--resume"])
+    assert f"resuming {run}" in capsys.readouterr().out
+    assert [p.name for p in (runs / name / "demo").iterdir()] == ["version_0"]
+    assert _steady(again) == _steady(first)
+    assert _steady(json.loads((run / "metrics.json").read_text())) == _steady(saved)
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # nothing trained or saved again
+
+    flags, expected = case.embed_input(tmp_path, run)
+    main(["embed", "--ckpt_path", str(run / case.embed_model), *flags, "--runs_root", str(runs)])
+    x, ids = read_embeddings(runs / name / "embed" / "version_0" / "embeddings.npy")
+    assert x.ndim == 2 and np.issubdtype(x.dtype, np.floating) and np.isfinite(x).all()
+    assert len(ids) == len(x) == (expected if isinstance(expected, int) else len(expected))
+    if not isinstance(expected, int):
+        assert [str(i) for i in ids] == expected
+
+    case.use(main, runs, run / case.use_model, tmp_path)
