@@ -162,26 +162,20 @@ AUDIOLANG = Case(
 )
 
 
-# --- motionfc: ERM and the modular model on simulated styles; forecast reads a tracks file -----
-# Not in CASES: forecast takes only an eth-ucy (STGAT) checkpoint and refuses the demo's models
-# (CausalMotion); demo, --resume and embed pass with these settings.
-
-def _tracks(path: Path, peds: int = 3, frames: int = 14, step: int = 10) -> Path:
-    """``frame ped x y`` rows of ``peds`` pedestrians walking straight lines over ``frames`` frames."""
-    rows = [f"{f * step}\t{p}\t{0.4 * f + p:.4f}\t{0.1 * f * (p - 1):.4f}" for f in range(frames) for p in range(peds)]
-    path.write_text("\n".join(rows) + "\n")
-    return path
-
+# --- motionfc: ERM and the modular model on simulated styles; forecast reads simulated scenes ----
 
 def _motionfc_use(main, runs: Path, ckpt: Path, tmp: Path) -> None:
-    out = main(["forecast", "--ckpt_path", str(ckpt), "--path", str(_tracks(tmp / "walk.txt")),
+    out = main(["forecast", "--ckpt_path", str(ckpt), "--styles", "[0.2, 0.7]", "--num_scenes", "5",
                 "--runs_root", str(runs)])
     run = runs / "motionfc/forecast/version_0"
-    # 14 frames: 7 windows of 8 observed frames, 3 pedestrians each, 12 future positions
-    assert out["run_dir"] == str(run) and out["predictions"].shape == (21, 12, 2)
+    # 5 scenes of each of two styles, 2 agents each, 12 future positions
+    assert out["run_dir"] == str(run) and out["predictions"].shape == (20, 12, 2)
     assert np.isfinite(out["predictions"]).all()
     rows = _rows(run / "forecast.csv")
-    assert len(rows) == 21 * 12 and {r["ped"] for r in rows} == {"0", "1", "2"}
+    assert len(rows) == 20 * 12 and {r["source"] for r in rows} == {"0.2", "0.7"}
+    err = np.array([np.hypot(float(r["x"]) - float(r["true_x"]), float(r["y"]) - float(r["true_y"])) for r in rows])
+    assert out["all"]["ade"] == pytest.approx(err.mean(), abs=1e-3) and out["all"]["peds"] == 20
+    assert json.loads((run / "metrics.json").read_text())["all"]["ade"] == pytest.approx(out["all"]["ade"])
 
 
 MOTIONFC = Case(
@@ -227,5 +221,4 @@ SEQREC = Case(
     use=_seqrec_use,
 )
 
-# the apps whose use command runs on their demo model (motionfc: see MOTIONFC)
-CASES = {"medts": MEDTS, "slu": SLU, "audiolang": AUDIOLANG, "seqrec": SEQREC}
+CASES = {"medts": MEDTS, "slu": SLU, "audiolang": AUDIOLANG, "motionfc": MOTIONFC, "seqrec": SEQREC}

@@ -92,12 +92,68 @@ def test_forecast_reads_an_stgat_checkpoint_of_an_earlier_version(stgat_ckpt, tm
     assert rebuilt.hparams.risk == "vrex" and rebuilt.hparams.lambda_vrex == 3.0
 
 
-def test_forecast_refuses_a_style_study_checkpoint(style_ckpt, tmp_path):
-    path = _tracks(tmp_path / "walk.txt")
-    with pytest.raises(ValueError, match=r"holds a motionfc\.method:CausalMotion, not a motionfc\.baselines:StgatForecaster; "
-                                         r"forecast needs a 'motionfc eth-ucy' \(STGAT\) checkpoint"):
-        main(["forecast", "--ckpt_path", str(style_ckpt), "--path", str(path), "--runs_root", str(tmp_path / "r")])
-    assert not (tmp_path / "r").exists()
+@pytest.mark.parametrize("style_source", ["reference", "observed"])
+def test_forecast_of_a_style_study_model_uses_the_environments_style_without_the_scenes_future(tmp_path,
+                                                                                               style_source):
+    """A modular model whose final stage takes a style forecasts each simulated scene from its 8
+    observed frames with the style of the *other* scenes of its environment (reference) or of its
+    own observed frames; checked scene by scene against a loop over the model's parts, and the
+    written ADE / FDE against the CSV's own columns in float64."""
+    from contrastkit.train import save_module, seed_everything
+    from motionfc.data.synthetic import style_dataset
+    from motionfc.method import CausalMotion
+
+    seed_everything(0)
+    model = CausalMotion(epochs=(1, 1, 1, 1), style_source=style_source).eval()  # final stage P6: takes a style
+    ckpt = save_module(tmp_path / "modular.ckpt", model)
+    out = main(["forecast", "--ckpt_path", str(ckpt), "--styles", "[0.2, 0.7]", "--num_scenes", "4",
+                "--cache_dir", str(tmp_path / "c"), "--runs_root", str(tmp_path / "runs")])
+    parts = style_dataset([0.2, 0.7], "test", 4, seed=0, cache_dir=str(tmp_path / "c"))
+    expected = []
+    with torch.no_grad():
+        for w in parts.values():
+            scenes = [torch.from_numpy(w.traj[a:b]).float() for a, b in w.seq_start_end]
+            for s, scene in enumerate(scenes):
+                if style_source == "reference":
+                    others = [model.model.style_encoder.codes(o) for k, o in enumerate(scenes) if k != s]
+                    style = torch.cat(others).mean(0, keepdim=True)
+                else:
+                    style = model.model.style_encoder.codes(scene[:, :8])
+                rel = model.model(scene[:, :8], style)
+                expected.append(scene[:, 7:8] + rel.cumsum(1))
+    np.testing.assert_allclose(out["predictions"], torch.cat(expected).numpy(), atol=1e-5)
+    assert out["predictions"].shape == (16, 12, 2)  # 2 styles x 4 scenes x 2 agents
+    with (tmp_path / "runs" / "motionfc" / "forecast" / "version_0" / "forecast.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 16 * 12 and {r["source"] for r in rows} == set(parts)
+    for source in [*parts, "all"]:
+        mine = [r for r in rows if source in (r["source"], "all")]
+        err = np.array([np.hypot(float(r["x"]) - float(r["true_x"]), float(r["y"]) - float(r["true_y"])) for r in mine])
+        final = [e for e, r in zip(err, mine) if r["step"] == "12"]
+        assert out[source]["ade"] == pytest.approx(err.mean(), abs=1e-3)  # the CSV rounds to 0.1 mm
+        assert out[source]["fde"] == pytest.approx(np.mean(final), abs=1e-3)
+
+
+def test_forecast_of_a_model_without_style_and_of_a_single_reference_scene(style_ckpt, tmp_path):
+    """A style-study model whose final stage takes no style (P4) forecasts with the invariant path
+    alone; a reference-style model given one scene is refused (its style comes from other scenes)."""
+    from contrastkit.train import load_module, save_module
+    from motionfc.data.synthetic import style_dataset
+    from motionfc.method import CausalMotion
+
+    common = ["--styles", "[0.5]", "--num_scenes", "3", "--cache_dir", str(tmp_path / "c")]
+    out = main(["forecast", "--ckpt_path", str(style_ckpt), *common, "--runs_root", str(tmp_path / "a")])
+    model = load_module(style_ckpt, ("motionfc",), CausalMotion)
+    w = style_dataset([0.5], "test", 3, seed=0, cache_dir=str(tmp_path / "c"))["0.5"]
+    obs = torch.from_numpy(w.traj[:, :8]).float()
+    with torch.no_grad():
+        np.testing.assert_allclose(out["predictions"], (obs[:, -1:] + model.model(obs, None).cumsum(1)).numpy(),
+                                   atol=1e-6)
+    one = save_module(tmp_path / "p6.ckpt", CausalMotion(epochs=(1, 1, 1, 1)))
+    with pytest.raises(ValueError, match=r"0\.5: one scene; the environment's style is estimated from its other"):
+        main(["forecast", "--ckpt_path", str(one), "--styles", "[0.5]", "--num_scenes", "1",
+              "--cache_dir", str(tmp_path / "c"), "--runs_root", str(tmp_path / "b")])
+    assert not (tmp_path / "b").exists()
 
 
 @pytest.fixture(scope="module")

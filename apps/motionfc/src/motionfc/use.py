@@ -5,7 +5,11 @@
   its pedestrians are predicted. The run directory gets ``forecast.csv`` (every window:
   ``obs_end_frame,frame,ped,x,y``), ``forecast.txt`` (each pedestrian's latest window, in the
   ``frame ped x y`` format of the input, so the reader takes it back) and
-  ``plots/forecast.png`` (observed and predicted tracks of the last scenes).
+  ``plots/forecast.png`` (observed and predicted tracks of the last scenes). A style-study
+  (CausalMotion) checkpoint forecasts the 20-frame windows of such a file with exactly its number
+  of agents, or simulated scenes of given styles, from their first 8 frames, with the
+  environment's style (:mod:`motionfc.scene_forecast`), and scores them against their last 12
+  (``forecast.csv`` with the true positions, ADE / FDE in ``metrics.json``).
 * ``embed``: the style encoder's embeddings (one per scene window, the contrastive space of the
   style loss) or the invariant encoder's latents (one per pedestrian) of a style-study
   (CausalMotion) checkpoint or of an exported encoder, for an ETH/UCY file (windows with exactly
@@ -42,36 +46,98 @@ def check_finite(values: np.ndarray, what: str, source: str) -> np.ndarray:
     return values
 
 
-def _stgat(ckpt_path: str):
-    """The StgatForecaster of an ``eth-ucy`` checkpoint (a clear error for another model's)."""
+def _forecaster(ckpt_path: str):
+    """The model of a checkpoint ``forecast`` takes: an ``eth-ucy`` StgatForecaster or a
+    style-study CausalMotion (a clear error for another model's)."""
     from contrastkit.train import CheckpointError, load_module
 
     from motionfc.baselines import StgatForecaster
     from motionfc.checkpoints import renamed_hparams
+    from motionfc.method import CausalMotion
 
-    try:
-        m = load_module(ckpt_path, ("motionfc",), StgatForecaster, fallback=StgatForecaster, upgrade=renamed_hparams)
-    except CheckpointError as error:
-        raise CheckpointError(f"{error}; forecast needs a 'motionfc eth-ucy' (STGAT) checkpoint") from None
-    if m.hparams.extra_channels:
+    def older(hparams: dict):  # checkpoints written before classes were recorded
+        return CausalMotion if "modular" in hparams else StgatForecaster
+
+    m = load_module(ckpt_path, ("motionfc",), fallback=older, upgrade=renamed_hparams)
+    if not isinstance(m, (StgatForecaster, CausalMotion)):
+        raise CheckpointError(f"{ckpt_path}: holds a {type(m).__name__}; forecast needs a 'motionfc eth-ucy' (STGAT) "
+                              "or a style-study (CausalMotion: fit, demo) checkpoint")
+    if isinstance(m, StgatForecaster) and m.hparams.extra_channels:
         raise ValueError(f"{ckpt_path}: a model trained with the spurious channel needs that channel, which a "
                          "'frame ped x y' file does not have; use a model trained without --spurious")
     return m
 
 
-def forecast(ckpt_path: str = "", path: str = "", runs_root: str = "runs", name: str = "forecast", seed: int = 0,
-             plot_scenes: int = 4) -> dict:
-    """Forecast the next 12 positions of every pedestrian window of an ETH/UCY file with an eth-ucy checkpoint.
+def forecast(ckpt_path: str = "", path: str = "", styles: list[float] = [0.2, 0.7],  # noqa: B006
+             num_scenes: int = 64, split: str = "test", cache_dir: str | None = None, runs_root: str = "runs",
+             name: str = "forecast", seed: int = 0, plot_scenes: int = 4) -> dict:
+    """Forecast the next 12 positions of pedestrians with an eth-ucy (STGAT) or a style-study checkpoint.
+
+    With an ``eth-ucy`` checkpoint: every window of ``obs_len`` frames of the ``frame ped x y``
+    file. With a style-study (CausalMotion) checkpoint: every 20-frame window of the file with
+    exactly the model's number of agents, or (no ``path``) the simulated scenes of ``styles``, each
+    forecast from its first 8 frames and scored against its last 12 (:mod:`motionfc.scene_forecast`).
 
     Args:
-        ckpt_path: a ``motionfc eth-ucy`` checkpoint (``runs/motionfc/<name>/version_K/checkpoints/best.ckpt``).
-        path: an ETH/UCY ``frame ped x y`` file (meters); every window of ``obs_len`` consecutive
-            frame ids in which a pedestrian is present throughout is forecast.
+        ckpt_path: a ``motionfc eth-ucy`` checkpoint (``runs/motionfc/<name>/version_K/checkpoints/best.ckpt``)
+            or a CausalMotion one (``motionfc fit`` / ``demo``: ``.../modular/checkpoints/last.ckpt``).
+        path: an ETH/UCY ``frame ped x y`` file (meters); with STGAT every window of ``obs_len``
+            consecutive frame ids in which a pedestrian is present throughout is forecast.
+        styles, num_scenes, split, cache_dir: a CausalMotion checkpoint without ``path``: the
+            simulated scenes forecast (``num_scenes`` of each style of ``split``; the simulation
+            cache defaults to ``<runs_root>/motionfc/cache``).
         runs_root, name: the run directory (``<runs_root>/motionfc/<name>/version_K``).
-        seed: seed of STGAT's noise (the forecast is deterministic for a seed).
+        seed: seed of STGAT's noise (the forecast is deterministic for a seed) and of the simulated scenes.
         plot_scenes: how many of the last windows ``plots/forecast.png`` shows.
     """
     config = dict(locals())
+    if not ckpt_path:
+        raise ValueError("forecast needs --ckpt_path (an eth-ucy or a style-study checkpoint)")
+    from motionfc.method import CausalMotion
+
+    m = _forecaster(ckpt_path)
+    if isinstance(m, CausalMotion):
+        return _forecast_scenes(m, config)
+    if not path:
+        raise ValueError("forecast with an eth-ucy (STGAT) checkpoint needs --path (a 'frame ped x y' file)")
+    return _forecast_tracks(m, config)
+
+
+def _forecast_scenes(m, config: dict) -> dict:
+    """``forecast`` of a CausalMotion model: ``forecast.csv`` (``source,scene,ped,step,x,y,true_x,true_y``),
+    ADE / FDE per source and over all (``all``) in ``metrics.json``, ``plots/forecast.png``."""
+    from contrastkit.atomic import write_text_atomic
+    from contrastkit.train import announce_run, failure_marked, open_run, write_metrics
+
+    from motionfc.data.synthetic import default_cache_dir
+    from motionfc.plots import plot_scenes as draw
+    from motionfc.scene_forecast import forecast_scenes, scene_errors, scored_rows
+
+    cache_dir = config["cache_dir"] or str(default_cache_dir(config["runs_root"]))
+    parts, labels = _scenes_of(config["path"], config["styles"], config["num_scenes"], config["split"],
+                               config["seed"], cache_dir, m.hparams.agents)
+    preds = [check_finite(forecast_scenes(m, w), "forecasts", config["ckpt_path"]) for w in parts]
+    run = open_run(config["runs_root"], "motionfc", config["name"], {"command": "forecast", **config})  # after the checks
+    with failure_marked(run):
+        lines = ["source,scene,ped,step,x,y,true_x,true_y"]
+        for w, pred, label in zip(parts, preds, labels):
+            lines += [",".join(map(str, row)) for row in scored_rows(w, pred, label)]
+        write_text_atomic(run / "forecast.csv", "\n".join(lines) + "\n")
+        metrics = {label: scene_errors(w, pred) for w, pred, label in zip(parts, preds, labels)}
+        errors = [metrics[label] for label in labels]
+        peds = sum(e["peds"] for e in errors)
+        metrics["all"] = {k: sum(e[k] * e["peds"] for e in errors) / peds for k in ("ade", "fde")} | {"peds": peds}
+        w, pred = parts[-1], preds[-1]
+        draw(w.traj[:, : w.obs_len], w.traj[:, w.obs_len :], {"forecast": pred}, w.seq_start_end,
+             run / "plots" / "forecast.png", f"{labels[-1]}: observed, true (dashed) and forecast tracks",
+             max_scenes=config["plot_scenes"])
+        write_metrics(run, metrics)
+    announce_run(run)
+    return {**metrics, "run_dir": str(run), "predictions": np.concatenate(preds)}
+
+
+def _forecast_tracks(m, config: dict) -> dict:
+    """``forecast`` of an STGAT model on a ``frame ped x y`` file (module docstring)."""
     import torch
     from contrastkit.train import announce_run, failure_marked, open_run, write_metrics
 
@@ -79,9 +145,8 @@ def forecast(ckpt_path: str = "", path: str = "", runs_root: str = "runs", name:
     from motionfc.data.windows import windows_from_tracks
     from motionfc.plots import plot_scenes as draw
 
-    if not ckpt_path or not path:
-        raise ValueError("forecast needs --ckpt_path (an eth-ucy checkpoint) and --path (a 'frame ped x y' file)")
-    m = _stgat(ckpt_path)
+    ckpt_path, path, plot_scenes = config["ckpt_path"], config["path"], config["plot_scenes"]
+    runs_root, name, seed = config["runs_root"], config["name"], config["seed"]
     obs_len, fut_len = m.hparams.obs_len, m.hparams.fut_len
     frames, peds, xy = read_tracks(path)
     # windows of obs_len frames (windows_from_tracks splits them into obs_len - 1 + 1; all are observed)
