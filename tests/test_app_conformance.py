@@ -3,8 +3,7 @@ the standard ones plus its use command, with the same flags, and whose ``--help`
 A new app passes this test by registering its parts (docs/app-anatomy.md): the walk-through app
 of docs/example_app (``toyapp``) is checked with the five, and run end to end (demo, --resume,
 evaluate, embed, export, its use command, study). Each of the five is run end to end on its
-tiniest synthetic demo (tests/conformance_settings.py): demo, demo --resume, embed, its use command
-(motionfc not yet: its forecast takes no demo model)."""
+tiniest synthetic demo (tests/conformance_settings.py): demo, demo --resume, embed, its use command."""
 
 from __future__ import annotations
 
