@@ -1,7 +1,7 @@
 """The paper's protocol: ADE/FDE per environment, pooled in-distribution (IID) and
-out-of-distribution interpolation / extrapolation groups of the style study, and mean +- std
-over seeds. Scoring batches hold ``batch_size`` scenes of one environment, as the official
-evaluation (which matters for the ``"leak"`` and ``"observed"`` style sources: their style is
+out-of-distribution interpolation / extrapolation groups of the style study (over seeds,
+:mod:`motionfc.report` gives mean ± sample std). Scoring batches hold ``batch_size`` scenes of one
+environment, as the official evaluation (which matters for the ``"leak"`` and ``"observed"`` style sources: their style is
 the mean over the scored batch).
 """
 
@@ -60,12 +60,6 @@ def module_predict(module):
     """``predict(batch)`` of a trained :class:`~motionfc.method.CausalMotion` (eval mode)."""
     module.eval()
     return lambda batch: module.predict_abs(batch)
-
-
-def mean_std(values: list[float]) -> tuple[float, float]:
-    """Mean and (population) standard deviation over seeds."""
-    a = np.asarray(values, dtype=np.float64)
-    return float(a.mean()), float(a.std())
 
 
 @torch.no_grad()
