@@ -50,6 +50,11 @@ class SLUModel(nn.Module):
         super().__init__()
         self.encoder, self.max_len, self.d_model = audio_encoder(encoder, n_mels, d_model, encoder_layers, heads, ff,
                                                                  dropout, pretrained_path, hf_config), max_len, d_model
+        self.text_encoder = None  # built second, as before, so that a seed gives the same initial weights
+        if text_model_path is not None:
+            from slu.models.text import HFTextEncoder
+
+            self.text_encoder = HFTextEncoder(text_model_path)
         self.bridge = nn.Identity() if self.encoder.d_model == d_model else nn.Linear(self.encoder.d_model, d_model)
         self.embed = nn.Embedding(vocab_size, d_model, padding_idx=0)
         layer = nn.TransformerDecoderLayer(d_model, heads, ff, dropout, batch_first=True, norm_first=True)
@@ -57,11 +62,6 @@ class SLUModel(nn.Module):
         self.norm = nn.LayerNorm(d_model)
         self.out = nn.Linear(d_model, vocab_size)
         self.audio_proj = nn.Sequential(nn.Linear(d_model, d_model), nn.GELU(), nn.Linear(d_model, proj_dim))
-        self.text_encoder = None
-        if text_model_path is not None:
-            from slu.models.text import HFTextEncoder
-
-            self.text_encoder = HFTextEncoder(text_model_path)
         text_dim = d_model if self.text_encoder is None else self.text_encoder.hidden_size
         self.text_proj = nn.Sequential(nn.Linear(text_dim, d_model), nn.GELU(), nn.Linear(d_model, proj_dim))
 
