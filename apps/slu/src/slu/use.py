@@ -47,7 +47,7 @@ def load_trained(checkpoint: str | Path):
     if not isinstance(record, dict) or any(k not in record for k in RECORD_KEYS):
         raise CheckpointError(f"{checkpoint}: not a task state of slu (no data record: use a checkpoints/task_t.ckpt "
                               "of fit or study, not a trainer's last.ckpt)")
-    model = load_module(checkpoint, ("slu",), SLUModel)
+    model = load_module(checkpoint, ("slu",), SLUModel, loaded=state)
     tokenizer = SLUTokenizer.from_json(record["tokenizer"], record["classes"])
     if tokenizer.vocab_size != model.embed.num_embeddings:
         raise CheckpointError(f"{checkpoint}: its tokenizer has {tokenizer.vocab_size} tokens, its model "

@@ -161,7 +161,8 @@ def class_path(obj: Any) -> str:
 def load_module(path: str | Path, packages: tuple[str, ...], expected: type | None = None, *,
                 overrides: dict[str, Any] | None = None, drop: tuple[str, ...] = (),
                 upgrade: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-                fallback: type | Callable[[dict[str, Any]], type | None] | None = None) -> Any:
+                fallback: type | Callable[[dict[str, Any]], type | None] | None = None,
+                loaded: dict[str, Any] | None = None) -> Any:
     """The LightningModule saved in ``path``, rebuilt from the class and hyper-parameters recorded
     at save time and its weights, in eval mode.
 
@@ -180,6 +181,8 @@ def load_module(path: str | Path, packages: tuple[str, ...], expected: type | No
         fallback: the class of a checkpoint that records none (written before classes were
             recorded), or a function of its stored hyper-parameters (``_``-keys included) that
             returns the class or None. Its (upgraded) hyper-parameters must be ones the class takes.
+        loaded: ``load_checkpoint(path)``'s result when the caller has read it already (for the
+            entries it keeps besides the model), so that the file is not read twice.
 
     Raises:
         CheckpointError: naming ``path``: a class outside ``packages`` (another app's checkpoint:
@@ -187,7 +190,7 @@ def load_module(path: str | Path, packages: tuple[str, ...], expected: type | No
             hyper-parameters (the message lists them), not the expected class, or weights and
             hyper-parameters that do not fit it.
     """
-    checkpoint = load_checkpoint(path)
+    checkpoint = load_checkpoint(path) if loaded is None else loaded
     stored = dict(checkpoint.get("hyper_parameters") or {})
     # keys starting with "_" are Lightning's own bookkeeping (LightningCLI's "_instantiator")
     own = {k: v for k, v in stored.items() if not k.startswith("_")}
