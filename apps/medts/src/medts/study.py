@@ -229,10 +229,13 @@ def study(
     with failure_marked(run_dir):
         write_metrics(run_dir, {"data": {k: v.summary() for k, v in data.parts.items()}})
         units = StudyUnits(run_dir, resume=resume, label="[medts]")
-        for fold, fold_data in folds:
+        for _, fold_data in folds:
             fold_data.setup()
-            for method in protocol.methods:
-                for seed in protocol.seeds:
+        # seed-major order: a study stopped part-way holds every method on the same folds of its
+        # first seeds, so its table and paired comparison are already like for like
+        for seed in protocol.seeds:
+            for fold, fold_data in folds:
+                for method in protocol.methods:
                     key = f"{method}/{fold}seed{seed}"
                     res = units.run(key, partial(_timed_unit, fold_data, method, models[method], protocol, seed,
                                                  run_dir / key, trainer))
