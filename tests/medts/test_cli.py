@@ -196,6 +196,12 @@ def test_kfold_study_scores_every_fold_and_pairs_comet_with_the_baseline(config,
                 f"{int((diffs > 0).sum())}/3 wins")
     cell = paired["finetune_1"]["comet - baseline: sample/accuracy"]
     assert cell.startswith(expected), (cell, expected)
+    # `medts table` on the run (as on a study still running) gives the same paired rows, under the study's name
+    text = main(["table", f"[{run}]", "--runs_root", str(tmp_path / "runs")])
+    with open(tmp_path / "runs/medts/table/version_0/paired.csv") as fh:
+        merged = list(csv.DictReader(fh))
+    assert [{k: v for k, v in r.items() if k != "study"} for r in merged] == list(paired.values())
+    assert {r["study"] for r in merged} == {"tiny"} and cell in text
 
 
 def test_levels_records_each_variant_and_seed_and_a_resume_keeps_them(tmp_path, capsys):

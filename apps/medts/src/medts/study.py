@@ -300,11 +300,12 @@ def paired_table(results: dict, reference: str = "comet", metrics=PAIRED_METRICS
 
 def table(runs: list[str], name: str = "table", runs_root: str = "runs") -> str:
     """Merge study runs (their ``units.json``) into one mean ± sample std table, a row per
-    study name, method and setting.
+    study name, method and setting, and the paired comparison of COMET with each baseline.
 
-    E.g. one study run per method x seed, made in parallel (README, Results); writes
-    ``table.csv``, ``table.md`` and ``metrics.json`` (the summaries per study name) in
-    ``<runs_root>/medts/<name>/version_K``.
+    E.g. one study run per method x seed, made in parallel, or a study still running (its
+    finished units); writes ``table.csv``, ``table.md``, ``paired.csv`` / ``paired.md`` (when a
+    study has COMET and a baseline on common units) and ``metrics.json`` (the summaries per study
+    name) in ``<runs_root>/medts/<name>/version_K``.
 
     Args:
         runs: study run folders (``<runs_root>/medts/<name>/version_K``); runs named
@@ -320,24 +321,32 @@ def table(runs: list[str], name: str = "table", runs_root: str = "runs") -> str:
         for method, per_unit in nest_units(read_units(r)).items():
             merged.setdefault(group, {}).setdefault(method, {}).update(per_unit)
     header, rows, summaries = ["study"], [], {}
+    paired_header, paired_rows = ["study"], []
     for group, results in merged.items():
         summaries[group] = summarize_results(results)
         group_header, group_rows = results_table(results)
         header, rows = ["study", *group_header], rows + [[group, *row] for row in group_rows]
+        group_header, group_rows = paired_table(results)
+        paired_header, paired_rows = ["study", *group_header], paired_rows + [[group, *row] for row in group_rows]
     run_dir = open_run(runs_root, "medts", name, {"runs": [str(r) for r in runs]})
     with failure_marked(run_dir):
         write_table(run_dir / "table", header, rows)
+        if paired_rows:
+            write_table(run_dir / "paired", paired_header, paired_rows)
         write_metrics(run_dir, {"summary": summaries, "pretraining": pretraining_run(summaries)})
     text = markdown_table(header, rows) + "\n" + "\n".join(
-        f"{group}, pretraining actually run (mean over seeds): {line}"
+        f"{group}, pretraining actually run (mean over units): {line}"
         for group, line in pretraining_run(summaries).items())
+    if paired_rows:
+        text += ("\n\nCOMET minus each baseline on the same folds and seeds (mean [95 % interval], wins):\n"
+                 + markdown_table(paired_header, paired_rows))
     print(text)
     announce_run(run_dir)
     return text
 
 
 def pretraining_run(summaries: dict) -> dict[str, str]:
-    """Per study name: the epochs, steps and seconds each method's pretraining ran (mean over seeds)."""
+    """Per study name: the epochs, steps and seconds each method's pretraining ran (mean over units)."""
     out = {}
     for group, summary in summaries.items():
         parts = [f"{m} {s['pretrain']['epochs']['mean']:.1f} epochs / {s['pretrain']['steps']['mean']:.0f} steps / "
