@@ -46,3 +46,18 @@ def test_nan_value_names_file_and_channel(real_data, tmp_path):
         fh.write(text)
     with pytest.raises(DataError, match=r"nan.gz: 1 NaN/inf values \(first at sample 5, channel FP2\)"):
         read_uci_trial(bad)
+
+
+def test_five_subject_wise_folds_of_the_real_subjects(real_data):
+    """The README's k-fold table: 5 folds of the 20 subjects, each testing 2 alcoholic and 2 control
+    subjects, every subject tested once, never in two roles."""
+    from medts.data.split import patient_folds
+
+    recs = read_uci_folder(real_data / "eeg_smni/SMNI_CMI_TRAIN", max_trials_per_subject=1)
+    names = sorted({r.patient for r in recs})
+    label = np.array([{r.patient: r.label for r in recs}[n] == "control" for n in names], dtype=int)
+    folds = patient_folds(label, 5)
+    assert all(np.bincount(label[f["test"]], minlength=2).tolist() == [2, 2] for f in folds)
+    assert sorted(np.concatenate([f["test"] for f in folds]).tolist()) == list(range(20))
+    for f in folds:
+        assert len(f["train"]) == 12 and not set(f["train"]) & (set(f["val"]) | set(f["test"]))
