@@ -18,8 +18,10 @@ spec.loader.exec_module(bandpower_folds)
 def test_a_sine_has_its_power_in_its_band_and_features_match_a_loop():
     fs, length = 128.0, 64
     t = np.arange(length) / fs
-    # channel 0: 10 Hz (alpha band), channel 1: 20 Hz (beta band); one trial, one sample
-    trial = np.stack([np.sin(2 * np.pi * 10 * t), np.sin(2 * np.pi * 20 * t)], 1)[None].astype(np.float32)
+    # channel 0: 10 Hz (alpha band), channel 1: 20 Hz (beta band), over weak noise so that every band
+    # holds power far above float32 rounding (the log compares then to ~1e-6); one trial, one sample
+    noise = 0.1 * np.random.default_rng(0).standard_normal((length, 2))
+    trial = (np.stack([np.sin(2 * np.pi * 10 * t), np.sin(2 * np.pi * 20 * t)], 1) + noise)[None].astype(np.float32)
     part = HierarchicalSet(trial, np.array([0]), np.array([[0, 0]]), length, ["p0"], np.array([0]), ["a"], fs,
                            ["c0", "c1"], {})
     features = bandpower_folds.band_power_features(part)
