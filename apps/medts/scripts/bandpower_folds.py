@@ -20,6 +20,7 @@ from medts.data.build import Construction
 from medts.data.datamodule import MedTSDataModule, with_fold
 from medts.data.hierarchy import HierarchicalSet
 from medts.data.sources import Source
+from medts.evaluate import all_samples, score
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -29,21 +30,20 @@ BANDS_HZ = ((1, 4), (4, 8), (8, 13), (13, 30), (30, 60))
 
 def band_power_features(part: HierarchicalSet) -> np.ndarray:
     """``(n_samples, C * len(BANDS_HZ))`` log mean power per channel and band."""
-    x = part.samples(np.arange(part.n_samples))  # (n, T, C)
+    x = all_samples(part)  # (n, T, C)
     power = np.abs(np.fft.rfft(x, axis=1)) ** 2  # (n, F, C)
     freq = np.fft.rfftfreq(x.shape[1], 1 / part.fs)
     return np.concatenate([np.log(power[:, (freq >= lo) & (freq < hi)].mean(1) + 1e-8) for lo, hi in BANDS_HZ], 1)
 
 
 def score_fold(data: MedTSDataModule) -> tuple[float, float]:
-    """Sample and patient accuracy of the band-power classifier on ``data``'s test part."""
+    """Sample and patient accuracy of the band-power classifier on ``data``'s test part (the
+    metrics of :func:`medts.evaluate.score`, as in ``medts study``)."""
     train, test = data.parts["train"], data.parts["test"]
     classifier = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
     classifier.fit(band_power_features(train), train.sample_label)
-    prob = classifier.predict_proba(band_power_features(test))
-    patients = np.unique(test.sample_patient)
-    by_patient = [prob[test.sample_patient == p].mean(0).argmax() == test.patient_label[p] for p in patients]
-    return float((prob.argmax(1) == test.sample_label).mean()), float(np.mean(by_patient))
+    metrics = score(test, classifier.predict_proba(band_power_features(test)))
+    return metrics["sample/accuracy"], metrics["patient/accuracy"]
 
 
 def main(argv: list[str] | None = None) -> list[tuple[float, float]]:
