@@ -203,6 +203,16 @@ def test_kfold_study_scores_every_fold_and_pairs_comet_with_the_baseline(config,
     assert [{k: v for k, v in r.items() if k != "study"} for r in merged] == list(paired.values())
     assert {r["study"] for r in merged} == {"tiny"} and cell in text
 
+    # the same study split by method into two runs (`<name>__<part>`, as two processes would run it)
+    # merges into the same paired rows: each unit seeds itself, so no figure depends on the split
+    for part, method in (("a", "comet"), ("b", "supervised")):
+        main(["study", "--config", str(config), "--runs_root", str(tmp_path / "split"), "--protocol.folds", "3",
+              "--name", f"tiny__{part}", "--protocol.methods", f"[{method}]"])
+    main(["table", "[" + ", ".join(str(tmp_path / f"split/medts/tiny__{p}/version_0") for p in "ab") + "]",
+          "--runs_root", str(tmp_path / "split")])
+    with open(tmp_path / "split/medts/table/version_0/paired.csv") as fh:
+        assert list(csv.DictReader(fh)) == merged
+
 
 def test_levels_records_each_variant_and_seed_and_a_resume_keeps_them(tmp_path, capsys):
     root = ["--runs_root", str(tmp_path), "--seeds", "[0]", "--max_epochs", "1", "--variants", "[random, comet]",
