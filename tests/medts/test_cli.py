@@ -172,6 +172,20 @@ def test_study_resume_keeps_finished_pairs_and_refuses_other_settings(config, tm
     assert summary["supervised"]["finetune_1"]["sample/accuracy"]["mean"] == kept
     assert not (tmp_path / "runs/medts/tiny/version_1").exists()
 
+    # on another machine, from the record alone (config.yaml + units.json, as apps/medts/results
+    # keeps it: no checkpoints) the finished unit is kept, and other settings are still refused
+    moved = tmp_path / "elsewhere/medts/tiny/version_0"
+    moved.mkdir(parents=True)
+    for name in ("config.yaml", "units.json"):
+        (moved / name).write_bytes((run / name).read_bytes())
+    capsys.readouterr()
+    with pytest.raises(ResumeError, match=r"protocol.methods"):
+        main(["study", "--config", str(config), "--runs_root", str(tmp_path / "elsewhere"), "--resume"])
+    summary = main(["study", "--config", str(config), "--runs_root", str(tmp_path / "elsewhere"),
+                    "--protocol.methods", "[supervised]", "--resume"])
+    assert f"[medts] supervised/seed0: finished before, kept ({moved / 'units.json'})" in capsys.readouterr().out
+    assert summary["supervised"]["finetune_1"]["sample/accuracy"]["mean"] == kept
+
 
 def test_kfold_study_scores_every_fold_and_pairs_comet_with_the_baseline(config, tmp_path):
     """--protocol.folds 3: a unit per method x fold x seed; the table's n counts folds x seeds;
