@@ -77,3 +77,24 @@ def test_a_study_with_recorded_units_and_no_checkpoint_can_be_resumed(tmp_path):
     run = open_run(tmp_path, "toy", "scores", config)
     StudyUnits(run).run("seed0", lambda: {"x": 1.0})
     assert open_run(tmp_path, "toy", "scores", config, resume=True) == run != empty
+
+
+def test_a_record_moved_to_another_machine_resumes_there_but_not_with_other_settings(tmp_path):
+    """Where a run and its data cache were kept (runs_root, cache_dir) is no setting of the
+    experiment: a record copied into another runs root resumes; any other field still differs."""
+    from contrastkit.train import ResumeError, open_run
+
+    made_elsewhere = {"data": {"source": "eeg", "runs_root": "/old/runs", "cache_dir": "/old/runs/toy/cache/ab12"},
+                      "seeds": [0]}
+    run = open_run(tmp_path / "old", "toy", "study", made_elsewhere)
+    StudyUnits(run).run("seed0", lambda: {"x": 1.0})
+    moved = tmp_path / "new/toy/study/version_0"
+    moved.mkdir(parents=True)
+    for name in ("config.yaml", UNITS_FILE):
+        (moved / name).write_bytes((run / name).read_bytes())
+    here = {"data": {"source": "eeg", "runs_root": str(tmp_path / "new"), "cache_dir": "/new/cache/ab12"},
+            "seeds": [0]}
+    assert open_run(tmp_path / "new", "toy", "study", here, resume=True) == moved
+    other = {**here, "data": {**here["data"], "source": "ecg"}}
+    with pytest.raises(ResumeError, match=r"data.source: 'eeg' -> 'ecg'"):
+        open_run(tmp_path / "new", "toy", "study", other, resume=True)

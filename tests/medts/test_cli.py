@@ -178,6 +178,10 @@ def test_study_resume_keeps_finished_pairs_and_refuses_other_settings(config, tm
     moved.mkdir(parents=True)
     for name in ("config.yaml", "units.json"):
         (moved / name).write_bytes((run / name).read_bytes())
+    # as a record made on another machine holds them: that machine's run root and data cache
+    record = yaml.safe_load((moved / "config.yaml").read_text())
+    record["data"].update(runs_root="/another/machine/runs", cache_dir="/another/machine/runs/medts/cache/ab12")
+    (moved / "config.yaml").write_text(yaml.safe_dump(record))
     capsys.readouterr()
     with pytest.raises(ResumeError, match=r"protocol.methods"):
         main(["study", "--config", str(config), "--runs_root", str(tmp_path / "elsewhere"), "--resume"])

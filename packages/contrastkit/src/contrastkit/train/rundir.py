@@ -5,7 +5,8 @@ The rules every command of every app follows:
 - a new run takes ``version_K`` one past the highest existing ``K`` and writes ``config.yaml``;
 - ``resume`` continues the newest version *that has a checkpoint* (it says which), refuses when
   none has one, and refuses when the resolved configuration differs from the run's
-  ``config.yaml`` in anything but the fields an app declares free to change (``may_differ``);
+  ``config.yaml`` in anything but the fields an app declares free to change (``may_differ``) and
+  the folders it is kept in (``runs_root``, ``cache_dir``: a run moved to another machine resumes);
 - a run that fails before its first checkpoint is removed when it holds nothing but its
   ``config.yaml`` (and the ``runs/<app>/<name>/`` folder with it when that is left empty), and
   otherwise marked with a ``FAILED`` file; neither is ever resumed;
@@ -43,6 +44,9 @@ LOCK_FILE = ".lock"
 # the length of training, where it runs (see docs/scale-out.md for a changed world size), display
 RESUME_MAY_DIFFER = ("resume", "ckpt_path", "enable_progress_bar", "progress", "max_epochs", "max_time", "config",
                      "accelerator", "devices", "num_nodes", "strategy")
+# where a run and its data cache are kept, never what they hold (a data cache checks its own
+# contents): a run or its record copied to another machine resumes there with other folders
+KEPT_ELSEWHERE = ("runs_root", "cache_dir")
 # the run locks this process holds, by run directory: kept open until the process ends (closing
 # the file would release the lock); a second open of the same run in this process reuses its lock
 _HELD_LOCKS: dict[Path, int] = {}
@@ -205,8 +209,9 @@ def _flat(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def config_differences(saved: dict[str, Any], requested: dict[str, Any],
                        may_differ: Iterable[str] = ()) -> list[str]:
     """``"field: saved -> requested"`` for every dotted field that differs, except those named in
-    ``may_differ`` (a name matches the field itself or its last component)."""
-    free = set(may_differ)
+    ``may_differ`` and the locations :data:`KEPT_ELSEWHERE` (a name matches the field itself or
+    its last component)."""
+    free = set(may_differ) | set(KEPT_ELSEWHERE)
     a, b = _flat(_jsonable(saved)), _flat(_jsonable(requested))
     out = []
     for key in sorted(set(a) | set(b)):
