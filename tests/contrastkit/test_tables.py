@@ -65,6 +65,34 @@ def test_paired_comparison_matches_a_numpy_reference(level):
     assert p.low < p.mean_diff < p.high
 
 
+def test_paired_comparison_with_clusters_puts_the_interval_over_cluster_means():
+    """5 folds x 3 seeds: the interval is Student's t over the 5 fold means (4 degrees of
+    freedom), reference in float64 numpy; wins count the 15 pairs; one pair per cluster is the
+    plain interval."""
+    from contrastkit.train.tables import paired_comparison
+    from scipy.stats import t
+
+    rng = np.random.default_rng(5)
+    a = rng.normal(0.55, 0.1, 15)
+    b = a - rng.normal(0.02, 0.05, 15)
+    folds = [f"fold{i % 5}" for i in range(15)]
+    p = paired_comparison(a.tolist(), b.tolist(), 0.95, clusters=folds)
+    d = (a - b).reshape(3, 5)  # row = seed, column = fold (the label order above)
+    fold_means = d.mean(axis=0)
+    half = t.ppf(0.975, 4) * fold_means.std(ddof=1) / np.sqrt(5)
+    assert (p.n, p.groups, p.wins, p.ties, p.losses) == (15, 5, int((d > 0).sum()), 0, int((d < 0).sum()))
+    assert p.mean_diff == pytest.approx(fold_means.mean(), abs=1e-12)
+    assert (p.low, p.high) == (pytest.approx(fold_means.mean() - half, abs=1e-12),
+                               pytest.approx(fold_means.mean() + half, abs=1e-12))
+    plain = paired_comparison(a.tolist(), b.tolist(), 0.95)
+    assert plain.groups == 15
+    assert paired_comparison(a.tolist(), b.tolist(), 0.95, clusters=list(range(15))) == plain
+    one = paired_comparison(a.tolist(), b.tolist(), 0.95, clusters=["fold0"] * 15)
+    assert one.groups == 1 and math.isnan(one.low)
+    with pytest.raises(ValueError, match="3 cluster labels for 15 pairs"):
+        paired_comparison(a.tolist(), b.tolist(), clusters=folds[:3])
+
+
 def test_paired_comparison_of_one_pair_has_no_interval_and_refuses_unequal_lengths():
     from contrastkit.train.tables import format_paired, paired_comparison
 

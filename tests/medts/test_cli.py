@@ -83,6 +83,31 @@ def test_the_table_states_the_sample_std_over_seeds(tmp_path):
     assert rows == [["comet", "linear", "60.0 ± 14.1", "2"]]  # population std would be 10.0
 
 
+def test_paired_interval_is_over_fold_means_when_seeds_share_a_fold():
+    """3 folds x 2 seeds: the seeds of a fold share its test subjects, so the interval is
+    Student's t over the 3 fold means (2 degrees of freedom); on a fixed split, over the seeds."""
+    import numpy as np
+    from medts.study import paired_table
+    from scipy.stats import t
+
+    gain = {"fold0/seed0": 4.0, "fold0/seed1": 6.0, "fold1/seed0": -1.0, "fold1/seed1": 1.0,
+            "fold2/seed0": 2.0, "fold2/seed1": 2.0}  # comet - supervised, in points
+
+    def results(units):
+        return {m: {u: {"finetune_1": {"sample/accuracy": 0.5 + (g / 100 if m == "comet" else 0.0)}}
+                    for u, g in units.items()} for m in ("comet", "supervised")}
+
+    _, rows = paired_table(results(gain), metrics=("sample/accuracy",))
+    means = np.array([5.0, 0.0, 2.0])
+    half = t.ppf(0.975, 2) * means.std(ddof=1) / np.sqrt(3)
+    assert rows == [["supervised", "finetune_1", f"+2.3 [{2.333333 - half:+.1f}, {2.333333 + half:+.1f}], 5/6 wins", "6"]]
+    by_seed = {f"seed{i}": g for i, g in enumerate(gain.values())}
+    _, rows = paired_table(results(by_seed), metrics=("sample/accuracy",))
+    d = np.array(list(gain.values()))
+    half = t.ppf(0.975, 5) * d.std(ddof=1) / np.sqrt(6)
+    assert rows[0][2] == f"+2.3 [{d.mean() - half:+.1f}, {d.mean() + half:+.1f}], 5/6 wins"
+
+
 def test_old_flag_spellings_still_run_with_a_notice(config, tmp_path, capsys):
     parts = main(["study", "--config", str(config), "--protocol.pretrain_epochs", "1", "--protocol.finetune_epochs=1",
                   "--data.source.root", "elsewhere", "--data.cache_dir", str(tmp_path / "cache"),

@@ -14,8 +14,8 @@ A study's unit is one method x fold x seed. Its run directory holds ``<method>/[
 (``pretrain/`` and ``finetune_<fraction>/`` sub-runs with their checkpoints, logs and ``plots/``),
 ``units.json`` (the finished units, :class:`contrastkit.train.units.StudyUnits`), ``table.csv`` /
 ``table.md`` (mean ± sample std over folds x seeds and ``n``), ``paired.csv`` / ``paired.md``
-(COMET minus each baseline on the same units, with a 95 % interval and the wins) and
-``metrics.json``. ``units.json`` is rewritten atomically after every unit: with ``--resume``
+(COMET minus each baseline on the same units, with a 95 % interval — over the fold means in a
+k-fold study, whose seeds of one fold share its test subjects — and the wins) and ``metrics.json``. ``units.json`` is rewritten atomically after every unit: with ``--resume``
 (which finds the study by its sub-runs' checkpoints) a killed study skips the units it records
 and its unfinished sub-runs continue from their ``last.ckpt``; a resume with other settings is
 refused, naming the fields.
@@ -282,7 +282,11 @@ PAIRED_METRICS = ("sample/accuracy", "sample/f1", "patient/accuracy")
 def paired_table(results: dict, reference: str = "comet", metrics=PAIRED_METRICS) -> tuple[list[str], list[list[str]]]:
     """``(header, rows)``: ``reference`` against each other method, per setting, on the units
     (folds x seeds) both finished: mean difference in points with its 95 % interval and the wins
-    (:func:`contrastkit.train.tables.paired_comparison`). No rows without ``reference``."""
+    (:func:`contrastkit.train.tables.paired_comparison`). No rows without ``reference``.
+
+    Units of one fold (``fold<k>/seed<s>``) are one cluster: their seeds share the fold's test
+    subjects, so the interval is over the fold means (``t`` with folds - 1 degrees of freedom).
+    On one fixed split (``seed<s>``) each seed is its own unit: the interval is over seeds."""
     header = ["baseline", "setting", *(f"{reference} - baseline: {m}" for m in metrics), "n"]
     rows = []
     for baseline, per_unit in results.items():
@@ -290,10 +294,12 @@ def paired_table(results: dict, reference: str = "comet", metrics=PAIRED_METRICS
             continue
         own = results[reference]
         common = [u for u in own if u in per_unit]
+        clusters = [u.split("/")[0] if u.startswith("fold") else u for u in common]
         settings = dict.fromkeys(s for u in common for s in own[u] if s in per_unit[u] and metrics[0] in own[u][s])
         for setting in settings:
             pairs = [paired_comparison([100 * own[u][setting][m] for u in common],
-                                       [100 * per_unit[u][setting][m] for u in common]) for m in metrics]
+                                       [100 * per_unit[u][setting][m] for u in common], clusters=clusters)
+                     for m in metrics]
             rows.append([baseline, setting, *(format_paired(p, 1) for p in pairs), str(len(common))])
     return header, rows
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -89,7 +89,8 @@ def seed_table(results: dict[str, dict[str, Sequence[float]]], metrics: Sequence
 class Paired(NamedTuple):
     """Method A against method B on the same units (folds x seeds): ``n`` pairs, ``wins`` /
     ``ties`` / ``losses`` of A, the mean difference ``A - B`` and its two-sided ``level``
-    confidence interval ``[low, high]`` (Student's t over the ``n`` differences; NaN for ``n = 1``)."""
+    confidence interval ``[low, high]`` (Student's t over the ``groups`` independent differences:
+    the ``n`` pairs, or their cluster means; NaN for one group)."""
 
     n: int
     wins: int
@@ -98,27 +99,41 @@ class Paired(NamedTuple):
     mean_diff: float
     low: float
     high: float
+    groups: int
 
 
-def paired_comparison(a: Sequence[float], b: Sequence[float], level: float = 0.95) -> Paired:
-    """:class:`Paired` of ``a[i] - b[i]`` (``a`` and ``b`` scored on the same unit ``i``).
+def paired_comparison(a: Sequence[float], b: Sequence[float], level: float = 0.95,
+                      clusters: Sequence[Hashable] | None = None) -> Paired:
+    """:class:`Paired` of ``d_i = a[i] - b[i]`` (``a`` and ``b`` scored on the same unit ``i``).
 
-    ``mean ± t_{(1+level)/2, n-1} * s / sqrt(n)`` with ``s`` the sample std of the differences:
-    the interval of the mean paired gain, which excludes 0 when the gain is more than unit noise.
+    ``mean ± t_{(1+level)/2, G-1} * s / sqrt(G)`` over ``G`` independent differences with sample
+    std ``s``: the interval of the mean paired gain, which excludes 0 when the gain is more than
+    unit noise. Without ``clusters`` the ``G = n`` differences are the pairs themselves.
+
+    ``clusters`` (a label per pair, e.g. the fold it was scored on): pairs sharing a label are not
+    independent draws (the seeds of one fold share its test subjects), so the differences are first
+    averaged per label and the mean and interval are over those ``G`` cluster means (wins, ties and
+    losses still count the pairs). One pair per label gives the plain interval.
     """
     from scipy.stats import t as student_t
 
     if len(a) != len(b):
         raise ValueError(f"paired values differ in length: {len(a)} and {len(b)}")
+    if clusters is not None and len(clusters) != len(a):
+        raise ValueError(f"{len(clusters)} cluster labels for {len(a)} pairs")
     diffs = [float(x) - float(y) for x, y in zip(a, b)]
-    s = summarize(diffs)
+    summarize(diffs)  # refuses an empty or non-finite list
+    per_cluster: dict[Hashable, list[float]] = {}
+    for i, d in enumerate(diffs):
+        per_cluster.setdefault(i if clusters is None else clusters[i], []).append(d)
+    s = summarize(math.fsum(ds) / len(ds) for ds in per_cluster.values())
     half = (student_t.ppf((1 + level) / 2, s.n - 1) * s.std / math.sqrt(s.n)) if s.n > 1 else math.nan
-    return Paired(s.n, sum(d > 0 for d in diffs), sum(d == 0 for d in diffs), sum(d < 0 for d in diffs),
-                  s.mean, s.mean - half, s.mean + half)
+    return Paired(len(diffs), sum(d > 0 for d in diffs), sum(d == 0 for d in diffs), sum(d < 0 for d in diffs),
+                  s.mean, s.mean - half, s.mean + half, s.n)
 
 
 def format_paired(p: Paired, digits: int = 3) -> str:
     """``"+0.041 [+0.012, +0.070], 11/15 wins"`` (ties, when any, said too)."""
-    interval = f" [{p.low:+.{digits}f}, {p.high:+.{digits}f}]" if p.n > 1 else ""
+    interval = f" [{p.low:+.{digits}f}, {p.high:+.{digits}f}]" if p.groups > 1 else ""
     ties = f", {p.ties} ties" if p.ties else ""
     return f"{p.mean_diff:+.{digits}f}{interval}, {p.wins}/{p.n} wins{ties}"
