@@ -15,7 +15,8 @@ A study's unit is one method x fold x seed. Its run directory holds ``<method>/[
 ``units.json`` (the finished units, :class:`contrastkit.train.units.StudyUnits`), ``table.csv`` /
 ``table.md`` (mean ± sample std over folds x seeds and ``n``), ``paired.csv`` / ``paired.md``
 (COMET minus each baseline on the same units, with a 95 % interval — over the fold means in a
-k-fold study, whose seeds of one fold share its test subjects — and the wins) and ``metrics.json``. ``units.json`` is rewritten atomically after every unit: with ``--resume``
+k-fold study, whose seeds of one fold share its test subjects — and the wins) and
+``metrics.json``. ``units.json`` is rewritten atomically after every unit: with ``--resume``
 (which finds the study by its sub-runs' checkpoints) a killed study skips the units it records
 and its unfinished sub-runs continue from their ``last.ckpt``; a resume with other settings is
 refused, naming the fields.
