@@ -268,3 +268,37 @@ def test_levels_records_each_variant_and_seed_and_a_resume_keeps_them(tmp_path, 
     capsys.readouterr()
     again = main(["levels", *root, "--resume"])
     assert again == first and "comet/seed0: finished before, kept" in capsys.readouterr().out
+
+
+def test_a_pretraining_resumed_after_it_finished_reports_the_time_it_took(config, tmp_path):
+    """A process stopped after pretraining saved its last checkpoint but before the unit was
+    recorded: the resume runs 0 steps, and the unit's seconds are those saved in the checkpoint."""
+    from contrastkit.train.checkpoint import load_checkpoint
+
+    runs = ["--runs_root", str(tmp_path / "runs"), "--protocol.methods", "[comet]"]
+    main(["study", "--config", str(config), *runs])
+    run = tmp_path / "runs/medts/tiny/version_0"
+    first = json.loads((run / "units.json").read_text())["comet/seed0"]["pretrain"]
+    ckpt = run / "comet/seed0/pretrain/checkpoints/last.ckpt"
+    saved = load_checkpoint(ckpt)
+    (timer_key,) = [k for k in saved["callbacks"] if k.startswith("Timer")]
+    assert 0.0 < saved["callbacks"][timer_key]["time_elapsed"]["train"] <= first["seconds"]
+    # as if the first process had pretrained for an hour, then stopped before recording the unit
+    saved["callbacks"][timer_key]["time_elapsed"]["train"] = 3600.0
+    torch.save(saved, ckpt)
+    (run / "units.json").write_text("{}")
+    main(["study", "--config", str(config), *runs, "--resume"])
+    again = json.loads((run / "units.json").read_text())["comet/seed0"]["pretrain"]
+    assert again["steps"] == first["steps"] and again["epochs"] == first["epochs"]
+    assert 3600.0 <= again["seconds"] < 2 * 3600.0
+
+
+def test_the_pretraining_time_cap_stops_pretraining_after_a_step(config, tmp_path):
+    runs = ["--runs_root", str(tmp_path / "runs"), "--protocol.methods", "[comet]", "--protocol.linear_probe", "false"]
+    main(["study", "--config", str(config), *runs, "--name", "whole", "--protocol.max_epochs_pretrain", "3"])
+    main(["study", "--config", str(config), *runs, "--name", "capped", "--protocol.max_epochs_pretrain", "3",
+          "--protocol.pretrain_max_minutes", "0.000001"])
+    whole, capped = (json.loads((tmp_path / f"runs/medts/{n}/version_0/units.json").read_text())["comet/seed0"]["pretrain"]
+                     for n in ("whole", "capped"))
+    assert whole["epochs"] == 3 and whole["steps"] >= 3
+    assert capped["steps"] == 1  # the Timer checks after every step

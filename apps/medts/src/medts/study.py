@@ -50,6 +50,7 @@ from contrastkit.train import (
 )
 from contrastkit.train.tables import format_paired, paired_comparison
 from contrastkit.train.units import UNITS_FILE, StudyUnits, read_units
+from lightning.pytorch.callbacks import Timer
 
 from medts.baselines import METHODS, SimCLR, TS2Vec
 from medts.data.datamodule import MedTSDataModule, with_fold, with_runs_root
@@ -102,17 +103,23 @@ def pretrain(dm: MedTSDataModule, model: Callable[[int], EncoderPretraining], se
              progress: bool = True, max_minutes: float | None = None, val_every: int = 1,
              options: TrainerOptions | None = None) -> EncoderPretraining:
     """Pretrain ``model(n_channels)`` (continues from ``run_dir``'s checkpoint: :func:`~contrastkit.train.fit_resumable`);
-    ``max_minutes`` caps the wall time (Lightning's ``max_time``); ``options``: devices, strategy..."""
+    ``max_minutes`` caps the training time; ``options``: devices, strategy...
+
+    ``module.pretrain_stats["seconds"]`` is the training time of every process that worked on this
+    pretraining: Lightning's ``Timer`` keeps it in each checkpoint, so a resumed run adds its own
+    to the time saved with the checkpoint it continues from (a resume from a finished pretraining
+    reports that pretraining's time, not the zero seconds it ran itself).
+    """
     torch.manual_seed(seed)
     np.random.seed(seed)
     module = model(dm.n_channels)
-    limit = {"max_time": {"minutes": max_minutes}} if max_minutes else {}
+    # the Timer that Trainer(max_time=...) would make, made here so that it is there without a cap too
+    timer = Timer(duration={"minutes": max_minutes} if max_minutes else None, interval="step")
     trainer = make_trainer(run_dir, max_epochs, progress=progress, num_sanity_val_steps=0,
-                           check_val_every_n_epoch=val_every, options=options, **limit)
-    t0 = time.time()
+                           check_val_every_n_epoch=val_every, options=options, callbacks=[timer])
     fit_resumable(trainer, module, dm, run_dir=run_dir)
     module.pretrain_stats = {"epochs": float(trainer.current_epoch), "steps": float(trainer.global_step),
-                             "seconds": time.time() - t0}
+                             "seconds": timer.time_elapsed("train")}
     return module.to(device())
 
 
